@@ -1,0 +1,36 @@
+"""scimeta: meta-analysis of reported means and SDs, from extraction sheets to pooled estimates.
+
+Run a review folder (config/config.yaml + data/raw/) with
+    snakemake -s Snakefile -d REVIEW --cores 2
+"""
+
+from snakemake.utils import min_version
+
+min_version("9.17")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/effects.smk"
+include: "workflow/rules/pool.smk"
+include: "workflow/rules/tables.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    input:
+        "data/processed/arms.csv",
+        "data/processed/effects.csv",
+        "results/tables/excluded.csv",
+        "results/tables/pooled.csv",
+        "results/tables/subgroup_tests.csv",
+        "results/tables/sensitivity_r.csv",
+        "results/tables/audit.csv",
+        "results/audit.html",
+        get_all_figures,
+    default_target: True

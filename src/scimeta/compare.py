@@ -1,0 +1,390 @@
+"""Pair extracted arms into comparisons and compute their effect sizes.
+
+Two estimands are kept apart, and are never pooled together:
+
+``between_arms``
+    treatment versus control at the outcome's follow-up (``MD``, ``SMD``,
+    ``ROM``). When both arms report change from baseline, the change scores
+    are compared (the analysis of change scores, Cochrane Handbook 10.5.2);
+    otherwise the final values. A paper that reports only the difference
+    (``kind == "difference"``) enters as a generic inverse-variance ``MD``.
+``pre_post``
+    follow-up versus baseline within the treated arm (``MC``, ``SMCR``,
+    ``SMCC``) with a pre-post correlation taken, in this order, from the
+    follow-up row, the baseline row (both may be derived from a reported SD
+    of change by the extraction), or the config's ``prepost_r``. With
+    ``prepost_method: independent`` the two time points are compared as two
+    independent groups (``MD``, ``SMD``: follow-up is group 1, baseline is
+    group 2), which ignores the correlation.
+
+Every comparison that cannot be computed is returned in the excluded table
+with its reason; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from scimeta.effects import escalc
+
+__all__ = [
+    "EFFECT_COLUMNS",
+    "EXCLUDED_COLUMNS",
+    "PAIRED_MEASURES",
+    "INDEPENDENT_MEASURES",
+    "BETWEEN_MEASURES",
+    "build_effects",
+    "study_label",
+]
+
+BETWEEN_MEASURES = ("MD", "SMD", "ROM")
+PAIRED_MEASURES = ("MC", "SMCR", "SMCC")
+INDEPENDENT_MEASURES = ("MD", "SMD")
+
+EFFECT_COLUMNS = [
+    "study_id",
+    "cohort_id",
+    "label",
+    "outcome",
+    "population",
+    "design",
+    "comparison",
+    "measure",
+    "timepoint",
+    "yi",
+    "vi",
+    "sei",
+    "ci_low",
+    "ci_high",
+    "n1",
+    "mean1",
+    "sd1",
+    "n2",
+    "mean2",
+    "sd2",
+    "r",
+    "r_source",
+    "effect_method",
+    "source_rows",
+    "note",
+]
+
+EXCLUDED_COLUMNS = [
+    "file",
+    "row",
+    "study_id",
+    "outcome",
+    "arm",
+    "population",
+    "timepoint",
+    "stage",
+    "reason",
+]
+
+
+def study_label(author: str, year) -> str:
+    """Short label ``Surname Year`` from an ``author`` cell such as ``Shin JC et al.``."""
+    text = str(author or "").strip()
+    surname = text.split(" ")[0].rstrip(",") if text else ""
+    try:
+        year_text = str(int(float(year)))
+    except (TypeError, ValueError):
+        year_text = str(year or "").strip()
+    return f"{surname} {year_text}".strip()
+
+
+@dataclass(frozen=True)
+class _Settings:
+    prepost_r: float
+    prepost_method: str
+    level: float
+
+
+def _num(value) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return out
+
+
+def _rows_of(*rows) -> str:
+    return ";".join(str(int(r["source_row"])) for r in rows if r is not None)
+
+
+class _Collector:
+    """Accumulates effect rows and exclusions for one review."""
+
+    def __init__(self, settings: _Settings, outcomes_file: str):
+        self.settings = settings
+        self.file = outcomes_file
+        self.effects: list[dict] = []
+        self.excluded: list[dict] = []
+        self._z = stats.norm.ppf(0.5 + settings.level / 2)
+
+    def exclude(self, row, reason: str, *, measure: str | None = None, comparison: str = ""):
+        what = f"{comparison} {measure}: " if measure else (f"{comparison}: " if comparison else "")
+        self.excluded.append(
+            {
+                "file": self.file,
+                "row": int(row["source_row"]),
+                "study_id": row["study_id"],
+                "outcome": row["outcome"],
+                "arm": row["arm"],
+                "population": row["population"],
+                "timepoint": row["timepoint"],
+                "stage": "effects",
+                "reason": what + reason,
+            }
+        )
+
+    def add(self, study, row1, row2, *, comparison, measure, yi, vi, inputs, method, r=math.nan,
+            r_source="", note=""):
+        sei = math.sqrt(vi)
+        self.effects.append(
+            {
+                "study_id": row1["study_id"],
+                "cohort_id": study["cohort_id"],
+                "label": study["label"],
+                "outcome": row1["outcome"],
+                "population": row1["population"],
+                "design": study["design"],
+                "comparison": comparison,
+                "measure": measure,
+                "timepoint": row1["timepoint"],
+                "yi": yi,
+                "vi": vi,
+                "sei": sei,
+                "ci_low": yi - self._z * sei,
+                "ci_high": yi + self._z * sei,
+                **inputs,
+                "r": r,
+                "r_source": r_source,
+                "effect_method": method,
+                "source_rows": _rows_of(row1, row2),
+                "note": note,
+            }
+        )
+
+
+def _arm_inputs(row) -> tuple[float, float, float]:
+    return _num(row["n_used"]), _num(row["mean_used"]), _num(row["sd_used"])
+
+
+def _compute(measure: str, **kwargs) -> tuple[float, float] | str:
+    """One effect size through :func:`scimeta.effects.escalc`, or the reason it is undefined."""
+    arrays = {k: np.asarray([v], dtype=float) for k, v in kwargs.items()}
+    try:
+        es = escalc(measure, **arrays)
+    except ValueError as err:
+        return str(err)
+    yi, vi = float(es.yi[0]), float(es.vi[0])
+    if not (math.isfinite(yi) and math.isfinite(vi)):
+        return "the effect size or its variance is not finite (an SD of 0 or a mean of 0?)"
+    if vi <= 0:
+        return "the sampling variance is 0 (all SDs are 0)"
+    return yi, vi
+
+
+def _between(col: _Collector, study, rows: pd.DataFrame, measures, timepoint):
+    at_t = rows[rows["timepoint"] == timepoint]
+    diff = at_t[(at_t["kind"] == "difference") & (at_t["arm"] == "treatment")]
+    if len(diff):
+        row = diff.iloc[0]
+        for measure in measures:
+            if measure != "MD":
+                col.exclude(row, "only a mean difference is reported; a standardised or ratio "
+                            "measure needs per-arm means and SDs", measure=measure,
+                            comparison="between_arms")
+                continue
+            yi, vi = _num(row.get("yi_used")), _num(row.get("vi_used"))
+            if not (math.isfinite(yi) and math.isfinite(vi) and vi > 0):
+                col.exclude(row, "the reported difference has no usable SE, CI or p-value",
+                            measure=measure, comparison="between_arms")
+                continue
+            n_total = _num(row["n_used"])
+            col.add(study, row, None, comparison="between_arms", measure="MD", yi=yi, vi=vi,
+                    inputs={"n1": n_total, "mean1": math.nan, "sd1": math.nan,
+                            "n2": math.nan, "mean2": math.nan, "sd2": math.nan},
+                    method=f"reported_difference_{row.get('effect_method') or 'generic'}")
+        return
+    treat = at_t[at_t["arm"] == "treatment"]
+    ctrl = at_t[at_t["arm"] == "control"]
+    if ctrl.empty:
+        if (rows["arm"] == "control").any():
+            for _, row in rows[rows["arm"] == "control"].iterrows():
+                col.exclude(row, f"no control value at the analysed timepoint ({timepoint:g} months)",
+                            comparison="between_arms")
+        return
+    pair = None
+    for kind in ("change", "final"):
+        t_k, c_k = treat[treat["kind"] == kind], ctrl[ctrl["kind"] == kind]
+        if len(t_k) and len(c_k):
+            pair = (t_k.iloc[0], c_k.iloc[0], kind)
+            break
+    if pair is None:
+        for _, row in at_t.iterrows():
+            col.exclude(row, "treatment and control rows are not of the same kind (final/change)",
+                        comparison="between_arms")
+        return
+    t_row, c_row, kind = pair
+    n1, m1, sd1 = _arm_inputs(t_row)
+    n2, m2, sd2 = _arm_inputs(c_row)
+    inputs = {"n1": n1, "mean1": m1, "sd1": sd1, "n2": n2, "mean2": m2, "sd2": sd2}
+    for measure in measures:
+        if measure == "ROM" and kind == "change":
+            col.exclude(t_row, "a ratio of means is undefined for change scores",
+                        measure=measure, comparison="between_arms")
+            continue
+        res = _compute(measure, n1i=n1, m1i=m1, sd1i=sd1, n2i=n2, m2i=m2, sd2i=sd2)
+        if isinstance(res, str):
+            col.exclude(t_row, res, measure=measure, comparison="between_arms")
+            continue
+        col.add(study, t_row, c_row, comparison="between_arms", measure=measure, yi=res[0],
+                vi=res[1], inputs=inputs, method=f"{kind}_values")
+
+
+def _correlation(col: _Collector, fu, base) -> tuple[float, str]:
+    for row, where in ((fu, "follow-up"), (base, "baseline")):
+        if row is None:
+            continue
+        r = _num(row.get("prepost_r"))
+        if math.isfinite(r):
+            flags = str(row.get("flags") or "")
+            kind = "derived" if "r_derived" in flags else "reported"
+            return r, f"{kind} ({where} row)"
+    return col.settings.prepost_r, "assumed (config prepost_r)"
+
+
+def _pre_post(col: _Collector, study, rows: pd.DataFrame, measures, timepoint):
+    treat = rows[(rows["arm"] == "treatment") & (rows["kind"] != "difference")]
+    fu = treat[(treat["timepoint"] == timepoint) & (treat["kind"] == "final")]
+    change = treat[(treat["timepoint"] == timepoint) & (treat["kind"] == "change")]
+    base = treat[(treat["timepoint"] == 0) & (treat["kind"] == "final")]
+    base_row = base.iloc[0] if len(base) else None
+    independent = col.settings.prepost_method == "independent"
+    if len(fu) and base_row is not None:
+        fu_row = fu.iloc[0]
+        n1, m1, sd1 = _arm_inputs(fu_row)
+        n0, m0, sd0 = _arm_inputs(base_row)
+        inputs = {"n1": n1, "mean1": m1, "sd1": sd1, "n2": n0, "mean2": m0, "sd2": sd0}
+        if independent:
+            for measure in measures:
+                res = _compute(measure, n1i=n1, m1i=m1, sd1i=sd1, n2i=n0, m2i=m0, sd2i=sd0)
+                if isinstance(res, str):
+                    col.exclude(fu_row, res, measure=measure, comparison="pre_post")
+                    continue
+                col.add(study, fu_row, base_row, comparison="pre_post", measure=measure,
+                        yi=res[0], vi=res[1], inputs=inputs,
+                        method="independent_groups", note="pre-post correlation ignored")
+            return
+        r, r_source = _correlation(col, fu_row, base_row)
+        note = ""
+        if n1 != n0:
+            note = f"n differs between baseline ({n0:g}) and follow-up ({n1:g}); follow-up n used"
+        for measure in measures:
+            res = _compute(measure, ni=n1, m1i=m1, m2i=m0, sd1i=sd1, sd2i=sd0, ri=r)
+            if isinstance(res, str):
+                col.exclude(fu_row, res, measure=measure, comparison="pre_post")
+                continue
+            col.add(study, fu_row, base_row, comparison="pre_post", measure=measure, yi=res[0],
+                    vi=res[1], inputs=inputs, method="final_vs_baseline", r=r,
+                    r_source=r_source, note=note)
+        return
+    if len(change):
+        ch_row = change.iloc[0]
+        n, m, sd = _arm_inputs(ch_row)
+        for measure in measures:
+            if independent:
+                col.exclude(ch_row, "a change score cannot be analysed as two independent groups",
+                            measure=measure, comparison="pre_post")
+                continue
+            if measure == "SMCR":
+                col.exclude(ch_row, "SMCR needs the baseline SD, and no baseline row is reported",
+                            measure=measure, comparison="pre_post")
+                continue
+            # A change score is the difference of the two time points with its own SD:
+            # MC and SMCC take it directly (second time point 0 with SD 0).
+            res = _compute(measure, ni=n, m1i=m, m2i=0.0, sd1i=sd, sd2i=0.0, ri=0.0)
+            if isinstance(res, str):
+                col.exclude(ch_row, res, measure=measure, comparison="pre_post")
+                continue
+            col.add(study, ch_row, None, comparison="pre_post", measure=measure, yi=res[0],
+                    vi=res[1], inputs={"n1": n, "mean1": m, "sd1": sd, "n2": math.nan,
+                                       "mean2": math.nan, "sd2": math.nan},
+                    method="change_score", r_source="not needed (SD of change reported)")
+        return
+    for _, row in treat[treat["timepoint"].isin([0, timepoint])].iterrows():
+        missing = "baseline" if row["timepoint"] != 0 else f"follow-up at {timepoint:g} months"
+        col.exclude(row, f"no {missing} value to pair with", comparison="pre_post")
+
+
+def build_effects(arms: pd.DataFrame, studies: pd.DataFrame, config: dict,
+                  *, outcomes_file: str = "data/raw/outcomes.csv") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Effect sizes of every comparison the arms allow.
+
+    Parameters
+    ----------
+    arms
+        The extraction's arms table (``data/processed/arms.csv``): rows with
+        ``n_used``, ``mean_used``, ``sd_used`` (and ``yi_used``, ``vi_used``
+        for reported differences); rows whose values could not be derived
+        carry NaN there and are already listed as excluded by the extraction.
+    studies
+        ``studies.csv``.
+    config
+        The review's config (``outcomes``, ``prepost_r``, ``prepost_method``,
+        ``analysis.level``).
+
+    Returns
+    -------
+    effects, excluded
+        ``effects`` with :data:`EFFECT_COLUMNS`, sorted by outcome,
+        comparison, measure, population and label; ``excluded`` with
+        :data:`EXCLUDED_COLUMNS` (stage ``effects``).
+    """
+    settings = _Settings(
+        prepost_r=float(config.get("prepost_r", 0.5)),
+        prepost_method=config.get("prepost_method", "paired"),
+        level=float(config.get("analysis", {}).get("level", 0.95)),
+    )
+    col = _Collector(settings, outcomes_file)
+    study_info = {}
+    for _, s in studies.iterrows():
+        cohort = s.get("cohort_id")
+        cohort = s["study_id"] if (cohort is None or str(cohort).strip() in ("", "nan")) else cohort
+        study_info[s["study_id"]] = {
+            "cohort_id": cohort,
+            "design": s.get("design", ""),
+            "label": study_label(s.get("author", ""), s.get("year", "")),
+        }
+    usable = arms[arms["sd_used"].notna() | arms.get("vi_used", pd.Series(np.nan, index=arms.index)).notna()]
+    for outcome, ocfg in config["outcomes"].items():
+        timepoint = float(ocfg["timepoint"])
+        between = ocfg.get("between_arms", list(INDEPENDENT_MEASURES))
+        pre_post = ocfg.get("pre_post", list(PAIRED_MEASURES))
+        allowed = INDEPENDENT_MEASURES if settings.prepost_method == "independent" else PAIRED_MEASURES
+        bad = [m for m in pre_post if m not in allowed]
+        if bad:
+            raise ValueError(
+                f"config.yaml: outcomes.{outcome}.pre_post: {', '.join(bad)} cannot be used with "
+                f"prepost_method {settings.prepost_method} (allowed: {', '.join(allowed)})"
+            )
+        sub = usable[usable["outcome"] == outcome]
+        for (study_id, _population), rows in sub.groupby(["study_id", "population"], sort=True):
+            study = study_info[study_id]
+            rows = rows.assign(timepoint=rows["timepoint"].astype(float))
+            _between(col, study, rows, between, timepoint)
+            _pre_post(col, study, rows, pre_post, timepoint)
+    effects = pd.DataFrame(col.effects, columns=EFFECT_COLUMNS)
+    effects = effects.sort_values(
+        ["outcome", "comparison", "measure", "population", "label", "study_id"], kind="mergesort"
+    ).reset_index(drop=True)
+    excluded = pd.DataFrame(col.excluded, columns=EXCLUDED_COLUMNS)
+    excluded = excluded.sort_values(["file", "row", "reason"], kind="mergesort").reset_index(drop=True)
+    return effects, excluded

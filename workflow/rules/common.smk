@@ -1,0 +1,132 @@
+"""Config and sheet validation, digests and input functions shared by all rules."""
+
+import hashlib
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+REPO = Path(workflow.basedir)
+if str(REPO / "src") not in sys.path:
+    sys.path.insert(0, str(REPO / "src"))
+
+from scimeta.io import read_review  # noqa: E402
+from scimeta.validate import validate_review  # noqa: E402
+from scimeta.workflow import (  # noqa: E402
+    library_digest,
+    outcome_digests,
+    planned_figures,
+)
+
+
+validate(config, REPO / "workflow" / "schemas" / "config.schema.yaml")
+
+_problems = [p for p in validate_review(".") if p.severity == "error"]
+if _problems:
+    raise WorkflowError(
+        "the review is invalid; nothing was run:\n"
+        + "\n".join(str(p) for p in _problems)
+    )
+
+REVIEW = read_review(".")
+LIB_DIGEST = library_digest(REPO / "src" / "scimeta")
+OUTCOME_DIGESTS = outcome_digests(REVIEW, config)
+OUTCOMES = sorted(config["outcomes"])
+FIGURES = planned_figures(REVIEW, config)
+
+
+wildcard_constraints:
+    outcome="|".join(OUTCOMES),
+    comparison="between_arms|pre_post",
+    measure="MD|SMD|ROM|MC|SMCR|SMCC",
+    var="[A-Za-z][A-Za-z0-9_]*",
+
+
+def get_outcome_digest(wildcards):
+    return OUTCOME_DIGESTS[wildcards.outcome]
+
+
+def get_outcome_config(wildcards):
+    return config["outcomes"][wildcards.outcome]
+
+
+def get_review_digest(wildcards):
+    return hashlib.sha256("".join(OUTCOME_DIGESTS.values()).encode()).hexdigest()
+
+
+def get_per_outcome(pattern):
+    return expand(pattern, outcome=OUTCOMES)
+
+
+FIGURE_EXTENSIONS = {
+    "forest": ("svg", "png", "pdf", "csv"),
+    "subgroup_forest": ("svg", "png", "pdf", "csv"),
+    "funnel": ("svg", "png", "csv"),
+    "sensitivity": ("svg", "png", "csv"),
+}
+FIGURE_CAPTIONS = {
+    "forest": "../report/forest.rst",
+    "subgroup_forest": "../report/forest_subgroups.rst",
+    "funnel": "../report/funnel.rst",
+    "sensitivity": "../report/sensitivity_plot.rst",
+}
+
+
+def figure_plan(outcome):
+    """The figures of one outcome: a list of dicts (kind, comparison, measure, var, stem)."""
+    plan = []
+    for kind, entries in FIGURES.items():
+        for entry in entries:
+            if entry[0] != outcome:
+                continue
+            if kind == "sensitivity":
+                comparison, measure, var = "pre_post", entry[1], ""
+                stem = f"sensitivity_r_{outcome}_{measure}"
+            else:
+                comparison, measure = entry[1], entry[2]
+                var = entry[3] if kind == "subgroup_forest" else ""
+                prefix = "forest" if kind != "funnel" else "funnel"
+                stem = f"{prefix}_{outcome}_{comparison}_{measure}"
+                stem += f"_by_{var}" if var else ""
+            plan.append(
+                {
+                    "kind": kind,
+                    "comparison": comparison,
+                    "measure": measure,
+                    "var": var,
+                    "stem": stem,
+                }
+            )
+    return plan
+
+
+def figure_outputs(outcome):
+    """Every file the figures job of ``outcome`` writes, images wrapped for the report."""
+    label = config["outcomes"][outcome]["label"]
+    files = []
+    for item in figure_plan(outcome):
+        for ext in FIGURE_EXTENSIONS[item["kind"]]:
+            path = f"results/figures/{item['stem']}.{ext}"
+            if ext in ("png",):
+                labels = {
+                    "outcome": label,
+                    "figure": item["kind"].replace("_", " "),
+                    "comparison": item["comparison"],
+                    "measure": item["measure"],
+                }
+                if item["var"]:
+                    labels["subgroups"] = item["var"]
+                path = report(
+                    path,
+                    caption=FIGURE_CAPTIONS[item["kind"]],
+                    category="3. Figures",
+                    subcategory=label,
+                    labels=labels,
+                )
+            files.append(path)
+    return files
+
+
+def get_all_figures(wildcards):
+    return [f for outcome in OUTCOMES for f in figure_outputs(outcome)]

@@ -1,0 +1,71 @@
+"""The review's contract tables, gathered from the per-outcome results, and the audit."""
+
+
+rule tables:
+    input:
+        arms=get_per_outcome("data/processed/outcomes/{outcome}/arms.csv"),
+        effects=get_per_outcome("data/processed/outcomes/{outcome}/effects.csv"),
+        excluded=get_per_outcome("data/processed/outcomes/{outcome}/excluded.csv"),
+        pooled=get_per_outcome("results/outcomes/{outcome}/pooled.csv"),
+        subgroup_tests=get_per_outcome("results/outcomes/{outcome}/subgroup_tests.csv"),
+        membership=get_per_outcome("results/outcomes/{outcome}/membership.csv"),
+        sensitivity=get_per_outcome("results/outcomes/{outcome}/sensitivity_r.csv"),
+    output:
+        arms="data/processed/arms.csv",
+        effects=report(
+            "data/processed/effects.csv",
+            caption="../report/effects.rst",
+            category="1. Tables",
+        ),
+        excluded=report(
+            "results/tables/excluded.csv",
+            caption="../report/excluded.rst",
+            category="1. Tables",
+        ),
+        pooled=report(
+            "results/tables/pooled.csv",
+            caption="../report/pooled.rst",
+            category="1. Tables",
+        ),
+        subgroup_tests=report(
+            "results/tables/subgroup_tests.csv",
+            caption="../report/subgroup_tests.rst",
+            category="1. Tables",
+        ),
+        membership="results/tables/subgroup_membership.csv",
+        sensitivity=report(
+            "results/tables/sensitivity_r.csv",
+            caption="../report/sensitivity_r.rst",
+            category="1. Tables",
+        ),
+    log:
+        "logs/tables.log",
+    params:
+        lib=LIB_DIGEST,
+    script:
+        "../scripts/tables.py"
+
+
+rule audit:
+    input:
+        arms="data/processed/arms.csv",
+        excluded="results/tables/excluded.csv",
+    output:
+        table=report(
+            "results/tables/audit.csv",
+            caption="../report/audit.rst",
+            category="2. Audit",
+        ),
+        page=report(
+            "results/audit.html",
+            caption="../report/audit_page.rst",
+            category="2. Audit",
+        ),
+    log:
+        "logs/audit.log",
+    params:
+        rows=get_review_digest,
+        lib=LIB_DIGEST,
+        outcomes=config["outcomes"],
+    script:
+        "../scripts/audit.py"
