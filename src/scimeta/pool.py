@@ -1,0 +1,922 @@
+"""Common-effect and random-effects pooling, as metafor's ``rma.uni()``.
+
+One implementation serves both entry points: :func:`pool_many` pools many
+meta-analyses at once (rows of an ``m x k`` array padded with NaN for ragged
+``k``), every estimator written with weight vectors only (O(k) work per
+iteration per analysis, no ``k x k`` matrices); :func:`pool` is a thin wrapper
+that pools one analysis through :func:`pool_many`.
+
+The statistics reproduce metafor 3.8 (Viechtbauer 2010,
+doi:10.18637/jss.v036.i03) for an intercept-only model: the estimate and its
+Wald (``test = "z"``) or Hartung-Knapp-Sidik-Jonkman (``test = "knha"``)
+inference, ``predict()``'s prediction interval, Cochran's Q, I², H², and the
+Q-profile confidence interval of ``confint()``. Differences from metafor are
+deliberate and documented in :func:`pool_many`: k = 1 heterogeneity is NaN
+rather than 0, a common-effect model has no prediction interval, and
+non-convergence gives NaN with a note rather than an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = [
+    "CI_METHODS",
+    "MODELS",
+    "TAU2_METHODS",
+    "PoolBatch",
+    "PoolResult",
+    "pool",
+    "pool_many",
+]
+
+TAU2_METHODS = ("EE", "DL", "REML", "PM", "HE", "SJ", "ML", "EB")
+CI_METHODS = ("wald", "hksj")
+MODELS = ("common", "random")
+
+#: Default convergence tolerance of the iterative estimators, relative to
+#: ``max(tau2, harmonic mean of vi)`` (metafor's default is an absolute 1e-5).
+DEFAULT_TOL = 1e-12
+#: Default iteration cap of the iterative estimators (metafor's is 100).
+DEFAULT_MAX_ITER = 1000
+#: Tolerance of the Q-profile root search, relative to ``max(tau2, harmonic mean of vi)``.
+QPROFILE_TOL = 1e-12
+#: metafor's smallest upper search limit for the Q-profile CI (``confint``).
+QPROFILE_TAU2_MAX = 100.0
+
+_FLOAT_FIELDS = (
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "stat",
+    "p",
+    "df",
+    "pi_low",
+    "pi_high",
+    "tau2",
+    "tau2_ci_low",
+    "tau2_ci_high",
+    "tau",
+    "I2",
+    "H2",
+    "Q",
+    "Q_df",
+    "Q_p",
+)
+
+
+@dataclass(frozen=True)
+class PoolResult:
+    """One pooled estimate with its heterogeneity statistics.
+
+    Attributes
+    ----------
+    k : int
+        Number of studies.
+    model : {"common", "random"}
+    tau2_method : str
+        ``"EE"`` for the common-effect model, else one of
+        ``DL, REML, PM, HE, SJ, ML, EB``.
+    ci_method : {"wald", "hksj"}
+    level : float
+        Confidence level of ``ci_*``, ``pi_*`` and ``tau2_ci_*``.
+    estimate, se : float
+        Pooled effect and its standard error (HKSJ-scaled for ``hksj``).
+    ci_low, ci_high : float
+        Confidence interval of the pooled effect.
+    stat, p : float
+        z (``wald``) or t (``hksj``) statistic and its two-sided p-value.
+    df : float
+        Degrees of freedom of the t distribution (``k - 1``) for ``hksj``;
+        NaN for ``wald``.
+    pi_low, pi_high : float
+        Prediction interval (random-effects model, ``k >= pi_min_k``).
+    tau2, tau : float
+        Between-study variance and its square root (0 for the common model).
+    tau2_ci_low, tau2_ci_high : float
+        Q-profile confidence interval of tau² (random-effects model).
+    I2, H2 : float
+        I² (percent) and H².
+    Q, Q_df, Q_p : float
+        Cochran's Q, its degrees of freedom ``k - 1`` and p-value.
+    converged : bool
+        False if an iterative estimator hit its iteration cap.
+    iterations : int
+        Iterations used by the tau² estimator (0 for closed forms).
+    note : str
+        Why a value is NaN or anything else to know; ``""`` if nothing.
+    """
+
+    k: int
+    model: str
+    tau2_method: str
+    ci_method: str
+    level: float
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    stat: float
+    p: float
+    df: float
+    pi_low: float
+    pi_high: float
+    tau2: float
+    tau2_ci_low: float
+    tau2_ci_high: float
+    tau: float
+    I2: float
+    H2: float
+    Q: float
+    Q_df: float
+    Q_p: float
+    converged: bool
+    iterations: int
+    note: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Field name -> value, with the names of the data contract."""
+        return asdict(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        """A one-row DataFrame."""
+        return pd.DataFrame([self.to_dict()])
+
+
+@dataclass(frozen=True)
+class PoolBatch:
+    """Results of :func:`pool_many`: one entry per analysis (row of ``Y``).
+
+    Scalar attributes (``model``, ``tau2_method``, ``ci_method``, ``level``)
+    are shared by all rows; every other attribute is an array of length
+    ``m`` with the meaning given in :class:`PoolResult`.
+    """
+
+    model: str
+    tau2_method: str
+    ci_method: str
+    level: float
+    k: np.ndarray
+    estimate: np.ndarray
+    se: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    stat: np.ndarray
+    p: np.ndarray
+    df: np.ndarray
+    pi_low: np.ndarray
+    pi_high: np.ndarray
+    tau2: np.ndarray
+    tau2_ci_low: np.ndarray
+    tau2_ci_high: np.ndarray
+    tau: np.ndarray
+    I2: np.ndarray
+    H2: np.ndarray
+    Q: np.ndarray
+    Q_df: np.ndarray
+    Q_p: np.ndarray
+    converged: np.ndarray
+    iterations: np.ndarray
+    note: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return int(self.k.shape[0])
+
+    def result(self, i: int) -> PoolResult:
+        """The :class:`PoolResult` of analysis ``i``."""
+        values: dict[str, Any] = {}
+        for f in fields(PoolResult):
+            v = getattr(self, f.name)
+            if f.name in ("model", "tau2_method", "ci_method", "level"):
+                values[f.name] = v
+            elif f.name == "note":
+                values[f.name] = v[i]
+            elif f.name in ("k", "iterations"):
+                values[f.name] = int(v[i])
+            elif f.name == "converged":
+                values[f.name] = bool(v[i])
+            else:
+                values[f.name] = float(v[i])
+        return PoolResult(**values)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per analysis, columns as :meth:`PoolResult.to_dict`."""
+        n = len(self)
+        data: dict[str, Any] = {}
+        for f in fields(PoolResult):
+            v = getattr(self, f.name)
+            if f.name in ("model", "tau2_method", "ci_method", "level"):
+                data[f.name] = [v] * n
+            elif f.name == "note":
+                data[f.name] = list(v)
+            else:
+                data[f.name] = np.asarray(v)
+        return pd.DataFrame(data)
+
+
+# ---------------------------------------------------------------------------
+# Input handling
+# ---------------------------------------------------------------------------
+
+
+def _check_options(model: str, tau2_method: str, ci_method: str, level: float, pi_min_k: int) -> tuple[str, str]:
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    if tau2_method not in TAU2_METHODS:
+        raise ValueError(f"tau2_method must be one of {TAU2_METHODS}, got {tau2_method!r}")
+    if ci_method not in CI_METHODS:
+        raise ValueError(f"ci_method must be one of {CI_METHODS}, got {ci_method!r}")
+    if not (0.0 < float(level) < 1.0):
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    if int(pi_min_k) < 1:
+        raise ValueError(f"pi_min_k must be >= 1, got {pi_min_k!r}")
+    if model == "common" or tau2_method == "EE":
+        return "common", "EE"
+    return "random", tau2_method
+
+
+def _as_matrix(Y, V) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    Y = np.asarray(Y, dtype=float)
+    V = np.asarray(V, dtype=float)
+    if Y.ndim != 2 or V.ndim != 2:
+        raise ValueError(f"Y and V must be 2-d (analyses x studies); got shapes {Y.shape} and {V.shape}")
+    if Y.shape != V.shape:
+        raise ValueError(f"Y and V have different shapes: {Y.shape} and {V.shape}")
+    ny, nv = np.isnan(Y), np.isnan(V)
+    mismatch = np.argwhere(ny != nv)
+    if mismatch.size:
+        i, j = (int(x) for x in mismatch[0])
+        raise ValueError(f"analysis {i}, study {j}: yi = {float(Y[i, j])!r} but vi = {float(V[i, j])!r}; NaN padding must match")
+    present = ~ny
+    for name, A in (("yi", Y), ("vi", V)):
+        bad = np.argwhere(np.isinf(A))
+        if bad.size:
+            i, j = (int(x) for x in bad[0])
+            raise ValueError(f"analysis {i}, study {j}: {name} = {float(A[i, j])!r} is not finite")
+    bad = np.argwhere(present & ~(V > 0))
+    if bad.size:
+        i, j = (int(x) for x in bad[0])
+        raise ValueError(f"analysis {i}, study {j}: vi = {float(V[i, j])!r}; sampling variances must be > 0")
+    return np.where(present, Y, 0.0), np.where(present, V, 1.0), present.astype(float)
+
+
+# ---------------------------------------------------------------------------
+# Vectorised building blocks (rows = analyses); M is the 0/1 presence mask
+# ---------------------------------------------------------------------------
+
+
+def _weighted(Yc: np.ndarray, V: np.ndarray, M: np.ndarray, tau2: np.ndarray):
+    """Weights, their sum, the weighted mean and residuals for each row."""
+    w = M / (V + tau2[:, None])
+    sw = w.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mu = (w * Yc).sum(axis=1) / sw
+    r = (Yc - mu[:, None]) * M
+    return w, sw, mu, r
+
+
+def _q_gen(Yc, V, M, tau2):
+    """Generalised Q statistic and its derivative in tau2, per row.
+
+    .. math::
+
+        Q(\\tau^2) = \\sum_i w_i (y_i - \\hat\\mu_w)^2, \\quad
+        w_i = 1/(v_i + \\tau^2), \\qquad
+        \\frac{dQ}{d\\tau^2} = -\\sum_i w_i^2 (y_i - \\hat\\mu_w)^2
+    """
+    w, _, _, r = _weighted(Yc, V, M, tau2)
+    wr2 = w * r * r
+    return wr2.sum(axis=1), -(w * wr2).sum(axis=1)
+
+
+def _solve_q(Yc, V, M, target, start, upper, scale, tol, max_iter):
+    """Solve ``Q(tau2) = target`` for each row by safeguarded Newton steps.
+
+    Q is convex and decreasing in tau2 (a partial minimum of jointly convex
+    quadratic-over-linear terms), so Newton steps from a point left of the
+    root increase monotonically to it; the bracket ``[lo, hi]`` with
+    ``Q(lo) >= target >= Q(hi)`` (``hi`` may be ``inf``) guards against
+    rounding. Returns (root, converged, iterations).
+    """
+    t = start.copy()
+    lo = start.copy()
+    hi = upper.copy()
+    done = np.zeros(t.shape, dtype=bool)
+    iters = np.zeros(t.shape, dtype=int)
+    active = np.flatnonzero(~done)
+    for _ in range(max_iter):
+        if active.size == 0:
+            break
+        ta = t[active]
+        q, dq = _q_gen(Yc[active], V[active], M[active], ta)
+        f = q - target[active]
+        lo_a = np.where(f >= 0, ta, lo[active])
+        hi_a = np.where(f <= 0, ta, hi[active])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            new = ta - f / dq
+        bad = ~np.isfinite(new) | (new < lo_a) | (new > hi_a)
+        mid = np.where(np.isfinite(hi_a), 0.5 * (lo_a + hi_a), 2.0 * np.maximum(lo_a, scale[active]))
+        new = np.where(bad, mid, new)
+        new = np.where(f == 0, ta, new)
+        step = np.abs(new - ta)
+        ok = step <= tol * np.maximum(np.maximum(new, ta), scale[active])
+        t[active], lo[active], hi[active] = new, lo_a, hi_a
+        iters[active] += 1
+        done[active[ok]] = True
+        active = active[~ok]
+    return t, done, iters
+
+
+def _loglik(V, M, r, w, sw, tau2, reml):
+    """(Restricted) log-likelihood of the random-effects model, up to a constant."""
+    ll = -0.5 * (M * np.log(V + tau2[:, None])).sum(axis=1) - 0.5 * (w * r * r).sum(axis=1)
+    if reml:
+        ll = ll - 0.5 * np.log(sw)
+    return ll
+
+
+def _scoring_step(Yc, V, M, tau2, reml):
+    """Fisher-scoring step for ML / REML at ``tau2`` (one value per row)."""
+    w, sw, _, r = _weighted(Yc, V, M, tau2)
+    w2 = w * w
+    sw2 = w2.sum(axis=1)
+    ypp = (w2 * r * r).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if reml:
+            sw3 = (w2 * w).sum(axis=1)
+            tr_p = sw - sw2 / sw
+            tr_pp = sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2
+            adj = (ypp - tr_p) / tr_pp
+        else:
+            adj = (ypp - sw) / sw2
+    return np.where(np.isfinite(adj), adj, 0.0)
+
+
+def _loglik_at(Yc, V, M, tau2, reml):
+    w, sw, _, r = _weighted(Yc, V, M, tau2)
+    return _loglik(V, M, r, w, sw, tau2, reml)
+
+
+def _fisher_scoring(Yc, V, M, k, start, reml, scale, tol, max_iter):
+    """ML / REML tau2 by Fisher scoring, as metafor ``rma.uni`` (O(k) per step).
+
+    With :math:`P = W - w w^\\top/\\sum w` the REML step is
+    :math:`(y^\\top P P y - \\mathrm{tr} P)/\\mathrm{tr}(PP)` and the ML step
+    :math:`(\\sum w_i^2 r_i^2 - \\sum w_i)/\\sum w_i^2`, where
+    :math:`y^\\top PPy = \\sum w_i^2 r_i^2`,
+    :math:`\\mathrm{tr}P = \\sum w - \\sum w^2/\\sum w` and
+    :math:`\\mathrm{tr}(PP) = \\sum w^2 - 2\\sum w^3/\\sum w + (\\sum w^2/\\sum w)^2`.
+    A step that would make tau2 negative is halved until it does not (as
+    metafor), except that when the score at 0 also points below 0 and the
+    likelihood at 0 is at least as high, the iteration moves to the boundary
+    maximum 0 at once instead of creeping towards it. Fisher scoring can
+    oscillate without converging (metafor then stops with an error) or creep
+    towards the root; here the points where the score is positive / negative
+    bracket the root, a step that leaves the bracket or an oscillation that
+    does not halve is replaced by bisection, and a slow monotone approach is
+    accelerated by a secant step (kept inside the bracket). The root is the
+    one metafor finds wherever metafor converges.
+    """
+    t = start.copy()
+    lo = np.zeros(t.shape)  # score > 0 seen here (or the domain bound 0)
+    hi = np.full(t.shape, np.inf)  # score < 0 seen here
+    prev_t = np.full(t.shape, np.nan)  # previous point
+    prev_raw = np.zeros(t.shape)  # Fisher step computed at the previous point
+    done = np.zeros(t.shape, dtype=bool)
+    iters = np.zeros(t.shape, dtype=int)
+    active = np.flatnonzero(~done)
+    for _ in range(max_iter):
+        if active.size == 0:
+            break
+        ta = t[active]
+        Ya, Va, Ma = Yc[active], V[active], M[active]
+        raw = _scoring_step(Ya, Va, Ma, ta, reml)
+        lo_a = np.where(raw > 0, np.maximum(lo[active], ta), lo[active])
+        hi_a = np.where(raw < 0, np.minimum(hi[active], ta), hi[active])
+        lo[active], hi[active] = lo_a, hi_a
+        pt, pr = prev_t[active], prev_raw[active]
+        adj = raw
+        # slow monotone approach (step shrinking by less than half): secant
+        # step on the Fisher step as a function of tau2, if it stays bracketed
+        with np.errstate(invalid="ignore", divide="ignore"):
+            secant = ta - raw * (ta - pt) / (raw - pr)
+        use = (
+            (raw * pr > 0)
+            & (np.abs(raw) > 0.5 * np.abs(pr))
+            & np.isfinite(secant)
+            & (secant > lo_a)
+            & (secant < hi_a)
+        )
+        adj = np.where(use, secant - ta, adj)
+        proposal = ta + adj
+        outside = (proposal <= lo_a) | (proposal >= hi_a)
+        # an oscillation that does not at least halve is not converging
+        slow = (raw * pr < 0) & (np.abs(raw) > 0.5 * np.abs(pr))
+        bisect = (proposal >= 0) & np.isfinite(hi_a) & (outside | slow) & (adj != 0)
+        adj = np.where(bisect, 0.5 * (lo_a + hi_a) - ta, adj)
+        prev_t[active], prev_raw[active] = ta, raw
+        neg = ta + adj < 0
+        if neg.any():
+            at_zero = neg & (ta <= 0)
+            adj = np.where(at_zero, 0.0, adj)
+            move = np.flatnonzero(neg & ~at_zero)
+            if move.size:
+                zeros = np.zeros(move.size)
+                sub = (Ya[move], Va[move], Ma[move])
+                to_zero = (_scoring_step(*sub, zeros, reml) <= 0) & (
+                    _loglik_at(*sub, zeros, reml) >= _loglik_at(*sub, ta[move], reml)
+                )
+                a = adj[move]
+                tm = ta[move]
+                # smallest number of halvings keeping tau2 >= 0 (metafor's rule)
+                j = np.ceil(np.log2(-a / tm))
+                a = a / np.exp2(j)
+                while True:  # fix up rounding in log2
+                    back = (tm + 2.0 * a >= 0) & (j > 0)
+                    if not back.any():
+                        break
+                    a = np.where(back, 2.0 * a, a)
+                    j = np.where(back, j - 1, j)
+                while True:
+                    fwd = tm + a < 0
+                    if not fwd.any():
+                        break
+                    a = np.where(fwd, a / 2.0, a)
+                adj[move] = np.where(to_zero, -tm, a)
+        new = np.maximum(ta + adj, 0.0)
+        ok = np.abs(adj) <= tol * np.maximum(new, scale[active])
+        t[active] = new
+        iters[active] += 1
+        done[active[ok]] = True
+        active = active[~ok]
+    # metafor's check for having climbed to a local maximum worse than tau2 = 0
+    conv = np.flatnonzero(done & (t > 0))
+    if conv.size:
+        sub = (Yc[conv], V[conv], M[conv])
+        ll1 = _loglik_at(*sub, t[conv], reml)
+        ll0 = _loglik_at(*sub, np.zeros(conv.size), reml)
+        t[conv] = np.where(ll0 - ll1 > 1e-10 * np.maximum(1.0, np.abs(ll1)), 0.0, t[conv])
+    return t, done, iters
+
+
+def _typical_v(V, M, k):
+    """Harmonic mean of the sampling variances per row: the scale of tau2
+    used in the stopping rules (robust to one huge variance)."""
+    return np.maximum(k, 1.0) / (M / V).sum(axis=1)
+
+
+def _estimate_tau2(method, Yc, V, M, k, tol, max_iter):
+    """tau2 per row for rows with k >= 2 (others are ignored by the caller)."""
+    m = Yc.shape[0]
+    kk = np.maximum(k, 2.0)  # rows with k < 2 are overwritten by the caller
+    scale = _typical_v(V, M, k)
+    vbar = (V * M).sum(axis=1) / np.maximum(k, 1.0)
+    converged = np.ones(m, dtype=bool)
+    iters = np.zeros(m, dtype=int)
+    ss = (Yc * Yc * M).sum(axis=1)  # Yc is centred at the unweighted mean
+
+    if method == "DL":
+        w0, sw0, _, r0 = _weighted(Yc, V, M, np.zeros(m))
+        q = (w0 * r0 * r0).sum(axis=1)
+        c = sw0 - (w0 * w0).sum(axis=1) / sw0
+        tau2 = np.maximum(0.0, (q - (kk - 1.0)) / c)
+    elif method == "HE":
+        tau2 = np.maximum(0.0, ss / (kk - 1.0) - vbar)
+    elif method == "SJ":
+        tau0 = ss / kk
+        q, _ = _q_gen(Yc, V, M, tau0)
+        tau2 = np.maximum(0.0, tau0 * q / (kk - 1.0))
+    elif method in ("PM", "EB"):
+        target = kk - 1.0
+        q0, _ = _q_gen(Yc, V, M, np.zeros(m))
+        tau2 = np.zeros(m)
+        need = np.flatnonzero(q0 >= target)
+        if need.size:
+            root, ok, it = _solve_q(
+                Yc[need],
+                V[need],
+                M[need],
+                target[need],
+                np.zeros(need.size),
+                np.full(need.size, np.inf),
+                scale[need],
+                tol,
+                max_iter,
+            )
+            tau2[need] = np.maximum(0.0, root)
+            converged[need] = ok
+            iters[need] = it
+    elif method in ("ML", "REML"):
+        start = np.maximum(0.0, ss / (kk - 1.0) - vbar)  # HE, as metafor
+        tau2, converged, iters = _fisher_scoring(Yc, V, M, k, start, method == "REML", scale, tol, max_iter)
+        tau2 = np.maximum(0.0, tau2)
+    else:  # pragma: no cover - guarded by _check_options
+        raise ValueError(method)
+    return tau2, converged, iters
+
+
+def _qprofile(Yc, V, M, k, tau2, level, scale):
+    """Q-profile CI of tau2 (Viechtbauer 2007) with metafor's search rules."""
+    m = Yc.shape[0]
+    df = k - 1.0
+    alpha = 1.0 - level
+    crit_u = stats.chi2.isf(alpha / 2.0, df)  # Q at the lower bound
+    crit_l = stats.chi2.ppf(alpha / 2.0, df)  # Q at the upper bound
+    tau2_max = np.maximum(QPROFILE_TAU2_MAX, 10.0 * tau2)
+    q_min, _ = _q_gen(Yc, V, M, np.zeros(m))
+    q_max, _ = _q_gen(Yc, V, M, tau2_max)
+    low = np.full(m, np.nan)
+    high = np.full(m, np.nan)
+    capped_high = np.zeros(m, dtype=bool)
+    capped_both = np.zeros(m, dtype=bool)
+    ok = np.ones(m, dtype=bool)
+
+    # upper bound
+    below = q_min < crit_l
+    high[below] = 0.0
+    cap = ~below & (q_max > crit_l)
+    high[cap] = tau2_max[cap]
+    capped_high |= cap
+    solve = np.flatnonzero(~below & ~cap)
+    if solve.size:
+        root, conv, _ = _solve_q(
+            Yc[solve], V[solve], M[solve], crit_l[solve], np.zeros(solve.size), tau2_max[solve],
+            scale[solve], QPROFILE_TOL, 500,
+        )
+        high[solve] = root
+        ok[solve] &= conv
+    # lower bound
+    both = q_max > crit_u
+    low[both] = tau2_max[both]
+    high[both] = tau2_max[both]
+    capped_both |= both
+    zero = ~both & (q_min < crit_u)
+    low[zero] = 0.0
+    solve = np.flatnonzero(~both & ~zero)
+    if solve.size:
+        root, conv, _ = _solve_q(
+            Yc[solve], V[solve], M[solve], crit_u[solve], np.zeros(solve.size), tau2_max[solve],
+            scale[solve], QPROFILE_TOL, 500,
+        )
+        low[solve] = root
+        ok[solve] &= conv
+    low[~ok] = np.nan
+    high[~ok] = np.nan
+    return low, high, capped_high & ~capped_both, capped_both, ~ok, tau2_max
+
+
+def pool_many(
+    Y,
+    V,
+    *,
+    model: str = "random",
+    tau2_method: str = "REML",
+    ci_method: str = "wald",
+    level: float = 0.95,
+    pi_min_k: int = 3,
+    tol: float = DEFAULT_TOL,
+    max_iter: int = DEFAULT_MAX_ITER,
+    tau2_ci: bool = True,
+) -> PoolBatch:
+    """Pool many meta-analyses at once, each as metafor's ``rma.uni``.
+
+    Parameters
+    ----------
+    Y, V : array_like, shape (m, k)
+        Effect sizes and sampling variances, one analysis per row; pad rows
+        with fewer studies with NaN (in the same cells of ``Y`` and ``V``).
+    model : {"random", "common"}
+        ``"common"`` fits the common-effect (equal-effects, ``EE``) model and
+        ignores ``tau2_method``; ``tau2_method="EE"`` also selects it.
+    tau2_method : {"REML", "DL", "PM", "HE", "SJ", "ML", "EB", "EE"}
+        Estimator of the between-study variance.
+    ci_method : {"wald", "hksj"}
+        ``"wald"``: normal quantiles (metafor ``test = "z"``); ``"hksj"``:
+        Hartung-Knapp-Sidik-Jonkman (metafor ``test = "knha"``).
+    level : float
+        Confidence level, e.g. 0.95.
+    pi_min_k : int
+        Smallest k for which a prediction interval is reported (default 3;
+        pass 1 to obtain metafor's interval for k = 2).
+    tol : float
+        Convergence tolerance of the iterative estimators (REML, ML, PM, EB),
+        on the change of tau2 relative to ``max(tau2, harmonic mean of vi)``.
+    max_iter : int
+        Iteration cap of the iterative estimators.
+    tau2_ci : bool
+        Compute the Q-profile CI of tau² (random-effects model only).
+
+    Returns
+    -------
+    PoolBatch
+
+    Notes
+    -----
+    **Estimators of** :math:`\\tau^2` (intercept-only model; :math:`w_i =
+    1/v_i`, :math:`Q` Cochran's statistic, :math:`\\bar y` the unweighted
+    mean); each is truncated at 0 where it can be negative (DL, HE; the ML,
+    REML, PM and EB searches are confined to :math:`[0, \\infty)`; SJ is never
+    negative):
+
+    * ``DL`` (DerSimonian & Laird 1986, doi:10.1016/0197-2456(86)90046-2)
+
+      .. math:: \\hat\\tau^2 = \\max\\Big(0, \\frac{Q - (k-1)}{\\sum w_i -
+                \\sum w_i^2/\\sum w_i}\\Big)
+
+    * ``HE`` (Hedges 1983; Hedges & Olkin 1985)
+
+      .. math:: \\hat\\tau^2 = \\max\\Big(0, \\frac{1}{k-1}\\sum (y_i -
+                \\bar y)^2 - \\frac1k\\sum v_i\\Big)
+
+    * ``SJ`` (Sidik & Jonkman 2005, doi:10.1081/BIP-200067915), with
+      :math:`\\hat\\tau_0^2 = \\frac1k\\sum(y_i-\\bar y)^2` and weights
+      :math:`1/(v_i + \\hat\\tau_0^2)` in :math:`Q_0`:
+
+      .. math:: \\hat\\tau^2 = \\hat\\tau_0^2\\, Q_0 / (k-1)
+
+    * ``PM`` (Paule & Mandel 1982, doi:10.6028/jres.087.022) and ``EB``
+      (Morris 1983, doi:10.1080/01621459.1983.10477920; its estimating
+      equation is the same): the root of the generalised Q statistic
+
+      .. math:: \\sum_i \\frac{(y_i - \\hat\\mu)^2}{v_i + \\tau^2} = k - 1,
+                \\qquad \\hat\\tau^2 = 0 \\text{ if } Q(0) < k - 1,
+
+      found by Newton steps (Q is convex and decreasing in tau²).
+    * ``ML`` and ``REML`` (Viechtbauer 2005, doi:10.3102/10769986030003261):
+      Fisher scoring from the HE estimate, as metafor, maximising
+
+      .. math:: \\ell_R(\\tau^2) = -\\tfrac12\\sum\\ln(v_i+\\tau^2)
+                - \\tfrac12\\ln\\sum w_i(\\tau^2)
+                - \\tfrac12\\sum w_i(\\tau^2)(y_i-\\hat\\mu)^2
+
+      (ML omits the middle term), with metafor's check that the result beats
+      :math:`\\tau^2 = 0`.
+
+    **Pooled estimate** with :math:`w_i = 1/(v_i + \\hat\\tau^2)`:
+    :math:`\\hat\\mu = \\sum w_i y_i / \\sum w_i`,
+    :math:`\\mathrm{SE} = (\\sum w_i)^{-1/2}`. For ``hksj`` (Hartung & Knapp
+    2001, doi:10.1002/sim.1009; Sidik & Jonkman 2002) the variance is scaled,
+    without truncation, as metafor ``test = "knha"``:
+
+    .. math:: \\mathrm{SE}_{HK}^2 = \\frac{\\sum w_i (y_i - \\hat\\mu)^2}{k-1}
+              \\cdot \\frac{1}{\\sum w_i}
+
+    (the factor is set to 0 when the weighted residual sum of squares is at
+    most machine epsilon, as metafor) and quantiles come from
+    :math:`t_{k-1}`.
+
+    **Prediction interval** (metafor ``predict``):
+    :math:`\\hat\\mu \\pm c\\sqrt{\\mathrm{SE}^2 + \\hat\\tau^2}` with the same
+    quantile :math:`c` as the CI (z, or :math:`t_{k-1}` for ``hksj``).
+
+    **Heterogeneity** (Higgins & Thompson 2002, doi:10.1002/sim.1186):
+    :math:`Q = \\sum (y_i - \\hat\\mu_{EE})^2 / v_i` on :math:`k-1` df. For
+    the random-effects model metafor computes
+
+    .. math:: I^2 = 100\\,\\frac{\\hat\\tau^2}{\\hat\\tau^2 + \\tilde v},\\quad
+              H^2 = \\frac{\\hat\\tau^2}{\\tilde v} + 1,\\quad
+              \\tilde v = \\frac{k-1}{\\sum w_i - \\sum w_i^2/\\sum w_i}
+
+    and for the common-effect model :math:`I^2 = \\max(0, 100(Q-(k-1))/Q)`,
+    :math:`H^2 = Q/(k-1)`.
+
+    **Q-profile CI for** :math:`\\tau^2` (Viechtbauer 2007,
+    doi:10.1002/sim.2514): the bounds solve
+    :math:`Q(\\tau^2) = \\chi^2_{k-1;1-\\alpha/2}` (lower) and
+    :math:`Q(\\tau^2) = \\chi^2_{k-1;\\alpha/2}` (upper) on
+    :math:`[0, \\tau^2_{max}]`, :math:`\\tau^2_{max} = \\max(100,
+    10\\hat\\tau^2)` as metafor ``confint``. A bound whose equation has no
+    root in that range is 0 (below) or :math:`\\tau^2_{max}` (above, with a
+    note); both are 0 when :math:`Q(0)` is below the lower quantile.
+
+    **Edge cases.** k = 0: everything NaN. k = 1: the estimate is the single
+    study's effect with its own Wald CI (as metafor); tau², Q, I², H², the
+    tau² CI, HKSJ inference and the prediction interval are NaN, with a note
+    (metafor reports 0/1 for the heterogeneity statistics). k < ``pi_min_k``:
+    no prediction interval. The common-effect model has no prediction
+    interval and no tau² CI. An iterative estimator that does not converge
+    within ``max_iter`` gives ``converged = False``, a note, and NaN for tau²
+    and everything computed from it (Q and its p-value remain).
+
+    References
+    ----------
+    DerSimonian, R., & Laird, N. (1986). doi:10.1016/0197-2456(86)90046-2.
+    Viechtbauer, W. (2005). doi:10.3102/10769986030003261.
+    Paule, R. C., & Mandel, J. (1982). doi:10.6028/jres.087.022.
+    Morris, C. N. (1983). doi:10.1080/01621459.1983.10477920.
+    Sidik, K., & Jonkman, J. N. (2005). doi:10.1081/BIP-200067915.
+    Hartung, J., & Knapp, G. (2001). doi:10.1002/sim.1009.
+    Higgins, J. P. T., & Thompson, S. G. (2002). doi:10.1002/sim.1186.
+    Viechtbauer, W. (2007). doi:10.1002/sim.2514.
+    """
+    model, method = _check_options(model, tau2_method, ci_method, level, pi_min_k)
+    if tol <= 0:
+        raise ValueError(f"tol must be > 0, got {tol!r}")
+    if int(max_iter) < 1:
+        raise ValueError(f"max_iter must be >= 1, got {max_iter!r}")
+    Yf, Vf, M = _as_matrix(Y, V)
+    m = Yf.shape[0]
+    level = float(level)
+    k = M.sum(axis=1)
+    notes: list[list[str]] = [[] for _ in range(m)]
+
+    def add_note(mask: np.ndarray, text: str) -> None:
+        for i in np.flatnonzero(mask):
+            notes[i].append(text)
+
+    k0, k1, kge2 = k == 0, k == 1, k >= 2
+    add_note(k0, "k = 0: nothing to pool")
+    ybar = np.where(k > 0, (Yf * M).sum(axis=1) / np.maximum(k, 1.0), 0.0)
+    Yc = (Yf - ybar[:, None]) * M
+
+    # --- tau2 ---------------------------------------------------------------
+    converged = np.ones(m, dtype=bool)
+    iterations = np.zeros(m, dtype=int)
+    if model == "common":
+        tau2 = np.where(k > 0, 0.0, np.nan)
+    else:
+        tau2 = np.full(m, np.nan)
+        rows = np.flatnonzero(kge2)
+        if rows.size:
+            t, conv, it = _estimate_tau2(method, Yc[rows], Vf[rows], M[rows], k[rows], tol, int(max_iter))
+            tau2[rows] = np.where(conv, t, np.nan)
+            converged[rows] = conv
+            iterations[rows] = it
+        add_note(k1, "k = 1: tau2 and heterogeneity not estimable; estimate and CI are the single study's")
+        add_note(
+            ~converged,
+            f"{method} estimator did not converge in {int(max_iter)} iterations: tau2 and the results based on it are NaN",
+        )
+
+    # --- pooled estimate ----------------------------------------------------
+    t_fit = np.where(k1, 0.0, tau2)  # k = 1: the single study (metafor uses tau2 = 0)
+    w, sw, mu_c, r = _weighted(Yc, Vf, M, np.where(np.isnan(t_fit), 0.0, t_fit))
+    estimate = np.where(np.isnan(t_fit), np.nan, ybar + mu_c)
+    with np.errstate(divide="ignore"):
+        var = 1.0 / sw  # inf for k = 0, replaced by NaN below
+    if ci_method == "hksj":
+        rss = (w * r * r).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / (k - 1.0))
+        var = np.where(kge2, s2w * var, np.nan)
+        df = np.where(kge2, k - 1.0, np.nan)
+        add_note(kge2 & (s2w == 0) & ~np.isnan(t_fit), "HKSJ scale factor is 0 (weighted residuals all 0): SE = 0")
+        add_note(k1, "k = 1: HKSJ inference needs k >= 2")
+        with np.errstate(invalid="ignore"):
+            crit = stats.t.isf((1.0 - level) / 2.0, df)
+    else:
+        df = np.full(m, np.nan)
+        crit = np.full(m, stats.norm.isf((1.0 - level) / 2.0))
+    var = np.where(np.isnan(t_fit), np.nan, var)
+    se = np.sqrt(var)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stat = estimate / se
+    if ci_method == "hksj":
+        p = 2.0 * stats.t.sf(np.abs(stat), df)
+    else:
+        p = 2.0 * stats.norm.sf(np.abs(stat))
+    p = np.where(np.isnan(stat), np.nan, p)
+    ci_low = estimate - crit * se
+    ci_high = estimate + crit * se
+
+    # --- prediction interval (random-effects model) ------------------------
+    if model == "random":
+        show = kge2 & (k >= int(pi_min_k))
+        half = crit * np.sqrt(var + tau2)
+        pi_low = np.where(show, estimate - half, np.nan)
+        pi_high = np.where(show, estimate + half, np.nan)
+        add_note(kge2 & ~show, f"prediction interval not reported for k < {int(pi_min_k)}")
+    else:
+        pi_low = np.full(m, np.nan)
+        pi_high = np.full(m, np.nan)
+
+    # --- heterogeneity ------------------------------------------------------
+    w0, sw0, _, r0 = _weighted(Yc, Vf, M, np.zeros(m))
+    q_df = np.where(kge2, k - 1.0, np.nan)
+    Q = np.where(kge2, np.maximum(0.0, (w0 * r0 * r0).sum(axis=1)), np.nan)
+    Q_p = stats.chi2.sf(Q, q_df)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if model == "common":
+            # metafor: max(0, 100 (Q - df) / Q), which is 0 when Q = 0
+            I2 = np.where(Q > 0, np.maximum(0.0, 100.0 * (Q - q_df) / Q), np.where(kge2, 0.0, np.nan))
+            H2 = Q / q_df
+        else:
+            vt = q_df / (sw0 - (w0 * w0).sum(axis=1) / sw0)
+            I2 = 100.0 * tau2 / (vt + tau2)
+            H2 = tau2 / vt + 1.0
+
+    # --- Q-profile CI for tau2 ----------------------------------------------
+    tau2_ci_low = np.full(m, np.nan)
+    tau2_ci_high = np.full(m, np.nan)
+    if model == "random" and tau2_ci:
+        rows = np.flatnonzero(kge2 & ~np.isnan(tau2))
+        if rows.size:
+            scale = _typical_v(Vf[rows], M[rows], k[rows])
+            lo, hi, cap_hi, cap_both, failed, tmax = _qprofile(
+                Yc[rows], Vf[rows], M[rows], k[rows], tau2[rows], level, scale
+            )
+            tau2_ci_low[rows], tau2_ci_high[rows] = lo, hi
+            for j, i in enumerate(rows):
+                if cap_hi[j]:
+                    notes[i].append(f"tau2 CI upper bound is the search limit {float(tmax[j])!r} (true bound is larger)")
+                if cap_both[j]:
+                    notes[i].append(f"both tau2 CI bounds exceed the search limit {float(tmax[j])!r}")
+                if failed[j]:
+                    notes[i].append("Q-profile root search for the tau2 CI did not converge")
+
+    return PoolBatch(
+        model=model,
+        tau2_method=method,
+        ci_method=ci_method,
+        level=level,
+        k=k.astype(int),
+        estimate=estimate,
+        se=se,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        stat=stat,
+        p=p,
+        df=df,
+        pi_low=pi_low,
+        pi_high=pi_high,
+        tau2=tau2,
+        tau2_ci_low=tau2_ci_low,
+        tau2_ci_high=tau2_ci_high,
+        tau=np.sqrt(tau2),
+        I2=I2,
+        H2=H2,
+        Q=Q,
+        Q_df=q_df,
+        Q_p=Q_p,
+        converged=converged,
+        iterations=iterations,
+        note=tuple("; ".join(n) for n in notes),
+    )
+
+
+def pool(
+    yi,
+    vi,
+    *,
+    model: str = "random",
+    tau2_method: str = "REML",
+    ci_method: str = "wald",
+    level: float = 0.95,
+    pi_min_k: int = 3,
+    tol: float = DEFAULT_TOL,
+    max_iter: int = DEFAULT_MAX_ITER,
+    tau2_ci: bool = True,
+) -> PoolResult:
+    """Pool one meta-analysis as metafor's ``rma.uni``; see :func:`pool_many`.
+
+    Parameters
+    ----------
+    yi, vi : array_like, shape (k,)
+        Effect sizes and sampling variances (finite, ``vi > 0``, no NaN).
+    model, tau2_method, ci_method, level, pi_min_k, tol, max_iter, tau2_ci
+        As in :func:`pool_many`.
+
+    Returns
+    -------
+    PoolResult
+
+    Examples
+    --------
+    >>> res = pool([0.1, 0.3, 0.35, 0.6], [0.02, 0.03, 0.025, 0.04], tau2_method="DL")
+    >>> res.k
+    4
+    """
+    yi = np.atleast_1d(np.asarray(yi, dtype=float))
+    vi = np.atleast_1d(np.asarray(vi, dtype=float))
+    if yi.ndim != 1 or vi.ndim != 1:
+        raise ValueError(f"yi and vi must be 1-d; got shapes {yi.shape} and {vi.shape}")
+    if yi.shape != vi.shape:
+        raise ValueError(f"yi and vi have different lengths: {yi.shape[0]} and {vi.shape[0]}")
+    for name, a in (("yi", yi), ("vi", vi)):
+        bad = np.flatnonzero(~np.isfinite(a))
+        if bad.size:
+            j = int(bad[0])
+            raise ValueError(f"study {j}: {name} = {float(a[j])!r} is not a finite number")
+    bad = np.flatnonzero(~(vi > 0))
+    if bad.size:
+        j = int(bad[0])
+        raise ValueError(f"study {j}: vi = {float(vi[j])!r}; sampling variances must be > 0")
+    batch = pool_many(
+        yi[None, :],
+        vi[None, :],
+        model=model,
+        tau2_method=tau2_method,
+        ci_method=ci_method,
+        level=level,
+        pi_min_k=pi_min_k,
+        tol=tol,
+        max_iter=max_iter,
+        tau2_ci=tau2_ci,
+    )
+    return batch.result(0)
