@@ -1,0 +1,442 @@
+"""Reading a review folder and writing reviewer-facing tables.
+
+The only module of the library that touches files. A review is a folder with
+``config/config.yaml`` and either ``data/raw/studies.csv`` + ``data/raw/outcomes.csv``
+or ``data/raw/extraction.xlsx`` (sheets ``studies`` and ``outcomes``), never both.
+
+Text files must be UTF-8 (a byte-order mark is accepted). Every cell is read
+as text first; :mod:`scimeta.validate` checks it against the sheet schemas and
+only then turns the numeric columns into floats, so a bad cell is reported with
+its file, spreadsheet row (header = row 1) and column instead of being coerced.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io as _io
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+__all__ = [
+    "Review",
+    "RawReview",
+    "CONFIG_FILE",
+    "STUDIES_CSV",
+    "OUTCOMES_CSV",
+    "EXTRACTION_XLSX",
+    "schemas_dir",
+    "load_schema",
+    "read_raw",
+    "read_review",
+    "write_csv",
+    "neutralise_cell",
+    "html_escape",
+]
+
+CONFIG_FILE = "config/config.yaml"
+STUDIES_CSV = "data/raw/studies.csv"
+OUTCOMES_CSV = "data/raw/outcomes.csv"
+EXTRACTION_XLSX = "data/raw/extraction.xlsx"
+SHEETS = ("studies", "outcomes")
+
+
+@dataclass(frozen=True)
+class Review:
+    """A validated review.
+
+    Attributes
+    ----------
+    config : dict
+        ``config/config.yaml`` with the schema defaults filled in.
+    studies, outcomes : pandas.DataFrame
+        The sheets, columns in input order; known columns that the sheet lacks
+        are appended (empty). Text columns hold ``str`` ('' when empty), the
+        numeric columns of the schemas hold float (NaN when empty). Both frames
+        have ``source_row`` (int, spreadsheet row number, header = 1).
+        ``studies.cohort_id`` is filled with ``study_id`` where empty;
+        ``outcomes.population`` defaults to ``all`` and ``kind`` to ``final``.
+    sources : dict
+        ``{'config': ..., 'studies': ..., 'outcomes': ...}``: the file each part
+        came from, relative to the review folder; for the workbook
+        ``data/raw/extraction.xlsx:studies`` and ``data/raw/extraction.xlsx:outcomes``.
+    review_dir : str
+        The folder as given (only for messages; never written by the library).
+    """
+
+    config: dict
+    studies: pd.DataFrame
+    outcomes: pd.DataFrame
+    sources: dict
+    review_dir: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "config": self.config,
+            "studies": self.studies.to_dict("records"),
+            "outcomes": self.outcomes.to_dict("records"),
+            "sources": dict(self.sources),
+        }
+
+
+@dataclass(frozen=True)
+class RawReview:
+    """What :func:`read_raw` found: text-only sheets plus reading problems.
+
+    ``studies`` / ``outcomes`` are lists of ``(row_number, {column: text})`` with
+    the header list kept in ``headers``; ``config`` is the parsed YAML (or None).
+    """
+
+    config: object
+    config_lines: dict
+    headers: dict
+    rows: dict
+    sources: dict
+    problems: list = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- schemas
+def schemas_dir() -> Path:
+    """``<repo>/workflow/schemas`` located relative to the installed package."""
+    import scimeta
+
+    return Path(scimeta.__file__).resolve().parents[2] / "workflow" / "schemas"
+
+
+_SCHEMA_CACHE: dict[str, dict] = {}
+
+
+def load_schema(name: str) -> dict:
+    """Load ``workflow/schemas/<name>.schema.yaml`` (name: config, studies, outcomes)."""
+    if name not in _SCHEMA_CACHE:
+        path = schemas_dir() / f"{name}.schema.yaml"
+        with open(path, encoding="utf-8") as fh:
+            _SCHEMA_CACHE[name] = yaml.safe_load(fh)
+    return _SCHEMA_CACHE[name]
+
+
+# --------------------------------------------------------------------------- reading
+def _problem(file, row, column, message, severity="error"):
+    from scimeta.validate import Problem
+
+    return Problem(file=file, row=row, column=column, message=message, severity=severity)
+
+
+def _decode(data: bytes, rel: str, problems: list) -> str | None:
+    """Decode UTF-8 (BOM accepted); on failure report the line of the first bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        bad = data[err.start : err.start + 1].hex()
+        problems.append(
+            _problem(
+                rel,
+                line,
+                None,
+                f"not valid UTF-8 (byte 0x{bad} at offset {err.start}); "
+                "save the file as UTF-8 (e.g. 'CSV UTF-8' in Excel)",
+            )
+        )
+        return None
+
+
+def _read_csv_text(text: str, rel: str, problems: list):
+    """Parse CSV text into (header, [(row_number, {col: text})]); blank lines keep numbering."""
+    reader = csv.reader(_io.StringIO(text, newline=""))
+    try:
+        records = list(reader)
+    except csv.Error as err:
+        problems.append(_problem(rel, reader.line_num, None, f"malformed CSV: {err}"))
+        return None, []
+    if not records or all(not any(c.strip() for c in r) for r in records):
+        problems.append(_problem(rel, None, None, "file is empty (no header row)"))
+        return None, []
+    return _table_from_records(records, rel, problems)
+
+
+def _table_from_records(records, rel, problems):
+    header = [str(h).strip() for h in records[0]]
+    while header and header[-1] == "":
+        header.pop()
+    seen = set()
+    for j, name in enumerate(header):
+        if name == "":
+            problems.append(_problem(rel, 1, f"#{j + 1}", "empty column name in the header"))
+        elif name in seen:
+            problems.append(_problem(rel, 1, name, "column appears twice in the header"))
+        seen.add(name)
+    rows = []
+    for i, rec in enumerate(records[1:], start=2):
+        cells = ["" if c is None else str(c) for c in rec]
+        if not any(c.strip() for c in cells):
+            continue  # blank line: skipped, numbering kept
+        extra = cells[len(header) :]
+        if any(c.strip() for c in extra):
+            problems.append(
+                _problem(
+                    rel, i, None, f"row has {len(cells)} cells but the header has {len(header)}"
+                )
+            )
+        cells = cells[: len(header)] + [""] * max(0, len(header) - len(cells))
+        rows.append((i, dict(zip(header, cells))))
+    if not rows:
+        problems.append(_problem(rel, None, None, "no data rows (header only)"))
+    return header, rows
+
+
+def _xlsx_cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_xlsx(path: Path, rel: str, problems: list):
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as err:  # zipfile.BadZipFile, KeyError, InvalidFileException...
+        problems.append(_problem(rel, None, None, f"cannot be read as an .xlsx workbook: {err}"))
+        return {}
+    out = {}
+    try:
+        for sheet in SHEETS:
+            if sheet not in wb.sheetnames:
+                problems.append(
+                    _problem(
+                        rel,
+                        None,
+                        None,
+                        f"sheet '{sheet}' is missing (sheets found: {', '.join(wb.sheetnames)})",
+                    )
+                )
+                continue
+            ws = wb[sheet]
+            records = [[_xlsx_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+            srel = f"{rel}:{sheet}"
+            if not records or all(not any(c.strip() for c in r) for r in records):
+                problems.append(_problem(srel, None, None, "sheet is empty (no header row)"))
+                continue
+            out[sheet] = _table_from_records(records, srel, problems)
+    finally:
+        wb.close()
+    return out
+
+
+def _yaml_lines(text: str) -> dict:
+    """Map dotted key paths of a YAML mapping to their 1-based line numbers."""
+    lines: dict[str, int] = {}
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return lines
+
+    def walk(n, prefix):
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                key = f"{prefix}.{k.value}" if prefix else str(k.value)
+                lines[key] = k.start_mark.line + 1
+                walk(v, key)
+        elif isinstance(n, yaml.SequenceNode):
+            for i, v in enumerate(n.value):
+                key = f"{prefix}.{i}"
+                lines[key] = v.start_mark.line + 1
+                walk(v, key)
+
+    if node is not None:
+        walk(node, "")
+    return lines
+
+
+def read_raw(review_dir) -> RawReview:
+    """Read the config and both sheets as text, collecting reading problems.
+
+    Never raises for bad content (only for a missing folder); problems are
+    returned in ``RawReview.problems``.
+    """
+    root = Path(review_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"review folder not found: {review_dir}")
+    problems: list = []
+    sources: dict[str, str] = {"config": CONFIG_FILE}
+
+    config = None
+    config_lines: dict = {}
+    cfg_path = root / CONFIG_FILE
+    if not cfg_path.is_file():
+        problems.append(_problem(CONFIG_FILE, None, None, "config file not found"))
+    else:
+        text = _decode(cfg_path.read_bytes(), CONFIG_FILE, problems)
+        if text is not None:
+            try:
+                config = yaml.safe_load(text)
+            except yaml.YAMLError as err:
+                mark = getattr(err, "problem_mark", None)
+                problems.append(
+                    _problem(
+                        CONFIG_FILE,
+                        mark.line + 1 if mark is not None else None,
+                        None,
+                        f"not valid YAML: {getattr(err, 'problem', err)}",
+                    )
+                )
+            config_lines = _yaml_lines(text)
+            if config is None and not any(p.file == CONFIG_FILE for p in problems):
+                problems.append(_problem(CONFIG_FILE, None, None, "config file is empty"))
+
+    headers: dict = {}
+    rows: dict = {}
+    csv_paths = [root / STUDIES_CSV, root / OUTCOMES_CSV]
+    xlsx_path = root / EXTRACTION_XLSX
+    has_csv = [p.is_file() for p in csv_paths]
+    if xlsx_path.is_file() and any(has_csv):
+        problems.append(
+            _problem(
+                "data/raw",
+                None,
+                None,
+                f"both {EXTRACTION_XLSX} and CSV sheets are present; keep only one source "
+                "(ambiguous input is never guessed)",
+            )
+        )
+    elif xlsx_path.is_file():
+        tables = _read_xlsx(xlsx_path, EXTRACTION_XLSX, problems)
+        for sheet in SHEETS:
+            sources[sheet] = f"{EXTRACTION_XLSX}:{sheet}"
+            if sheet in tables:
+                headers[sheet], rows[sheet] = tables[sheet]
+    else:
+        for sheet, rel, path, present in zip(
+            SHEETS, (STUDIES_CSV, OUTCOMES_CSV), csv_paths, has_csv
+        ):
+            sources[sheet] = rel
+            if not present:
+                problems.append(
+                    _problem(rel, None, None, f"file not found (nor {EXTRACTION_XLSX})")
+                )
+                continue
+            text = _decode(path.read_bytes(), rel, problems)
+            if text is None:
+                continue
+            header, recs = _read_csv_text(text, rel, problems)
+            if header is not None:
+                headers[sheet], rows[sheet] = header, recs
+    return RawReview(
+        config=config,
+        config_lines=config_lines,
+        headers=headers,
+        rows=rows,
+        sources=sources,
+        problems=problems,
+    )
+
+
+def read_review(review_dir) -> Review:
+    """Read and validate a review folder.
+
+    Returns
+    -------
+    Review
+
+    Raises
+    ------
+    scimeta.validate.ReviewError
+        Listing every error (``file:row:column: message``); nothing is written.
+    """
+    from scimeta import validate
+
+    raw = read_raw(review_dir)
+    return validate.build_review(raw, str(review_dir))
+
+
+# --------------------------------------------------------------------------- writing
+_INJECTION_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_number_text(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+def neutralise_cell(value):
+    """Prefix ``'`` to text that a spreadsheet would run as a formula (CSV injection).
+
+    Text starting with ``= + - @``, tab or carriage return gets a leading
+    apostrophe; text that is a plain number (``-4.5``) and non-text values are
+    returned unchanged.
+    """
+    if isinstance(value, str) and value.startswith(_INJECTION_START) and not _is_number_text(value):
+        return "'" + value
+    return value
+
+
+def html_escape(value) -> str:
+    """Escape text for HTML output (``& < > " '``); None and NaN become ''."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def _format_column(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(s):
+        return s.map(lambda v: "true" if v else "false")
+    if pd.api.types.is_integer_dtype(s):
+        return s.astype(str)
+    if pd.api.types.is_float_dtype(s):
+        # repr() is the shortest string that round-trips the float exactly.
+        return s.map(lambda v: "" if pd.isna(v) else repr(float(v)))
+
+    def cell(v):
+        if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+            return ""
+        if isinstance(v, (bool, np.bool_)):
+            return "true" if v else "false"
+        if isinstance(v, (float, np.floating)):
+            return repr(float(v))
+        return neutralise_cell(str(v))
+
+    return s.map(cell)
+
+
+def write_csv(df: pd.DataFrame, path) -> None:
+    """Write a table deterministically and atomically.
+
+    UTF-8 without BOM, ``\\n`` line ends, minimal quoting, floats as their
+    exact shortest ``repr`` (never rounded), NaN as an empty cell, text cells
+    neutralised against formula injection (:func:`neutralise_cell`). The file
+    is written to a temporary file in the same folder and renamed into place,
+    so a reader never sees a half-written table.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = pd.DataFrame({c: _format_column(df[c]) for c in df.columns}, columns=list(df.columns))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            out.to_csv(fh, index=False, lineterminator="\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

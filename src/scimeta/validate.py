@@ -1,0 +1,630 @@
+"""Validation of a review folder: config, sheets and the links between them.
+
+Every problem names the file (relative to the review folder), the spreadsheet
+row (header = row 1) and the column, so ``str(problem)`` reads
+``data/raw/outcomes.csv:14:sd: must be >= 0 (got -2.1)``. Parts that do not
+apply are left out (``data/raw/outcomes.csv: file is empty (no header row)``).
+
+Rules (the sheet schemas in ``workflow/schemas/`` hold the per-column ones):
+
+* numbers use a decimal point; ``12,3`` (comma decimal), ``12.3±4`` (two
+  numbers in one cell) and any other text in a numeric column are errors;
+  full-width digits (``１２．３``) are read after Unicode NFKC normalisation;
+  ``NA``, ``N/A``, ``NR`` and ``nan`` are read as empty;
+* ``n`` is a whole number >= 2; ``sd``/``se`` >= 0; ``ci_level`` is a
+  proportion in (0, 1): a percentage such as ``95`` is rejected, never guessed;
+* ids are slugs ``^[A-Za-z0-9][A-Za-z0-9_.-]*$`` without ``..``;
+* a row must carry something usable (mean, median with IQR or range, or CI;
+  for ``kind = difference`` the difference and its SE, CI or p-value);
+* keys are unique: ``study_id`` in studies, and
+  (study_id, outcome, arm, population, timepoint, kind) in outcomes.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import jsonschema
+import numpy as np
+import pandas as pd
+
+from scimeta import io as sio
+
+__all__ = [
+    "Problem",
+    "ReviewError",
+    "validate_review",
+    "validate_raw",
+    "build_review",
+    "OUTCOME_KEY",
+    "MISSING_TOKENS",
+]
+
+#: Columns that identify one outcomes row.
+OUTCOME_KEY = ("study_id", "outcome", "arm", "population", "timepoint", "kind")
+#: Cell texts read as an empty (missing) numeric value.
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nr", "nan"})
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_COMMA_DECIMAL = re.compile(r"[+-]?\d+,\d+")
+_SLUG_MESSAGE = (
+    "is not a valid id: use letters, digits, '_', '.', '-', starting with a letter or digit, "
+    "without '..'"
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem.
+
+    Attributes
+    ----------
+    file : str
+        Relative to the review folder (``data/raw/outcomes.csv``; for the
+        workbook ``data/raw/extraction.xlsx:outcomes``).
+    row : int or None
+        Spreadsheet row (header = 1), or the config line; None = whole file.
+    column : str or None
+        Column name, or dotted config key.
+    message : str
+    severity : str
+        ``error`` (blocks the analysis) or ``warning``.
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        parts = [self.file]
+        if self.row is not None or self.column:
+            parts.append("" if self.row is None else str(self.row))
+        if self.column:
+            parts.append(str(self.column))
+        return ":".join(parts) + f": {self.message}"
+
+    def to_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "row": self.row,
+            "column": self.column,
+            "message": self.message,
+            "severity": self.severity,
+        }
+
+
+class ReviewError(Exception):
+    """Raised when a review has errors; ``problems`` holds all of them."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+# --------------------------------------------------------------------------- helpers
+def _sort(problems):
+    return sorted(
+        problems,
+        key=lambda p: (p.file, -1 if p.row is None else p.row, p.column or "", p.message),
+    )
+
+
+def _fmt(v) -> str:
+    return repr(v) if isinstance(v, str) else f"{v:g}"
+
+
+def _parse_numeric(series: pd.Series):
+    """Text -> float. Returns (values, bad) with bad a dict index -> message."""
+    text = series.astype(str).map(lambda s: unicodedata.normalize("NFKC", s).strip())
+    text = text.str.replace("\u2212", "-", regex=False)  # Unicode minus
+    missing = text.str.lower().isin(MISSING_TOKENS)
+    ok = text.str.fullmatch(_NUMBER.pattern)
+    values = pd.to_numeric(text.where(ok & ~missing), errors="coerce").astype(float)
+    bad = {}
+    for idx in text.index[~ok & ~missing]:
+        s = text[idx]
+        if _COMMA_DECIMAL.fullmatch(s):
+            bad[idx] = f"{s!r} uses a decimal comma; write {s.replace(',', '.')}"
+        elif "±" in s or "+/-" in s or "(" in s:
+            bad[idx] = f"{s!r} is not one number; put mean, SD or SE in their own columns"
+        else:
+            bad[idx] = f"{s!r} is not a number"
+    return values, bad
+
+
+def _frame(headers, rows) -> pd.DataFrame:
+    df = pd.DataFrame([r for _, r in rows], columns=headers, dtype=object)
+    df = df.fillna("")
+    df.insert(len(df.columns), "source_row", [i for i, _ in rows])
+    df.index = pd.RangeIndex(len(df))
+    return df
+
+
+def _check_sheet(df, headers, schema, rel, problems, bad_cells=None):
+    """Schema-driven column checks; returns the frame with numeric columns as float."""
+    props = schema.get("properties", {})
+    required = schema.get("required", [])
+    for col in required:
+        if col not in headers:
+            problems.append(Problem(rel, 1, col, "missing required column"))
+    out = df.copy()
+    rows = df["source_row"].to_numpy()
+    for col, spec in props.items():
+        present = col in df.columns
+        typ = spec.get("type")
+        if typ in ("number", "integer"):
+            if not present:
+                out[col] = np.nan
+                continue
+            values, bad = _parse_numeric(df[col])
+            for idx, msg in bad.items():
+                problems.append(Problem(rel, int(rows[idx]), col, msg))
+                if bad_cells is not None:
+                    bad_cells.add((int(rows[idx]), col))
+            v = values.to_numpy()
+            fin = np.isfinite(v)
+            if typ == "integer":
+                for i in np.flatnonzero(fin & (v != np.round(v))):
+                    problems.append(
+                        Problem(
+                            rel, int(rows[i]), col, f"must be a whole number (got {_fmt(v[i])})"
+                        )
+                    )
+            for key, op, word in (
+                ("minimum", np.less, ">="),
+                ("exclusiveMinimum", np.less_equal, ">"),
+                ("maximum", np.greater, "<="),
+                ("exclusiveMaximum", np.greater_equal, "<"),
+            ):
+                if key in spec:
+                    with np.errstate(invalid="ignore"):
+                        hit = fin & op(v, spec[key])
+                    for i in np.flatnonzero(hit):
+                        msg = f"must be {word} {spec[key]:g} (got {_fmt(v[i])})"
+                        if col == "n":
+                            msg = f"n must be a whole number >= 2 (got {_fmt(v[i])}" + (
+                                "; an SD needs at least 2 patients)" if v[i] > 0 else ")"
+                            )
+                        elif col == "ci_level" and v[i] > 1:
+                            msg = (
+                                f"must be a proportion in (0, 1), e.g. 0.95 (got {_fmt(v[i])}; "
+                                "a percentage is not converted)"
+                            )
+                        problems.append(Problem(rel, int(rows[i]), col, msg))
+            out[col] = values
+        else:
+            if not present:
+                out[col] = spec.get("default", "")
+                continue
+            s = df[col].astype(str).str.strip()
+            empty = s == ""
+            if "enum" in spec:
+                bad = ~empty & ~s.isin(spec["enum"])
+                for i in np.flatnonzero(bad.to_numpy()):
+                    problems.append(
+                        Problem(
+                            rel,
+                            int(rows[i]),
+                            col,
+                            f"{s.iloc[i]!r} is not one of: {', '.join(spec['enum'])}",
+                        )
+                    )
+            if "pattern" in spec:
+                okp = s.str.fullmatch(spec["pattern"])
+                notp = spec.get("not", {}).get("pattern")
+                if notp:
+                    okp = okp & ~s.str.contains(notp, regex=True)
+                bad = ~empty & ~okp
+                for i in np.flatnonzero(bad.to_numpy()):
+                    msg = (
+                        f"{s.iloc[i]!r} {_SLUG_MESSAGE}"
+                        if notp
+                        else f"{s.iloc[i]!r} does not match {spec['pattern']}"
+                    )
+                    problems.append(Problem(rel, int(rows[i]), col, msg))
+            if "default" in spec:
+                s = s.where(~empty, spec["default"])
+            out[col] = s
+    for col in required:
+        if col in df.columns:
+            col_v = out[col]
+            empty = col_v.isna() if col_v.dtype.kind == "f" else (col_v.astype(str) == "")
+            if props.get(col, {}).get("type") in ("number", "integer"):
+                raw_empty = df[col].astype(str).str.strip().str.lower().isin(MISSING_TOKENS)
+                empty = raw_empty
+            for i in np.flatnonzero(empty.to_numpy()):
+                problems.append(Problem(rel, int(rows[i]), col, "required value is empty"))
+    # keep input order, append the known columns the sheet lacks, source_row last
+    order = [c for c in headers if c in out.columns]
+    order += [c for c in props if c not in order]
+    order += [c for c in out.columns if c not in order and c != "source_row"] + ["source_row"]
+    out = out[order]
+    for c in out.columns:
+        if c != "source_row" and out[c].dtype == object:
+            out[c] = out[c].astype(str)
+    return out
+
+
+def _fill_defaults(instance, schema):
+    """Fill ``default`` values of a JSON schema into a (copied) instance."""
+    if not isinstance(instance, dict) or not isinstance(schema, dict):
+        return instance
+    out = dict(instance)
+    for key, sub in schema.get("properties", {}).items():
+        if key not in out and "default" in sub:
+            out[key] = _copy(sub["default"])
+        if key in out:
+            out[key] = _fill_defaults(out[key], sub)
+    addl = schema.get("additionalProperties")
+    if isinstance(addl, dict):
+        for key in list(out):
+            if key not in schema.get("properties", {}):
+                out[key] = _fill_defaults(out[key], addl)
+    return out
+
+
+def _copy(v):
+    import copy
+
+    return copy.deepcopy(v)
+
+
+def _check_config(raw, problems):
+    cfg = raw.config
+    if cfg is None:
+        return None
+    if not isinstance(cfg, dict):
+        problems.append(Problem(sio.CONFIG_FILE, None, None, "config must be a YAML mapping"))
+        return None
+    schema = sio.load_schema("config")
+    validator = jsonschema.Draft202012Validator(schema)
+    errs = sorted(validator.iter_errors(cfg), key=lambda e: [str(x) for x in e.absolute_path])
+    for err in errs:
+        path = ".".join(str(x) for x in err.absolute_path)
+        line = None
+        p = path
+        while p and line is None:
+            line = raw.config_lines.get(p)
+            p = p.rpartition(".")[0]
+        problems.append(Problem(sio.CONFIG_FILE, line, path or None, err.message))
+    if errs:
+        return None
+    return _fill_defaults(cfg, schema)
+
+
+def _slug_ok(s: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", s)) and ".." not in s
+
+
+# --------------------------------------------------------------------------- cross checks
+def _check_studies(st, rel, problems):
+    ids = st["study_id"]
+    dup = ids[(ids != "") & ids.duplicated(keep=False)]
+    for sid, grp in st.loc[dup.index].groupby("study_id", sort=True):
+        rows = grp["source_row"].tolist()
+        for r in rows[1:]:
+            problems.append(
+                Problem(
+                    rel, int(r), "study_id", f"duplicate study_id {sid!r} (first at row {rows[0]})"
+                )
+            )
+
+
+def _check_outcomes(oc, st, config, rel, st_rel, problems, bad_cells=frozenset()):
+    rows = oc["source_row"].to_numpy()
+    kind = oc["kind"].to_numpy()
+    arm = oc["arm"].to_numpy()
+    is_diff = kind == "difference"
+    f = {
+        c: oc[c].to_numpy(dtype=float)
+        for c in (
+            "n",
+            "mean",
+            "sd",
+            "se",
+            "ci_low",
+            "ci_high",
+            "median",
+            "q1",
+            "q3",
+            "min",
+            "max",
+            "p_value",
+        )
+    }
+    has = {c: np.isfinite(v) for c, v in f.items()}
+
+    known = set(st["study_id"]) if st is not None else None
+    if known is not None:
+        for i in np.flatnonzero(
+            ~oc["study_id"].isin(known).to_numpy() & (oc["study_id"] != "").to_numpy()
+        ):
+            problems.append(
+                Problem(
+                    rel,
+                    int(rows[i]),
+                    "study_id",
+                    f"study {oc['study_id'].iloc[i]!r} is not in {st_rel}",
+                )
+            )
+    if config is not None:
+        keys = set(config.get("outcomes", {}))
+        for i in np.flatnonzero(
+            ~oc["outcome"].isin(keys).to_numpy() & (oc["outcome"] != "").to_numpy()
+        ):
+            problems.append(
+                Problem(
+                    rel,
+                    int(rows[i]),
+                    "outcome",
+                    f"unknown outcome {oc['outcome'].iloc[i]!r}: not a key of `outcomes` in "
+                    f"{sio.CONFIG_FILE} (known: {', '.join(sorted(keys))})",
+                )
+            )
+        pops = {"all"}
+        for levels in (config.get("populations") or {}).values():
+            pops.update(levels)
+        for i in np.flatnonzero(~oc["population"].isin(pops).to_numpy()):
+            problems.append(
+                Problem(
+                    rel,
+                    int(rows[i]),
+                    "population",
+                    f"population {oc['population'].iloc[i]!r} is not listed under `populations` "
+                    "in the config (kept, but in no subgroup variable)",
+                    "warning",
+                )
+            )
+
+    for i in np.flatnonzero(is_diff & (arm == "control")):
+        problems.append(
+            Problem(
+                rel,
+                int(rows[i]),
+                "arm",
+                "a difference row (kind = difference) belongs on the treatment arm",
+            )
+        )
+    for i in np.flatnonzero(~is_diff & ~has["n"]):
+        if (int(rows[i]), "n") not in bad_cells:
+            problems.append(
+                Problem(
+                    rel,
+                    int(rows[i]),
+                    "n",
+                    "n is empty: the row will be listed as excluded (n missing)",
+                    "warning",
+                )
+            )
+
+    ci_one = has["ci_low"] ^ has["ci_high"]
+    for i in np.flatnonzero(ci_one):
+        col = "ci_high" if has["ci_low"][i] else "ci_low"
+        problems.append(Problem(rel, int(rows[i]), col, "a CI needs both ci_low and ci_high"))
+    both_ci = has["ci_low"] & has["ci_high"]
+    for i in np.flatnonzero(both_ci & (f["ci_low"] > np.where(both_ci, f["ci_high"], np.inf))):
+        problems.append(
+            Problem(
+                rel,
+                int(rows[i]),
+                "ci_low",
+                f"ci_low {f['ci_low'][i]:g} is above ci_high {f['ci_high'][i]:g}",
+            )
+        )
+    for lo, hi in (
+        ("q1", "q3"),
+        ("min", "max"),
+        ("min", "q1"),
+        ("q3", "max"),
+        ("min", "median"),
+        ("median", "max"),
+    ):
+        both = has[lo] & has[hi]
+        with np.errstate(invalid="ignore"):
+            hit = both & (f[lo] > f[hi])
+        for i in np.flatnonzero(hit):
+            problems.append(
+                Problem(rel, int(rows[i]), lo, f"{lo} {f[lo][i]:g} is above {hi} {f[hi][i]:g}")
+            )
+    for a, b in (("q1", "q3"), ("min", "max")):
+        for i in np.flatnonzero(has[a] ^ has[b]):
+            col = b if has[a][i] else a
+            problems.append(Problem(rel, int(rows[i]), col, f"{a} and {b} go together"))
+
+    iqr = has["q1"] & has["q3"]
+    rng = has["min"] & has["max"]
+    median_ok = has["median"] & (iqr | rng)
+    usable_arm = has["mean"] | median_ok | both_ci
+    for i in np.flatnonzero(~is_diff & ~usable_arm):
+        msg = (
+            "a median needs q1 and q3 or min and max"
+            if has["median"][i]
+            else "no mean, median or CI: the row cannot contribute"
+        )
+        problems.append(Problem(rel, int(rows[i]), "median" if has["median"][i] else "mean", msg))
+    for i in np.flatnonzero(~is_diff & usable_arm & ~(has["sd"] | has["se"] | both_ci | median_ok)):
+        problems.append(
+            Problem(
+                rel,
+                int(rows[i]),
+                "sd",
+                "no SD, SE, CI, IQR or range: handled by extraction.missing_sd "
+                "(excluded or imputed, and listed)",
+                "warning",
+            )
+        )
+    est = has["mean"] | both_ci
+    prec = has["se"] | both_ci | has["p_value"]
+    for i in np.flatnonzero(is_diff & ~(est & prec)):
+        col = "mean" if not est[i] else "se"
+        problems.append(
+            Problem(
+                rel,
+                int(rows[i]),
+                col,
+                "a difference row needs the difference (mean, or a CI) and its se, CI or p_value",
+            )
+        )
+
+    key = oc[list(OUTCOME_KEY)].astype(str)
+    dmask = key.duplicated(keep=False).to_numpy()
+    if dmask.any():
+        sub = oc.loc[dmask]
+        for _, grp in sub.groupby(list(OUTCOME_KEY), sort=True):
+            rr = grp["source_row"].tolist()
+            for r in rr[1:]:
+                problems.append(
+                    Problem(
+                        rel,
+                        int(r),
+                        None,
+                        "duplicate row: same study_id, outcome, arm, population, timepoint and "
+                        f"kind as row {rr[0]}",
+                    )
+                )
+
+
+def _check_links(config, st, oc, raw, problems):
+    if config is None:
+        return
+    st_cols = set(st.columns) if st is not None else set()
+    pops = config.get("populations") or {}
+    lines = raw.config_lines
+    for i, var in enumerate(config.get("subgroups") or []):
+        if st is not None and var not in st_cols and var not in pops:
+            problems.append(
+                Problem(
+                    sio.CONFIG_FILE,
+                    lines.get(f"subgroups.{i}"),
+                    f"subgroups.{i}",
+                    f"subgroup {var!r} is neither a column of the studies sheet nor a key of "
+                    "`populations`",
+                )
+            )
+    for i, var in enumerate(config.get("moderators") or []):
+        if st is None:
+            continue
+        if var not in st_cols:
+            problems.append(
+                Problem(
+                    sio.CONFIG_FILE,
+                    lines.get(f"moderators.{i}"),
+                    f"moderators.{i}",
+                    f"moderator {var!r} is not a column of the studies sheet",
+                )
+            )
+        elif st[var].dtype == object:
+            vals, bad = _parse_numeric(st[var])
+            rel = raw.sources.get("studies", sio.STUDIES_CSV)
+            for idx, msg in bad.items():
+                problems.append(
+                    Problem(rel, int(st["source_row"].iloc[idx]), var, f"moderator: {msg}")
+                )
+    if oc is not None:
+        used = set(oc["outcome"])
+        for key in sorted(config.get("outcomes", {})):
+            if key not in used:
+                problems.append(
+                    Problem(
+                        sio.CONFIG_FILE,
+                        lines.get(f"outcomes.{key}"),
+                        f"outcomes.{key}",
+                        "no rows in the outcomes sheet for this outcome",
+                        "warning",
+                    )
+                )
+    if st is not None and oc is not None:
+        rel = raw.sources.get("studies", sio.STUDIES_CSV)
+        with_rows = set(oc["study_id"])
+        for _, r in st.iterrows():
+            if r["study_id"] and r["study_id"] not in with_rows:
+                problems.append(
+                    Problem(
+                        rel,
+                        int(r["source_row"]),
+                        "study_id",
+                        f"study {r['study_id']!r} has no rows in the outcomes sheet",
+                        "warning",
+                    )
+                )
+
+
+# --------------------------------------------------------------------------- entry points
+def _validate(raw):
+    problems = list(raw.problems)
+    config = _check_config(raw, problems)
+    frames = {}
+    bad_cells: dict = {"studies": set(), "outcomes": set()}
+    for sheet in ("studies", "outcomes"):
+        if sheet not in raw.headers:
+            continue
+        rel = raw.sources[sheet]
+        hdr = raw.headers[sheet]
+        if len(set(hdr)) != len(hdr) or "" in hdr:
+            continue  # header problems already reported; columns are ambiguous
+        df = _frame(hdr, raw.rows[sheet])
+        if len(df) == 0:
+            continue
+        frames[sheet] = _check_sheet(
+            df, raw.headers[sheet], sio.load_schema(sheet), rel, problems, bad_cells[sheet]
+        )
+    st = frames.get("studies")
+    oc = frames.get("outcomes")
+    if st is not None:
+        _check_studies(st, raw.sources["studies"], problems)
+    if oc is not None:
+        _check_outcomes(
+            oc,
+            st,
+            config,
+            raw.sources["outcomes"],
+            raw.sources.get("studies", sio.STUDIES_CSV),
+            problems,
+            bad_cells["outcomes"],
+        )
+    _check_links(config, st, oc, raw, problems)
+    if st is not None:
+        st = st.copy()
+        st["cohort_id"] = st["cohort_id"].where(st["cohort_id"] != "", st["study_id"])
+    return config, st, oc, _sort(problems)
+
+
+def validate_raw(raw) -> list[Problem]:
+    """All problems (errors and warnings) of a :class:`scimeta.io.RawReview`, sorted."""
+    return _validate(raw)[3]
+
+
+def validate_review(review_dir) -> list[Problem]:
+    """Check config and sheets of a review folder without running anything.
+
+    Returns
+    -------
+    list of Problem
+        Errors and warnings, sorted by file, row, column. Empty = clean.
+        Reads only; writes nothing.
+    """
+    return validate_raw(sio.read_raw(review_dir))
+
+
+def build_review(raw, review_dir: str = "") -> sio.Review:
+    """Validate a :class:`scimeta.io.RawReview` and return the typed :class:`scimeta.io.Review`.
+
+    Raises
+    ------
+    ReviewError
+        When there is at least one error (warnings do not block).
+    """
+    config, st, oc, problems = _validate(raw)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors or config is None or st is None or oc is None:
+        raise ReviewError(errors or problems)
+    return sio.Review(
+        config=config,
+        studies=st.reset_index(drop=True),
+        outcomes=oc.reset_index(drop=True),
+        sources=dict(raw.sources),
+        review_dir=review_dir,
+    )
