@@ -1,0 +1,708 @@
+"""Mixed-effects meta-regression (random-effects model with moderators).
+
+The model is
+
+.. math::
+
+    y_i = x_i^\\top \\beta + u_i + e_i, \\qquad
+    u_i \\sim N(0, \\tau^2), \\quad e_i \\sim N(0, v_i),
+
+fitted by weighted least squares for a given :math:`\\tau^2` with weights
+:math:`w_i = 1 / (v_i + \\tau^2)`; the residual heterogeneity :math:`\\tau^2`
+is estimated by one of the estimators below (Raudenbush 2009, in *The
+Handbook of Research Synthesis and Meta-Analysis*, 2nd ed., ch. 16;
+Viechtbauer 2005, doi:10.3102/10769986030003261; Viechtbauer et al. 2015,
+doi:10.1002/jrsm.1126). Names and conventions follow R's metafor
+(``rma(yi, vi, mods = ...)``) so that a cross-check reads naturally.
+
+Everything is vectorised over a leading batch axis, so a permutation test
+refits a thousand permuted design matrices in one pass
+(:func:`qm_batch`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = [
+    "METAREG_TAU2_METHODS",
+    "MetaRegResult",
+    "LinePrediction",
+    "metareg",
+    "predict_line",
+    "qm_batch",
+]
+
+#: Residual-heterogeneity estimators available for meta-regression.
+METAREG_TAU2_METHODS = ("EE", "DL", "HE", "SJ", "ML", "REML", "EB", "PM")
+_TESTS = ("z", "knha")
+
+#: Convergence threshold on the change in tau^2 between iterations (metafor's
+#: default is 1e-5; we iterate further so results are stable to ~1e-10).
+THRESHOLD = 1e-10
+MAX_ITER = 1000
+#: metafor's check that REML/ML did not stop at a local maximum above 0
+#: (``.Machine$double.eps^0.25``).
+LL0_TOL = np.finfo(float).eps ** 0.25
+
+
+# --------------------------------------------------------------------------
+# batched linear algebra
+# --------------------------------------------------------------------------
+def _wls(y: np.ndarray, w: np.ndarray, X: np.ndarray):
+    """Batched weighted least squares.
+
+    ``y`` (k,), ``w`` (n, k), ``X`` (n, k, p). Returns ``A = (X'WX)^{-1}``
+    (n, p, p), ``beta`` (n, p) and residuals (n, k).
+    """
+    XtW = np.swapaxes(X, -1, -2) * w[:, None, :]
+    A = np.linalg.inv(XtW @ X)
+    beta = np.einsum("npq,nq->np", A, XtW @ y)
+    resid = y - np.einsum("nkp,np->nk", X, beta)
+    return A, beta, resid
+
+
+def _quad_forms(y, vi, X, tau2):
+    """Quantities of the projection P = W - W X (X'WX)^{-1} X'W at tau2.
+
+    Returns ``w``, ``A``, ``beta``, ``yPy = y'Py``, ``yPPy = y'P^2y``,
+    ``trP`` and ``trPP`` without forming the k x k matrix P:
+
+    .. math::
+
+        y^\\top P y = \\sum_i w_i r_i^2, \\quad
+        y^\\top P^2 y = \\sum_i w_i^2 r_i^2, \\quad
+        \\operatorname{tr} P = \\sum_i w_i - \\operatorname{tr}(A X^\\top W^2 X),
+
+        \\operatorname{tr} P^2 = \\sum_i w_i^2 - 2\\operatorname{tr}(A X^\\top W^3 X)
+        + \\operatorname{tr}(A X^\\top W^2 X A X^\\top W^2 X),
+
+    with :math:`r = y - X\\hat\\beta` and :math:`A = (X^\\top W X)^{-1}`.
+    """
+    w = 1.0 / (vi[None, :] + tau2[:, None])
+    A, beta, r = _wls(y, w, X)
+    Xt = np.swapaxes(X, -1, -2)
+    XW2X = (Xt * (w**2)[:, None, :]) @ X
+    XW3X = (Xt * (w**3)[:, None, :]) @ X
+    AXW2X = A @ XW2X
+    yPy = np.sum(w * r**2, axis=1)
+    yPPy = np.sum(w**2 * r**2, axis=1)
+    trP = w.sum(axis=1) - np.trace(AXW2X, axis1=1, axis2=2)
+    trPP = (
+        np.sum(w**2, axis=1)
+        - 2.0 * np.trace(A @ XW3X, axis1=1, axis2=2)
+        + np.einsum("nij,nji->n", AXW2X, AXW2X)
+    )
+    return w, A, beta, yPy, yPPy, trP, trPP
+
+
+def _loglik(y, vi, X, tau2, method):
+    """Log-likelihood (ML) or restricted log-likelihood (REML) at tau2."""
+    k, p = X.shape[1], X.shape[2]
+    w = 1.0 / (vi[None, :] + tau2[:, None])
+    A, _, r = _wls(y, w, X)
+    rss = np.sum(w * r**2, axis=1)
+    ll = -0.5 * np.sum(np.log(vi[None, :] + tau2[:, None]), axis=1) - 0.5 * rss
+    if method == "ML":
+        return ll - 0.5 * k * np.log(2 * np.pi)
+    # log det(X'WX) = -log det(A)
+    _, logdet_a = np.linalg.slogdet(A)
+    return ll - 0.5 * (k - p) * np.log(2 * np.pi) + 0.5 * logdet_a
+
+
+def _estimate_tau2(y, vi, X, method, *, threshold=THRESHOLD, max_iter=MAX_ITER):
+    """Estimate residual tau^2 for a batch of design matrices.
+
+    Returns ``tau2`` (n,), ``converged`` (n,) and ``iterations`` (n,).
+    """
+    n, k, p = X.shape
+    zeros = np.zeros(n)
+    conv = np.ones(n, dtype=bool)
+    iters = np.zeros(n, dtype=int)
+    if method == "EE":
+        return zeros, conv, iters
+    if method == "DL":
+        _, _, _, yPy, _, trP, _ = _quad_forms(y, vi, X, zeros)
+        return np.maximum(0.0, (yPy - (k - p)) / trP), conv, iters
+    # Hedges (HE): ordinary least squares residuals; also the start of ML/REML/EB
+    A0, _, r0 = _wls(y, np.ones((n, k)), X)
+    rss0 = np.sum(r0**2, axis=1)
+    XtVX = (np.swapaxes(X, -1, -2) * vi[None, None, :]) @ X
+    trPV = vi.sum() - np.trace(A0 @ XtVX, axis1=1, axis2=2)
+    tau2_he = (rss0 - trPV) / (k - p)
+    if method == "HE":
+        return np.maximum(0.0, tau2_he), conv, iters
+    if method == "SJ":
+        tau2_0 = np.full(n, np.mean((y - y.mean()) ** 2))
+        _, _, _, yPy, _, _, _ = _quad_forms(y, vi, X, tau2_0)
+        return np.maximum(0.0, tau2_0 * yPy / (k - p)), conv, iters
+    if method == "PM":
+        return _pm(y, vi, X, threshold=threshold)
+    if method not in ("ML", "REML", "EB"):
+        raise ValueError(f"tau2_method must be one of {METAREG_TAU2_METHODS}, got {method!r}")
+    tau2 = np.maximum(0.0, tau2_he)
+    active = np.ones(n, dtype=bool)
+    for _ in range(max_iter):
+        if not active.any():
+            break
+        idx = np.flatnonzero(active)
+        w, _, _, yPy, yPPy, trP, trPP = _quad_forms(y, vi, X[idx], tau2[idx])
+        if method == "ML":
+            adj = (yPPy - w.sum(axis=1)) / np.sum(w**2, axis=1)
+        elif method == "REML":
+            adj = (yPPy - trP) / trPP
+        else:  # EB
+            adj = (yPy * k / (k - p) - k) / w.sum(axis=1)
+        adj = np.where(np.isfinite(adj), adj, 0.0)
+        # step halving keeps tau^2 >= 0
+        while np.any(tau2[idx] + adj < 0):
+            adj = np.where(tau2[idx] + adj < 0, adj / 2, adj)
+        tau2[idx] = tau2[idx] + adj
+        iters[idx] += 1
+        active[idx] = np.abs(adj) >= threshold
+    conv = ~active
+    if method in ("ML", "REML"):
+        # metafor's ll0check: if tau^2 = 0 has a higher likelihood, take it
+        ll0 = _loglik(y, vi, X, zeros, method)
+        ll1 = _loglik(y, vi, X, tau2, method)
+        stuck = conv & (ll0 - ll1 > LL0_TOL) & (tau2 > 1e-5)
+        tau2 = np.where(stuck, 0.0, tau2)
+    tau2 = np.where(conv, np.maximum(tau2, 0.0), np.nan)
+    return tau2, conv, iters
+
+
+def _pm(y, vi, X, *, threshold):
+    """Paule-Mandel: the tau^2 at which y'P y equals its expectation k - p.
+
+    .. math:: \\sum_i w_i(\\tau^2)\\, (y_i - x_i^\\top\\hat\\beta(\\tau^2))^2 = k - p
+
+    (Paule & Mandel 1982, doi:10.6028/jres.087.022), solved by bisection
+    (the left side decreases in tau^2); 0 when already below k - p at 0.
+    """
+    n, k, p = X.shape
+    target = k - p
+
+    def f(t2, Xs):
+        return _quad_forms(y, vi, Xs, t2)[3] - target
+
+    lo = np.zeros(n)
+    f0 = f(lo, X)
+    positive = f0 > 0
+    tau2 = np.zeros(n)
+    conv = np.ones(n, dtype=bool)
+    iters = np.zeros(n, dtype=int)
+    if not positive.any():
+        return tau2, conv, iters
+    idx = np.flatnonzero(positive)
+    Xs = X[idx]
+    lo = np.zeros(len(idx))
+    hi = np.full(len(idx), max(1.0, float(np.var(y))))
+    for _ in range(200):
+        up = f(hi, Xs) > 0
+        if not up.any():
+            break
+        lo = np.where(up, hi, lo)
+        hi = np.where(up, hi * 4, hi)
+    for it in range(200):
+        mid = 0.5 * (lo + hi)
+        pos = f(mid, Xs) > 0
+        lo = np.where(pos, mid, lo)
+        hi = np.where(pos, hi, mid)
+        if np.all(hi - lo <= threshold * np.maximum(1.0, hi) * 1e-3):
+            break
+    tau2[idx] = 0.5 * (lo + hi)
+    iters[idx] = it + 1
+    return tau2, conv, iters
+
+
+# --------------------------------------------------------------------------
+# results
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MetaRegResult:
+    """Fitted mixed-effects meta-regression (metafor's ``rma.uni`` with ``mods``).
+
+    Attributes follow metafor: ``beta``, ``se``, ``stat`` (z or t), ``pval``,
+    ``ci_low``/``ci_high``, ``vcov``; the omnibus test of the coefficients in
+    ``btt`` (``QM``, ``QM_df``, ``QM_p``, and for ``test="knha"`` the F form
+    ``F``, ``F_df1``, ``F_df2``; then ``QM = F_df1 * F`` and ``QM_p`` is the
+    F-test p-value); residual heterogeneity ``QE``, ``QE_df``, ``QE_p``,
+    ``tau2``, ``I2`` and ``H2`` (percent and ratio, as metafor), ``R2``
+    (percent, pseudo-R^2 against the random-effects model without
+    moderators, floored at 0) and ``tau2_RE`` (that model's tau^2).
+    """
+
+    k: int
+    p: int
+    tau2_method: str
+    test: str
+    level: float
+    names: tuple[str, ...]
+    intercept: bool
+    beta: np.ndarray
+    se: np.ndarray
+    stat: np.ndarray
+    pval: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    vcov: np.ndarray
+    df: float
+    btt: tuple[int, ...]
+    QM: float
+    QM_df: int
+    QM_p: float
+    F: float
+    F_df1: float
+    F_df2: float
+    QE: float
+    QE_df: int
+    QE_p: float
+    tau2: float
+    tau: float
+    I2: float
+    H2: float
+    R2: float
+    tau2_RE: float
+    s2w: float
+    tau2_fixed: bool
+    converged: bool
+    iterations: int
+    note: str = ""
+    crit: float = np.nan
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per coefficient: term, estimate, se, stat, p, ci_low, ci_high."""
+        return pd.DataFrame(
+            {
+                "term": list(self.names),
+                "estimate": self.beta,
+                "se": self.se,
+                "stat": self.stat,
+                "p": self.pval,
+                "ci_low": self.ci_low,
+                "ci_high": self.ci_high,
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Model-level statistics plus ``coefficients`` (list of row dicts)."""
+        keys = (
+            "k p tau2_method test level intercept df QM QM_df QM_p F F_df1 F_df2 "
+            "QE QE_df QE_p tau2 tau I2 H2 R2 tau2_RE s2w tau2_fixed converged "
+            "iterations note"
+        ).split()
+        out = {key: getattr(self, key) for key in keys}
+        out["btt"] = list(self.btt)
+        out["coefficients"] = self.to_frame().to_dict(orient="records")
+        return out
+
+
+def _as_design(X, k, intercept):
+    if X is None:
+        names: list[str] = []
+        M = np.zeros((k, 0))
+    elif isinstance(X, pd.DataFrame):
+        names = [str(c) for c in X.columns]
+        M = X.to_numpy(dtype=float)
+    elif isinstance(X, pd.Series):
+        names = [str(X.name) if X.name is not None else "x1"]
+        M = X.to_numpy(dtype=float)[:, None]
+    else:
+        M = np.asarray(X, dtype=float)
+        if M.ndim == 1:
+            M = M[:, None]
+        names = [f"x{j + 1}" for j in range(M.shape[1])]
+    if M.ndim != 2 or M.shape[0] != k:
+        raise ValueError(f"X must have {k} rows (one per effect size), got shape {M.shape}")
+    bad = ~np.isfinite(M)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise ValueError(f"X: non-finite moderator value in row {i}, column {names[j]!r}")
+    if intercept:
+        M = np.column_stack([np.ones(k), M])
+        names = ["intrcpt", *names]
+    if M.shape[1] == 0:
+        raise ValueError("the model has no coefficients (no X and intercept=False)")
+    if np.linalg.matrix_rank(M) < M.shape[1]:
+        raise ValueError(f"X is rank deficient (columns {names}): drop redundant moderators")
+    return M, tuple(names)
+
+
+def _check_yv(yi, vi):
+    y = np.asarray(yi, dtype=float).ravel()
+    v = np.asarray(vi, dtype=float).ravel()
+    if y.shape != v.shape:
+        raise ValueError(f"yi and vi differ in length ({y.size} vs {v.size})")
+    for name, a in (("yi", y), ("vi", v)):
+        bad = np.flatnonzero(~np.isfinite(a))
+        if bad.size:
+            raise ValueError(f"{name}: non-finite value at row {bad[0]}")
+    bad = np.flatnonzero(v <= 0)
+    if bad.size:
+        raise ValueError(f"vi: non-positive sampling variance at row {bad[0]} ({v[bad[0]]!r})")
+    return y, v
+
+
+def metareg(
+    yi,
+    vi,
+    X=None,
+    *,
+    tau2_method: str = "REML",
+    test: str = "z",
+    level: float = 0.95,
+    intercept: bool = True,
+    btt=None,
+    tau2: float | None = None,
+    threshold: float = THRESHOLD,
+    max_iter: int = MAX_ITER,
+) -> MetaRegResult:
+    """Fit a mixed-effects meta-regression, as ``metafor::rma(yi, vi, mods = X)``.
+
+    Parameters
+    ----------
+    yi, vi : array_like, shape (k,)
+        Effect sizes and their sampling variances (``vi > 0``).
+    X : array_like (k,) or (k, m), DataFrame, Series or None
+        Moderators, without the intercept column (added when ``intercept``).
+        ``None`` fits the intercept-only (random-effects) model.
+    tau2_method : {"REML", "ML", "DL", "HE", "SJ", "PM", "EB", "EE"}
+        Residual-heterogeneity estimator; ``"EE"`` fixes tau^2 = 0
+        (equal-effects meta-regression).
+    test : {"z", "knha"}
+        Wald z/chi^2 tests, or the Knapp & Hartung (2003,
+        doi:10.1002/sim.1482) adjustment: covariance multiplied by
+        :math:`s^2 = \\sum_i w_i r_i^2/(k-p)` (not truncated at 1, as
+        metafor), t and F tests with ``k - p`` denominator degrees of freedom.
+    level : float
+        Confidence level of the coefficient intervals.
+    intercept : bool
+        Add an intercept column.
+    btt : sequence of int, optional
+        Coefficients tested jointly by QM (default: all but the intercept;
+        the intercept alone for an intercept-only model).
+    tau2 : float, optional
+        Fix tau^2 at this value instead of estimating it (metafor's ``tau2=``).
+
+    Returns
+    -------
+    MetaRegResult
+
+    Notes
+    -----
+    For given :math:`\\tau^2`, with :math:`W = \\operatorname{diag}(1/(v_i+\\tau^2))`,
+
+    .. math::
+
+        \\hat\\beta = (X^\\top W X)^{-1} X^\\top W y, \\qquad
+        \\operatorname{Var}(\\hat\\beta) = (X^\\top W X)^{-1}, \\qquad
+        Q_M = \\hat\\beta_{b}^\\top \\operatorname{Var}(\\hat\\beta)_{bb}^{-1} \\hat\\beta_{b}.
+
+    Estimators of :math:`\\tau^2` with
+    :math:`P = W - W X (X^\\top W X)^{-1} X^\\top W`:
+    DL (:math:`W` at :math:`\\tau^2=0`)
+    :math:`\\hat\\tau^2 = (y^\\top P y - (k-p)) / \\operatorname{tr} P`
+    (DerSimonian & Laird 1986, doi:10.1016/0197-2456(86)90046-2, extended to
+    moderators by Raudenbush 2009); REML and ML by Fisher scoring,
+    :math:`\\tau^2 \\leftarrow \\tau^2 + (y^\\top P^2 y - \\operatorname{tr} P)/\\operatorname{tr}P^2`
+    (REML) or :math:`(y^\\top P^2 y - \\sum w_i)/\\sum w_i^2` (ML), with step
+    halving at 0 (Viechtbauer 2005); HE from ordinary least squares
+    residuals; SJ (Sidik & Jonkman 2005, doi:10.1080/10543400500304254);
+    PM (Paule & Mandel 1982); EB (Morris 1983). All are floored at 0.
+
+    Residual heterogeneity: :math:`Q_E = y^\\top P_0 y` with weights
+    :math:`1/v_i`, :math:`\\tilde v = (k-p)/\\operatorname{tr} P_0`,
+    :math:`I^2 = 100\\,\\hat\\tau^2/(\\tilde v + \\hat\\tau^2)`,
+    :math:`H^2 = 1 + \\hat\\tau^2/\\tilde v` (Higgins & Thompson 2002,
+    doi:10.1002/sim.1186; for EE: :math:`I^2 = 100 (Q_E-(k-p))/Q_E`,
+    :math:`H^2 = Q_E/(k-p)`). Pseudo-R^2 (Raudenbush 2009):
+    :math:`R^2 = \\max(0, (\\hat\\tau^2_{RE} - \\hat\\tau^2)/\\hat\\tau^2_{RE})`
+    in percent, with :math:`\\hat\\tau^2_{RE}` from the model without
+    moderators (same estimator); 0 when :math:`\\hat\\tau^2_{RE} = 0`, NaN for
+    EE and intercept-only models (metafor uses an adjusted R^2 of a weighted
+    lm for EE; not reproduced here).
+
+    Edge cases (never an exception): ``k <= p`` gives NaN tau^2/QE with a
+    note; non-convergence gives NaN with ``converged=False`` and a note.
+    """
+    y, v = _check_yv(yi, vi)
+    if tau2_method not in METAREG_TAU2_METHODS:
+        raise ValueError(f"tau2_method must be one of {METAREG_TAU2_METHODS}, got {tau2_method!r}")
+    if test not in _TESTS:
+        raise ValueError(f"test must be one of {_TESTS}, got {test!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level!r}")
+    k = y.size
+    M, names = _as_design(X, k, intercept)
+    p = M.shape[1]
+    if btt is None:
+        btt = tuple(range(1, p)) if (intercept and p > 1) else tuple(range(p))
+    btt = tuple(int(b) for b in btt)
+    m = len(btt)
+    notes: list[str] = []
+    X3 = M[None, :, :]
+    tau2_fixed = tau2 is not None
+    iterations = 0
+    converged = True
+    if tau2_fixed:
+        t2 = float(tau2)
+        if not np.isfinite(t2) or t2 < 0:
+            raise ValueError(f"tau2 must be a finite value >= 0, got {tau2!r}")
+    elif tau2_method == "EE":
+        t2 = 0.0
+    elif k <= p:
+        t2 = 0.0
+        notes.append(f"k = {k} <= p = {p}: tau^2 not estimable, set to 0")
+    else:
+        est, conv, its = _estimate_tau2(
+            y, v, X3, tau2_method, threshold=threshold, max_iter=max_iter
+        )
+        t2, converged, iterations = float(est[0]), bool(conv[0]), int(its[0])
+        if not converged:
+            notes.append(f"{tau2_method} did not converge in {max_iter} iterations")
+    nan = float("nan")
+    if not np.isfinite(t2):
+        empty = np.full(p, nan)
+        return MetaRegResult(
+            k=k,
+            p=p,
+            tau2_method=tau2_method,
+            test=test,
+            level=level,
+            names=names,
+            intercept=intercept,
+            beta=empty,
+            se=empty,
+            stat=empty,
+            pval=empty,
+            ci_low=empty,
+            ci_high=empty,
+            vcov=np.full((p, p), nan),
+            df=nan,
+            btt=btt,
+            QM=nan,
+            QM_df=m,
+            QM_p=nan,
+            F=nan,
+            F_df1=nan,
+            F_df2=nan,
+            QE=nan,
+            QE_df=k - p,
+            QE_p=nan,
+            tau2=nan,
+            tau=nan,
+            I2=nan,
+            H2=nan,
+            R2=nan,
+            tau2_RE=nan,
+            s2w=nan,
+            tau2_fixed=tau2_fixed,
+            converged=False,
+            iterations=iterations,
+            note="; ".join(notes),
+        )
+    w = 1.0 / (v + t2)
+    A, beta, r = _wls(y, w[None, :], X3)
+    A, beta, r = A[0], beta[0], r[0]
+    s2w = 1.0
+    if test == "knha":
+        if k - p <= 0:
+            s2w = nan
+            notes.append("k - p = 0: no Knapp-Hartung test")
+        else:
+            rss = float(np.sum(w * r**2))
+            s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - p)
+        if tau2_method == "EE" and not tau2_fixed:
+            notes.append("Knapp-Hartung adjustment applied to an equal-effects model")
+    vb = s2w * A
+    se = np.sqrt(np.diag(vb))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = beta / se
+    try:
+        sub = vb[np.ix_(btt, btt)]
+        QM = float(beta[list(btt)] @ np.linalg.solve(sub, beta[list(btt)]))
+    except np.linalg.LinAlgError:
+        QM = nan
+    F = F_df1 = F_df2 = nan
+    if test == "knha":
+        df = float(k - p)
+        F, F_df1, F_df2 = QM / m, float(m), df
+        QM_p = float(stats.f.sf(F, m, df)) if df > 0 else nan
+        pval = 2 * stats.t.sf(np.abs(stat), df) if df > 0 else np.full(p, nan)
+        crit = float(stats.t.isf((1 - level) / 2, df)) if df > 0 else nan
+    else:
+        df = nan
+        QM_p = float(stats.chi2.sf(QM, m))
+        pval = 2 * stats.norm.sf(np.abs(stat))
+        crit = float(stats.norm.isf((1 - level) / 2))
+    # residual heterogeneity at tau^2 = 0
+    if k > p:
+        _, _, _, yPy0, _, trP0, _ = _quad_forms(y, v, X3, np.zeros(1))
+        QE = max(0.0, float(yPy0[0]))
+        QE_p = float(stats.chi2.sf(QE, k - p))
+        vt = (k - p) / float(trP0[0])
+        if tau2_method == "EE" and not tau2_fixed:
+            I2 = max(0.0, 100.0 * (QE - (k - p)) / QE) if QE > 0 else 0.0
+            H2 = QE / (k - p)
+        else:
+            I2 = 100.0 * t2 / (vt + t2)
+            H2 = t2 / vt + 1.0
+    else:
+        QE, QE_p, I2, H2 = 0.0, 1.0, 0.0, 1.0
+    # pseudo-R^2 against the model without moderators
+    R2 = tau2_RE = nan
+    if intercept and p > 1 and tau2_method != "EE" and not tau2_fixed and k > 1:
+        est0, conv0, _ = _estimate_tau2(
+            y, v, np.ones((1, k, 1)), tau2_method, threshold=threshold, max_iter=max_iter
+        )
+        tau2_RE = float(est0[0])
+        if conv0[0]:
+            R2 = 0.0 if tau2_RE == 0 else max(0.0, 100.0 * (tau2_RE - t2) / tau2_RE)
+    return MetaRegResult(
+        k=k,
+        p=p,
+        tau2_method=tau2_method,
+        test=test,
+        level=level,
+        names=names,
+        intercept=intercept,
+        beta=beta,
+        se=se,
+        stat=stat,
+        pval=np.asarray(pval, dtype=float),
+        ci_low=beta - crit * se,
+        ci_high=beta + crit * se,
+        vcov=vb,
+        df=df,
+        btt=btt,
+        QM=QM,
+        QM_df=m,
+        QM_p=QM_p,
+        F=F,
+        F_df1=F_df1,
+        F_df2=F_df2,
+        QE=QE,
+        QE_df=k - p,
+        QE_p=QE_p,
+        tau2=t2,
+        tau=float(np.sqrt(t2)),
+        I2=I2,
+        H2=H2,
+        R2=R2,
+        tau2_RE=tau2_RE,
+        s2w=s2w,
+        tau2_fixed=tau2_fixed,
+        converged=converged,
+        iterations=iterations,
+        note="; ".join(notes),
+        crit=crit,
+    )
+
+
+def qm_batch(
+    yi, vi, Xb, *, tau2_method="REML", test="z", btt=None, threshold=THRESHOLD, max_iter=MAX_ITER
+) -> np.ndarray:
+    """Omnibus statistic for a batch of full design matrices, vectorised.
+
+    ``Xb`` has shape (n, k, p) and includes the intercept column. Returns
+    ``QM`` (test ``"z"``) or ``F = QM/m`` (test ``"knha"``, metafor's
+    convention) per matrix, NaN where the fit failed. Used by permutation
+    tests: one call refits every permutation.
+    """
+    y, v = _check_yv(yi, vi)
+    Xb = np.asarray(Xb, dtype=float)
+    n, k, p = Xb.shape
+    if btt is None:
+        btt = tuple(range(1, p))
+    btt = list(btt)
+    if tau2_method == "EE" or k <= p:
+        t2 = np.zeros(n)
+    else:
+        t2, conv, _ = _estimate_tau2(y, v, Xb, tau2_method, threshold=threshold, max_iter=max_iter)
+    out = np.full(n, np.nan)
+    ok = np.isfinite(t2)
+    if not ok.any():
+        return out
+    idx = np.flatnonzero(ok)
+    w = 1.0 / (v[None, :] + t2[idx, None])
+    A, beta, r = _wls(y, w, Xb[idx])
+    b = beta[:, btt]
+    sub = A[:, btt][:, :, btt]
+    qm = np.einsum("ni,ni->n", b, np.linalg.solve(sub, b[..., None])[..., 0])
+    if test == "knha":
+        s2w = np.sum(w * r**2, axis=1) / (k - p)
+        qm = qm / s2w / len(btt)
+    out[idx] = qm
+    return out
+
+
+@dataclass(frozen=True)
+class LinePrediction:
+    """Fitted values along a grid of moderator values (for bubble plots)."""
+
+    x: np.ndarray
+    pred: np.ndarray
+    se: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    pi_low: np.ndarray
+    pi_high: np.ndarray
+
+    def to_frame(self) -> pd.DataFrame:
+        cols = {
+            "pred": self.pred,
+            "se": self.se,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "pi_low": self.pi_low,
+            "pi_high": self.pi_high,
+        }
+        x = np.asarray(self.x)
+        if x.ndim == 1:
+            return pd.DataFrame({"x": x, **cols})
+        return pd.DataFrame({**{f"x{j + 1}": x[:, j] for j in range(x.shape[1])}, **cols})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {key: np.asarray(val).tolist() for key, val in self.__dict__.items()}
+
+
+def predict_line(result: MetaRegResult, x_grid) -> LinePrediction:
+    """Predicted effect, confidence and prediction band along ``x_grid``.
+
+    As ``metafor::predict(fit, newmods = x_grid)``:
+
+    .. math::
+
+        \\hat\\mu(x) = x^\\top\\hat\\beta, \\quad
+        \\mathrm{SE} = \\sqrt{x^\\top \\widehat{\\operatorname{Var}}(\\hat\\beta)\\, x}, \\quad
+        \\hat\\mu \\pm c\\,\\mathrm{SE}, \\quad
+        \\hat\\mu \\pm c\\sqrt{\\mathrm{SE}^2 + \\hat\\tau^2},
+
+    with ``c`` the normal (test ``z``) or t(k - p) (``knha``) quantile.
+    ``x_grid`` holds moderator values without the intercept: shape (n,) for
+    one moderator, (n, m) for several.
+    """
+    xg = np.asarray(x_grid, dtype=float)
+    G = xg[:, None] if xg.ndim == 1 else xg
+    if result.intercept:
+        G = np.column_stack([np.ones(G.shape[0]), G])
+    if G.shape[1] != result.p:
+        raise ValueError(f"x_grid has {G.shape[1]} columns with intercept, model has {result.p}")
+    pred = G @ result.beta
+    se = np.sqrt(np.einsum("ni,ij,nj->n", G, result.vcov, G))
+    c = result.crit
+    half_pi = c * np.sqrt(se**2 + result.tau2)
+    return LinePrediction(
+        x=xg,
+        pred=pred,
+        se=se,
+        ci_low=pred - c * se,
+        ci_high=pred + c * se,
+        pi_low=pred - half_pi,
+        pi_high=pred + half_pi,
+    )

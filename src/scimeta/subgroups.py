@@ -1,0 +1,1040 @@
+"""Subgroup analyses: membership, per-subgroup pools and tests for differences.
+
+Three steps, each a plain function on DataFrames in the shape of the
+pipeline's tables:
+
+1. :func:`assign_subgroups` decides which effect-size rows enter which
+   subgroup pool, never counting a patient twice, and says why for every row.
+2. :func:`pool_subgroups` pools each subgroup (rows in ``pooled.csv`` shape)
+   under separate tau^2 per subgroup and under a common tau^2.
+3. :func:`subgroup_tests` tests for subgroup differences (rows in
+   ``subgroup_tests.csv`` shape): Q-between on the subgroup random-effects
+   estimates (as RevMan and R's meta) and the mixed-effects moderator model
+   (as metafor), with a permutation p-value (as metafor's ``permutest``).
+
+Small-k guardrails (each written in the ``note`` column, never an exception):
+
+- a subgroup with k = 1 is shown with the study's own effect and model
+  ``common``, note "k = 1: no random-effects pool";
+- no prediction interval below ``pi_min_k`` studies;
+- fewer than two tested subgroups, or no residual degrees of freedom, give a
+  test row with NaN and the reason;
+- studies that are mixed for the variable and report no split form the group
+  :data:`MIXED`, which is pooled and shown but left out of every test.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from scimeta.metareg import metareg, qm_batch
+from scimeta.pool import pool as _pool
+
+__all__ = [
+    "MIXED",
+    "ASSIGNMENT_COLUMNS",
+    "POOLED_COLUMNS",
+    "TEST_COLUMNS",
+    "assign_subgroups",
+    "combine_rows",
+    "pool_subgroups",
+    "subgroup_tests",
+    "exact_permutation_count",
+]
+
+#: Label of the group of studies that are mixed for a variable and report no split.
+MIXED = "mixed / not reported"
+ANALYSIS_KEYS = ["outcome", "comparison", "measure"]
+
+ASSIGNMENT_COLUMNS = [
+    "outcome",
+    "comparison",
+    "measure",
+    "subgroup_var",
+    "subgroup",
+    "study_id",
+    "cohort_id",
+    "population",
+    "yi",
+    "vi",
+    "n",
+    "included",
+    "in_test",
+    "reason",
+    "effect_row",
+]
+
+POOLED_COLUMNS = [
+    "outcome",
+    "comparison",
+    "measure",
+    "subgroup_var",
+    "subgroup",
+    "k",
+    "n",
+    "model",
+    "tau2_method",
+    "ci_method",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "stat",
+    "p",
+    "pi_low",
+    "pi_high",
+    "tau2",
+    "tau2_ci_low",
+    "tau2_ci_high",
+    "tau",
+    "I2",
+    "H2",
+    "Q",
+    "Q_df",
+    "Q_p",
+    "df",
+    "converged",
+    "note",
+    "tau2_scope",
+    "in_test",
+    "iterations",
+    "study_ids",
+]
+
+TEST_COLUMNS = [
+    "outcome",
+    "comparison",
+    "measure",
+    "subgroup_var",
+    "method",
+    "Q_between",
+    "df",
+    "p",
+    "tau2_method",
+    "ci_method",
+    "k_groups",
+    "k",
+    "F",
+    "df2",
+    "p_perm",
+    "n_perm",
+    "perm_exact",
+    "note",
+]
+
+#: metafor's tolerance when comparing permuted statistics with the observed one
+#: (``.Machine$double.eps^0.5``), so ties from rounding count as ties.
+PERM_TOL = math.sqrt(np.finfo(float).eps)
+_DEFAULT_CI_METHODS = ("hksj",)
+
+
+# --------------------------------------------------------------------------
+# membership
+# --------------------------------------------------------------------------
+def _is_blank(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    try:
+        if pd.isna(value):
+            return True
+    except (TypeError, ValueError):
+        pass
+    return str(value).strip() in ("", "nan", "NA", "None")
+
+
+def _row_n(row) -> float:
+    """Patients behind one effect: both arms between arms, the larger time point pre/post."""
+    n1 = float(row["n1"]) if "n1" in row and not _is_blank(row["n1"]) else math.nan
+    n2 = float(row["n2"]) if "n2" in row and not _is_blank(row["n2"]) else math.nan
+    if row.get("comparison", "") == "pre_post":
+        vals = [x for x in (n1, n2) if not math.isnan(x)]
+        return max(vals) if vals else math.nan
+    return float(np.nansum([n1, n2])) if not (math.isnan(n1) and math.isnan(n2)) else math.nan
+
+
+def _check_effects(effects: pd.DataFrame) -> None:
+    need = ["study_id", "outcome", "comparison", "measure", "population", "yi", "vi"]
+    missing = [c for c in need if c not in effects.columns]
+    if missing:
+        raise ValueError(f"effects: missing column(s) {', '.join(missing)}")
+    for col in ("yi", "vi"):
+        vals = pd.to_numeric(effects[col], errors="coerce")
+        bad = effects.index[~np.isfinite(vals.to_numpy(dtype=float))]
+        if len(bad):
+            i = bad[0]
+            raise ValueError(
+                f"effects row {i} (study {effects.at[i, 'study_id']}): column {col} "
+                f"is not a finite number ({effects.at[i, col]!r})"
+            )
+    bad = effects.index[pd.to_numeric(effects["vi"]).to_numpy(dtype=float) <= 0]
+    if len(bad):
+        i = bad[0]
+        raise ValueError(
+            f"effects row {i} (study {effects.at[i, 'study_id']}): column vi must be "
+            f"> 0, got {effects.at[i, 'vi']!r}"
+        )
+
+
+def combine_rows(yi, vi) -> tuple[float, float]:
+    """Combine the split rows of one study into one effect (inverse variance).
+
+    .. math:: y = \\frac{\\sum_j y_j / v_j}{\\sum_j 1/v_j}, \\qquad v = \\frac{1}{\\sum_j 1/v_j}
+
+    Exact for mean differences of disjoint subgroups when the within-subgroup
+    estimates are independent (common-effect combination, Borenstein et al.
+    2009, *Introduction to Meta-Analysis*, ch. 23, doi:10.1002/9780470743386);
+    an approximation for standardised measures. Used only for the overall
+    pool of a study that reports the split and no overall row.
+    """
+    y = np.asarray(yi, dtype=float)
+    w = 1.0 / np.asarray(vi, dtype=float)
+    return float(np.sum(w * y) / np.sum(w)), float(1.0 / np.sum(w))
+
+
+def assign_subgroups(
+    effects: pd.DataFrame,
+    studies: pd.DataFrame,
+    var: str,
+    populations_map: Mapping[str, Sequence[str]] | None = None,
+) -> pd.DataFrame:
+    """Which effect rows enter which subgroup pool of ``var``, and why.
+
+    Parameters
+    ----------
+    effects : DataFrame
+        ``effects.csv`` rows (``study_id, cohort_id, outcome, comparison,
+        measure, population, yi, vi, n1, n2``; ``cohort_id`` empty means the
+        study is its own cohort).
+    studies : DataFrame
+        ``studies.csv`` rows; ``var`` may be one of its columns.
+    var : str
+        The subgroup variable: a column of ``studies`` and/or a key of
+        ``populations_map``; ``"overall"`` gives the membership of the overall
+        pool (subgroup ``all``).
+    populations_map : mapping
+        The config's ``populations:`` (variable -> the ``population`` values
+        that are its levels).
+
+    Returns
+    -------
+    DataFrame
+        :data:`ASSIGNMENT_COLUMNS`, one row per effect row considered (plus
+        combined rows for ``overall``): ``included`` says whether it is
+        pooled, ``in_test`` whether its subgroup enters the tests for
+        differences, ``reason`` why, ``effect_row`` the index of the row in
+        ``effects`` (-1 for a combined row).
+
+    Notes
+    -----
+    Rules, applied per analysis (outcome, comparison, measure):
+
+    - a study that reports the split (rows whose ``population`` is a level
+      of ``var``) contributes those rows to their subgroups; its ``all`` row
+      is not used for ``var``;
+    - otherwise a study whose ``studies.csv`` value of ``var`` is a level
+      (homogeneous study, e.g. ``level = cervical``) contributes its ``all``
+      row to that subgroup;
+    - otherwise (value ``mixed`` or empty) its ``all`` row goes to
+      :data:`MIXED`: pooled and shown, never tested;
+    - rows of another variable's populations are not used for ``var``;
+    - a cohort enters an analysis through one study only: the one with the
+      largest n (ties: the one reporting more rows, then the first
+      ``study_id``); the others are listed as dropped with the reason.
+
+    For ``overall``: the ``all`` row of each study; a study without one but
+    with the split of exactly one variable contributes its split rows
+    combined by :func:`combine_rows`.
+    """
+    _check_effects(effects)
+    populations_map = dict(populations_map or {})
+    if "study_id" not in studies.columns:
+        raise ValueError("studies: missing column study_id")
+    pops = [str(p) for p in populations_map.get(var, [])]
+    is_column = var in studies.columns
+    if var != "overall" and not is_column and not pops:
+        raise ValueError(
+            f"subgroup variable {var!r} is neither a column of studies.csv nor a key of "
+            f"populations in the config"
+        )
+    attr = {}
+    cohort_of = {}
+    for _, s in studies.iterrows():
+        sid = str(s["study_id"])
+        attr[sid] = None if (not is_column or _is_blank(s[var])) else str(s[var]).strip()
+        c = s.get("cohort_id")
+        cohort_of[sid] = sid if _is_blank(c) else str(c)
+    all_pops = {str(p): k for k, vals in populations_map.items() for p in vals}
+
+    records: list[dict] = []
+    eff = effects.copy()
+    eff["_row"] = effects.index
+    for keys, g in eff.groupby(ANALYSIS_KEYS, sort=True):
+        for sid, rows in g.groupby("study_id", sort=True):
+            sid = str(sid)
+            cohort = cohort_of.get(sid)
+            if cohort is None:
+                c = rows["cohort_id"].iloc[0] if "cohort_id" in rows else None
+                cohort = sid if _is_blank(c) else str(c)
+
+            def rec(row, subgroup, included, in_test, reason, *, y=None, v=None, n=None, pop=None):
+                records.append(
+                    {
+                        **dict(zip(ANALYSIS_KEYS, keys)),
+                        "subgroup_var": var,
+                        "subgroup": subgroup,
+                        "study_id": sid,
+                        "cohort_id": cohort,
+                        "population": pop if pop is not None else str(row["population"]),
+                        "yi": float(row["yi"]) if y is None else y,
+                        "vi": float(row["vi"]) if v is None else v,
+                        "n": _row_n(row) if n is None else n,
+                        "included": included,
+                        "in_test": in_test,
+                        "reason": reason,
+                        "effect_row": int(row["_row"]) if row is not None else -1,
+                    }
+                )
+
+            seen_pops: set[str] = set()
+            uniq = []
+            for _, row in rows.iterrows():
+                pop = str(row["population"])
+                if pop in seen_pops:
+                    rec(row, "", False, False, f"duplicate effect row for population {pop!r}")
+                else:
+                    seen_pops.add(pop)
+                    uniq.append(row)
+            overall_rows = [r for r in uniq if str(r["population"]) == "all"]
+            if var == "overall":
+                for r in uniq:
+                    if str(r["population"]) != "all":
+                        rec(
+                            r,
+                            "",
+                            False,
+                            False,
+                            f"population {r['population']!r}: "
+                            "within-study subgroup row, not used for the overall pool",
+                        )
+                if overall_rows:
+                    rec(overall_rows[0], "all", True, True, "overall (population all) row")
+                    continue
+                by_var: dict[str, list] = {}
+                for r in uniq:
+                    pvar = all_pops.get(str(r["population"]))
+                    if pvar is not None:
+                        by_var.setdefault(pvar, []).append(r)
+                if by_var:
+                    # several variables' splits describe the same patients: use one
+                    pvar = sorted(by_var)[0]
+                    parts = by_var[pvar]
+                    y, v = combine_rows(
+                        [float(r["yi"]) for r in parts], [float(r["vi"]) for r in parts]
+                    )
+                    nn = float(np.nansum([_row_n(r) for r in parts]))
+                    names = "+".join(str(r["population"]) for r in parts)
+                    rec(
+                        parts[0],
+                        "all",
+                        True,
+                        True,
+                        f"no overall row: {pvar} split rows ({names}) combined by inverse variance",
+                        y=y,
+                        v=v,
+                        n=nn,
+                        pop=f"combined:{names}",
+                    )
+                    records[-1]["effect_row"] = -1
+                continue
+            split = [r for r in uniq if str(r["population"]) in pops]
+            for r in uniq:
+                pop = str(r["population"])
+                if pop != "all" and pop not in pops:
+                    owner = all_pops.get(pop)
+                    why = (
+                        f"population {pop!r} belongs to variable {owner!r}"
+                        if owner
+                        else f"population {pop!r} is not a level of {var!r} in the config"
+                    )
+                    rec(r, "", False, False, why)
+            if split:
+                for r in split:
+                    rec(
+                        r,
+                        str(r["population"]),
+                        True,
+                        True,
+                        f"reports the {var} split: row for {r['population']}",
+                    )
+                for r in overall_rows:
+                    rec(
+                        r,
+                        "",
+                        False,
+                        False,
+                        f"overall row not used for {var}: the study reports its {var} split",
+                    )
+            elif overall_rows:
+                value = attr.get(sid)
+                if value is not None and value.lower() != "mixed":
+                    rec(
+                        overall_rows[0],
+                        value,
+                        True,
+                        True,
+                        f"homogeneous study: studies.csv {var} = {value}",
+                    )
+                else:
+                    what = "mixed" if value is not None else "not reported"
+                    rec(
+                        overall_rows[0],
+                        MIXED,
+                        True,
+                        False,
+                        f"studies.csv {var} is {what} and no {var} split is reported: "
+                        "shown, left out of the tests for differences",
+                    )
+    cols = ASSIGNMENT_COLUMNS
+    out = (
+        pd.DataFrame.from_records(records, columns=cols) if records else pd.DataFrame(columns=cols)
+    )
+    out = _dedup_cohorts(out)
+    out = out.sort_values(
+        ANALYSIS_KEYS + ["subgroup", "study_id", "population"], kind="mergesort"
+    ).reset_index(drop=True)
+    out["included"] = out["included"].astype(bool)
+    out["in_test"] = out["in_test"].astype(bool)
+    return out
+
+
+def _dedup_cohorts(a: pd.DataFrame) -> pd.DataFrame:
+    """Keep one study per cohort and analysis (largest n; then more rows; then study_id)."""
+    if a.empty:
+        return a
+    a = a.copy()
+    for _, g in a[a["included"]].groupby(ANALYSIS_KEYS + ["cohort_id"], sort=True):
+        sids = sorted(g["study_id"].unique())
+        if len(sids) < 2:
+            continue
+        score = []
+        for sid in sids:
+            rows = g[g["study_id"] == sid]
+            n = float(np.nansum(rows["n"].to_numpy(dtype=float)))
+            score.append((-n, -len(rows), sid))
+        keep = sorted(score)[0][2]
+        n_keep = -sorted(score)[0][0]
+        for sid in sids:
+            if sid == keep:
+                continue
+            idx = g.index[g["study_id"] == sid]
+            a.loc[idx, "included"] = False
+            a.loc[idx, "in_test"] = False
+            a.loc[idx, "reason"] = (
+                f"cohort {g['cohort_id'].iloc[0]} enters through study {keep} "
+                f"(n = {n_keep:g}, the largest): dropped to avoid double counting; was: "
+                + a.loc[idx, "reason"].astype(str)
+            )
+    return a
+
+
+def _assignments(effects, studies, subgroups, populations_map, assignments):
+    if assignments is not None:
+        return assignments
+    frames = [assign_subgroups(effects, studies, var, populations_map) for var in subgroups]
+    return (
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ASSIGNMENT_COLUMNS)
+    )
+
+
+# --------------------------------------------------------------------------
+# pools
+# --------------------------------------------------------------------------
+def _nan_row() -> dict:
+    keys = [
+        "estimate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "stat",
+        "p",
+        "pi_low",
+        "pi_high",
+        "tau2",
+        "tau2_ci_low",
+        "tau2_ci_high",
+        "tau",
+        "I2",
+        "H2",
+        "Q",
+        "Q_df",
+        "Q_p",
+        "df",
+    ]
+    return {k: math.nan for k in keys}
+
+
+def _single_study_row(y: float, v: float, level: float) -> dict:
+    z = stats.norm.isf((1 - level) / 2)
+    se = math.sqrt(v)
+    row = _nan_row()
+    row.update(
+        estimate=y,
+        se=se,
+        ci_low=y - z * se,
+        ci_high=y + z * se,
+        stat=y / se,
+        p=float(2 * stats.norm.sf(abs(y / se))),
+        tau2=0.0,
+        tau=0.0,
+    )
+    row.update(
+        model="common",
+        converged=True,
+        iterations=0,
+        note="k = 1: no random-effects pool; the study's own effect is shown",
+    )
+    return row
+
+
+def _pool_row(pool_fn, y, v, *, model, tau2_method, ci_method, level, pi_min_k) -> dict:
+    kwargs = dict(model=model, ci_method=ci_method, level=level, pi_min_k=pi_min_k)
+    if model == "random":
+        kwargs["tau2_method"] = tau2_method
+    res = pool_fn(y, v, **kwargs)
+    d = dict(res.to_dict())
+    return d
+
+
+def _common_scope_row(y, v, tau2, *, tau2_method, ci_method, level, pi_min_k, conv, note):
+    """Pool one subgroup with tau^2 fixed at the common (moderator-model) value."""
+    k = len(y)
+    fit = metareg(y, v, None, tau2=tau2, test="knha" if ci_method == "hksj" else "z", level=level)
+    row = _nan_row()
+    est, se = float(fit.beta[0]), float(fit.se[0])
+    row.update(
+        estimate=est,
+        se=se,
+        ci_low=float(fit.ci_low[0]),
+        ci_high=float(fit.ci_high[0]),
+        stat=float(fit.stat[0]),
+        p=float(fit.pval[0]),
+        tau2=tau2,
+        tau=math.sqrt(tau2),
+        I2=fit.I2,
+        H2=fit.H2,
+        Q=fit.QE,
+        Q_df=k - 1,
+        Q_p=fit.QE_p,
+        df=fit.df,
+    )
+    notes = [note] if note else []
+    if k >= pi_min_k:
+        half = fit.crit * math.sqrt(se**2 + tau2)
+        row.update(pi_low=est - half, pi_high=est + half)
+    else:
+        notes.append(f"prediction interval not reported for k < {pi_min_k}")
+    if fit.note:
+        notes.append(fit.note)
+    row.update(
+        model="random",
+        tau2_method=tau2_method,
+        ci_method=ci_method,
+        converged=conv,
+        iterations=0,
+        note="; ".join(notes),
+    )
+    return row
+
+
+def _dummies(labels: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    levels = sorted(set(labels))
+    X = np.array([[1.0 if lab == lev else 0.0 for lev in levels[1:]] for lab in labels])
+    return X.reshape(len(labels), len(levels) - 1), levels
+
+
+def _moderator_fit(y, v, labels, tau2_method, test, level):
+    if len(set(labels)) < 2:
+        return None, "fewer than 2 subgroups with data: no test"
+    X, levels = _dummies(labels)
+    k, g = len(y), len(levels)
+    if tau2_method != "EE" and k <= g:
+        return None, f"k = {k} <= {g} subgroups: no residual degrees of freedom for tau^2"
+    if test == "knha" and k <= g:
+        return None, f"k = {k} <= {g} subgroups: no Knapp-Hartung test"
+    return metareg(y, v, X, tau2_method=tau2_method, test=test, level=level), ""
+
+
+def pool_subgroups(
+    effects: pd.DataFrame,
+    studies: pd.DataFrame,
+    subgroups: Iterable[str],
+    populations_map: Mapping[str, Sequence[str]] | None = None,
+    *,
+    tau2_methods: Sequence[str] = ("REML",),
+    ci_methods: Sequence[str] = _DEFAULT_CI_METHODS,
+    level: float = 0.95,
+    pi_min_k: int = 3,
+    common: bool = True,
+    scopes: Sequence[str] = ("separate", "common"),
+    assignments: pd.DataFrame | None = None,
+    pool_fn=None,
+) -> pd.DataFrame:
+    """Pool every subgroup of every variable in ``subgroups``.
+
+    Parameters
+    ----------
+    effects, studies, subgroups, populations_map
+        As :func:`assign_subgroups` (``subgroups`` is the config's list).
+    tau2_methods, ci_methods : sequences
+        Every combination is pooled (config ``analysis.tau2`` / ``analysis.ci``).
+    level, pi_min_k
+        Confidence level; no prediction interval below ``pi_min_k`` studies.
+    common : bool
+        Also pool each subgroup with the common-effect model (one row per
+        CI method, ``tau2_scope = separate``).
+    scopes : subset of ("separate", "common")
+        ``separate``: each subgroup has its own tau^2 (the pooling module's
+        random-effects pool). ``common``: one tau^2 for all subgroups, from
+        the mixed-effects model with the subgroup factor as moderator (as
+        R meta's ``tau.common = TRUE``), each subgroup pooled with it by
+        :func:`scimeta.metareg.metareg` with ``tau2`` fixed: Wald or
+        Knapp-Hartung CI; prediction interval
+        :math:`\\hat\\mu \\pm c\\sqrt{SE^2 + \\hat\\tau^2}` with c the normal
+        or t(k-1) quantile (as metafor's ``predict``); no CI for that tau^2.
+        The common tau^2 is estimated on the tested subgroups only; the
+        :data:`MIXED` group is pooled with it and says so.
+    assignments : DataFrame, optional
+        Output of :func:`assign_subgroups` (computed when not given).
+    pool_fn : callable, optional
+        The pooling function (default :func:`scimeta.pool.pool`).
+
+    Returns
+    -------
+    DataFrame
+        :data:`POOLED_COLUMNS`: the ``pooled.csv`` columns plus
+        ``tau2_scope`` (``separate``/``common``), ``in_test``,
+        ``iterations``, ``study_ids`` (``;``-joined) and ``level`` (the
+        confidence level, as in the pooling module's results). Sorted by analysis,
+        variable, subgroup, scope, model, tau2_method, ci_method.
+
+    Notes
+    -----
+    k = 1: the study's own effect with model ``common`` and a normal CI is
+    shown under every (tau2_method, ci_method) label, note "k = 1: no
+    random-effects pool". Rows are never dropped silently.
+    """
+    if pool_fn is None:
+        pool_fn = _pool
+    bad = [s for s in scopes if s not in ("separate", "common")]
+    if bad:
+        raise ValueError(f"scopes: unknown value(s) {bad}; use 'separate' and/or 'common'")
+    subgroups = list(subgroups)
+    a = _assignments(effects, studies, subgroups, populations_map, assignments)
+    rows: list[dict] = []
+    inc = a[a["included"]]
+    for (outcome, comparison, measure, var), g in inc.groupby(
+        ANALYSIS_KEYS + ["subgroup_var"], sort=True
+    ):
+        base = {
+            "outcome": outcome,
+            "comparison": comparison,
+            "measure": measure,
+            "subgroup_var": var,
+        }
+        tested = g[g["in_test"]]
+        common_tau2 = {}
+        if "common" in scopes:
+            for tm in tau2_methods:
+                fit, why = _moderator_fit(
+                    tested["yi"].to_numpy(float),
+                    tested["vi"].to_numpy(float),
+                    list(tested["subgroup"]),
+                    tm,
+                    "z",
+                    level,
+                )
+                if fit is None:
+                    common_tau2[tm] = (math.nan, False, why)
+                else:
+                    common_tau2[tm] = (fit.tau2, fit.converged, fit.note)
+        for sub, sg in g.groupby("subgroup", sort=True):
+            sg = sg.sort_values(["study_id", "population"], kind="mergesort")
+            y = sg["yi"].to_numpy(float)
+            v = sg["vi"].to_numpy(float)
+            k = len(y)
+            info = {
+                **base,
+                "subgroup": sub,
+                "k": k,
+                "n": (
+                    float(np.nansum(sg["n"].to_numpy(float))) if sg["n"].notna().any() else math.nan
+                ),
+                "in_test": bool(sg["in_test"].iloc[0]),
+                "study_ids": ";".join(sg["study_id"].astype(str)),
+                "level": level,
+            }
+            mixed_note = (
+                "mixed / not reported: shown, left out of the tests for differences"
+                if sub == MIXED
+                else ""
+            )
+            for tm in tau2_methods:
+                for cm in ci_methods:
+                    for scope in scopes:
+                        if k == 1:
+                            r = _single_study_row(float(y[0]), float(v[0]), level)
+                            r.update(tau2_method=tm, ci_method=cm)
+                        elif scope == "separate":
+                            r = _pool_row(
+                                pool_fn,
+                                y,
+                                v,
+                                model="random",
+                                tau2_method=tm,
+                                ci_method=cm,
+                                level=level,
+                                pi_min_k=pi_min_k,
+                            )
+                        else:
+                            t2, conv, why = common_tau2[tm]
+                            if not np.isfinite(t2):
+                                r = _nan_row()
+                                r.update(
+                                    model="random",
+                                    tau2_method=tm,
+                                    ci_method=cm,
+                                    converged=False,
+                                    iterations=0,
+                                    note=f"no common tau^2: {why}",
+                                )
+                            else:
+                                extra = "common tau^2 from the mixed-effects model (subgroup as moderator)"
+                                if sub == MIXED:
+                                    extra += ", estimated without this group"
+                                if why:
+                                    extra += f"; {why}"
+                                r = _common_scope_row(
+                                    y,
+                                    v,
+                                    t2,
+                                    tau2_method=tm,
+                                    ci_method=cm,
+                                    level=level,
+                                    pi_min_k=pi_min_k,
+                                    conv=conv,
+                                    note=extra,
+                                )
+                        r["note"] = "; ".join(x for x in (r.get("note", ""), mixed_note) if x)
+                        rows.append({**r, **info, "tau2_scope": scope})
+            if common:
+                for cm in ci_methods:
+                    if k == 1:
+                        r = _single_study_row(float(y[0]), float(v[0]), level)
+                        r.update(tau2_method="EE", ci_method=cm)
+                    else:
+                        r = _pool_row(
+                            pool_fn,
+                            y,
+                            v,
+                            model="common",
+                            tau2_method="EE",
+                            ci_method=cm,
+                            level=level,
+                            pi_min_k=pi_min_k,
+                        )
+                    r["note"] = "; ".join(x for x in (r.get("note", ""), mixed_note) if x)
+                    rows.append({**r, **info, "tau2_scope": "separate"})
+    out = pd.DataFrame.from_records(rows)
+    if out.empty:
+        return pd.DataFrame(columns=POOLED_COLUMNS)
+    for c in POOLED_COLUMNS:
+        if c not in out.columns:
+            out[c] = math.nan
+    out = out[POOLED_COLUMNS + [c for c in out.columns if c not in POOLED_COLUMNS]]
+    out = out.sort_values(
+        ANALYSIS_KEYS
+        + ["subgroup_var", "subgroup", "tau2_scope", "model", "tau2_method", "ci_method"],
+        kind="mergesort",
+    )
+    return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------
+# tests for subgroup differences
+# --------------------------------------------------------------------------
+def exact_permutation_count(labels: Sequence) -> int:
+    """Number of distinct assignments of the labels to the studies.
+
+    .. math:: N = \\frac{k!}{\\prod_g k_g!}
+
+    metafor's ``permutest`` runs an exact test (all N assignments) when
+    :math:`N` does not exceed the requested number of permutations.
+    """
+    counts = Counter(labels).values()
+    n = math.factorial(sum(counts))
+    for c in counts:
+        n //= math.factorial(c)
+    return n
+
+
+def _unique_permutations(labels: Sequence[str]) -> np.ndarray:
+    """All distinct orderings of a multiset of labels, as index arrays into sorted levels."""
+    levels = sorted(set(labels))
+    counts = [list(labels).count(lev) for lev in levels]
+    k = len(labels)
+    out: list[list[int]] = []
+    cur: list[int] = []
+
+    def rec():
+        if len(cur) == k:
+            out.append(cur.copy())
+            return
+        for j in range(len(levels)):
+            if counts[j]:
+                counts[j] -= 1
+                cur.append(j)
+                rec()
+                cur.pop()
+                counts[j] += 1
+
+    rec()
+    return np.array(out, dtype=int)
+
+
+def _design_batch(codes: np.ndarray, n_levels: int) -> np.ndarray:
+    """(n, k) level codes -> (n, k, n_levels) design with intercept + dummies."""
+    n, k = codes.shape
+    X = np.zeros((n, k, n_levels))
+    X[:, :, 0] = 1.0
+    for j in range(1, n_levels):
+        X[:, :, j] = codes == j
+    return X
+
+
+def _permutation_p(y, v, labels, *, tau2_method, test, n_perm, seed):
+    """p-value of QM (or F) by permuting the subgroup labels (metafor ``permutest``).
+
+    Returns ``(p_perm, n_used, exact, note)``.
+    """
+    levels = sorted(set(labels))
+    obs_codes = np.array([levels.index(x) for x in labels])
+    n_exact = exact_permutation_count(labels)
+    if n_exact <= n_perm:
+        codes = np.array([[int(c) for c in row] for row in _unique_permutations(labels)])
+        exact = True
+        note = f"exact permutation test over all {n_exact} distinct assignments"
+    else:
+        if seed is None:
+            return math.nan, 0, False, "no seed given: permutation test not run"
+        rng = np.random.default_rng(seed)
+        codes = np.empty((n_perm, len(labels)), dtype=int)
+        codes[0] = obs_codes
+        for i in range(1, n_perm):
+            codes[i] = obs_codes[rng.permutation(len(labels))]
+        exact = False
+        note = (
+            f"{n_perm} random permutations (numpy default_rng seed {seed}; the observed "
+            "assignment counted as the first)"
+        )
+    obs = qm_batch(
+        y, v, _design_batch(obs_codes[None, :], len(levels)), tau2_method=tau2_method, test=test
+    )[0]
+    perm = qm_batch(y, v, _design_batch(codes, len(levels)), tau2_method=tau2_method, test=test)
+    ok = np.isfinite(perm)
+    if not ok.any() or not np.isfinite(obs):
+        return math.nan, int(ok.sum()), exact, "permutation refits failed"
+    p = float(np.mean(perm[ok] >= obs - PERM_TOL))
+    if (~ok).any():
+        note += f"; {int((~ok).sum())} refits failed and were left out"
+    return p, int(len(perm)), exact, note
+
+
+def subgroup_tests(
+    effects: pd.DataFrame,
+    studies: pd.DataFrame,
+    subgroups: Iterable[str],
+    populations_map: Mapping[str, Sequence[str]] | None = None,
+    *,
+    tau2_methods: Sequence[str] = ("REML",),
+    ci_methods: Sequence[str] = _DEFAULT_CI_METHODS,
+    level: float = 0.95,
+    n_perm: int = 1000,
+    seed: int | None = None,
+    assignments: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Tests for subgroup differences, one row per analysis, variable, method and estimator.
+
+    Methods
+    -------
+    ``separate_tau2``
+        Q-between on the subgroup random-effects estimates, each subgroup
+        with its own tau^2 (as RevMan and R meta's ``metagen(...,
+        subgroup = )``; Borenstein & Higgins 2013, doi:10.1007/s11121-013-0377-7):
+
+        .. math::
+
+            Q_B = \\sum_g w_g (\\hat\\theta_g - \\bar\\theta)^2, \\quad
+            w_g = 1/\\mathrm{SE}_g^2, \\quad
+            \\bar\\theta = \\frac{\\sum_g w_g\\hat\\theta_g}{\\sum_g w_g},
+            \\quad Q_B \\sim \\chi^2_{G-1},
+
+        with the Wald standard errors :math:`\\mathrm{SE}_g = (\\sum_i
+        1/(v_i + \\hat\\tau_g^2))^{-1/2}` (also when ``ci_method`` is hksj;
+        a subgroup with k = 1 enters with its own effect and SE).
+    ``moderator_model``
+        The mixed-effects model with the subgroup factor as moderator
+        (metafor ``rma(yi, vi, mods = ~ factor(g))``, one tau^2):
+        :math:`Q_M = \\hat\\beta_b^\\top V_{bb}^{-1}\\hat\\beta_b` on the G - 1
+        contrasts, chi^2 test for ``wald``; for ``hksj`` the Knapp-Hartung F
+        test :math:`F = Q_M/(G-1)` on (G - 1, k - G) df (``Q_between`` then
+        holds :math:`(G-1)F`, ``p`` the F-test p-value). ``p_perm``: the
+        permutation p-value of metafor's ``permutest`` (Higgins & Thompson
+        2004, doi:10.1002/sim.1752; Viechtbauer et al. 2015): labels
+        permuted, model refitted (vectorised), proportion of statistics
+        >= the observed one; exact over all :math:`k!/\\prod k_g!` distinct
+        assignments when that number is <= ``n_perm``, otherwise ``n_perm``
+        draws from ``numpy.random.default_rng(seed)`` with the observed
+        assignment as the first.
+
+    The :data:`MIXED` group never enters a test (the note says when it
+    exists). Fewer than two tested subgroups, or k <= G for the moderator
+    model, give a row with NaN and the reason in ``note``.
+
+    Returns
+    -------
+    DataFrame
+        :data:`TEST_COLUMNS`, sorted by analysis, variable, method,
+        tau2_method, ci_method.
+    """
+    subgroups = list(subgroups)
+    a = _assignments(effects, studies, subgroups, populations_map, assignments)
+    rows: list[dict] = []
+    inc = a[a["included"]]
+    for (outcome, comparison, measure, var), g in inc.groupby(
+        ANALYSIS_KEYS + ["subgroup_var"], sort=True
+    ):
+        tested = g[g["in_test"]].sort_values(
+            ["subgroup", "study_id", "population"], kind="mergesort"
+        )
+        y = tested["yi"].to_numpy(float)
+        v = tested["vi"].to_numpy(float)
+        labels = list(tested["subgroup"].astype(str))
+        levels = sorted(set(labels))
+        G = len(levels)
+        mixed_k = int((g["subgroup"] == MIXED).sum())
+        mixed_note = (
+            f"{mixed_k} stud{'y' if mixed_k == 1 else 'ies'} in '{MIXED}' left out of the test"
+            if mixed_k
+            else ""
+        )
+        base = {
+            "outcome": outcome,
+            "comparison": comparison,
+            "measure": measure,
+            "subgroup_var": var,
+            "k_groups": G,
+            "k": len(y),
+        }
+        for tm in tau2_methods:
+            # separate tau^2: per-subgroup random-effects estimates
+            thetas, ses, sep_notes = [], [], []
+            for lev in levels:
+                m = np.array([lab == lev for lab in labels])
+                if m.sum() == 1:
+                    thetas.append(float(y[m][0]))
+                    ses.append(math.sqrt(float(v[m][0])))
+                    sep_notes.append(f"{lev}: k = 1, own effect")
+                    continue
+                fit = metareg(y[m], v[m], None, tau2_method=tm)
+                if not fit.converged:
+                    sep_notes.append(f"{lev}: {tm} did not converge")
+                thetas.append(float(fit.beta[0]))
+                ses.append(float(fit.se[0]))
+            for cm in ci_methods:
+                notes = list(sep_notes)
+                row = {
+                    **base,
+                    "method": "separate_tau2",
+                    "tau2_method": tm,
+                    "ci_method": cm,
+                    "F": math.nan,
+                    "df2": math.nan,
+                    "p_perm": math.nan,
+                    "n_perm": 0,
+                    "perm_exact": False,
+                }
+                if G < 2:
+                    row.update(Q_between=math.nan, df=math.nan, p=math.nan)
+                    notes.insert(0, "fewer than 2 subgroups with data: no test")
+                else:
+                    th, se = np.array(thetas), np.array(ses)
+                    if np.all(np.isfinite(th)) and np.all(np.isfinite(se)):
+                        w = 1 / se**2
+                        qb = float(np.sum(w * (th - np.sum(w * th) / np.sum(w)) ** 2))
+                        row.update(Q_between=qb, df=G - 1, p=float(stats.chi2.sf(qb, G - 1)))
+                    else:
+                        row.update(Q_between=math.nan, df=G - 1, p=math.nan)
+                    notes.insert(0, "Q on the subgroup estimates with their Wald SEs")
+                if mixed_note:
+                    notes.append(mixed_note)
+                row["note"] = "; ".join(notes)
+                rows.append(row)
+            # moderator model
+            for cm in ci_methods:
+                test = "knha" if cm == "hksj" else "z"
+                row = {
+                    **base,
+                    "method": "moderator_model",
+                    "tau2_method": tm,
+                    "ci_method": cm,
+                    "p_perm": math.nan,
+                    "n_perm": 0,
+                    "perm_exact": False,
+                }
+                notes = []
+                fit, why = (
+                    _moderator_fit(y, v, labels, tm, test, level)
+                    if G >= 2
+                    else (None, "fewer than 2 subgroups with data: no test")
+                )
+                if fit is None:
+                    row.update(
+                        Q_between=math.nan,
+                        df=G - 1 if G >= 2 else math.nan,
+                        p=math.nan,
+                        F=math.nan,
+                        df2=math.nan,
+                    )
+                    notes.append(why)
+                else:
+                    row.update(Q_between=fit.QM, df=fit.QM_df, p=fit.QM_p, F=fit.F, df2=fit.F_df2)
+                    notes.append(f"mixed-effects model, common tau^2 = {fit.tau2:.6g} ({tm})")
+                    if fit.note:
+                        notes.append(fit.note)
+                    if n_perm and n_perm > 0:
+                        pp, nn, exact, pnote = _permutation_p(
+                            y, v, labels, tau2_method=tm, test=test, n_perm=int(n_perm), seed=seed
+                        )
+                        row.update(p_perm=pp, n_perm=nn, perm_exact=exact)
+                        notes.append(pnote)
+                if mixed_note:
+                    notes.append(mixed_note)
+                row["note"] = "; ".join(notes)
+                rows.append(row)
+    out = (
+        pd.DataFrame.from_records(rows, columns=TEST_COLUMNS)
+        if rows
+        else pd.DataFrame(columns=TEST_COLUMNS)
+    )
+    out = out.sort_values(
+        ANALYSIS_KEYS + ["subgroup_var", "method", "tau2_method", "ci_method"], kind="mergesort"
+    ).reset_index(drop=True)
+    return out
