@@ -27,7 +27,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
+
+from scimeta._dist import norm_ppf
 
 __all__ = [
     "MEASURES",
@@ -84,7 +86,7 @@ class EffectSizes:
         (ci_low, ci_high) : tuple of numpy.ndarray
         """
         _check_level(level)
-        crit = stats.norm.ppf(0.5 + level / 2.0)
+        crit = norm_ppf(0.5 + level / 2.0)
         return self.yi - crit * self.sei, self.yi + crit * self.sei
 
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:

@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from scimeta._dist import chi2_isf, chi2_ppf, chi2_sf, norm_isf, norm_sf2, t_isf, t_sf2
 
 __all__ = [
     "CI_METHODS",
@@ -526,8 +527,8 @@ def _qprofile(Yc, V, M, k, tau2, level, scale):
     m = Yc.shape[0]
     df = k - 1.0
     alpha = 1.0 - level
-    crit_u = stats.chi2.isf(alpha / 2.0, df)  # Q at the lower bound
-    crit_l = stats.chi2.ppf(alpha / 2.0, df)  # Q at the upper bound
+    crit_u = chi2_isf(alpha / 2.0, df)  # Q at the lower bound
+    crit_l = chi2_ppf(alpha / 2.0, df)  # Q at the upper bound
     tau2_max = np.maximum(QPROFILE_TAU2_MAX, 10.0 * tau2)
     q_min, _ = _q_gen(Yc, V, M, np.zeros(m))
     q_max, _ = _q_gen(Yc, V, M, tau2_max)
@@ -769,18 +770,18 @@ def pool_many(
         add_note(kge2 & (s2w == 0) & ~np.isnan(t_fit), "HKSJ scale factor is 0 (weighted residuals all 0): SE = 0")
         add_note(k1, "k = 1: HKSJ inference needs k >= 2")
         with np.errstate(invalid="ignore"):
-            crit = stats.t.isf((1.0 - level) / 2.0, df)
+            crit = t_isf((1.0 - level) / 2.0, df)
     else:
         df = np.full(m, np.nan)
-        crit = np.full(m, stats.norm.isf((1.0 - level) / 2.0))
+        crit = np.full(m, norm_isf((1.0 - level) / 2.0))
     var = np.where(np.isnan(t_fit), np.nan, var)
     se = np.sqrt(var)
     with np.errstate(invalid="ignore", divide="ignore"):
         stat = estimate / se
     if ci_method == "hksj":
-        p = 2.0 * stats.t.sf(np.abs(stat), df)
+        p = t_sf2(stat, df)
     else:
-        p = 2.0 * stats.norm.sf(np.abs(stat))
+        p = norm_sf2(stat)
     p = np.where(np.isnan(stat), np.nan, p)
     ci_low = estimate - crit * se
     ci_high = estimate + crit * se
@@ -800,7 +801,7 @@ def pool_many(
     w0, sw0, _, r0 = _weighted(Yc, Vf, M, np.zeros(m))
     q_df = np.where(kge2, k - 1.0, np.nan)
     Q = np.where(kge2, np.maximum(0.0, (w0 * r0 * r0).sum(axis=1)), np.nan)
-    Q_p = stats.chi2.sf(Q, q_df)
+    Q_p = chi2_sf(Q, q_df)
     with np.errstate(invalid="ignore", divide="ignore"):
         if model == "common":
             # metafor: max(0, 100 (Q - df) / Q), which is 0 when Q = 0
