@@ -40,6 +40,21 @@ look, ``info`` = recorded for transparency). Checks:
     rows of one study with identical n, mean and SD/SE at different outcomes or
     timepoints (possible copy-paste; info), or identical rows in two studies
     (warning).
+``reported_p``
+    a ``difference`` row with a p-value, SE or CI next to per-arm rows of the
+    same study/outcome/population/timepoint (``change`` rows preferred, then
+    ``final``; both arms with n, mean and SD, as derived by
+    :func:`scimeta.extract.build_arms`): the difference treatment − control
+    and its two-sided p are recomputed from the arms by Welch's t, the
+    pooled-SD (Student) t and z (:func:`difference_test`). Warning when the
+    reported difference is not the difference of the arm means within the
+    rounding of the printed values, when the reported p (± half a unit of its
+    last decimal) lies outside the range of the three p-values with every
+    printed input (means, SDs or SEs, CI limits) moved to the ends of its
+    rounding, when the reported SE (or the SE a CI implies, z or t) lies
+    outside the same range of recomputed SEs, or when the row's n is not the
+    sum of the arms' n. A p-value of 0.001 or below is read as an upper bound
+    (the sheets enter "p < 0.001" as 0.001).
 ``prepost_r``, ``imputed``, ``combined``, ``excluded``
     derived correlations, imputed SDs, synthesised rows and exclusions as
     recorded by :func:`scimeta.extract.build_arms`.
@@ -50,11 +65,23 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from dataclasses import asdict, dataclass
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-__all__ = ["audit_review", "outcome_counts", "numbers_in_text", "AUDIT_COLUMNS", "SE_AS_SD_FACTOR"]
+__all__ = [
+    "audit_review",
+    "outcome_counts",
+    "numbers_in_text",
+    "difference_test",
+    "DifferenceTest",
+    "AUDIT_COLUMNS",
+    "SE_AS_SD_FACTOR",
+    "P_UPPER_BOUND",
+]
 
 AUDIT_COLUMNS = ("check", "severity", "study_id", "outcome", "rows", "column", "message")
 #: se_as_sd heuristic: SD < SE_AS_SD_FACTOR * (max - min) / sqrt(n).
@@ -78,6 +105,8 @@ _NUM = re.compile(r"(?<![\w.])[-+]?(?:\d+(?:\.\d+)?|\.\d+)(?![\d])")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _PERCENT = re.compile(r"(?<![\d.])(\d+)\s*[^\d()%;,]{0,40}?\(\s*(\d+(?:\.\d+)?)\s*%\s*\)")
 _ABS_TOL = 1e-9  # numbers compared after parsing both from decimal text
+#: reported_p: a p-value at or below this is read as "p < value" (sheets enter p < 0.001 as 0.001).
+P_UPPER_BOUND = 0.001
 
 
 def numbers_in_text(text: str) -> list[float]:
@@ -90,11 +119,9 @@ def numbers_in_text(text: str) -> list[float]:
 
 
 def _decimals(x: float) -> int:
-    s = repr(float(x))
-    if "e" in s or "." not in s:
-        return 0
-    frac = s.split(".")[1].rstrip("0")
-    return len(frac)
+    """Decimals of the shortest repr of x, trailing zeros dropped (41.0 -> 0, 1e-05 -> 5)."""
+    exponent = Decimal(repr(float(x))).normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 def _half_unit(x: float) -> float:
@@ -148,6 +175,325 @@ def _percent_findings(text, total_n, study_id, where, out):
                 f"'{m.group(0).strip()}': no whole number of patients gives {p_txt}% of {k}"
                 f"{extra}",
             )
+
+
+@dataclass(frozen=True)
+class DifferenceTest:
+    """A mean difference and its two-sided tests, recomputed from two arms' summaries.
+
+    Attributes
+    ----------
+    difference : float
+        ``m1 - m2``.
+    se_welch, df_welch, p_welch : float
+        Unpooled SE, Welch-Satterthwaite degrees of freedom and Welch's t-test p.
+    se_pooled, df_pooled, p_pooled : float
+        Pooled-SD SE, ``n1 + n2 - 2`` and Student's t-test p.
+    p_z : float
+        Normal (z) test with the unpooled SE.
+    """
+
+    difference: float
+    se_welch: float
+    df_welch: float
+    p_welch: float
+    se_pooled: float
+    df_pooled: float
+    p_pooled: float
+    p_z: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([self.to_dict()])
+
+
+def difference_test(n1, m1, sd1, n2, m2, sd2) -> DifferenceTest:
+    r"""Two-sided tests of ``m1 - m2`` from the arms' n, mean and SD.
+
+    .. math::
+
+        d = m_1 - m_2, \qquad
+        SE_W = \sqrt{s_1^2/n_1 + s_2^2/n_2}, \qquad
+        \nu_W = \frac{(s_1^2/n_1 + s_2^2/n_2)^2}
+                     {\frac{(s_1^2/n_1)^2}{n_1 - 1} + \frac{(s_2^2/n_2)^2}{n_2 - 1}}
+
+        s_p^2 = \frac{(n_1 - 1) s_1^2 + (n_2 - 1) s_2^2}{n_1 + n_2 - 2}, \qquad
+        SE_p = s_p \sqrt{1/n_1 + 1/n_2}, \qquad \nu_p = n_1 + n_2 - 2
+
+        p_W = 2\,P(T_{\nu_W} > |d| / SE_W), \quad
+        p_p = 2\,P(T_{\nu_p} > |d| / SE_p), \quad
+        p_z = 2\,P(Z > |d| / SE_W)
+
+    Welch BL (1947). The generalization of "Student's" problem when several
+    different population variances are involved. Biometrika 34:28-35,
+    doi:10.1093/biomet/34.1-2.28. Student (1908). The probable error of a
+    mean. Biometrika 6:1-25, doi:10.1093/biomet/6.1.1.
+
+    With both SDs 0 the SEs are 0: p is 0 for a non-zero difference and NaN
+    (with NaN degrees of freedom for Welch) for a zero one.
+
+    Raises
+    ------
+    ValueError
+        n below 2, a negative SD, or a non-finite input.
+    """
+    vals = dict(n1=n1, m1=m1, sd1=sd1, n2=n2, m2=m2, sd2=sd2)
+    for name, v in vals.items():
+        if not np.isfinite(float(v)):
+            raise ValueError(f"difference_test: {name} = {v!r} is not a finite number")
+    n1, m1, sd1, n2, m2, sd2 = (float(v) for v in vals.values())
+    if n1 < 2 or n2 < 2:
+        raise ValueError(f"difference_test: n1 = {n1:g}, n2 = {n2:g}; each arm needs n >= 2")
+    if sd1 < 0 or sd2 < 0:
+        raise ValueError(f"difference_test: sd1 = {sd1:g}, sd2 = {sd2:g}; an SD is >= 0")
+    d = m1 - m2
+    v1, v2 = sd1**2 / n1, sd2**2 / n2
+    se_w = math.sqrt(v1 + v2)
+    den = v1**2 / (n1 - 1) + v2**2 / (n2 - 1)
+    df_w = (v1 + v2) ** 2 / den if den > 0 else math.nan
+    df_p = n1 + n2 - 2
+    se_p = math.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / df_p * (1 / n1 + 1 / n2))
+
+    def two_sided(se, dist):
+        if se > 0:
+            return float(2 * dist.sf(abs(d) / se))
+        return 0.0 if d != 0 else math.nan
+
+    p_w = two_sided(se_w, stats.t(df_w)) if se_w > 0 else two_sided(se_w, stats.norm)
+    return DifferenceTest(
+        difference=d,
+        se_welch=se_w,
+        df_welch=df_w,
+        p_welch=p_w,
+        se_pooled=se_p,
+        df_pooled=df_p,
+        p_pooled=two_sided(se_p, stats.t(df_p)),
+        p_z=two_sided(se_w, stats.norm),
+    )
+
+
+def _text(x) -> str:
+    return x if isinstance(x, str) else ""
+
+
+def _mean_half(r) -> float | None:
+    """Half the rounding unit of an arm's mean as derived, None if not a printed value."""
+    method = _text(r.get("mean_method"))
+    if method == "reported":
+        return _half_unit(r["mean"])
+    if method == "ci_midpoint":
+        return 0.5 * (_half_unit(r["ci_low"]) + _half_unit(r["ci_high"]))
+    return None
+
+
+def _sd_half(r) -> float:
+    """Half the rounding unit of an arm's SD as derived (0 where not traceable to one print)."""
+    method = _text(r.get("sd_method"))
+    if method == "reported":
+        return _half_unit(r["sd"])
+    if method == "from_se":
+        return _half_unit(r["se"]) * math.sqrt(float(r["n_used"]))
+    if method.startswith("from_ci_") and r["ci_high"] > r["ci_low"]:
+        rel = (_half_unit(r["ci_low"]) + _half_unit(r["ci_high"])) / (r["ci_high"] - r["ci_low"])
+        return float(r["sd_used"]) * rel
+    return 0.0
+
+
+def _usable_arm(rows: pd.DataFrame, arm: str, kind: str):
+    for r in rows[(rows["arm"] == arm) & (rows["kind"] == kind)].to_dict("records"):
+        if (
+            np.isfinite(r["n_used"])
+            and r["n_used"] >= 2
+            and np.isfinite(r["mean_used"])
+            and np.isfinite(r["sd_used"])
+            and not _text(r.get("sd_method")).startswith("imputed")
+        ):
+            return r
+    return None
+
+
+def _rows_text(r) -> str:
+    rows = r.get("source_rows")
+    if rows is None or (isinstance(rows, float) and not np.isfinite(rows)) or rows == "":
+        return str(int(r["source_row"]))
+    return str(int(rows)) if isinstance(rows, (int, float, np.integer)) else str(rows)
+
+
+def _reported_p_findings(arms: pd.DataFrame, level: float, out: list) -> None:
+    """The ``reported_p`` check (see the module docstring)."""
+    if arms.empty or not (arms["kind"] == "difference").any():
+        return
+    arms = arms.copy()
+    for c in (
+        "n_used",
+        "mean_used",
+        "sd_used",
+        "mean",
+        "sd",
+        "se",
+        "n",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "ci_level",
+    ):
+        arms[c] = pd.to_numeric(arms[c], errors="coerce").astype(float)
+    keys = ["study_id", "outcome", "population", "timepoint"]
+    for k, grp in arms.groupby(keys, sort=True):
+        sid, key = k[0], k[1]
+        for d_row in grp[grp["kind"] == "difference"].to_dict("records"):
+            has_ci = np.isfinite(d_row["ci_low"]) and np.isfinite(d_row["ci_high"])
+            if np.isfinite(d_row["mean"]):
+                d_rep, d_half = float(d_row["mean"]), _half_unit(d_row["mean"])
+            elif has_ci:
+                d_rep = 0.5 * (d_row["ci_low"] + d_row["ci_high"])
+                d_half = 0.5 * (_half_unit(d_row["ci_low"]) + _half_unit(d_row["ci_high"]))
+            else:
+                continue
+            has_p = np.isfinite(d_row["p_value"])
+            has_se = np.isfinite(d_row["se"])
+            if not (has_p or has_se or has_ci):
+                continue
+            pairs = []
+            for kind in ("change", "final"):
+                t_r = _usable_arm(grp, "treatment", kind)
+                c_r = _usable_arm(grp, "control", kind)
+                if t_r is not None and c_r is not None:
+                    pairs.append((kind, t_r, c_r))
+            if not pairs:
+                continue
+
+            def tolerance(pair):
+                h1, h2 = _mean_half(pair[1]), _mean_half(pair[2])
+                return None if h1 is None or h2 is None else d_half + h1 + h2 + 1e-9
+
+            def matches(pair):
+                tol = tolerance(pair)
+                diff = pair[1]["mean_used"] - pair[2]["mean_used"]
+                return tol is not None and abs(d_rep - diff) <= tol
+
+            kind, t_r, c_r = next((p for p in pairs if matches(p)), pairs[0])
+            rows = ";".join([str(int(d_row["source_row"])), _rows_text(t_r), _rows_text(c_r)])
+            n1, m1, sd1 = t_r["n_used"], t_r["mean_used"], t_r["sd_used"]
+            n2, m2, sd2 = c_r["n_used"], c_r["mean_used"], c_r["sd_used"]
+            central = difference_test(n1, m1, sd1, n2, m2, sd2)
+            arms_text = (
+                f"the {kind} rows give treatment − control = {m1:g} − {m2:g} = "
+                f"{central.difference:.6g} (n {n1:g} and {n2:g}, SD {sd1:.4g} and {sd2:.4g})"
+            )
+            tol = tolerance((kind, t_r, c_r))
+            if tol is not None and abs(d_rep - central.difference) > tol:
+                direction = (
+                    "; it equals control − treatment: check the direction"
+                    if abs(d_rep + central.difference) <= tol
+                    else ""
+                )
+                _finding(
+                    out,
+                    "reported_p",
+                    "warning",
+                    sid,
+                    key,
+                    rows,
+                    "mean",
+                    f"reported difference {d_rep:g} does not match the arm means: {arms_text}, "
+                    f"off by {abs(d_rep - central.difference):.3g} > rounding {tol:.3g}"
+                    f"{direction}",
+                )
+            if np.isfinite(d_row["n"]) and d_row["n"] != n1 + n2:
+                _finding(
+                    out,
+                    "reported_p",
+                    "warning",
+                    sid,
+                    key,
+                    rows,
+                    "n",
+                    f"difference row n = {d_row['n']:g}, the arms' n add up to {n1 + n2:g}",
+                )
+            # every printed input at the ends of its rounding
+            dh = (_mean_half(t_r) or 0.0) + (_mean_half(c_r) or 0.0)
+            abs_d = abs(central.difference)
+            h1, h2 = _sd_half(t_r), _sd_half(c_r)
+            corners = [
+                (s1, s2)
+                for s1 in (max(sd1 - h1, 0.0), sd1 + h1)
+                for s2 in (max(sd2 - h2, 0.0), sd2 + h2)
+            ]
+            low_tests = [difference_test(n1, abs_d + dh, s1, n2, 0.0, s2) for s1, s2 in corners]
+            high_tests = [
+                difference_test(n1, max(abs_d - dh, 0.0), s1, n2, 0.0, s2) for s1, s2 in corners
+            ]
+            p_lo = np.nanmin([v for t in low_tests for v in (t.p_welch, t.p_pooled, t.p_z)])
+            p_hi = np.nanmax([v for t in high_tests for v in (t.p_welch, t.p_pooled, t.p_z)])
+            if abs_d - dh <= 0:
+                p_hi = 1.0
+            se_lo = min(min(t.se_welch, t.se_pooled) for t in low_tests)
+            se_hi = max(max(t.se_welch, t.se_pooled) for t in low_tests)
+            recomputed = (
+                f"{central.p_welch:.3g} by Welch's t (df {central.df_welch:.3g}), "
+                f"{central.p_pooled:.3g} by the pooled-SD t (df {central.df_pooled:g}), "
+                f"{central.p_z:.3g} by z"
+            )
+            if has_p:
+                p = float(d_row["p_value"])
+                ph = _half_unit(p)
+                bound = p <= P_UPPER_BOUND
+                rep_lo, rep_hi = (0.0 if bound else p - ph), p + ph
+                if rep_hi < p_lo or rep_lo > p_hi:
+                    side = "above" if rep_lo > p_hi else "below"
+                    _finding(
+                        out,
+                        "reported_p",
+                        "warning",
+                        sid,
+                        key,
+                        rows,
+                        "p_value",
+                        f"reported p {'<= ' if bound else '= '}{p:g} for the difference {d_rep:g}, "
+                        f"but {arms_text} with p = {recomputed}; with every printed value at "
+                        f"the ends of its rounding p ranges {p_lo:.3g} to {p_hi:.3g}, and the "
+                        f"reported p is {side} it (another test, adjustment or n?)",
+                    )
+            if has_se or has_ci:
+                if has_se:
+                    col = "se"
+                    se_rep = float(d_row["se"])
+                    rep_lo = se_rep - _half_unit(se_rep)
+                    rep_hi = se_rep + _half_unit(se_rep)
+                    what = f"reported SE {se_rep:g}"
+                else:
+                    col = "ci_low"
+                    lvl = d_row["ci_level"] if np.isfinite(d_row["ci_level"]) else level
+                    q = 0.5 + lvl / 2
+                    crits = [stats.norm.ppf(q), stats.t.ppf(q, central.df_pooled)]
+                    if np.isfinite(central.df_welch):
+                        crits.append(stats.t.ppf(q, central.df_welch))
+                    w = d_row["ci_high"] - d_row["ci_low"]
+                    wh = _half_unit(d_row["ci_low"]) + _half_unit(d_row["ci_high"])
+                    rep_lo, rep_hi = (w - wh) / (2 * max(crits)), (w + wh) / (2 * min(crits))
+                    se_rep = w / (2 * crits[0])
+                    what = (
+                        f"the CI {d_row['ci_low']:g} to {d_row['ci_high']:g} implies an SE of "
+                        f"{rep_lo:.3g} to {rep_hi:.3g}"
+                    )
+                if rep_hi < se_lo or rep_lo > se_hi:
+                    p_rep = float(2 * stats.norm.sf(abs(d_rep) / se_rep)) if se_rep > 0 else 0.0
+                    _finding(
+                        out,
+                        "reported_p",
+                        "warning",
+                        sid,
+                        key,
+                        rows,
+                        col,
+                        f"{what} (p = {p_rep:.3g} by z) for the difference {d_rep:g}, but "
+                        f"{arms_text} with SE {central.se_welch:.4g} (Welch) or "
+                        f"{central.se_pooled:.4g} (pooled SD), {se_lo:.3g} to {se_hi:.3g} with "
+                        f"the printed values' rounding, and p = {recomputed}",
+                    )
 
 
 def audit_review(review, arms: pd.DataFrame) -> pd.DataFrame:
@@ -424,6 +770,9 @@ def audit_review(review, arms: pd.DataFrame) -> pd.DataFrame:
             + rows
             + (" of one study (possible copy-paste)" if same_study else " of different studies"),
         )
+
+    # reported difference and p against the arms
+    _reported_p_findings(arms, float((review.config.get("analysis") or {}).get("level", 0.95)), out)
 
     # recorded by build_arms
     for r in arms.to_dict("records"):
