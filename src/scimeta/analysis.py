@@ -22,7 +22,15 @@ import pandas as pd
 
 from scimeta.pool import pool
 
-__all__ = ["POOLED_COLUMNS", "model_grid", "overall_rows", "pool_models", "pooled_table"]
+__all__ = [
+    "POOLED_COLUMNS",
+    "model_grid",
+    "overall_rows",
+    "pool_models",
+    "pooled_table",
+    "r_sweep_table",
+    "subgroup_tables",
+]
 
 POOLED_COLUMNS = [
     "outcome",
@@ -53,7 +61,7 @@ POOLED_COLUMNS = [
     "Q_df",
     "Q_p",
     "df",
-    "level",
+    "conf_level",
     "primary",
     "converged",
     "studies",
@@ -135,7 +143,8 @@ def pool_models(yi, vi, analysis: dict) -> list[dict]:
             pi_min_k=pi_min_k,
         )
         row = res.to_dict()
-        row.update(model=model, tau2_method=method, ci_method=ci, primary=primary, level=level)
+        row.pop("level", None)
+        row.update(model=model, tau2_method=method, ci_method=ci, primary=primary, conf_level=level)
         out.append(row)
     return out
 
@@ -172,3 +181,100 @@ def pooled_table(effects: pd.DataFrame, analysis: dict) -> pd.DataFrame:
         if col not in table:
             table[col] = np.nan
     return table[POOLED_COLUMNS]
+
+
+def subgroup_tables(
+    effects: pd.DataFrame,
+    studies: pd.DataFrame,
+    *,
+    analysis: dict,
+    subgroups,
+    populations: dict,
+    permutations: int,
+    seed: int,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Subgroup pools, tests for subgroup differences and the membership table.
+
+    Thin orchestration of :mod:`scimeta.subgroups` with the config's
+    estimators and CI methods: membership is decided once
+    (:func:`scimeta.subgroups.assign_subgroups`) and shared by the pools and
+    the tests.
+    """
+    from scimeta import subgroups as sg
+
+    subgroups = list(subgroups or [])
+    if effects.empty or not subgroups:
+        return (
+            pd.DataFrame(columns=POOLED_COLUMNS),
+            pd.DataFrame(columns=sg.TEST_COLUMNS),
+            pd.DataFrame(columns=sg.ASSIGNMENT_COLUMNS),
+        )
+    populations = dict(populations or {})
+    membership = pd.concat(
+        [sg.assign_subgroups(effects, studies, var, populations) for var in subgroups],
+        ignore_index=True,
+    )
+    options = dict(
+        tau2_methods=list(analysis.get("tau2", ["REML"])),
+        ci_methods=list(analysis.get("ci", ["wald"])),
+        level=float(analysis.get("level", 0.95)),
+        assignments=membership,
+    )
+    pooled = sg.pool_subgroups(
+        effects, studies, subgroups, populations,
+        pi_min_k=int(analysis.get("pi_min_k", 3)),
+        common=bool(analysis.get("common", True)),
+        **options,
+    )
+    primary = (
+        (pooled["model"] == "random")
+        & (pooled["tau2_method"] == options["tau2_methods"][0])
+        & (pooled["ci_method"] == options["ci_methods"][0])
+        & (pooled.get("tau2_scope", "separate") == "separate")
+    )
+    pooled = pooled.drop(columns=["level"], errors="ignore").assign(
+        primary=primary, conf_level=options["level"]
+    )
+    tests = sg.subgroup_tests(
+        effects, studies, subgroups, populations, n_perm=int(permutations), seed=int(seed),
+        **options,
+    )
+    extra = [c for c in pooled.columns if c not in POOLED_COLUMNS]
+    for col in POOLED_COLUMNS:
+        if col not in pooled:
+            pooled[col] = np.nan
+    return pooled[POOLED_COLUMNS + extra], tests, membership
+
+
+def r_sweep_table(effects: pd.DataFrame, *, r_grid, analysis: dict, enabled: bool = True) -> pd.DataFrame:
+    """The before/after overall pools recomputed at every assumed pre-post correlation.
+
+    Uses the primary estimator and CI method; studies whose correlation was
+    reported or derived keep it (:func:`scimeta.sensitivity.r_sweep`).
+    """
+    from scimeta.sensitivity import SWEEP_COLUMNS, r_sweep
+
+    columns = ["outcome", "comparison", "measure", *[c for c in SWEEP_COLUMNS
+                                                      if c not in ("outcome", "comparison", "measure")]]
+    if not enabled or effects.empty:
+        return pd.DataFrame(columns=columns)
+    frames = []
+    paired = effects[(effects["comparison"] == "pre_post") & effects["measure"].isin(["MC", "SMCR", "SMCC"])]
+    for (outcome, measure), group in paired.groupby(["outcome", "measure"], sort=True):
+        rows, _ = overall_rows(group)
+        if rows.empty:
+            continue
+        sweep = r_sweep(
+            rows,
+            measure=measure,
+            r_grid=list(r_grid),
+            tau2_method=list(analysis.get("tau2", ["REML"]))[0],
+            ci_method=list(analysis.get("ci", ["wald"]))[0],
+            level=float(analysis.get("level", 0.95)),
+        )
+        sweep = sweep.assign(outcome=outcome, comparison="pre_post", measure=measure)
+        frames.append(sweep)
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    table = pd.concat(frames, ignore_index=True)
+    return table[[c for c in columns if c in table.columns] + [c for c in table.columns if c not in columns]]

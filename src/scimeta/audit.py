@@ -70,7 +70,8 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from scimeta._dist import norm_ppf, norm_sf2, t_ppf, t_sf2
 
 __all__ = [
     "audit_review",
@@ -256,12 +257,12 @@ def difference_test(n1, m1, sd1, n2, m2, sd2) -> DifferenceTest:
     df_p = n1 + n2 - 2
     se_p = math.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / df_p * (1 / n1 + 1 / n2))
 
-    def two_sided(se, dist):
+    def two_sided(se, df=None):
         if se > 0:
-            return float(2 * dist.sf(abs(d) / se))
+            return float(norm_sf2(d / se) if df is None else t_sf2(d / se, df))
         return 0.0 if d != 0 else math.nan
 
-    p_w = two_sided(se_w, stats.t(df_w)) if se_w > 0 else two_sided(se_w, stats.norm)
+    p_w = two_sided(se_w, df_w)
     return DifferenceTest(
         difference=d,
         se_welch=se_w,
@@ -269,8 +270,8 @@ def difference_test(n1, m1, sd1, n2, m2, sd2) -> DifferenceTest:
         p_welch=p_w,
         se_pooled=se_p,
         df_pooled=df_p,
-        p_pooled=two_sided(se_p, stats.t(df_p)),
-        p_z=two_sided(se_w, stats.norm),
+        p_pooled=two_sided(se_p, df_p),
+        p_z=two_sided(se_w),
     )
 
 
@@ -468,9 +469,9 @@ def _reported_p_findings(arms: pd.DataFrame, level: float, out: list) -> None:
                     col = "ci_low"
                     lvl = d_row["ci_level"] if np.isfinite(d_row["ci_level"]) else level
                     q = 0.5 + lvl / 2
-                    crits = [stats.norm.ppf(q), stats.t.ppf(q, central.df_pooled)]
+                    crits = [norm_ppf(q), t_ppf(q, central.df_pooled)]
                     if np.isfinite(central.df_welch):
-                        crits.append(stats.t.ppf(q, central.df_welch))
+                        crits.append(t_ppf(q, central.df_welch))
                     w = d_row["ci_high"] - d_row["ci_low"]
                     wh = _half_unit(d_row["ci_low"]) + _half_unit(d_row["ci_high"])
                     rep_lo, rep_hi = (w - wh) / (2 * max(crits)), (w + wh) / (2 * min(crits))
@@ -480,7 +481,7 @@ def _reported_p_findings(arms: pd.DataFrame, level: float, out: list) -> None:
                         f"{rep_lo:.3g} to {rep_hi:.3g}"
                     )
                 if rep_hi < se_lo or rep_lo > se_hi:
-                    p_rep = float(2 * stats.norm.sf(abs(d_rep) / se_rep)) if se_rep > 0 else 0.0
+                    p_rep = float(norm_sf2(d_rep / se_rep)) if se_rep > 0 else 0.0
                     _finding(
                         out,
                         "reported_p",

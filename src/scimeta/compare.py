@@ -7,7 +7,9 @@ Two estimands are kept apart, and are never pooled together:
     ``ROM``). When both arms report change from baseline, the change scores
     are compared (the analysis of change scores, Cochrane Handbook 10.5.2);
     otherwise the final values. A paper that reports only the difference
-    (``kind == "difference"``) enters as a generic inverse-variance ``MD``.
+    (``kind == "difference"``) enters as a generic inverse-variance ``MD``;
+    where per-arm values are reported too, they are used and the reported
+    difference is left to the audit (listed as excluded, with that reason).
 ``pre_post``
     follow-up versus baseline within the treated arm (``MC``, ``SMCR``,
     ``SMCC``) with a pre-post correlation taken, in this order, from the
@@ -28,8 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from scimeta._dist import norm_ppf
 from scimeta.effects import escalc
 
 __all__ = [
@@ -114,7 +116,17 @@ def _num(value) -> float:
 
 
 def _rows_of(*rows) -> str:
-    return ";".join(str(int(r["source_row"])) for r in rows if r is not None)
+    """The sheet rows behind the arms (a row combined from subgroups names all of them)."""
+    out = []
+    for row in rows:
+        if row is None:
+            continue
+        many = row.get("source_rows")
+        if isinstance(many, str) and many.strip():
+            out += [r.strip() for r in many.split(";") if r.strip()]
+        else:
+            out.append(str(int(row["source_row"])))
+    return ";".join(out)
 
 
 class _Collector:
@@ -125,7 +137,7 @@ class _Collector:
         self.file = outcomes_file
         self.effects: list[dict] = []
         self.excluded: list[dict] = []
-        self._z = stats.norm.ppf(0.5 + settings.level / 2)
+        self._z = float(norm_ppf(0.5 + settings.level / 2))
 
     def exclude(self, row, reason: str, *, measure: str | None = None, comparison: str = ""):
         what = f"{comparison} {measure}: " if measure else (f"{comparison}: " if comparison else "")
@@ -194,44 +206,52 @@ def _compute(measure: str, **kwargs) -> tuple[float, float] | str:
 def _between(col: _Collector, study, rows: pd.DataFrame, measures, timepoint):
     at_t = rows[rows["timepoint"] == timepoint]
     diff = at_t[(at_t["kind"] == "difference") & (at_t["arm"] == "treatment")]
-    if len(diff):
-        row = diff.iloc[0]
-        for measure in measures:
-            if measure != "MD":
-                col.exclude(row, "only a mean difference is reported; a standardised or ratio "
-                            "measure needs per-arm means and SDs", measure=measure,
-                            comparison="between_arms")
-                continue
-            yi, vi = _num(row.get("yi_used")), _num(row.get("vi_used"))
-            if not (math.isfinite(yi) and math.isfinite(vi) and vi > 0):
-                col.exclude(row, "the reported difference has no usable SE, CI or p-value",
-                            measure=measure, comparison="between_arms")
-                continue
-            n_total = _num(row["n_used"])
-            col.add(study, row, None, comparison="between_arms", measure="MD", yi=yi, vi=vi,
-                    inputs={"n1": n_total, "mean1": math.nan, "sd1": math.nan,
-                            "n2": math.nan, "mean2": math.nan, "sd2": math.nan},
-                    method=f"reported_difference_{row.get('effect_method') or 'generic'}")
-        return
-    treat = at_t[at_t["arm"] == "treatment"]
+    treat = at_t[(at_t["arm"] == "treatment") & (at_t["kind"] != "difference")]
     ctrl = at_t[at_t["arm"] == "control"]
-    if ctrl.empty:
-        if (rows["arm"] == "control").any():
-            for _, row in rows[rows["arm"] == "control"].iterrows():
-                col.exclude(row, f"no control value at the analysed timepoint ({timepoint:g} months)",
-                            comparison="between_arms")
-        return
     pair = None
     for kind in ("change", "final"):
         t_k, c_k = treat[treat["kind"] == kind], ctrl[ctrl["kind"] == kind]
         if len(t_k) and len(c_k):
             pair = (t_k.iloc[0], c_k.iloc[0], kind)
             break
-    if pair is None:
+    if pair is not None:
+        for _, row in diff.iterrows():
+            col.exclude(row, "per-arm values are reported and used; the reported difference "
+                        "is kept for the audit", comparison="between_arms")
+        _between_arms(col, study, pair, measures)
+        return
+    if len(diff):
+        _reported_difference(col, study, diff.iloc[0], measures)
+        return
+    if not ctrl.empty:
         for _, row in at_t.iterrows():
             col.exclude(row, "treatment and control rows are not of the same kind (final/change)",
                         comparison="between_arms")
-        return
+    elif (rows["arm"] == "control").any():
+        for _, row in rows[rows["arm"] == "control"].iterrows():
+            col.exclude(row, f"no control value at the analysed timepoint ({timepoint:g} months)",
+                        comparison="between_arms")
+
+
+def _reported_difference(col: _Collector, study, row, measures):
+    for measure in measures:
+        if measure != "MD":
+            col.exclude(row, "only a mean difference is reported; a standardised or ratio "
+                        "measure needs per-arm means and SDs", measure=measure,
+                        comparison="between_arms")
+            continue
+        yi, vi = _num(row.get("yi_used")), _num(row.get("vi_used"))
+        if not (math.isfinite(yi) and math.isfinite(vi) and vi > 0):
+            col.exclude(row, "the reported difference has no usable SE, CI or p-value",
+                        measure=measure, comparison="between_arms")
+            continue
+        col.add(study, row, None, comparison="between_arms", measure="MD", yi=yi, vi=vi,
+                inputs={"n1": _num(row["n_used"]), "mean1": math.nan, "sd1": math.nan,
+                        "n2": math.nan, "mean2": math.nan, "sd2": math.nan},
+                method=f"reported_difference_{row.get('effect_method') or 'generic'}")
+
+
+def _between_arms(col: _Collector, study, pair, measures):
     t_row, c_row, kind = pair
     n1, m1, sd1 = _arm_inputs(t_row)
     n2, m2, sd2 = _arm_inputs(c_row)
@@ -288,7 +308,9 @@ def _pre_post(col: _Collector, study, rows: pd.DataFrame, measures, timepoint):
         if n1 != n0:
             note = f"n differs between baseline ({n0:g}) and follow-up ({n1:g}); follow-up n used"
         for measure in measures:
-            res = _compute(measure, ni=n1, m1i=m1, m2i=m0, sd1i=sd1, sd2i=sd0, ri=r)
+            # SMCR is standardised by sd1i (metafor): the baseline SD goes there (Becker 1988).
+            sds = dict(sd1i=sd0, sd2i=sd1) if measure == "SMCR" else dict(sd1i=sd1, sd2i=sd0)
+            res = _compute(measure, ni=n1, m1i=m1, m2i=m0, ri=r, **sds)
             if isinstance(res, str):
                 col.exclude(fu_row, res, measure=measure, comparison="pre_post")
                 continue

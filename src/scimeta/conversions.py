@@ -29,7 +29,8 @@ doi:10.1002/jrsm.1429
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+
+from scimeta._dist import norm_ppf, t_ppf
 
 __all__ = [
     "METHOD_REFERENCES",
@@ -168,7 +169,7 @@ def sd_from_ci_t(low, high, n, level=0.95):
     """
     level = _check_level(level)
     n = _f(n)
-    q = stats.t.ppf(1 - (1 - level) / 2, n - 1)
+    q = t_ppf(1 - (1 - level) / 2, n - 1)
     return _out(np.sqrt(n) * (_f(high) - _f(low)) / (2 * q))
 
 
@@ -180,7 +181,7 @@ def sd_from_ci_z(low, high, n, level=0.95):
     (3.92 = 2 x 1.96 for a 95% interval; Cochrane Handbook v6.4, 6.5.2.2).
     """
     level = _check_level(level)
-    q = stats.norm.ppf(1 - (1 - level) / 2)
+    q = norm_ppf(1 - (1 - level) / 2)
     return _out(np.sqrt(_f(n)) * (_f(high) - _f(low)) / (2 * q))
 
 
@@ -210,7 +211,7 @@ def xi(n):
     within 0.5% for n >= 10).
     """
     n = _f(n)
-    return _out(2 * stats.norm.ppf((n - 0.375) / (n + 0.25)))
+    return _out(2 * norm_ppf((n - 0.375) / (n + 0.25)))
 
 
 def eta(n):
@@ -221,7 +222,7 @@ def eta(n):
     (doi:10.1186/1471-2288-14-135, formula 16). Tends to 1.349 = 2 x 0.6745.
     """
     n = _f(n)
-    return _out(2 * stats.norm.ppf((0.75 * n - 0.125) / (n + 0.25)))
+    return _out(2 * norm_ppf((0.75 * n - 0.125) / (n + 0.25)))
 
 
 def wan2014_mean_range(minimum, median, maximum):
@@ -417,11 +418,11 @@ def _crit(prob_upper, n=None):
     """Upper quantile: t with n - 2 df where n (total of both arms) is known and > 2, else z."""
     prob_upper = _f(prob_upper)
     if n is None:
-        return stats.norm.ppf(prob_upper)
+        return norm_ppf(prob_upper)
     n = _f(n)
     df = n - 2
-    t = stats.t.ppf(prob_upper, np.where(df > 0, df, np.nan))
-    return np.where(np.isfinite(n) & (df > 0), t, stats.norm.ppf(prob_upper))
+    t = t_ppf(prob_upper, np.where(df > 0, df, np.nan))
+    return np.where(np.isfinite(n) & (df > 0), t, norm_ppf(prob_upper))
 
 
 def effect_from_ci(estimate, low, high, level=0.95, n=None):

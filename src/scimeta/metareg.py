@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from scimeta._dist import chi2_sf, f_sf, norm_isf, norm_sf2, t_isf, t_sf2
 
 __all__ = [
     "METAREG_TAU2_METHODS",
@@ -532,19 +533,19 @@ def metareg(
     if test == "knha":
         df = float(k - p)
         F, F_df1, F_df2 = QM / m, float(m), df
-        QM_p = float(stats.f.sf(F, m, df)) if df > 0 else nan
-        pval = 2 * stats.t.sf(np.abs(stat), df) if df > 0 else np.full(p, nan)
-        crit = float(stats.t.isf((1 - level) / 2, df)) if df > 0 else nan
+        QM_p = float(f_sf(F, m, df)) if df > 0 else nan
+        pval = t_sf2(stat, df) if df > 0 else np.full(p, nan)
+        crit = float(t_isf((1 - level) / 2, df)) if df > 0 else nan
     else:
         df = nan
-        QM_p = float(stats.chi2.sf(QM, m))
-        pval = 2 * stats.norm.sf(np.abs(stat))
-        crit = float(stats.norm.isf((1 - level) / 2))
+        QM_p = float(chi2_sf(QM, m))
+        pval = norm_sf2(stat)
+        crit = float(norm_isf((1 - level) / 2))
     # residual heterogeneity at tau^2 = 0
     if k > p:
         _, _, _, yPy0, _, trP0, _ = _quad_forms(y, v, X3, np.zeros(1))
         QE = max(0.0, float(yPy0[0]))
-        QE_p = float(stats.chi2.sf(QE, k - p))
+        QE_p = float(chi2_sf(QE, k - p))
         vt = (k - p) / float(trP0[0])
         if tau2_method == "EE" and not tau2_fixed:
             I2 = max(0.0, 100.0 * (QE - (k - p)) / QE) if QE > 0 else 0.0

@@ -31,7 +31,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from scimeta._dist import chi2_sf, norm_isf, norm_sf2
 
 from scimeta.metareg import metareg, qm_batch
 from scimeta.pool import pool as _pool
@@ -482,7 +483,7 @@ def _nan_row() -> dict:
 
 
 def _single_study_row(y: float, v: float, level: float) -> dict:
-    z = stats.norm.isf((1 - level) / 2)
+    z = norm_isf((1 - level) / 2)
     se = math.sqrt(v)
     row = _nan_row()
     row.update(
@@ -491,7 +492,7 @@ def _single_study_row(y: float, v: float, level: float) -> dict:
         ci_low=y - z * se,
         ci_high=y + z * se,
         stat=y / se,
-        p=float(2 * stats.norm.sf(abs(y / se))),
+        p=float(norm_sf2(y / se)),
         tau2=0.0,
         tau=0.0,
     )
@@ -979,7 +980,7 @@ def subgroup_tests(
                     if np.all(np.isfinite(th)) and np.all(np.isfinite(se)):
                         w = 1 / se**2
                         qb = float(np.sum(w * (th - np.sum(w * th) / np.sum(w)) ** 2))
-                        row.update(Q_between=qb, df=G - 1, p=float(stats.chi2.sf(qb, G - 1)))
+                        row.update(Q_between=qb, df=G - 1, p=float(chi2_sf(qb, G - 1)))
                     else:
                         row.update(Q_between=math.nan, df=G - 1, p=math.nan)
                     notes.insert(0, "Q on the subgroup estimates with their Wald SEs")

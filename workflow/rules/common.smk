@@ -96,6 +96,7 @@ def figure_plan(outcome):
                     "measure": measure,
                     "var": var,
                     "stem": stem,
+                    "prepost_r": config["prepost_r"],
                 }
             )
     return plan

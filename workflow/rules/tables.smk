@@ -49,6 +49,7 @@ rule tables:
 rule audit:
     input:
         arms="data/processed/arms.csv",
+        effects="data/processed/effects.csv",
         excluded="results/tables/excluded.csv",
     output:
         table=report(

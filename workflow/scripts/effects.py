@@ -1,6 +1,5 @@
 """Rule ``effects``: one outcome's raw rows -> arms (mean and SD, how derived) -> effect sizes."""
 
-from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING

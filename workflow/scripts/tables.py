@@ -1,6 +1,5 @@
 """Rule ``tables``: gather the per-outcome tables into the review's contract tables."""
 
-from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
