@@ -1,0 +1,123 @@
+"""Bubble plots for meta-regression on one continuous moderator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.lines import Line2D
+from scimeta._dist import norm_ppf
+
+from scimeta.plotting._common import LOG_MEASURES, MEASURE_NAMES, FigureResult, new_figure
+from scimeta.plotting.style import COLORS, FONT_SIZE, figure_context
+
+__all__ = ["bubble_plot"]
+
+MAX_BUBBLE_PT2 = 260.0  # marker area (pt²) of the heaviest study
+
+
+def bubble_plot(
+    yi,
+    vi,
+    x,
+    *,
+    coef,
+    xlabel: str,
+    vcov=None,
+    tau2: float = 0.0,
+    crit: float | None = None,
+    level: float = 0.95,
+    measure: str | None = None,
+    ylabel: str | None = None,
+    labels=None,
+    title: str | None = None,
+    n_grid: int = 101,
+) -> FigureResult:
+    r"""Effect sizes against a moderator, bubbles sized by weight, with the fitted line.
+
+    Parameters
+    ----------
+    yi, vi : array_like
+        Effect sizes and sampling variances.
+    x : array_like
+        Moderator values.
+    coef : sequence of float
+        ``(intercept, slope)`` of the meta-regression, e.g. ``fit.beta``
+        from :func:`scimeta.metareg.metareg`.
+    xlabel : str
+        Moderator name for the x axis.
+    vcov : array_like, shape (2, 2), optional
+        Covariance matrix of ``coef``; with it the confidence band
+        :math:`\hat\mu(x) \pm c\,\sqrt{g^\top V g}`, :math:`g = (1, x)`.
+    tau2 : float
+        Residual heterogeneity; weights are :math:`1/(v_i + \hat\tau^2)` and
+        the bubble areas are proportional to them.
+    crit : float, optional
+        Critical value of the band (``fit.crit``: normal or t quantile);
+        default the normal quantile for ``level``.
+    level : float
+    measure : str, optional
+        Names the y axis; ROM is drawn as ratios on a log axis.
+    ylabel, labels, title : optional
+    n_grid : int
+        Points along the fitted line.
+
+    Returns
+    -------
+    FigureResult
+        ``data``: one row per study (``element = 'study'``: x, y, weight,
+        marker area) and per grid point of the line (``element = 'fit'``:
+        x, fit, ci_low, ci_high).
+    """
+    yi, vi, x = (np.asarray(a, dtype=float) for a in (yi, vi, x))
+    if not (yi.shape == vi.shape == x.shape) or yi.ndim != 1 or len(yi) == 0:
+        raise ValueError("yi, vi and x must be non-empty 1-d arrays of equal length")
+    labels = [str(v) for v in labels] if labels is not None else [f"study {i + 1}" for i in
+                                                                    range(len(yi))]
+    for name, arr in (("yi", yi), ("vi", vi), ("x", x)):
+        bad = ~np.isfinite(arr) | ((arr <= 0) if name == "vi" else False)
+        if bad.any():
+            need = "finite and > 0" if name == "vi" else "finite"
+            raise ValueError(f"bubble_plot: study {labels[int(np.flatnonzero(bad)[0])]!r}, "
+                             f"column {name!r} must be {need}")
+    b0, b1 = (float(c) for c in np.asarray(coef, dtype=float)[:2])
+    w = 1.0 / (vi + max(float(tau2), 0.0))
+    w_pct = 100 * w / w.sum()
+    area = MAX_BUBBLE_PT2 * w / w.max()
+    grid = np.linspace(x.min(), x.max(), n_grid) if x.max() > x.min() else x[:1]
+    fit = b0 + b1 * grid
+    if vcov is not None:
+        V = np.asarray(vcov, dtype=float)[:2, :2]
+        G = np.column_stack([np.ones_like(grid), grid])
+        se = np.sqrt(np.einsum("ni,ij,nj->n", G, V, G))
+        c = float(crit) if crit is not None else float(norm_ppf(0.5 + level / 2))
+        band = (fit - c * se, fit + c * se)
+    else:
+        band = (np.full_like(fit, np.nan), np.full_like(fit, np.nan))
+    log = measure in LOG_MEASURES
+    tr = np.exp if log else (lambda v: v)
+    studies = pd.DataFrame({"element": "study", "label": labels, "x": x, "y": tr(yi),
+                            "weight_pct": w_pct, "marker_area_pt2": area})
+    line = pd.DataFrame({"element": "fit", "label": "", "x": grid, "y": tr(fit),
+                         "ci_low": tr(band[0]), "ci_high": tr(band[1])})
+    data = pd.concat([studies, line], ignore_index=True)
+    with figure_context():
+        fig = new_figure(4.8, 3.6)
+        ax = fig.add_axes((0.15, 0.14, 0.8, 0.74 if title else 0.8))
+        if log:
+            ax.set_yscale("log")
+        if vcov is not None:
+            ax.fill_between(grid, tr(band[0]), tr(band[1]), color=COLORS["band"], alpha=0.45,
+                            lw=0, gid="ci-band")
+        ax.add_line(Line2D(grid, tr(fit), color="black", lw=1.0, gid="fit-line"))
+        ax.scatter(x, tr(yi), s=area, facecolor=COLORS["study"], alpha=0.55,
+                   edgecolors=COLORS["study"], linewidths=0.6, gid="bubbles", zorder=3)
+        ax.axhline(1.0 if log else 0.0, color=COLORS["null"], lw=0.6, zorder=0.5, gid="null-line")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel or (MEASURE_NAMES.get(measure, measure) if measure else "Effect size"))
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        ax.margins(x=0.08, y=0.1)
+        if title:
+            fig.text(0.15, 0.97, title, ha="left", va="top", fontsize=FONT_SIZE + 1,
+                     fontweight="bold", parse_math=False)
+    return FigureResult(fig, data, "bubble", {"coef": (b0, b1), "tau2": float(tau2)})

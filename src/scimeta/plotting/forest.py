@@ -1,0 +1,1072 @@
+"""Forest plots in a RevMan-like or a compact layout.
+
+The figure is one table: text columns laid out in inches from the widths the
+text actually takes (measured with the Agg renderer, so labels of any length
+or script line up), and one plotting column whose x axis is the effect scale.
+Rows are one unit high in that axis' y coordinates, so squares, whiskers and
+diamonds sit exactly on their text rows.
+
+Every drawn element carries a ``gid`` (``square-007``, ``ci-007``,
+``diamond-overall``, ``diamond-subgroup-1``, ``prediction-interval``,
+``null-line``, ``label-007``, ``effect-007`` ...), which ends up as the
+element's ``id`` in SVG and makes the figure testable.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from matplotlib import transforms as mtransforms
+from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.font_manager import FontProperties
+from matplotlib.lines import Line2D
+from matplotlib.patches import Polygon, Rectangle
+from matplotlib.ticker import MaxNLocator, NullLocator
+from scimeta._dist import norm_ppf
+
+from scimeta.plotting._common import (
+    CI_NAMES,
+    LOG_MEASURES,
+    MEASURE_NAMES,
+    TAU2_NAMES,
+    FigureResult,
+    decimals_for,
+    fmt_num,
+    fmt_p,
+    new_figure,
+)
+from scimeta.plotting.style import (
+    COLORS,
+    FONT_SIZE,
+    figure_context,
+    families_for,
+)
+
+__all__ = ["forest_plot", "caption_forest", "LAYOUTS", "favours_labels"]
+
+LAYOUTS = ("revman", "compact")
+
+ROW_H = 0.18  # inches per table row
+SMALL = FONT_SIZE - 0.5  # heterogeneity and footer lines
+GAP = 0.14  # inches between columns
+MARGIN = 0.12  # inches around the table
+PLOT_W = {"revman": 2.3, "compact": 2.8}  # inches of the plotting column
+MAX_SQUARE = 0.78  # largest square side, as a fraction of the row height
+MIN_SQUARE_PT = 1.5  # smallest square side, so a tiny weight stays visible
+#: The largest square (MAX_SQUARE of a row) belongs to the heaviest study, or
+#: to a weight of 10% if every study weighs less, so that 200 small studies
+#: do not hide their intervals behind full-size squares.
+SQUARE_REF_WEIGHT = 10.0
+DIAMOND_HALF = 0.34  # diamond half height, rows
+PI_HALF = 0.16  # prediction bar half height, rows
+
+_NUMERIC = re.compile("^[0-9.,%\\[\\] \u2212+-]*$")
+_DIGIT = re.compile("[0-9]")
+TAU2_FLOOR = 1e-4  # smaller positive tau2 values are printed as "< 0.0001"
+_REQUIRED_POOLED = ("comparison", "measure", "subgroup_var", "subgroup", "estimate", "ci_low",
+                    "ci_high")
+_REQUIRED = ("study_id", "comparison", "measure", "yi", "vi")
+_ASSUMED_R = "assumed"
+
+
+@dataclass
+class _Col:
+    key: str
+    header: tuple[str, str]  # (upper line, lower line)
+    align: str  # 'left' | 'right' | 'center'
+    group: str = ""
+    width: float = 0.0
+    x: float = 0.0  # left edge, inches
+
+    @property
+    def anchor(self) -> float:
+        return {"left": self.x, "right": self.x + self.width, "center": self.x + self.width / 2}[
+            self.align
+        ]
+
+
+@dataclass
+class _Row:
+    kind: str  # title, section, study, pool, pi, note, blank
+    cells: dict = field(default_factory=dict)
+    bold: bool = False
+    span: str = ""  # text of a note row (spans the table left of the plot)
+    record: dict = field(default_factory=dict)  # numbers drawn on this row
+    h: float = 1.0  # height in rows
+    y: float = 0.0  # top, in rows
+
+
+class _Measurer:
+    """Width of a string in inches, measured with the Agg renderer (cached)."""
+
+    def __init__(self, families):
+        self._renderer = RendererAgg(1, 1, 72)
+        fams = list(families)
+        self._props = {
+            (bold, size): FontProperties(family=fams, size=size,
+                                         weight="bold" if bold else "normal")
+            for bold in (False, True)
+            for size in (FONT_SIZE, SMALL, FONT_SIZE + 1)
+        }
+        self._cache = {}
+
+    def __call__(self, text: str, bold: bool = False, size: float = FONT_SIZE) -> float:
+        if _NUMERIC.match(text):  # DejaVu digits are tabular: same shape, same width
+            text = _DIGIT.sub("0", text)
+        key = (text, bold, size)
+        if key not in self._cache:
+            if not text:
+                self._cache[key] = 0.0
+            else:
+                w, _, _ = self._renderer.get_text_width_height_descent(
+                    text, self._props[(bold, size)], ismath=False
+                )
+                self._cache[key] = w / 72.0
+        return self._cache[key]
+
+
+def favours_labels(comparison: str, higher_is_better) -> tuple[str, str] | None:
+    """``(left, right)`` labels under the axis, or None without a direction.
+
+    Every measure here is group 1 minus (or over) group 2, with group 1 the
+    treatment arm (``between_arms``) or the follow-up (``pre_post``); so a
+    positive effect means group 1 scored higher.
+    """
+    if higher_is_better is None:
+        return None
+    if comparison == "pre_post":
+        better, worse = "Better than baseline", "Worse than baseline"
+    else:
+        better, worse = "Favours treatment", "Favours control"
+    return (worse, better) if bool(higher_is_better) else (better, worse)
+
+
+def forest_plot(
+    effects: pd.DataFrame,
+    pooled: pd.DataFrame | None,
+    *,
+    outcome_cfg: dict,
+    comparison: str,
+    measure: str,
+    outcome: str | None = None,
+    subgroup_var: str | None = None,
+    subgroup_tests: pd.DataFrame | None = None,
+    layout: str = "revman",
+    model: str = "random",
+    tau2_method: str = "REML",
+    ci_method: str = "hksj",
+    level: float = 0.95,
+    title: str | None = None,
+    xlim: tuple[float, float] | None = None,
+    digits: int = 2,
+) -> FigureResult:
+    """Draw a forest plot of one outcome × comparison × measure.
+
+    Parameters
+    ----------
+    effects : DataFrame
+        Rows of ``effects.csv`` (at least ``study_id, comparison, measure, yi,
+        vi``; ``label, n1, mean1, sd1, n2, mean2, sd2, r, r_source, ci_low,
+        ci_high`` are used when present). Filtered here to ``comparison``,
+        ``measure`` and ``outcome``. With ``subgroup_var``, a column of that
+        name gives each row's subgroup.
+    pooled : DataFrame or None
+        Rows of ``pooled.csv``; the rows matching ``model``, ``tau2_method``
+        and ``ci_method`` give the diamonds (``subgroup_var == 'overall'`` for
+        the total, ``subgroup_var == <var>`` for subtotals). None: no diamonds.
+    outcome_cfg : dict
+        The outcome's config entry: ``label``, ``higher_is_better``
+        (``favours`` labels; omitted if absent).
+    comparison : {'between_arms', 'pre_post'}
+    measure : str
+        ``MD``, ``SMD``, ``ROM``, ``MC``, ``SMCR`` or ``SMCC``. ROM (a log
+        ratio) is drawn exponentiated on a log axis.
+    outcome : str, optional
+        Outcome key; needed only when ``effects`` holds several outcomes.
+    subgroup_var : str, optional
+        Draw subgroup sections (header, studies, subtotal, heterogeneity).
+    subgroup_tests : DataFrame, optional
+        Rows of ``subgroup_tests.csv``; written as the footer line.
+    layout : {'revman', 'compact'}
+        ``revman``: study, per-arm mean/SD/n, weight, effect text, plot.
+        ``compact``: study, plot, effect text, weight.
+    model, tau2_method, ci_method, level
+        Which pool to draw, and what the footer says about it.
+    title : str, optional
+        Bold line above the table.
+    xlim : (float, float), optional
+        Axis limits on the drawn scale (ratios for ROM); CIs beyond them end
+        in arrows. Default: chosen from the data.
+    digits : int
+        Decimals of effects and CIs.
+
+    Returns
+    -------
+    FigureResult
+        The figure and one data row per drawn row (study, subtotal, total,
+        prediction interval, subgroup test) with the numbers on the drawn
+        scale.
+
+    Notes
+    -----
+    Study weights are inverse-variance weights of the pool the study belongs
+    to, :math:`w_i = 1/(v_i + \\hat\\tau^2)` (:math:`\\hat\\tau^2 = 0` for the
+    common-effect model), in percent of that pool; in a subgroup plot they add
+    up to 100 % within each subgroup. Square areas are proportional to the
+    weights (sides of at least 1.5 pt); the largest square is that of the
+    heaviest study, or of a 10 % weight when all weigh less. The prediction
+    interval (bar) is drawn for the overall pool when ``pi_low``/``pi_high``
+    are finite (``pooled.csv`` leaves them empty below ``pi_min_k``). A
+    subgroup of one study shows that study's own row of ``pooled.csv``
+    (model ``common``, k = 1) as its subtotal.
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    if model not in ("random", "common"):
+        raise ValueError(f"model must be 'random' or 'common', got {model!r}")
+    eff = _select_effects(effects, comparison, measure, outcome, subgroup_var, level)
+    pools = _select_pools(pooled, eff, comparison, measure, model, tau2_method, ci_method)
+    log_scale = measure in LOG_MEASURES
+    fam_labels = favours_labels(comparison, (outcome_cfg or {}).get("higher_is_better"))
+
+    texts = [*eff["label"], title or ""]
+    if subgroup_var is not None:
+        texts += [str(v) for v in eff[subgroup_var].dropna().unique()]
+    families = families_for(texts)
+    with figure_context(families):
+        m = _Measurer(families)
+        sections = _sections(eff, pools, subgroup_var)
+        cols = _columns(layout, comparison, measure, model, level, eff)
+        rows, footer = _rows(
+            sections, pools, cols, eff, comparison, measure, model, tau2_method, ci_method,
+            level, digits, subgroup_var, subgroup_tests, outcome, title, log_scale,
+        )
+        cols = [c for c in cols if c.key == "plot" or any(r.cells.get(c.key) for r in rows)]
+        plot_w = PLOT_W[layout]
+        _measure_columns(cols, rows, m, plot_w)
+        total_w = _place_columns(cols)
+        if title:
+            total_w = max(total_w, m(title, bold=True, size=FONT_SIZE + 1))
+        plot = next(c for c in cols if c.key == "plot")
+        if layout == "compact":  # pool notes go to the footer: the plot sits beside the labels
+            rows, footer = _notes_to_footer(rows, footer)
+        rows = _wrap_notes(rows, cols, plot, m)
+
+        lo, hi, ticks = _axis(rows, xlim, log_scale)
+        tick_labels = [_tick_label(t, log_scale) for t in ticks]
+        # room beyond the plot column for favours labels and the outer tick labels
+        frac = _frac(0.0, lo, hi, log_scale)
+        half_tick = [m(t, size=FONT_SIZE - 0.5) / 2 for t in tick_labels] or [0.0]
+        need_l = half_tick[0] - plot.x
+        need_r = half_tick[-1]
+        right_room = total_w - plot.x - plot.width
+        if fam_labels:
+            need_l = max(need_l, m(fam_labels[0]) + 0.06 - frac * plot.width - plot.x)
+            need_r = max(need_r, m(fam_labels[1]) + 0.06 - (1 - frac) * plot.width)
+        extra_l = max(0.0, need_l)
+        extra_r = max(0.0, need_r - right_room)
+        for c in cols:
+            c.x += extra_l
+        total_w += extra_l + extra_r
+        width_in = total_w + 2 * MARGIN
+        footer = _wrap_lines(footer, total_w, m, SMALL)
+
+        y = 0.0
+        for r in rows:
+            r.y = y
+            y += r.h
+        axis_y = next(r.y + r.h / 2 for r in rows if r.kind == "endrule")
+        fav_y = axis_y + 2.0
+        foot_y = (fav_y if fam_labels else axis_y + 1.1) + 1.3
+        n_rows = foot_y + len(footer) - 0.3
+        height_in = n_rows * ROW_H + 2 * MARGIN
+        fig = new_figure(width_in, height_in)
+        ax = fig.add_axes((MARGIN / width_in + plot.x / width_in, MARGIN / height_in,
+                           plot.width / width_in, 1 - 2 * MARGIN / height_in))
+        ax.set_ylim(n_rows, 0)
+        ax.set_xscale("log" if log_scale else "linear")
+        ax.set_xlim(lo, hi)
+        ax.patch.set_visible(False)
+        for side in ("top", "left", "right"):
+            ax.spines[side].set_visible(False)
+        ax.yaxis.set_visible(False)
+        data = _draw(fig, ax, rows, cols, plot, lo, hi, log_scale, families)
+        _draw_axis(fig, ax, axis_y, fav_y, lo, hi, ticks, tick_labels, fam_labels, log_scale)
+        tx = mtransforms.blended_transform_factory(_inch_x(fig), ax.transData)
+        for i, line in enumerate(footer):
+            ax.text(0.0, foot_y + i + 0.5, line, transform=tx, ha="left", va="center_baseline",
+                    fontsize=SMALL, clip_on=False, parse_math=False, gid=f"footer-{i}")
+    data["outcome"] = outcome if outcome is not None else _only(eff, "outcome")
+    data["comparison"] = comparison
+    data["measure"] = measure
+    data["scale"] = "log" if log_scale else "linear"
+    meta = {"xlim": (lo, hi), "ticks": list(ticks), "layout": layout, "model": model,
+            "tau2_method": tau2_method, "ci_method": ci_method, "level": level,
+            "size_in": (width_in, height_in)}
+    return FigureResult(fig, data, "forest", meta)
+
+
+# --------------------------------------------------------------------------- selection
+def _only(df, col):
+    if col not in df:
+        return ""
+    vals = df[col].dropna().unique()
+    return str(vals[0]) if len(vals) == 1 else ""
+
+
+def _select_effects(effects, comparison, measure, outcome, subgroup_var, level):
+    missing = [c for c in _REQUIRED if c not in effects.columns]
+    if missing:
+        raise ValueError(f"effects: missing column(s) {', '.join(missing)}")
+    eff = effects[(effects["comparison"] == comparison) & (effects["measure"] == measure)]
+    if outcome is not None and "outcome" in eff:
+        eff = eff[eff["outcome"] == outcome]
+    elif "outcome" in eff and eff["outcome"].nunique() > 1:
+        raise ValueError(
+            "effects hold several outcomes "
+            f"({', '.join(sorted(map(str, eff['outcome'].unique())))}); pass outcome="
+        )
+    if eff.empty:
+        raise ValueError(f"effects: no rows for comparison={comparison!r}, measure={measure!r}"
+                         + (f", outcome={outcome!r}" if outcome is not None else ""))
+    eff = eff.reset_index(drop=True).copy()
+    for col in ("yi", "vi"):
+        vals = pd.to_numeric(eff[col], errors="coerce").to_numpy(float)
+        bad = ~np.isfinite(vals) | ((vals <= 0) if col == "vi" else False)
+        if bad.any():
+            sid = eff.loc[np.flatnonzero(bad)[0], "study_id"]
+            need = "a positive number" if col == "vi" else "a finite number"
+            raise ValueError(f"effects: study {sid!r}, column {col!r} must be {need}")
+        eff[col] = vals
+    if "label" not in eff:
+        eff["label"] = eff["study_id"].astype(str)
+    eff["label"] = [str(lab) if isinstance(lab, str) and lab else str(sid)
+                    for lab, sid in zip(eff["label"], eff["study_id"])]
+    z = norm_ppf(0.5 + level / 2)
+    for col, sign in (("ci_low", -1), ("ci_high", 1)):
+        given = pd.to_numeric(eff[col], errors="coerce") if col in eff else np.nan
+        eff[col] = np.where(np.isfinite(given), given,
+                            eff["yi"] + sign * z * np.sqrt(eff["vi"]))
+    if subgroup_var is not None and subgroup_var not in eff:
+        raise ValueError(f"effects: subgroup variable {subgroup_var!r} is not a column "
+                         "(join the study attribute before plotting)")
+    return eff
+
+
+def _select_pools(pooled, eff, comparison, measure, model, tau2_method, ci_method):
+    if pooled is None or len(pooled) == 0:
+        return pd.DataFrame()
+    missing = [c for c in _REQUIRED_POOLED if c not in pooled.columns]
+    if missing:
+        raise ValueError(f"pooled: missing column(s) {', '.join(missing)}")
+    p = pooled[(pooled["comparison"] == comparison) & (pooled["measure"] == measure)]
+    outcome = _only(eff, "outcome")
+    if outcome and "outcome" in p:
+        p = p[p["outcome"] == outcome]
+    if "ci_method" in p:
+        p = p[p["ci_method"] == ci_method]
+    chosen = p
+    if "model" in p:
+        chosen = p[p["model"] == model]
+    if model == "random" and "tau2_method" in p:
+        chosen = chosen[chosen["tau2_method"] == tau2_method]
+    if "model" in p and "subgroup_var" in p and "k" in p:
+        # a pool of one study has no random-effects fit: take its one-study row
+        have = set(zip(chosen["subgroup_var"], chosen["subgroup"].astype(str)))
+        single = p[(pd.to_numeric(p["k"], errors="coerce") == 1)
+                   & np.array([(v, str(g)) not in have
+                               for v, g in zip(p["subgroup_var"], p["subgroup"])], bool)]
+        single = single.drop_duplicates(["subgroup_var", "subgroup"])
+        chosen = pd.concat([chosen, single])
+    return chosen.reset_index(drop=True)
+
+
+@dataclass
+class _Section:
+    level: str | None
+    studies: pd.DataFrame
+    pool: dict | None
+
+
+def _pool_row(pools, var, level):
+    if pools.empty:
+        return None
+    hit = pools[(pools["subgroup_var"] == var) & (pools["subgroup"].astype(str) == str(level))]
+    return hit.iloc[0].to_dict() if len(hit) else None
+
+
+def _sections(eff, pools, subgroup_var):
+    if subgroup_var is None:
+        return [_Section(None, eff, _pool_row(pools, "overall", "all"))]
+    levels = []
+    if not pools.empty:
+        levels = [str(v) for v in pools.loc[pools["subgroup_var"] == subgroup_var, "subgroup"]]
+    present = [str(v) for v in eff[subgroup_var].dropna().unique()]
+    levels = [v for v in dict.fromkeys(levels) if v in present] + sorted(
+        set(present) - set(levels))
+    out = [_Section(lv, eff[eff[subgroup_var].astype(str) == lv],
+                    _pool_row(pools, subgroup_var, lv)) for lv in levels]
+    rest = eff[eff[subgroup_var].isna()]
+    if len(rest):
+        out.append(_Section("not classified", rest, None))
+    return out
+
+
+# --------------------------------------------------------------------------- table
+def _columns(layout, comparison, measure, model, level, eff):
+    name = MEASURE_NAMES.get(measure, measure)
+    method = f"IV, {'Random' if model == 'random' else 'Common'}, {level:.0%} CI"
+    effect = _Col("effect", (name, method), "right")
+    plot = _Col("plot", (name, method), "center")
+    label = _Col("label", ("", "Study"), "left")
+    weight = _Col("weight", ("", "Weight"), "right")
+    if layout == "compact":
+        return [label, plot, effect, weight]
+    if comparison == "pre_post":
+        data = [
+            _Col("mean2", ("", "Mean"), "right", "Baseline"),
+            _Col("sd2", ("", "SD"), "right", "Baseline"),
+            _Col("mean1", ("", "Mean"), "right", "Follow-up"),
+            _Col("sd1", ("", "SD"), "right", "Follow-up"),
+            _Col("n1", ("", "N"), "right"),
+            _Col("r", ("", "r"), "right"),
+        ]
+    else:
+        data = [
+            _Col("mean1", ("", "Mean"), "right", "Treatment"),
+            _Col("sd1", ("", "SD"), "right", "Treatment"),
+            _Col("n1", ("", "Total"), "right", "Treatment"),
+            _Col("mean2", ("", "Mean"), "right", "Control"),
+            _Col("sd2", ("", "SD"), "right", "Control"),
+            _Col("n2", ("", "Total"), "right", "Control"),
+        ]
+    return [label, *data, weight, effect, plot]
+
+
+def _num_col(eff, col):
+    return pd.to_numeric(eff[col], errors="coerce").to_numpy(float) if col in eff else np.full(
+        len(eff), np.nan)
+
+
+def _effect_text(est, lo, hi, digits):
+    if not np.isfinite(est):
+        return ""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"{fmt_num(est, digits)} [CI not estimable]"
+    return f"{fmt_num(est, digits)} [{fmt_num(lo, digits)}, {fmt_num(hi, digits)}]"
+
+
+def _sig(x, sig=3):
+    """About ``sig`` significant digits without exponent for everyday magnitudes."""
+    if x is None or not np.isfinite(x):
+        return "NA"
+    if x == 0:
+        return "0"
+    mag = math.floor(math.log10(abs(x)))
+    if -4 <= mag < 6:
+        return fmt_num(x, max(0, sig - 1 - mag))
+    return f"{x:.{sig - 1}e}".replace("-", "\u2212")
+
+
+def _het_text(pool):
+    k = int(pool.get("k", 0) or 0)
+    if k < 2 or not np.isfinite(pool.get("Q", np.nan)):
+        return f"Heterogeneity: not applicable (k = {k})"
+    parts = []
+    tau2 = pool.get("tau2", np.nan)
+    if pool.get("model") != "common":
+        tau2_txt = f"< {TAU2_FLOOR:g}" if 0 < tau2 < TAU2_FLOOR else f"= {_sig(tau2)}"
+        parts.append(f"\u03c4\u00b2 {tau2_txt}")
+    parts.append(f"I\u00b2 = {fmt_num(pool.get('I2', np.nan), 0)}%")
+    q_df = pool.get("Q_df", np.nan)
+    parts.append(f"Q = {fmt_num(pool.get('Q'), 2)}, df = {int(q_df) if np.isfinite(q_df) else 'NA'}"
+                 f" ({fmt_p(pool.get('Q_p'))})")
+    return "Heterogeneity: " + "; ".join(parts)
+
+
+def _test_text(pool):
+    stat = pool.get("stat", np.nan)
+    if not np.isfinite(stat):
+        if int(pool.get("k", 0) or 0) < 2:
+            return f"Test for overall effect: not applicable (k = {int(pool.get('k', 0) or 0)})"
+        note = str(pool.get("note") or "").strip()
+        return "Test for overall effect: not available" + (f" ({note})" if note else "")
+    df = pool.get("df", np.nan)
+    if pool.get("ci_method") == "hksj" and np.isfinite(df):
+        return (f"Test for overall effect: t = {fmt_num(stat, 2)}, df = {df:g} "
+                f"({fmt_p(pool.get('p'))})")
+    return f"Test for overall effect: z = {fmt_num(stat, 2)} ({fmt_p(pool.get('p'))})"
+
+
+def _weights(vi, pool, model):
+    if pool is None:
+        return np.full(len(vi), np.nan)
+    tau2 = pool.get("tau2", 0.0) if model == "random" else 0.0
+    tau2 = float(tau2) if tau2 is not None and np.isfinite(tau2) else 0.0
+    w = 1.0 / (vi + tau2)
+    return 100.0 * w / w.sum()
+
+
+def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, ci_method, level,
+          digits, subgroup_var, subgroup_tests, outcome, title, log_scale):
+    tr = np.exp if log_scale else (lambda v: v)
+    keys = {c.key for c in cols}
+    dec = {k: decimals_for(_num_col(eff, k)) for k in ("mean1", "sd1", "mean2", "sd2")}
+    rows = []
+    if title:
+        rows.append(_Row("title", span=title, bold=True))
+    groups = [c.group for c in cols]
+    if any(groups):
+        rows.append(_Row("group"))
+    rows.append(_Row("header1"))
+    rows.append(_Row("header2"))
+    rows.append(_Row("rule", h=0.5))
+    any_assumed = False
+    study_i = 0
+    for j, sec in enumerate(sections, start=1):
+        if sec.level is not None:
+            rows.append(_Row("section", span=f"{_title_case(subgroup_var)}: {sec.level}", bold=True,
+                             record={"element": "subgroup_header", "subgroup": sec.level}))
+        st = sec.studies
+        yi, vi = st["yi"].to_numpy(float), st["vi"].to_numpy(float)
+        w = _weights(vi, sec.pool, model)
+        lo, hi = st["ci_low"].to_numpy(float), st["ci_high"].to_numpy(float)
+        nums = {k: _num_col(st, k) for k in ("n1", "mean1", "sd1", "n2", "mean2", "sd2", "r")}
+        r_src = st["r_source"].astype(str).tolist() if "r_source" in st else [""] * len(st)
+        for i in range(len(st)):
+            study_i += 1
+            assumed = r_src[i].startswith(_ASSUMED_R) and np.isfinite(nums["r"][i])
+            any_assumed |= assumed
+            cells = {
+                "label": st["label"].iloc[i],
+                "weight": "" if not np.isfinite(w[i]) else f"{w[i]:.1f}%",
+                "effect": _effect_text(tr(yi[i]), tr(lo[i]), tr(hi[i]), digits),
+            }
+            for k in ("mean1", "sd1", "mean2", "sd2"):
+                cells[k] = fmt_num(nums[k][i], dec[k])
+            for k in ("n1", "n2"):
+                cells[k] = fmt_num(nums[k][i], 0)
+            cells["r"] = fmt_num(nums["r"][i], 2) + ("\u2020" if assumed else "")
+            rec = {
+                "element": "study", "index": study_i, "subgroup": sec.level or "",
+                "study_id": st["study_id"].iloc[i], "label": st["label"].iloc[i],
+                **{k: nums[k][i] for k in nums},
+                "r_source": r_src[i] if "r_source" in st else "",
+                "yi": yi[i], "vi": vi[i],
+                "estimate": tr(yi[i]), "ci_low": tr(lo[i]), "ci_high": tr(hi[i]),
+                "weight_pct": w[i], "text": cells["effect"],
+            }
+            rows.append(_Row("study", cells=cells, record=rec))
+        if sec.pool is not None and (len(sections) > 1 or sec.level is not None):
+            rows += _pool_rows(sec.pool, st, "subtotal", j, tr, digits, level, comparison,
+                               sec.level or "", with_pi=False)
+        if len(sections) > 1:
+            rows.append(_Row("blank", h=0.6))
+    overall = _pool_row(pools, "overall", "all")
+    if overall is not None:
+        rows += _pool_rows(overall, eff, "overall", 0, tr, digits, level, comparison, "",
+                           with_pi=True)
+    rows.append(_Row("endrule", h=0.5))
+
+    footer = []
+    data_extra = []
+    if subgroup_var is not None and subgroup_tests is not None and len(subgroup_tests):
+        t = subgroup_tests[(subgroup_tests["subgroup_var"] == subgroup_var)
+                           & (subgroup_tests["comparison"] == comparison)
+                           & (subgroup_tests["measure"] == measure)]
+        out = outcome or _only(eff, "outcome")
+        if out and "outcome" in t:
+            t = t[t["outcome"] == out]
+        if "tau2_method" in t and (t["tau2_method"] == tau2_method).any():
+            t = t[t["tau2_method"] == tau2_method]
+        if "ci_method" in t and (t["ci_method"] == ci_method).any():
+            t = t[t["ci_method"] == ci_method]
+        t = t.drop_duplicates("method")
+        for _, tt in t.sort_values("method", key=lambda s: s.map(
+                {"separate_tau2": 0, "moderator_model": 1}).fillna(2)).iterrows():
+            footer.append(_subgroup_test_text(tt))
+            data_extra.append({"element": "subgroup_test", "subgroup": tt["method"],
+                               "Q": tt["Q_between"], "Q_df": tt["df"], "Q_p": tt["p"]})
+    if model == "random":
+        footer.append(f"Random-effects model, inverse-variance weights; \u03c4\u00b2 estimator: "
+                      f"{TAU2_NAMES.get(tau2_method, tau2_method)}; {level:.0%} CI: "
+                      f"{CI_NAMES.get(ci_method, ci_method)}.")
+    else:
+        footer.append(f"Common-effect model, inverse-variance weights; {level:.0%} CI: "
+                      f"{CI_NAMES.get(ci_method, ci_method)}.")
+    notes = [f"Study CIs: {level:.0%}, normal approximation."]
+    if overall is not None and model == "random":
+        notes.append("Prediction interval shown when k \u2265 3.")
+    if subgroup_var is not None:
+        notes.append("Weights add up to 100% within each subgroup.")
+    if log_scale:
+        notes.append("Ratios pooled as log ratios, drawn on a log scale.")
+    if any_assumed and "r" in keys:
+        notes.append("\u2020 Pre\u2013post correlation assumed (not reported).")
+    footer.append(" ".join(notes))
+    rows_extra = [_Row("data", record=d) for d in data_extra]
+    return rows + rows_extra, footer
+
+
+_TEST_NAMES = {"separate_tau2": "separate \u03c4\u00b2 per subgroup",
+               "moderator_model": "mixed-effects model, common \u03c4\u00b2"}
+
+
+def _subgroup_test_text(tt) -> str:
+    head = f"Test for subgroup differences ({_TEST_NAMES.get(tt['method'], tt['method'])})"
+    q, df = _float(tt.get("Q_between")), _float(tt.get("df"))
+    if not np.isfinite(q):
+        note = str(tt.get("note") or "").split(";")[0].strip()
+        return f"{head}: not done" + (f" ({note})" if note else "")
+    f_stat, df2 = _float(tt.get("F")), _float(tt.get("df2"))
+    if np.isfinite(f_stat) and np.isfinite(df2):
+        text = f"{head}: F = {fmt_num(f_stat, 2)}, df = {df:g}, {df2:g} ({fmt_p(tt['p'])})"
+    else:
+        text = f"{head}: Q = {fmt_num(q, 2)}, df = {df:g} ({fmt_p(tt['p'])})"
+    p_perm, n_perm = _float(tt.get("p_perm")), _float(tt.get("n_perm"))
+    if np.isfinite(p_perm) and np.isfinite(n_perm) and n_perm > 0:
+        text += f"; permutation {fmt_p(p_perm)}"
+    return text
+
+
+def _float(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _pool_rows(pool, st, kind, j, tr, digits, level, comparison, subgroup, *, with_pi):
+    est, lo, hi = (float(pool.get(k, np.nan)) for k in ("estimate", "ci_low", "ci_high"))
+    label = f"{'Subtotal' if kind == 'subtotal' else 'Total'} ({level:.0%} CI)"
+    n1 = np.nansum(_num_col(st, "n1"))
+    n2 = np.nansum(_num_col(st, "n2"))
+    cells = {
+        "label": label,
+        "effect": _effect_text(tr(est), tr(lo), tr(hi), digits),
+        "weight": "100.0%" if np.isfinite(est) else "",
+        "n1": fmt_num(n1, 0) if n1 > 0 else "",
+    }
+    if comparison != "pre_post":
+        cells["n2"] = fmt_num(n2, 0) if n2 > 0 else ""
+    gid = "diamond-overall" if kind == "overall" else f"diamond-subgroup-{j}"
+    rec = {"element": kind, "subgroup": subgroup, "label": label, "gid": gid,
+           "estimate": tr(est), "ci_low": tr(lo), "ci_high": tr(hi), "text": cells["effect"],
+           **{k: pool.get(k, np.nan) for k in ("k", "tau2", "I2", "Q", "Q_df", "Q_p", "stat",
+                                                "df", "p", "pi_low", "pi_high")},
+           "n1": n1, "n2": n2 if comparison != "pre_post" else np.nan}
+    rec["pi_low"], rec["pi_high"] = tr(float(rec["pi_low"])), tr(float(rec["pi_high"]))
+    rows = [_Row("pool", cells=cells, bold=True, record=rec)]
+    pi_lo, pi_hi = float(pool.get("pi_low", np.nan)), float(pool.get("pi_high", np.nan))
+    if with_pi and np.isfinite(pi_lo) and np.isfinite(pi_hi):
+        txt = f"[{fmt_num(tr(pi_lo), digits)}, {fmt_num(tr(pi_hi), digits)}]"
+        rows.append(_Row("pi", cells={"label": "Prediction interval", "effect": txt},
+                         record={"element": "prediction_interval", "subgroup": subgroup,
+                                 "label": "Prediction interval", "ci_low": tr(pi_lo),
+                                 "ci_high": tr(pi_hi), "text": txt}))
+    rows.append(_Row("note", span=_het_text(pool)))
+    rows.append(_Row("note", span=_test_text(pool)))
+    return rows
+
+
+def _title_case(s):
+    s = str(s).replace("_", " ")
+    return s[:1].upper() + s[1:]
+
+
+def _measure_columns(cols, rows, m, plot_w):
+    for c in cols:
+        if c.key == "plot":
+            c.width = plot_w
+            continue
+        w = max(m(c.header[0], bold=True), m(c.header[1], bold=True))
+        for r in rows:
+            txt = r.cells.get(c.key)
+            if txt:
+                w = max(w, m(txt, bold=r.bold))
+        if c is cols[0] and len(cols) > 1 and cols[1].key == "plot":
+            for r in rows:  # compact: subgroup headers must not run into the plot
+                if r.kind == "section":
+                    w = max(w, m(r.span, bold=True))
+        c.width = w
+    # a group header must fit over its columns
+    for g in dict.fromkeys(c.group for c in cols if c.group):
+        members = [c for c in cols if c.group == g]
+        need = m(g, bold=True) - (sum(c.width for c in members) + GAP * (len(members) - 1))
+        if need > 0:
+            members[0].width += need
+
+
+def _place_columns(cols):
+    x = 0.0
+    for i, c in enumerate(cols):
+        if i:
+            x += GAP * (1.6 if c.key in ("plot", "weight") or cols[i - 1].key == "plot" else 1.0)
+        c.x = x
+        x += c.width
+    return x
+
+
+def _wrap_lines(lines, width, m, size, bold=False):
+    out = []
+    for line in lines:
+        out += _wrap(line, width, m, size, bold)
+    return out
+
+
+def _wrap(text, width, m, size, bold=False):
+    """Greedy wrap, breaking at '; ' first and between words only inside a clause."""
+    if m(text, bold, size) <= width:
+        return [text]
+    clauses = text.split("; ")
+    if len(clauses) > 1:
+        lines, cur = [], ""
+        for c in clauses:
+            trial = f"{cur}; {c}" if cur else c
+            if cur and m(trial + ";", bold, size) > width:
+                lines.append(cur + ";")
+                cur = c
+            else:
+                cur = trial
+        lines.append(cur)
+        return [piece for line in lines for piece in _wrap_words(line, width, m, size, bold)]
+    return _wrap_words(text, width, m, size, bold)
+
+
+def _wrap_words(text, width, m, size, bold=False):
+    if m(text, bold, size) <= width:
+        return [text]
+    words = text.split(" ")
+    lines, cur = [], ""
+    for w in words:
+        trial = f"{cur} {w}" if cur else w
+        if cur and m(trial, bold, size) > width:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = trial
+    lines.append(cur)
+    return lines
+
+
+def _notes_to_footer(rows, footer):
+    """Compact layout: each pool's heterogeneity and test lines become footer lines."""
+    kept, notes, owner = [], {}, ""
+    for r in rows:
+        if r.kind == "pool":
+            owner = r.record.get("subgroup") or "Overall"
+            owner = owner[:1].upper() + owner[1:]
+        if r.kind == "note":
+            notes.setdefault(owner, []).append(r.span)
+        else:
+            kept.append(r)
+    short = {"Heterogeneity: ": "heterogeneity ", "Test for overall effect: ": "test for effect "}
+
+    def shorten(part):
+        for long, abbrev in short.items():
+            if part.startswith(long):
+                return abbrev + part[len(long):]
+        return part
+
+    lines = [f"{who} \u2013 " + "; ".join(shorten(p) for p in parts)
+             for who, parts in notes.items()]
+    return kept, lines + footer
+
+
+def _wrap_notes(rows, cols, plot, m):
+    """Heterogeneity/test lines may run across the data columns, never into the plot."""
+    label = cols[0]
+    avail = plot.x - GAP - label.x if plot.x > label.x else label.width
+    out = []
+    for r in rows:
+        if r.kind == "note" and r.span:
+            for k, line in enumerate(_wrap(r.span, avail, m, SMALL, r.bold)):
+                out.append(_Row(r.kind, span=line, bold=r.bold,
+                                record=r.record if k == 0 else {}))
+        else:
+            out.append(r)
+    return out
+
+
+# --------------------------------------------------------------------------- axis
+def _frac(null_t, lo, hi, log_scale):
+    f = (lambda v: math.log10(v)) if log_scale else (lambda v: v)
+    null = 1.0 if log_scale else 0.0
+    return (f(null) - f(lo)) / (f(hi) - f(lo))
+
+
+def _axis(rows, xlim, log_scale):
+    """Limits and ticks on the drawn scale."""
+    f = np.log10 if log_scale else (lambda v: np.asarray(v, float))
+    recs = [r.record for r in rows if r.record.get("element") in
+            ("study", "subtotal", "overall", "prediction_interval")]
+    core, ends = [0.0], []
+    for rec in recs:
+        vals = np.array([rec.get("estimate", np.nan), rec.get("ci_low", np.nan),
+                         rec.get("ci_high", np.nan)], float)
+        vals = f(vals[np.isfinite(vals) & ((vals > 0) if log_scale else True)])
+        if rec["element"] == "study":
+            if len(vals):
+                core.append(vals[0]) if np.isfinite(rec.get("estimate", np.nan)) else None
+                ends += list(vals)
+        else:
+            core += list(vals)
+    core = np.array(core, float)
+    c_lo, c_hi = core.min(), core.max()
+    span = max(c_hi - c_lo, 1e-9)
+    ends = np.array(ends or [c_lo, c_hi])
+    lo = min(c_lo, max(ends.min(), c_lo - span))
+    hi = max(c_hi, min(ends.max(), c_hi + span))
+    if xlim is not None:
+        lo, hi = (math.log10(v) if log_scale else v for v in xlim)
+        ticks_t = _log_ticks(lo, hi, exact=True) if log_scale else MaxNLocator(
+            nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+        ticks = [t for t in ticks_t if xlim[0] - 1e-12 <= t <= xlim[1] + 1e-12]
+        return float(xlim[0]), float(xlim[1]), ticks
+    if log_scale:
+        ticks = _log_ticks(lo, hi)
+        return min(ticks), max(ticks), ticks
+    loc = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10])
+    t = loc.tick_values(lo, hi)
+    t_lo = max(v for v in t if v <= lo + 1e-12 * max(1, abs(lo)))
+    t_hi = min(v for v in t if v >= hi - 1e-12 * max(1, abs(hi)))
+    ticks = [float(v) for v in t if t_lo - 1e-12 <= v <= t_hi + 1e-12]
+    ticks = [0.0 if abs(v) < 1e-12 * max(1.0, abs(t_hi - t_lo)) else v for v in ticks]
+    return t_lo, t_hi, ticks
+
+
+_LOG_STEPS = ((1,), (1, 2, 5), (1, 1.5, 2, 3, 5, 7), (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8),
+              (1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2, 2.5, 3, 3.5, 4, 5, 6, 7, 8, 9))
+
+
+def _log_ticks(lo, hi, exact=False):
+    """Ticks (ratios) for a log axis covering the log10 range [lo, hi].
+
+    Among tick sets 1, 1-2-5, 1-1.5-2-3-5-7, ... per decade, the one whose
+    outermost ticks bracket the range most tightly with 3 to 7 ticks.
+    """
+    best = None
+    for steps in _LOG_STEPS:
+        cand = np.array(sorted({round(s * 10.0 ** e, 10) for e in range(-6, 7) for s in steps}))
+        lt = np.log10(cand)
+        if exact:
+            sel = cand[(lt >= lo - 1e-12) & (lt <= hi + 1e-12)]
+            if 2 <= len(sel) <= 7:
+                return [float(v) for v in sel]
+            continue
+        below, above = cand[lt <= lo + 1e-12], cand[lt >= hi - 1e-12]
+        if not len(below) or not len(above):
+            continue
+        sel = cand[(cand >= below.max()) & (cand <= above.min())]
+        if 3 <= len(sel) <= 7:
+            span = math.log10(sel[-1] / sel[0])
+            if best is None or span < best[0] - 1e-12:
+                best = (span, sel)
+    if best is None:
+        e_lo, e_hi = math.floor(lo), math.ceil(hi)
+        step = max(1, math.ceil((e_hi - e_lo) / 6))
+        return [float(10.0 ** e) for e in range(e_lo, e_hi + 1, step)]
+    return [float(v) for v in best[1]]
+
+
+def _tick_label(v, log_scale):
+    if log_scale:
+        return fmt_num(v, decimals_for([v], 3))
+    return fmt_num(v, decimals_for([v], 4))
+
+
+# --------------------------------------------------------------------------- drawing
+def _draw(fig, ax, rows, cols, plot, lo, hi, log_scale, families):
+    col = {c.key: c for c in cols}
+    tx = mtransforms.blended_transform_factory(_inch_x(fig), ax.transData)
+    label_x = cols[0].x
+    table_right = max(c.x + c.width for c in cols)
+    data = []
+    props = {(b, z): FontProperties(family=list(families), size=z,
+                                    weight="bold" if b else "normal")
+             for b in (False, True) for z in (FONT_SIZE, SMALL, FONT_SIZE + 1)}
+
+    def text(x, yy, s, ha="left", bold=False, size=FONT_SIZE, gid=None, color="black"):
+        t = ax.text(x, yy, s, transform=tx, ha=ha, va="center_baseline",
+                    fontproperties=props[(bold, size)], clip_on=False, parse_math=False,
+                    color=color)
+        if gid:
+            t.set_gid(gid)
+        return t
+
+    body_top = body_bottom = None
+    weights = [r.record.get("weight_pct", np.nan) for r in rows if r.kind == "study"]
+    weights = [w for w in weights if np.isfinite(w)]
+    max_w = max(weights + [SQUARE_REF_WEIGHT]) if weights else SQUARE_REF_WEIGHT
+    side_max_pt = MAX_SQUARE * ROW_H * 72
+    for r in rows:
+        if r.kind == "data":
+            data.append(r.record)
+            continue
+        yc = r.y + r.h / 2
+        if r.kind == "title":
+            text(label_x, yc, r.span, bold=True, size=FONT_SIZE + 1, gid="title")
+        elif r.kind == "group":
+            for g in dict.fromkeys(c.group for c in cols if c.group):
+                members = [c for c in cols if c.group == g]
+                x0, x1 = members[0].x, members[-1].x + members[-1].width
+                text((x0 + x1) / 2, yc, g, ha="center", bold=True)
+                ax.add_line(Line2D([x0, x1], [r.y + 0.95, r.y + 0.95], transform=tx, lw=0.5,
+                                   color="black", clip_on=False))
+        elif r.kind in ("header1", "header2"):
+            part = 0 if r.kind == "header1" else 1
+            for c in cols:
+                if c.header[part]:
+                    text(c.anchor, yc, c.header[part], ha=c.align, bold=True)
+        elif r.kind in ("rule", "endrule"):
+            ax.add_line(Line2D([label_x, table_right], [yc, yc], transform=tx, lw=0.6,
+                               color="black", clip_on=False, gid=r.kind))
+            if r.kind == "rule":
+                body_top = yc
+            else:
+                body_bottom = yc
+        elif r.kind == "section":
+            text(label_x, yc, r.span, bold=True)
+            if r.record:
+                data.append(dict(r.record))
+        elif r.kind == "note":
+            text(label_x, yc, r.span, size=SMALL, color="#333333")
+        elif r.kind in ("study", "pool", "pi"):
+            rec = dict(r.record)
+            idx = rec.get("index")
+            for key, s in r.cells.items():
+                if key in col and s:
+                    gid = None
+                    if key in ("label", "effect"):
+                        suffix = f"{idx:03d}" if idx is not None else rec.get("gid", "pi")
+                        gid = f"{key}-{suffix}"
+                    text(col[key].anchor, yc, s, ha=col[key].align, bold=r.bold, gid=gid)
+            if r.kind == "study":
+                rec.update(_draw_study(ax, rec, yc, lo, hi, side_max_pt, max_w))
+            elif r.kind == "pool":
+                _draw_diamond(ax, rec, yc)
+            else:
+                _draw_pi(ax, rec, yc)
+            data.append(rec)
+
+    # line of no effect, from the header rule to the table's bottom rule
+    null = 1.0 if log_scale else 0.0
+    if lo <= null <= hi:
+        ax.add_line(Line2D([null, null], [body_top, body_bottom], lw=0.6, color=COLORS["null"],
+                           zorder=0.5, gid="null-line"))
+    df = pd.DataFrame(data)
+    order = ["row", "element", "subgroup", "study_id", "label", "n1", "mean1", "sd1", "n2",
+             "mean2", "sd2", "r", "r_source", "yi", "vi", "estimate", "ci_low", "ci_high",
+             "weight_pct", "square_side_pt", "arrow_low", "arrow_high", "text", "k", "tau2", "I2",
+             "Q", "Q_df", "Q_p", "stat", "df", "p", "pi_low", "pi_high"]
+    for c in order:
+        if c not in df:
+            df[c] = "" if c in ("element", "subgroup", "study_id", "label", "text",
+                                "r_source") else np.nan
+    df["row"] = np.arange(len(df))
+    return df[order]
+
+
+def _draw_axis(fig, ax, axis_y, fav_y, lo, hi, ticks, tick_labels, fam_labels, log_scale):
+    ax.spines["bottom"].set_position(("data", axis_y))
+    ax.spines["bottom"].set_bounds(lo, hi)
+    ax.set_xticks(ticks, tick_labels)
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.tick_params(axis="x", direction="out", pad=2, labelsize=FONT_SIZE - 0.5)
+    if not fam_labels:
+        return
+    null = 1.0 if log_scale else 0.0
+    for side, label, dx, ha in (("left", fam_labels[0], -4, "right"),
+                                ("right", fam_labels[1], 4, "left")):
+        off = mtransforms.offset_copy(ax.transData, fig=fig, x=dx, y=0, units="points")
+        ax.text(null, fav_y, label, transform=mtransforms.blended_transform_factory(
+            off, ax.transData), ha=ha, va="center_baseline", fontsize=FONT_SIZE,
+                clip_on=False, parse_math=False, gid=f"favours-{side}")
+
+
+def _inch_x(fig):
+    """x in inches from the left edge of the table (inside the figure margin)."""
+    return mtransforms.Affine2D().translate(MARGIN, 0) + fig.dpi_scale_trans
+
+
+def _draw_study(ax, rec, yc, lo, hi, side_max_pt, max_w):
+    i = rec["index"]
+    est, l, h = rec["estimate"], rec["ci_low"], rec["ci_high"]
+    l_c, h_c = max(l, lo), min(h, hi)
+    out = {"arrow_low": bool(l < lo), "arrow_high": bool(h > hi)}
+    color = COLORS["study"]
+    if h_c > l_c:
+        ax.add_line(Line2D([l_c, h_c], [yc, yc], lw=0.8, color=color, gid=f"ci-{i:03d}",
+                           solid_capstyle="butt"))
+    for flag, x, marker in (("arrow_low", lo, "<"), ("arrow_high", hi, ">")):
+        if out[flag]:
+            ax.add_line(Line2D([x], [yc], marker=marker, markersize=4, color=color, lw=0,
+                               clip_on=False, gid=f"arrow-{flag[6:]}-{i:03d}"))
+    w = rec["weight_pct"]
+    side = side_max_pt * math.sqrt(w / max_w) if np.isfinite(w) else side_max_pt * 0.5
+    side = max(side, MIN_SQUARE_PT)
+    out["square_side_pt"] = side
+    if lo <= est <= hi:
+        ax.add_line(Line2D([est], [yc], marker="s", markersize=side, markeredgewidth=0,
+                           color=color, lw=0, gid=f"square-{i:03d}"))
+    return out
+
+
+def _draw_diamond(ax, rec, yc):
+    est, l, h = rec["estimate"], rec["ci_low"], rec["ci_high"]
+    if not (np.isfinite(est) and np.isfinite(l) and np.isfinite(h)):
+        return
+    face = COLORS["pool"] if rec["element"] == "overall" else COLORS["subtotal"]
+    ax.add_patch(Polygon([(l, yc), (est, yc - DIAMOND_HALF), (h, yc), (est, yc + DIAMOND_HALF)],
+                         closed=True, facecolor=face, edgecolor=face, lw=0.5, gid=rec["gid"]))
+
+
+def _draw_pi(ax, rec, yc):
+    l, h = rec["ci_low"], rec["ci_high"]
+    ax.add_patch(Rectangle((l, yc - PI_HALF), h - l, 2 * PI_HALF, facecolor=COLORS["prediction"],
+                           edgecolor="none", gid="prediction-interval"))
+
+
+# --------------------------------------------------------------------------- caption
+def caption_forest(*, outcome_label: str, comparison: str, measure: str, model: str = "random",
+                   tau2_method: str = "REML", ci_method: str = "hksj", level: float = 0.95,
+                   subgroup_var: str | None = None, k: int | None = None,
+                   layout: str = "revman") -> str:
+    """One-paragraph reStructuredText caption for a forest plot.
+
+    Returns
+    -------
+    str
+        What is drawn, the model, the τ² estimator and the CI method.
+    """
+    what = ("treatment versus control" if comparison == "between_arms"
+            else "follow-up versus baseline within the treated arm")
+    name = MEASURE_NAMES.get(measure, measure)
+    name = name[:1].lower() + name[1:]
+    parts = [f"Forest plot of **{outcome_label}**, {what}: {name} ({measure})"
+             + (f" in {k} {'study' if k == 1 else 'studies'}" if k is not None else "") + "."]
+    if subgroup_var:
+        parts.append(f"Studies are grouped by *{subgroup_var}*, with a subtotal diamond and "
+                     "heterogeneity line per subgroup and the test for subgroup differences "
+                     "in the footer; weights add up to 100% within each subgroup.")
+    parts.append("Squares mark study estimates (area proportional to the study's "
+                 f"inverse-variance weight) with {level:.0%} confidence intervals; arrows mark "
+                 "intervals running beyond the axis.")
+    if model == "random":
+        parts.append(f"Diamonds show the random-effects pooled estimate with its {level:.0%} CI "
+                     f"(τ² estimated by {TAU2_NAMES.get(tau2_method, tau2_method)}; CI by "
+                     f"{CI_NAMES.get(ci_method, ci_method)}); the red bar is the {level:.0%} "
+                     "prediction interval, drawn when at least three studies are pooled.")
+    else:
+        parts.append(f"Diamonds show the common-effect (inverse-variance) pooled estimate with "
+                     f"its {level:.0%} CI ({CI_NAMES.get(ci_method, ci_method)}).")
+    if measure in LOG_MEASURES:
+        parts.append("Ratios of means were pooled as log ratios and are drawn on a log scale; "
+                     "the line of no effect is at 1.")
+    else:
+        parts.append("The vertical line marks no effect (0).")
+    return " ".join(parts)
