@@ -30,6 +30,7 @@ rule all:
         "results/tables/pooled.csv",
         "results/tables/subgroup_tests.csv",
         "results/tables/sensitivity_r.csv",
+        "results/tables/metareg.csv",
         "results/tables/audit.csv",
         "results/audit.html",
         get_all_figures,

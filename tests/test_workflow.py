@@ -136,9 +136,10 @@ def test_deterministic_outputs(example_run, tmp_path):
         assert first == digest_tree(second, pattern), pattern
 
 
-def test_editing_one_outcome_reruns_only_that_outcome(tmp_path):
-    review = copy_review(REPO, tmp_path / "edit")
-    snakemake(review)
+def test_editing_one_outcome_reruns_only_that_outcome(example_run, tmp_path):
+    review = tmp_path / "edit"
+    shutil.copytree(example_run, review, symlinks=True)  # outputs, metadata and mtimes
+    assert "Nothing to be done" in "".join(snakemake(review, "-n").stdout)
     path = review / "data/raw/outcomes.csv"
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     i = table.index[(table.study_id == "akhlaghpasand2025") & (table.outcome == "whoqol_health")][0]

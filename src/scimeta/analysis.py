@@ -24,7 +24,10 @@ from scimeta.pool import pool
 
 __all__ = [
     "POOLED_COLUMNS",
+    "METAREG_COLUMNS",
+    "metareg_table",
     "model_grid",
+    "moderator_values",
     "overall_rows",
     "pool_models",
     "pooled_table",
@@ -278,3 +281,103 @@ def r_sweep_table(effects: pd.DataFrame, *, r_grid, analysis: dict, enabled: boo
         return pd.DataFrame(columns=columns)
     table = pd.concat(frames, ignore_index=True)
     return table[[c for c in columns if c in table.columns] + [c for c in table.columns if c not in columns]]
+
+
+METAREG_COLUMNS = [
+    "outcome",
+    "comparison",
+    "measure",
+    "moderator",
+    "tau2_method",
+    "ci_method",
+    "k",
+    "term",
+    "estimate",
+    "se",
+    "stat",
+    "p",
+    "ci_low",
+    "ci_high",
+    "df",
+    "QM",
+    "QM_df",
+    "QM_p",
+    "F",
+    "F_df1",
+    "F_df2",
+    "tau2",
+    "I2",
+    "R2",
+    "QE",
+    "QE_df",
+    "QE_p",
+    "converged",
+    "studies",
+    "note",
+]
+
+
+def moderator_values(rows: pd.DataFrame, studies: pd.DataFrame, moderator: str) -> np.ndarray:
+    """The study-level value of ``moderator`` for each effect row (NaN where missing or not a number)."""
+    values = studies.set_index("study_id")[moderator]
+    return pd.to_numeric(rows["study_id"].map(values), errors="coerce").to_numpy(float)
+
+
+def metareg_table(effects: pd.DataFrame, studies: pd.DataFrame, *, moderators, analysis: dict) -> pd.DataFrame:
+    """Meta-regression of every overall pool on each continuous moderator of the config.
+
+    One model per outcome × comparison × measure × moderator × estimator × CI
+    method (``wald`` → z tests, ``hksj`` → Knapp–Hartung t and F tests), on
+    the effect sizes of the overall pool (:func:`overall_rows`); one row per
+    coefficient (``intercept`` and the moderator). Studies without a value of
+    the moderator are left out and named in ``note``; a model with fewer
+    than three studies is not fitted (a row with the reason).
+    """
+    from scimeta.metareg import metareg
+
+    records = []
+    moderators = list(moderators or [])
+    if effects.empty or not moderators:
+        return pd.DataFrame(columns=METAREG_COLUMNS)
+    level = float(analysis.get("level", 0.95))
+    for (outcome, comparison, measure), group in effects.groupby(
+        ["outcome", "comparison", "measure"], sort=True
+    ):
+        rows, _ = overall_rows(group)
+        for moderator in moderators:
+            x = moderator_values(rows, studies, moderator)
+            have = np.isfinite(x)
+            notes = []
+            if (~have).any():
+                notes.append("no value of " + moderator + " for "
+                             + ", ".join(rows.loc[~have, "study_id"]) + " (left out)")
+            used = rows[have]
+            base = dict(outcome=outcome, comparison=comparison, measure=measure,
+                        moderator=moderator, k=int(have.sum()), studies=";".join(used["study_id"]))
+            for method in analysis.get("tau2", ["REML"]):
+                for ci in analysis.get("ci", ["wald"]):
+                    if have.sum() < 3 or np.unique(x[have]).size < 2:
+                        why = ("fewer than 3 studies" if have.sum() < 3
+                               else f"{moderator} takes a single value")
+                        records.append({**base, "tau2_method": method, "ci_method": ci,
+                                        "note": "; ".join(notes + [f"not fitted: {why}"])})
+                        continue
+                    fit = metareg(used["yi"].to_numpy(float), used["vi"].to_numpy(float),
+                                  x[have], tau2_method=method,
+                                  test="knha" if ci == "hksj" else "z", level=level)
+                    note = "; ".join([n for n in [fit.note] + notes if n])
+                    for i, term in enumerate(["intercept", moderator]):
+                        records.append({
+                            **base, "tau2_method": method, "ci_method": ci, "term": term,
+                            "estimate": fit.beta[i], "se": fit.se[i], "stat": fit.stat[i],
+                            "p": fit.pval[i], "ci_low": fit.ci_low[i], "ci_high": fit.ci_high[i],
+                            "df": fit.df, "QM": fit.QM, "QM_df": fit.QM_df, "QM_p": fit.QM_p,
+                            "F": fit.F, "F_df1": fit.F_df1, "F_df2": fit.F_df2, "tau2": fit.tau2,
+                            "I2": fit.I2, "R2": fit.R2, "QE": fit.QE, "QE_df": fit.QE_df,
+                            "QE_p": fit.QE_p, "converged": fit.converged, "note": note,
+                        })
+    table = pd.DataFrame(records)
+    for col in METAREG_COLUMNS:
+        if col not in table:
+            table[col] = np.nan
+    return table[METAREG_COLUMNS]

@@ -39,6 +39,7 @@ __all__ = [
     "write_csv",
     "neutralise_cell",
     "html_escape",
+    "write_text",
 ]
 
 CONFIG_FILE = "config/config.yaml"
@@ -419,6 +420,32 @@ def _format_column(s: pd.Series) -> pd.Series:
     return s.map(cell)
 
 
+def _file_mode() -> int:
+    """The mode a new file gets from the process umask (mkstemp would give 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _file_mode()
+
+
+def write_text(text: str, path) -> None:
+    """Write UTF-8 text with ``\\n`` line ends atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.chmod(tmp, _FILE_MODE)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 def write_csv(df: pd.DataFrame, path) -> None:
     """Write a table deterministically and atomically.
 
@@ -432,6 +459,7 @@ def write_csv(df: pd.DataFrame, path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     out = pd.DataFrame({c: _format_column(df[c]) for c in df.columns}, columns=list(df.columns))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.chmod(tmp, _FILE_MODE)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             out.to_csv(fh, index=False, lineterminator="\n")

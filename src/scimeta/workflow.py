@@ -76,12 +76,18 @@ def comparisons_present(rows: pd.DataFrame) -> list[str]:
 
 
 def _subgroup_levels(var: str, rows: pd.DataFrame, studies: pd.DataFrame, config: dict) -> set:
+    """The groups the rows can form for ``var``: its levels, and "mixed" for studies without one."""
     populations = set(config.get("populations", {}).get(var, []))
-    levels = set(rows.loc[rows["population"].isin(populations), "population"])
+    split = rows["population"].isin(populations)
+    levels = set(rows.loc[split, "population"])
+    unsplit = set(rows["study_id"]) - set(rows.loc[split, "study_id"])
     if var in studies.columns:
-        ids = set(rows["study_id"])
-        values = studies.loc[studies["study_id"].isin(ids), var].dropna().astype(str)
-        levels |= {v for v in values if v.strip() and v != "mixed"}
+        values = studies.set_index("study_id")[var].astype(str).str.strip()
+        for study in unsplit:
+            value = values.get(study, "")
+            levels.add(value if value and value not in ("mixed", "nan") else "mixed")
+    elif unsplit:
+        levels.add("mixed")
     return levels
 
 
@@ -91,11 +97,14 @@ def planned_figures(review, config: dict) -> dict[str, list[tuple]]:
     Returns a dict with ``forest`` (outcome, comparison, measure) for every
     comparison the rows allow and every measure the config asks for;
     ``subgroup_forest`` (outcome, comparison, measure, variable) where the
-    rows show at least two levels of the variable; ``funnel`` where at least
-    three studies report the comparison; and ``sensitivity`` (outcome,
-    measure) for paired before/after measures.
+    rows show at least two groups of the variable (a "mixed / not reported"
+    group counts); ``funnel`` where at least three studies report the
+    comparison; ``sensitivity`` (outcome, measure) for paired before/after
+    measures; and ``bubble`` (outcome, comparison, measure, moderator) for
+    each moderator of the config where at least three studies report the
+    comparison.
     """
-    plan = {"forest": [], "subgroup_forest": [], "funnel": [], "sensitivity": []}
+    plan = {"forest": [], "subgroup_forest": [], "funnel": [], "sensitivity": [], "bubble": []}
     outcomes = review.outcomes
     paired = config.get("prepost_method", "paired") == "paired"
     for key in sorted(config["outcomes"]):
@@ -118,6 +127,9 @@ def planned_figures(review, config: dict) -> dict[str, list[tuple]]:
                 for var in config.get("subgroups", []):
                     if len(_subgroup_levels(var, crows, review.studies, config)) >= 2:
                         plan["subgroup_forest"].append((key, comparison, measure, var))
+                for moderator in config.get("moderators", []):
+                    if n_studies >= 3:
+                        plan["bubble"].append((key, comparison, measure, moderator))
                 if comparison == "pre_post" and paired and measure in ("MC", "SMCR", "SMCC"):
                     plan["sensitivity"].append((key, measure))
     return plan

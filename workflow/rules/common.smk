@@ -64,12 +64,14 @@ FIGURE_EXTENSIONS = {
     "subgroup_forest": ("svg", "png", "pdf", "csv"),
     "funnel": ("svg", "png", "csv"),
     "sensitivity": ("svg", "png", "csv"),
+    "bubble": ("svg", "png", "csv"),
 }
 FIGURE_CAPTIONS = {
     "forest": "../report/forest.rst",
     "subgroup_forest": "../report/forest_subgroups.rst",
     "funnel": "../report/funnel.rst",
     "sensitivity": "../report/sensitivity_plot.rst",
+    "bubble": "../report/bubble.rst",
 }
 
 
@@ -83,6 +85,9 @@ def figure_plan(outcome):
             if kind == "sensitivity":
                 comparison, measure, var = "pre_post", entry[1], ""
                 stem = f"sensitivity_r_{outcome}_{measure}"
+            elif kind == "bubble":
+                comparison, measure, var = entry[1], entry[2], entry[3]
+                stem = f"bubble_{outcome}_{comparison}_{measure}_{var}"
             else:
                 comparison, measure = entry[1], entry[2]
                 var = entry[3] if kind == "subgroup_forest" else ""
@@ -117,7 +122,8 @@ def figure_outputs(outcome):
                     "measure": item["measure"],
                 }
                 if item["var"]:
-                    labels["subgroups"] = item["var"]
+                    key = "moderator" if item["kind"] == "bubble" else "subgroups"
+                    labels[key] = item["var"]
                 path = report(
                     path,
                     caption=FIGURE_CAPTIONS[item["kind"]],

@@ -12,6 +12,7 @@ for _outcome in OUTCOMES:
             subgroup_tests=f"results/outcomes/{_outcome}/subgroup_tests.csv",
             membership=f"results/outcomes/{_outcome}/membership.csv",
             sensitivity=f"results/outcomes/{_outcome}/sensitivity_r.csv",
+            metareg=f"results/outcomes/{_outcome}/metareg.csv",
         output:
             figure_outputs(_outcome),
         log:

@@ -9,6 +9,7 @@ rule pool:
         subgroup_tests="results/outcomes/{outcome}/subgroup_tests.csv",
         membership="results/outcomes/{outcome}/membership.csv",
         sensitivity="results/outcomes/{outcome}/sensitivity_r.csv",
+        metareg="results/outcomes/{outcome}/metareg.csv",
     log:
         "logs/pool/{outcome}.log",
     params:
@@ -16,6 +17,7 @@ rule pool:
         lib=LIB_DIGEST,
         analysis=config["analysis"],
         subgroups=config["subgroups"],
+        moderators=config["moderators"],
         populations=config["populations"],
         permutations=config["permutations"],
         seed=config["seed"],

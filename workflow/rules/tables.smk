@@ -10,6 +10,7 @@ rule tables:
         subgroup_tests=get_per_outcome("results/outcomes/{outcome}/subgroup_tests.csv"),
         membership=get_per_outcome("results/outcomes/{outcome}/membership.csv"),
         sensitivity=get_per_outcome("results/outcomes/{outcome}/sensitivity_r.csv"),
+        metareg=get_per_outcome("results/outcomes/{outcome}/metareg.csv"),
     output:
         arms="data/processed/arms.csv",
         effects=report(
@@ -36,6 +37,11 @@ rule tables:
         sensitivity=report(
             "results/tables/sensitivity_r.csv",
             caption="../report/sensitivity_r.rst",
+            category="1. Tables",
+        ),
+        metareg=report(
+            "results/tables/metareg.csv",
+            caption="../report/metareg.rst",
             category="1. Tables",
         ),
     log:

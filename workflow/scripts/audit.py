@@ -2,29 +2,18 @@
 
 
 import logging
-import os
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from scimeta.audit import audit_review, outcome_counts
-from scimeta.io import read_review, write_csv
+from scimeta.io import read_review, write_csv, write_text
 from scimeta.report import audit_page
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
 log = logging.getLogger("scimeta.audit")
-
-
-def _write_text(text: str, path) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def main(review_dir, arms_csv, effects_csv, excluded_csv, table_csv, page_html, *, outcomes):
@@ -45,7 +34,7 @@ def main(review_dir, arms_csv, effects_csv, excluded_csv, table_csv, page_html, 
         excluded=excluded,
         outcome_labels={k: v["label"] for k, v in outcomes.items()},
     )
-    _write_text(page, page_html)
+    write_text(page, page_html)
 
 
 if __name__ == "__main__":

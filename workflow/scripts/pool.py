@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from scimeta.analysis import pooled_table, r_sweep_table, subgroup_tables
+from scimeta.analysis import metareg_table, pooled_table, r_sweep_table, subgroup_tables
 from scimeta.io import read_review, write_csv
 
 if TYPE_CHECKING:
@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("scimeta.pool")
 
 
-def main(review_dir, effects_csv, out, *, analysis, subgroups, populations, permutations, seed,
-         r_grid, prepost_method):
+def main(review_dir, effects_csv, out, *, analysis, subgroups, moderators, populations,
+         permutations, seed, r_grid, prepost_method):
     effects = pd.read_csv(effects_csv)
     studies = read_review(review_dir).studies
     overall = pooled_table(effects, analysis)
@@ -27,12 +27,14 @@ def main(review_dir, effects_csv, out, *, analysis, subgroups, populations, perm
     pooled = pd.concat([overall, by_group], ignore_index=True)
     sweep = r_sweep_table(effects, r_grid=r_grid, analysis=analysis,
                           enabled=prepost_method == "paired")
+    metareg = metareg_table(effects, studies, moderators=moderators, analysis=analysis)
     log.info("%d pooled rows, %d subgroup tests, %d sweep rows", len(pooled), len(tests),
              len(sweep))
     write_csv(pooled, out["pooled"])
     write_csv(tests, out["subgroup_tests"])
     write_csv(membership, out["membership"])
     write_csv(sweep, out["sensitivity"])
+    write_csv(metareg, out["metareg"])
 
 
 if __name__ == "__main__":
