@@ -23,6 +23,7 @@ include: "workflow/rules/figures.smk"
 
 
 rule all:
+    default_target: True
     input:
         "data/processed/arms.csv",
         "data/processed/effects.csv",
@@ -34,4 +35,3 @@ rule all:
         "results/tables/audit.csv",
         "results/audit.html",
         get_all_figures,
-    default_target: True

@@ -19,7 +19,6 @@ from scimeta.workflow import (  # noqa: E402
     planned_figures,
 )
 
-
 validate(config, REPO / "workflow" / "schemas" / "config.schema.yaml")
 
 _problems = [p for p in validate_review(".") if p.severity == "error"]

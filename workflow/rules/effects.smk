@@ -8,6 +8,8 @@ rule effects:
         excluded="data/processed/outcomes/{outcome}/excluded.csv",
     log:
         "logs/effects/{outcome}.log",
+    conda:
+        "../envs/scimeta.yaml"
     params:
         rows=get_outcome_digest,
         lib=LIB_DIGEST,

@@ -1,6 +1,5 @@
 """Figures: one job per outcome draws all of that outcome's figures."""
 
-
 for _outcome in OUTCOMES:
 
     rule:
@@ -17,6 +16,8 @@ for _outcome in OUTCOMES:
             figure_outputs(_outcome),
         log:
             f"logs/figures/{_outcome}.log",
+        conda:
+            "../envs/scimeta.yaml"
         params:
             outcome=_outcome,
             plan=figure_plan(_outcome),

@@ -12,6 +12,8 @@ rule pool:
         metareg="results/outcomes/{outcome}/metareg.csv",
     log:
         "logs/pool/{outcome}.log",
+    conda:
+        "../envs/scimeta.yaml"
     params:
         rows=get_outcome_digest,
         lib=LIB_DIGEST,

@@ -46,6 +46,8 @@ rule tables:
         ),
     log:
         "logs/tables.log",
+    conda:
+        "../envs/scimeta.yaml"
     params:
         lib=LIB_DIGEST,
     script:
@@ -70,6 +72,8 @@ rule audit:
         ),
     log:
         "logs/audit.log",
+    conda:
+        "../envs/scimeta.yaml"
     params:
         rows=get_review_digest,
         lib=LIB_DIGEST,
