@@ -16,8 +16,7 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/effects.smk"
-include: "workflow/rules/pool.smk"
+include: "workflow/rules/analyse.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
 

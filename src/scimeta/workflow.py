@@ -95,7 +95,9 @@ def planned_figures(review, config: dict) -> dict[str, list[tuple]]:
     """The figures the workflow draws, from the sheets and the config.
 
     Returns a dict with ``forest`` (outcome, comparison, measure) for every
-    comparison the rows allow and every measure the config asks for;
+    comparison the rows allow and every measure the config asks for; the
+    other figures are drawn for the first measure of each comparison (the
+    primary one; the tables hold every measure):
     ``subgroup_forest`` (outcome, comparison, measure, variable) where the
     rows show at least two groups of the variable (a "mixed / not reported"
     group counts); ``funnel`` where at least three studies report the
@@ -120,8 +122,10 @@ def planned_figures(review, config: dict) -> dict[str, list[tuple]]:
                 measures = ocfg.get("pre_post", ["MC", "SMCR"])
                 crows = rows[(rows["arm"] == "treatment") & (rows["kind"] != "difference")]
             n_studies = crows["study_id"].nunique()
-            for measure in measures:
+            for i, measure in enumerate(measures):
                 plan["forest"].append((key, comparison, measure))
+                if i > 0:
+                    continue  # the other figures are drawn for the first (primary) measure
                 if n_studies >= 3:
                     plan["funnel"].append((key, comparison, measure))
                 for var in config.get("subgroups", []):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import tempfile
@@ -109,8 +110,51 @@ def _groups(formats, jobs):
     return [first] + [rest[i::n] for i in range(n)]
 
 
+#: Tables an embedded PDF font does not need: matplotlib places every glyph
+#: itself, so the layout tables (and decompiling them, which is most of the
+#: time of a PDF) are dropped from the font subsets.
+PDF_DROPPED_FONT_TABLES = ("GSUB", "GPOS", "GDEF", "JSTF", "BASE", "MATH", "kern")
+
+
+@contextlib.contextmanager
+def _lean_pdf_font_subsets():
+    """While writing a PDF, subset embedded fonts without their layout tables.
+
+    matplotlib subsets Type 42 fonts with fontTools; this wraps its subsetting
+    call so that the fontTools options drop :data:`PDF_DROPPED_FONT_TABLES`.
+    The glyphs, their outlines, metrics and the ToUnicode map are unchanged,
+    so the text stays text: selectable, searchable and editable.
+    """
+    try:
+        from fontTools import subset
+        from matplotlib.backends import _backend_pdf_ps
+        original = _backend_pdf_ps.get_glyphs_subset
+    except (ImportError, AttributeError):  # another matplotlib: leave it as it is
+        yield
+        return
+
+    class _Options(subset.Options):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.drop_tables += list(PDF_DROPPED_FONT_TABLES)
+
+    def lean(fontfile, glyphs):
+        plain = subset.Options
+        subset.Options = _Options
+        try:
+            return original(fontfile, glyphs)
+        finally:
+            subset.Options = plain
+
+    _backend_pdf_ps.get_glyphs_subset = lean
+    try:
+        yield
+    finally:
+        _backend_pdf_ps.get_glyphs_subset = original
+
+
 def _write_formats(figure: Figure, targets: dict, formats) -> None:
-    with figure_context():
+    with figure_context(), _lean_pdf_font_subsets():
         for fmt in formats:
             extra = {"pil_kwargs": {"compress_level": PNG_COMPRESS_LEVEL}} if fmt == "png" else {}
             _atomic(targets[fmt], lambda fh, fmt=fmt, extra=extra: figure.savefig(

@@ -1,0 +1,88 @@
+"""Rule ``analyse``: one outcome's rows -> arms -> effect sizes -> pools and their companions."""
+
+import dataclasses
+import logging
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from scimeta.analysis import metareg_table, pooled_table, r_sweep_table, subgroup_tables
+from scimeta.compare import build_effects
+from scimeta.extract import build_arms
+from scimeta.io import read_review, write_csv
+from scimeta.workflow import restrict_review
+
+if TYPE_CHECKING:  # Snakemake >= 9.17: the object exists only when Snakemake runs the script
+    from snakemake.script import snakemake
+
+log = logging.getLogger("scimeta.analyse")
+
+
+def effect_sizes(review, outcome):
+    """Arms (mean and SD, how derived), effect sizes and every exclusion of one outcome."""
+    review = restrict_review(review, outcome)
+    arms, excluded_arms = build_arms(review)
+    effects, excluded_effects = build_effects(arms, review.studies, review.config)
+    excluded = pd.concat([excluded_arms, excluded_effects], ignore_index=True)
+    return arms, effects, excluded
+
+
+def pools(effects, studies, config):
+    """Overall and subgroup pools, subgroup tests, membership, r sweep and meta-regression."""
+    analysis = config["analysis"]
+    overall = pooled_table(effects, analysis)
+    by_group, tests, membership = subgroup_tables(
+        effects,
+        studies,
+        analysis=analysis,
+        subgroups=config["subgroups"],
+        populations=config["populations"],
+        permutations=config["permutations"],
+        seed=config["seed"],
+    )
+    pooled = pd.concat([overall, by_group], ignore_index=True)
+    sweep = r_sweep_table(
+        effects,
+        r_grid=config["sensitivity"]["r_grid"],
+        analysis=analysis,
+        enabled=config["prepost_method"] == "paired",
+    )
+    metareg = metareg_table(effects, studies, moderators=config["moderators"], analysis=analysis)
+    return {
+        "pooled": pooled,
+        "subgroup_tests": tests,
+        "membership": membership,
+        "sensitivity": sweep,
+        "metareg": metareg,
+    }
+
+
+def main(review_dir, outcome, out: dict, **settings):
+    """``settings``: the rule's params (every config value this job reads)."""
+    review = read_review(review_dir)
+    config = {
+        **review.config,
+        **{k: v for k, v in settings.items() if k not in ("outcome_config", "r_grid")},
+        "outcomes": {outcome: settings["outcome_config"]},
+        "sensitivity": {"r_grid": settings["r_grid"]},
+    }
+    review = dataclasses.replace(review, config=config)
+    arms, effects, excluded = effect_sizes(review, outcome)
+    write_csv(arms, out["arms"])
+    write_csv(excluded, out["excluded"])
+    write_csv(effects, out["effects"])
+    # pools and figures work from effects.csv as written (exact floats, the same row order)
+    effects = pd.read_csv(out["effects"])
+    tables = pools(effects, review.studies, config)
+    for name, table in tables.items():
+        write_csv(table, out[name])
+    log.info(
+        "%s: %d arm rows, %d effect sizes, %d exclusions, %d pooled rows",
+        outcome, len(arms), len(effects), len(excluded), len(tables["pooled"]),
+    )
+
+
+if __name__ == "__main__":
+    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
+    params = {k: v for k, v in snakemake.params.items() if k not in ("rows", "lib")}
+    main(".", snakemake.wildcards.outcome, dict(snakemake.output), **params)
