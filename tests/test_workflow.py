@@ -118,8 +118,19 @@ def test_excluded_rows_have_reasons(example_run):
     assert excluded["reason"].notna().all()
     muse = excluded[excluded.study_id == "muse2024"]
     assert len(muse) >= 2, "the Muse rows have no n and must be listed"
-    lems = excluded[(excluded.study_id == "shin2015") & (excluded.outcome == "lems")]
-    assert not lems.empty, "LEMS 0.0 ± 0.0 gives SD 0 and must be listed"
+    smd = excluded[(excluded.study_id == "srivastava2019") & excluded.reason.str.contains("SMD")]
+    assert not smd.empty, "an SMD cannot come from a reported mean difference alone"
+
+
+def test_audit_flags_the_inconsistencies_of_the_sources(example_run):
+    audit = pd.read_csv(example_run / "results/tables/audit.csv")
+    found = set(zip(audit["check"], audit["study_id"]))
+    assert ("percent_statement", "akhlaghpasand2025") in found  # "32 cervical (39.2%)"
+    assert ("sd_zero", "oraeeyazdani2021") in found  # thoracic ASIA motor 50.00 (0.00)
+    assert ("sd_zero", "shin2015") in found  # LEMS 0.0 ± 0.0
+    assert ("reported_p", "shin2015") in found  # p = 0.013 vs the SEMs
+    page = (example_run / "results/audit.html").read_text(encoding="utf-8")
+    assert "39.2%" in page and "Rows included and excluded per outcome" in page
 
 
 def test_noop_rerun_does_nothing(example_run):
@@ -147,12 +158,13 @@ def test_editing_one_outcome_reruns_only_that_outcome(example_run, tmp_path):
     table.to_csv(path, index=False, lineterminator="\n")
     proc = snakemake(review, "-n", "--quiet", "rules")
     text = proc.stdout + proc.stderr
-    assert "effects" in text and "figures_whoqol_health" in text
+    assert "analyse" in text and "figures_whoqol_health" in text
     for other in ("figures_asia_motor", "figures_scim_total"):
         assert other not in text
     jobs = [line.split() for line in text.splitlines() if line.strip()]
     counts = {parts[0]: parts[-1] for parts in jobs if len(parts) == 2 and parts[-1].isdigit()}
-    assert counts.get("effects") == "1" and counts.get("pool") == "1"
+    assert counts.get("analyse") == "1", counts
+    assert counts.get("figures_whoqol_health") == "1", counts
 
 
 def test_invalid_review_stops_before_any_job(tmp_path):
@@ -187,3 +199,13 @@ def test_snakefmt_check():
     files = [str(SNAKEFILE), *map(str, sorted((REPO / "workflow" / "rules").glob("*.smk")))]
     proc = subprocess.run([str(BIN / "snakefmt"), "--check", *files], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_snakemake_report(example_run, tmp_path):
+    """Every table and figure goes into the report, with its caption."""
+    target = tmp_path / "report.html"
+    snakemake(example_run, "--report", str(target))
+    html = target.read_text(encoding="utf-8", errors="replace")
+    for name in ("pooled.csv", "excluded.csv", "audit.html", "forest_asia_motor_pre_post_MC.png",
+                 "Forest plot (outcome, comparison and measure in the labels)"):
+        assert name in html, name

@@ -16,7 +16,8 @@ look, ``info`` = recorded for transparency). Checks:
     values of final rows inside ``outcomes.<key>.scale``; change and
     difference values within ± (max − min).
 ``sd_zero``, ``sd_exceeds_scale``
-    SD = 0 (possible at a ceiling, but unusable for an SMD); SD > (max − min)/2,
+    SD = 0, reported or implied by SE = 0 (possible at a ceiling, but unusable
+    for an SMD); SD > (max − min)/2,
     the largest SD a variable bounded by the scale can have.
 ``se_as_sd``
     heuristic for an SE reported as an SD: a reported SD below
@@ -624,6 +625,18 @@ def audit_review(review, arms: pd.DataFrame) -> pd.DataFrame:
                 row,
                 "sd",
                 "SD = 0: possible at a floor or ceiling, but the row cannot enter an SMD",
+            )
+        elif np.isfinite(r["se"]) and r["se"] == 0:
+            _finding(
+                out,
+                "sd_zero",
+                "warning",
+                sid,
+                key,
+                row,
+                "se",
+                "SE = 0, so SD = 0: possible at a floor or ceiling, but the row cannot enter "
+                "an SMD",
             )
         if np.isfinite(r["median"]):
             for a, b in (("q1", "q3"), ("min", "max")):

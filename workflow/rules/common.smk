@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.sourcecache import infer_source_file
 from snakemake.utils import validate
 
 REPO = Path(workflow.basedir)
@@ -65,12 +66,16 @@ FIGURE_EXTENSIONS = {
     "sensitivity": ("svg", "png", "csv"),
     "bubble": ("svg", "png", "csv"),
 }
+# Captions as source files: outputs listed by a function keep the path as given.
 FIGURE_CAPTIONS = {
-    "forest": "../report/forest.rst",
-    "subgroup_forest": "../report/forest_subgroups.rst",
-    "funnel": "../report/funnel.rst",
-    "sensitivity": "../report/sensitivity_plot.rst",
-    "bubble": "../report/bubble.rst",
+    kind: infer_source_file(str(REPO / "workflow" / "report" / name))
+    for kind, name in {
+        "forest": "forest.rst",
+        "subgroup_forest": "forest_subgroups.rst",
+        "funnel": "funnel.rst",
+        "sensitivity": "sensitivity_plot.rst",
+        "bubble": "bubble.rst",
+    }.items()
 }
 
 
