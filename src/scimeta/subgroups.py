@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from scimeta._dist import chi2_sf, norm_isf, norm_sf2
+from scimeta.analysis import POOLED_COLUMNS as _OVERALL_COLUMNS
 
 from scimeta.metareg import metareg, qm_batch
 from scimeta.pool import pool as _pool
@@ -71,41 +72,13 @@ ASSIGNMENT_COLUMNS = [
     "effect_row",
 ]
 
-POOLED_COLUMNS = [
-    "outcome",
-    "comparison",
-    "measure",
-    "subgroup_var",
-    "subgroup",
-    "k",
-    "n",
-    "model",
-    "tau2_method",
-    "ci_method",
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "stat",
-    "p",
-    "pi_low",
-    "pi_high",
-    "tau2",
-    "tau2_ci_low",
-    "tau2_ci_high",
-    "tau",
-    "I2",
-    "H2",
-    "Q",
-    "Q_df",
-    "Q_p",
-    "df",
-    "converged",
-    "note",
+#: The columns of the overall pools (:data:`scimeta.analysis.POOLED_COLUMNS`) and
+#: what a subgroup pool adds: which tau^2 it used, whether its subgroup enters
+#: the tests for differences, the estimator's iterations.
+POOLED_COLUMNS = [c for c in _OVERALL_COLUMNS if c not in ("conf_level", "primary")] + [
     "tau2_scope",
     "in_test",
     "iterations",
-    "study_ids",
 ]
 
 TEST_COLUMNS = [
@@ -622,7 +595,7 @@ def pool_subgroups(
     DataFrame
         :data:`POOLED_COLUMNS`: the ``pooled.csv`` columns plus
         ``tau2_scope`` (``separate``/``common``), ``in_test``,
-        ``iterations``, ``study_ids`` (``;``-joined) and ``level`` (the
+        ``iterations``, ``studies`` (``;``-joined) and ``level`` (the
         confidence level, as in the pooling module's results). Sorted by analysis,
         variable, subgroup, scope, model, tau2_method, ci_method.
 
@@ -679,7 +652,7 @@ def pool_subgroups(
                     float(np.nansum(sg["n"].to_numpy(float))) if sg["n"].notna().any() else math.nan
                 ),
                 "in_test": bool(sg["in_test"].iloc[0]),
-                "study_ids": ";".join(sg["study_id"].astype(str)),
+                "studies": ";".join(sg["study_id"].astype(str)),
                 "level": level,
             }
             mixed_note = (
