@@ -114,6 +114,10 @@ METHOD_REFERENCES: dict[str, str] = {
         "yi = estimate, SE = |yi| / q, q = z_{1-p/2} (or t_{1-p/2, n-2} when n is known), p two-sided; "
         f"{_HANDBOOK}, section 6.5.2.3"
     ),
+    "from_t": (
+        "yi = estimate, SE = |yi / t| with t the reported test statistic of the difference; "
+        f"{_HANDBOOK}, section 6.5.2.3"
+    ),
     "r_from_sds": (
         "r = (SD_b^2 + SD_f^2 - SD_change^2) / (2 SD_b SD_f); " f"{_HANDBOOK}, section 6.5.2.8"
     ),
@@ -474,6 +478,21 @@ def effect_from_p(estimate, p, n=None):
     q = _crit(1 - p / 2, n)
     with np.errstate(divide="ignore", invalid="ignore"):
         sei = np.where((q > 0) & (est != 0), np.abs(est) / q, np.nan)
+    return _out(est), _out(sei**2)
+
+
+def effect_from_t(estimate, t):
+    r"""Generic inverse-variance input from an estimate and its reported t (or z) statistic.
+
+    .. math::
+        SE = \left|\frac{\hat\theta}{t}\right|, \qquad v_i = SE^2
+
+    (Cochrane Handbook v6.4, section 6.5.2.3: the SE is the difference divided
+    by its test statistic). A statistic of 0 gives no information: NaN.
+    """
+    est, t = _f(estimate), _f(t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sei = np.where((t != 0) & np.isfinite(t), np.abs(est / t), np.nan)
     return _out(est), _out(sei**2)
 
 

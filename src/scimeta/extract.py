@@ -144,6 +144,10 @@ def _difference_row(r: dict) -> dict:
             est, r["ci_low"], r["ci_high"], level, n_total
         )
         out["effect_method"] = "from_ci"
+    elif _fin(r.get("t_value", np.nan)):
+        yi, vi = cv.effect_from_t(est, r["t_value"])
+        if _fin(vi):
+            out["yi_used"], out["vi_used"], out["effect_method"] = yi, vi, "from_t"
     elif _fin(r["p_value"]):
         yi, vi = cv.effect_from_p(est, r["p_value"], n_total)
         if _fin(vi):

@@ -333,6 +333,7 @@ def _check_outcomes(oc, st, config, rel, st_rel, problems, bad_cells=frozenset()
             "min",
             "max",
             "p_value",
+            "t_value",
         )
     }
     has = {c: np.isfinite(v) for c, v in f.items()}
@@ -457,7 +458,7 @@ def _check_outcomes(oc, st, config, rel, st_rel, problems, bad_cells=frozenset()
             )
         )
     est = has["mean"] | both_ci
-    prec = has["se"] | both_ci | has["p_value"]
+    prec = has["se"] | both_ci | has["p_value"] | has["t_value"]
     for i in np.flatnonzero(is_diff & ~(est & prec)):
         col = "mean" if not est[i] else "se"
         problems.append(
@@ -465,7 +466,8 @@ def _check_outcomes(oc, st, config, rel, st_rel, problems, bad_cells=frozenset()
                 rel,
                 int(rows[i]),
                 col,
-                "a difference row needs the difference (mean, or a CI) and its se, CI or p_value",
+                "a difference row needs the difference (mean, or a CI) and its se, CI, t_value or "
+                "p_value",
             )
         )
 
