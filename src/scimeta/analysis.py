@@ -4,7 +4,8 @@ One pool per outcome × comparison × measure. The overall pool takes, from
 each cohort, one effect size for the whole population:
 
 1. the study's ``population == "all"`` row (reported, or combined from its
-   subgroups by the extraction);
+   subgroups by the extraction); a study with subgroup rows only is named in
+   the pool's ``note``;
 2. a cohort reported in several studies (same ``cohort_id``) enters once:
    the report with the most patients is kept, ties broken by ``study_id``;
    the others are named in the pool's ``note``.
@@ -96,6 +97,12 @@ def overall_rows(effects: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """
     rows = effects[effects["population"] == "all"]
     notes = []
+    split_only = sorted(set(effects["study_id"]) - set(rows["study_id"]))
+    if split_only:
+        notes.append(
+            "no whole-population row (only subgroup rows, whose n could not be combined) for "
+            + ", ".join(split_only) + ": not in the overall pool, see the subgroup pools"
+        )
     if rows.empty:
         return rows, notes
     n_patients = rows[["n1", "n2"]].sum(axis=1, min_count=1)
