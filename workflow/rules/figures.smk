@@ -16,6 +16,7 @@ for _outcome in OUTCOMES:
             figure_outputs(_outcome),
         log:
             f"logs/figures/{_outcome}.log",
+        priority: len(figure_plan(_outcome))
         conda:
             "../envs/scimeta.yaml"
         params:
