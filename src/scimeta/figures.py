@@ -51,8 +51,28 @@ def _text_filled(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _short_title(outcome_config: dict, comparison: str, measure: str) -> str:
-    """Two short lines for the small figures (the caption says what is drawn)."""
-    return f"{outcome_config['label']}\n{_COMPARISON_TEXT[comparison]} ({measure})"
+    """One short line for the small figures (axis labels and the caption say the rest)."""
+    return f"{outcome_config['label']} ({measure})"
+
+
+def _ordered_pools(pools: pd.DataFrame, var: str, levels) -> pd.DataFrame:
+    """Subgroup pools in the config's order of levels, others alphabetically, "mixed" last."""
+    from scimeta.subgroups import MIXED
+
+    levels = list(levels or [])
+
+    def rank(value) -> tuple:
+        value = str(value)
+        if value == MIXED:
+            return (2, 0, value)
+        if value in levels:
+            return (0, levels.index(value), value)
+        return (1, 0, value)
+
+    is_var = pools["subgroup_var"] == var
+    keys = pools.loc[is_var, "subgroup"].map(rank)
+    ordered = pools.loc[is_var].iloc[sorted(range(len(keys)), key=lambda i: keys.iloc[i])]
+    return pd.concat([ordered, pools.loc[~is_var]])
 
 
 def _rows(effects: pd.DataFrame, comparison: str, measure: str) -> pd.DataFrame:
@@ -86,6 +106,7 @@ def draw_figure(
     sensitivity: pd.DataFrame,
     metareg: pd.DataFrame | None = None,
     studies: pd.DataFrame | None = None,
+    populations: dict | None = None,
 ) -> FigureResult:
     """Draw one planned figure of an outcome (see :func:`scimeta.workflow.planned_figures`)."""
     kind, comparison, measure, var = item["kind"], item["comparison"], item["measure"], item["var"]
@@ -101,9 +122,11 @@ def draw_figure(
         if rows.empty:
             return placeholder(nothing, kind="forest", title=_title(outcome_config, comparison, measure))
         pools = pooled[pooled["subgroup_var"] == "overall"]
+        # One study: no Hartung-Knapp interval exists; the total is the study's own (Wald) CI.
+        ci = "wald" if len(rows) == 1 else ci_method
         return forest_plot(
             rows, pools, outcome_cfg=outcome_config, comparison=comparison, measure=measure,
-            outcome=outcome, layout=layout, tau2_method=tau2_method, ci_method=ci_method,
+            outcome=outcome, layout=layout, tau2_method=tau2_method, ci_method=ci,
             level=level, title=_title(outcome_config, comparison, measure),
         )
     if kind == "subgroup_forest":
@@ -114,6 +137,7 @@ def draw_figure(
         pools = pooled[pooled["subgroup_var"].isin([var, "overall"])]
         if "tau2_scope" in pools:
             pools = pools[pools["tau2_scope"].fillna("separate").isin(["separate", ""])]
+        pools = _ordered_pools(pools, var, (populations or {}).get(var))
         tests = subgroup_tests[
             (subgroup_tests["subgroup_var"] == var)
             & (subgroup_tests["comparison"] == comparison)

@@ -26,5 +26,6 @@ for _outcome in OUTCOMES:
             outcome_config=config["outcomes"][_outcome],
             analysis=config["analysis"],
             layout=config["figures"]["layout"],
+            populations=config["populations"],
         script:
             "../scripts/figures.py"

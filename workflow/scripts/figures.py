@@ -25,7 +25,8 @@ FORMATS = {
 }
 
 
-def main(inputs: dict, figure_dir, *, outcome, plan, outcome_config, analysis, layout):
+def main(inputs: dict, figure_dir, *, outcome, plan, outcome_config, analysis, layout,
+         populations):
     tables = {name: pd.read_csv(path) for name, path in inputs.items()}
     studies = read_review(".").studies
     for item in plan:
@@ -35,6 +36,7 @@ def main(inputs: dict, figure_dir, *, outcome, plan, outcome_config, analysis, l
             outcome_config=outcome_config,
             analysis=analysis,
             layout=layout,
+            populations=populations,
             studies=studies,
             **tables,
         )
@@ -52,4 +54,5 @@ if __name__ == "__main__":
         outcome_config=snakemake.params.outcome_config,
         analysis=snakemake.params.analysis,
         layout=snakemake.params.layout,
+        populations=snakemake.params.populations,
     )
