@@ -209,3 +209,13 @@ def test_snakemake_report(example_run, tmp_path):
     for name in ("pooled.csv", "excluded.csv", "audit.html", "forest_asia_motor_pre_post_MC.png",
                  "Forest plot (outcome, comparison and measure in the labels)"):
         assert name in html, name
+
+
+def test_invalid_config_is_named_with_its_line(tmp_path):
+    review = copy_review(REPO, tmp_path / "badconfig")
+    path = review / "config" / "config.yaml"
+    path.write_text(path.read_text().replace("prepost_r: 0.5", "prepost_r: 2"))
+    proc = snakemake(review, check=False)
+    assert proc.returncode != 0
+    assert "config/config.yaml:5:prepost_r" in proc.stdout + proc.stderr
+    assert not (review / "results").exists()

@@ -20,8 +20,6 @@ from scimeta.workflow import (  # noqa: E402
     planned_figures,
 )
 
-validate(config, REPO / "workflow" / "schemas" / "config.schema.yaml")
-
 _problems = [p for p in validate_review(".") if p.severity == "error"]
 if _problems:
     raise WorkflowError(
@@ -29,6 +27,8 @@ if _problems:
         + "\n".join(str(p) for p in _problems)
     )
 
+# fills the schema's defaults into the config Snakemake passes to the jobs
+validate(config, REPO / "workflow" / "schemas" / "config.schema.yaml")
 REVIEW = read_review(".")
 LIB_DIGEST = library_digest(REPO / "src" / "scimeta")
 OUTCOME_DIGESTS = outcome_digests(REVIEW, config)
