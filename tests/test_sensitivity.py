@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,8 +22,10 @@ CI_METHOD = {"knha": "hksj", "z": "wald"}
 def _effects_rows(measure: str) -> pd.DataFrame:
     """The reference data as effects.csv rows, computed at the studies' own r."""
     d = pd.DataFrame(REF["data"])
-    es = escalc(measure, ni=d["ni"], m1i=d["m_post"], m2i=d["m_pre"], sd1i=d["sd_post"],
-                sd2i=d["sd_pre"], ri=d["ri"])
+    # as scimeta.compare: SMCR is standardised by the baseline SD, passed as sd1i
+    first, second = ("sd_pre", "sd_post") if measure == "SMCR" else ("sd_post", "sd_pre")
+    es = escalc(measure, ni=d["ni"], m1i=d["m_post"], m2i=d["m_pre"], sd1i=d[first],
+                sd2i=d[second], ri=d["ri"])
     src = np.where(d["own_r"], "reported (follow-up row)", "assumed (config prepost_r)")
     return pd.DataFrame({
         "study_id": d["study_id"], "comparison": "pre_post", "measure": measure,
@@ -89,3 +93,25 @@ def test_sweep_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         r_sweep(_effects_rows("MC"), **{"r_grid": [0.5], **kwargs}, tau2_method="DL",
                 ci_method="wald", level=0.95)
+
+
+def test_sweep_at_the_config_r_reproduces_the_pipeline_pools():
+    """At r = prepost_r the sweep is the primary pool of the effects as computed upstream."""
+    from scimeta.analysis import pooled_table, r_sweep_table
+    from scimeta.compare import build_effects
+    from scimeta.extract import build_arms
+    from scimeta.io import read_review
+
+    review = read_review(Path(__file__).resolve().parents[1])
+    arms, _ = build_arms(review)
+    effects, _ = build_effects(arms, review.studies, review.config)
+    analysis = review.config["analysis"]
+    pooled = pooled_table(effects, analysis)
+    sweep = r_sweep_table(effects, r_grid=[review.config["prepost_r"]], analysis=analysis)
+    assert len(sweep)
+    for _, row in sweep.iterrows():
+        primary = pooled[(pooled["outcome"] == row["outcome"]) & (pooled["measure"] == row["measure"])
+                         & pooled["primary"]].iloc[0]
+        for col in ("estimate", "se", "tau2", "Q"):
+            np.testing.assert_allclose(row[col], primary[col], rtol=RTOL_ITERATIVE,
+                                       atol=ATOL_TAU2, err_msg=f"{row['outcome']} {row['measure']} {col}")

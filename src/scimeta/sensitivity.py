@@ -160,8 +160,10 @@ def r_sweep(
                     f"r_sweep: study {sid[j]!r}, column {col!r} must be a finite number")
         m = len(grid)
         tile = lambda col: np.tile(_num(rows, col)[idx], m)  # noqa: E731
-        es = escalc(measure, ni=tile("n1"), m1i=tile("mean1"), sd1i=tile("sd1"),
-                    m2i=tile("mean2"), sd2i=tile("sd2"), ri=np.repeat(grid, len(idx)))
+        # SMCR is standardised by sd1i, so the baseline SD goes there (as scimeta.compare)
+        sd_first, sd_second = ("sd2", "sd1") if measure == "SMCR" else ("sd1", "sd2")
+        es = escalc(measure, ni=tile("n1"), m1i=tile("mean1"), sd1i=tile(sd_first),
+                    m2i=tile("mean2"), sd2i=tile(sd_second), ri=np.repeat(grid, len(idx)))
         Y[:, idx] = np.asarray(es.yi).reshape(m, len(idx))
         V[:, idx] = np.asarray(es.vi).reshape(m, len(idx))
     batch = pool_many(Y, V, model=model, tau2_method=tau2_method, ci_method=ci_method,

@@ -36,11 +36,13 @@ grid <- seq(0, 0.9, by = 0.1)
 sweep_case <- function(measure, method, test) {
   rows <- lapply(grid, function(r) {
     ri <- ifelse(morris$own_r, morris$ri, r)
+    # SMCR is standardised by sd1i: the pre-test SD goes there (Becker 1988; Morris 2008)
+    sds <- if (measure == "SMCR") "sd1i = sd_pre, sd2i = sd_post" else "sd1i = sd_post, sd2i = sd_pre"
     call_text <- sprintf(
       paste0("rma(yi, vi, data = escalc(measure = \"%s\", m1i = m_post, m2i = m_pre, ",
-             "sd1i = sd_post, sd2i = sd_pre, ni = ni, ri = ri_used, data = d), ",
+             "%s, ni = ni, ri = ri_used, data = d), ",
              "method = \"%s\", test = \"%s\", control = list(threshold = 1e-12, maxiter = 10000))"),
-      measure, method, test)
+      measure, sds, method, test)
     d <- morris
     d$ri_used <- ri
     fit <- eval(parse(text = call_text))
