@@ -802,7 +802,7 @@ def pool_many(
     q_df = np.where(kge2, k - 1.0, np.nan)
     Q = np.where(kge2, np.maximum(0.0, (w0 * r0 * r0).sum(axis=1)), np.nan)
     Q_p = chi2_sf(Q, q_df)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         if model == "common":
             # metafor: max(0, 100 (Q - df) / Q), which is 0 when Q = 0
             I2 = np.where(Q > 0, np.maximum(0.0, 100.0 * (Q - q_df) / Q), np.where(kge2, 0.0, np.nan))
