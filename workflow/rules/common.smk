@@ -13,23 +13,23 @@ if str(REPO / "src") not in sys.path:
     sys.path.insert(0, str(REPO / "src"))
 
 from scimeta.io import read_review  # noqa: E402
-from scimeta.validate import validate_review  # noqa: E402
+from scimeta.validate import ReviewError  # noqa: E402
 from scimeta.workflow import (  # noqa: E402
     library_digest,
     outcome_digests,
     planned_figures,
 )
 
-_problems = [p for p in validate_review(".") if p.severity == "error"]
-if _problems:
+try:
+    REVIEW = read_review(".")
+except ReviewError as err:
     raise WorkflowError(
         "the review is invalid; nothing was run:\n"
-        + "\n".join(str(p) for p in _problems)
+        + "\n".join(str(p) for p in err.problems if p.severity == "error")
     )
 
 # fills the schema's defaults into the config Snakemake passes to the jobs
 validate(config, REPO / "workflow" / "schemas" / "config.schema.yaml")
-REVIEW = read_review(".")
 LIB_DIGEST = library_digest(REPO / "src" / "scimeta")
 OUTCOME_DIGESTS = outcome_digests(REVIEW, config)
 OUTCOMES = sorted(config["outcomes"])
