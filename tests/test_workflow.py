@@ -33,6 +33,18 @@ CONTRACT_TABLES = {
         "outcome", "comparison", "measure", "subgroup_var", "method", "Q_between", "df", "p",
     ],
     "results/tables/excluded.csv": ["file", "row", "study_id", "outcome", "reason"],
+    "results/tables/bias.csv": [
+        "outcome", "comparison", "measure", "tau2_method", "test", "statistic", "df", "p", "k",
+        "k0", "estimate", "ci_low", "ci_high", "side", "note",
+    ],
+    "results/tables/leave1out.csv": [
+        "outcome", "comparison", "measure", "tau2_method", "study_id", "estimate", "se",
+        "ci_low", "ci_high", "tau2", "I2", "Q",
+    ],
+    "results/tables/influence.csv": [
+        "outcome", "comparison", "measure", "tau2_method", "study_id", "rstudent", "dffits",
+        "cook_d", "cov_r", "tau2_del", "Q_del", "hat", "weight", "influential",
+    ],
 }
 
 

@@ -388,3 +388,50 @@ def metareg_table(effects: pd.DataFrame, studies: pd.DataFrame, *, moderators, a
         if col not in table:
             table[col] = np.nan
     return table[METAREG_COLUMNS]
+
+
+def bias_tables(effects: pd.DataFrame, analysis: dict) -> dict[str, pd.DataFrame]:
+    """Small-study and influence diagnostics of every overall pool (:mod:`scimeta.bias`).
+
+    For each outcome × comparison × measure, on the effect sizes of the overall
+    pool, and for each estimator of the config: the bias tests (Egger with the
+    mixed-effects and the weighted-regression model, Begg, trim-and-fill L0 and
+    R0, PET, PEESE; Egger's test uses the Knapp–Hartung t test when the primary
+    CI method is ``hksj``), leave-one-out pools (primary CI method) and
+    influence diagnostics. Fewer than three studies give bias rows that say so
+    and no leave-one-out or influence rows.
+    """
+    from scimeta import bias
+
+    methods = list(analysis.get("tau2", ["REML"]))
+    ci = list(analysis.get("ci", ["wald"]))[0]
+    level = float(analysis.get("level", 0.95))
+    frames: dict[str, list] = {"bias": [], "leave1out": [], "influence": []}
+    if not effects.empty:
+        for (outcome, comparison, measure), group in effects.groupby(
+            ["outcome", "comparison", "measure"], sort=True
+        ):
+            rows, _ = overall_rows(group)
+            if rows.empty:
+                continue
+            keys = dict(outcome=outcome, comparison=comparison, measure=measure)
+            for method in methods:
+                frames["bias"].append(bias.bias_table(
+                    rows, **keys, tau2_method=method, test="knha" if ci == "hksj" else "z",
+                    level=level))
+                if len(rows) >= bias.MIN_K:
+                    frames["leave1out"].append(bias.leave1out_table(
+                        rows, **keys, tau2_method=method, ci_method=ci, level=level))
+                    frames["influence"].append(bias.influence_table(
+                        rows, **keys, tau2_method=method))
+    columns = {
+        "bias": list(bias.BIAS_COLUMNS),
+        "leave1out": list(bias.LEAVE1OUT_COLUMNS),
+        "influence": list(bias.INFLUENCE_COLUMNS),
+    }
+    out = {}
+    for name, parts in frames.items():
+        parts = [p for p in parts if len(p)]
+        out[name] = (pd.concat(parts, ignore_index=True) if parts
+                     else pd.DataFrame(columns=columns[name]))
+    return out

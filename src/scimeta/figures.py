@@ -160,10 +160,11 @@ def draw_figure(
                 f"A funnel plot needs at least 3 studies; {len(rows)} entered the pool.",
                 kind="funnel", title=title,
             )
+        yi, vi = rows["yi"].to_numpy(float), rows["vi"].to_numpy(float)
+        egger, filled = _funnel_overlays(yi, vi, tau2_method, ci_method, level)
         return funnel_plot(
-            rows["yi"].to_numpy(float), rows["vi"].to_numpy(float),
-            estimate=float(primary["estimate"].iloc[0]), measure=measure,
-            labels=list(rows["label"]), title=title,
+            yi, vi, estimate=float(primary["estimate"].iloc[0]), measure=measure,
+            labels=list(rows["label"]), title=title, egger=egger, filled=filled,
         )
     if kind == "sensitivity":
         title = _short_title(outcome_config, comparison, measure)
@@ -176,6 +177,22 @@ def draw_figure(
         return _bubble(effects, studies, outcome_config, comparison, measure, var,
                        tau2_method, ci_method, level)
     raise ValueError(f"unknown figure kind {kind!r}")
+
+
+def _funnel_overlays(yi, vi, tau2_method, ci_method, level):
+    """Egger's regression line and the trim-and-fill (L0) studies, as in ``bias.csv``."""
+    from scimeta import bias
+
+    test = "knha" if ci_method == "hksj" else "z"
+    egger = bias.egger_rma(yi, vi, tau2_method=tau2_method, test=test, level=level)
+    line = None
+    if pd.notna(egger.estimate) and pd.notna(egger.slope):
+        line = {"intercept": float(egger.estimate), "slope": float(egger.slope)}
+    fill = bias.trimfill(yi, vi, estimator="L0", tau2_method=tau2_method, level=level)
+    filled = None
+    if fill.k0 > 0:
+        filled = {"yi": list(fill.fill_yi), "vi": list(fill.fill_vi)}
+    return line, filled
 
 
 def _bubble(effects, studies, outcome_config, comparison, measure, moderator, tau2_method,

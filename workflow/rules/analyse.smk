@@ -1,4 +1,4 @@
-"""One job per outcome: raw rows -> arms -> effect sizes -> pools, subgroup tests, r sweep, meta-regression.
+"""One job per outcome: rows -> arms -> effect sizes -> pools, subgroups, r sweep, meta-regression, bias.
 
 Each arrow writes its own table, so a reviewer can open every stage; the
 stages share one job because every Snakemake job is a fresh Python process,
@@ -16,6 +16,9 @@ rule analyse:
         membership="results/outcomes/{outcome}/membership.csv",
         sensitivity="results/outcomes/{outcome}/sensitivity_r.csv",
         metareg="results/outcomes/{outcome}/metareg.csv",
+        bias="results/outcomes/{outcome}/bias.csv",
+        leave1out="results/outcomes/{outcome}/leave1out.csv",
+        influence="results/outcomes/{outcome}/influence.csv",
     log:
         "logs/analyse/{outcome}.log",
     conda:

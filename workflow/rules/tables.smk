@@ -11,6 +11,9 @@ rule tables:
         membership=get_per_outcome("results/outcomes/{outcome}/membership.csv"),
         sensitivity=get_per_outcome("results/outcomes/{outcome}/sensitivity_r.csv"),
         metareg=get_per_outcome("results/outcomes/{outcome}/metareg.csv"),
+        bias=get_per_outcome("results/outcomes/{outcome}/bias.csv"),
+        leave1out=get_per_outcome("results/outcomes/{outcome}/leave1out.csv"),
+        influence=get_per_outcome("results/outcomes/{outcome}/influence.csv"),
     output:
         arms="data/processed/arms.csv",
         effects=report(
@@ -42,6 +45,21 @@ rule tables:
         metareg=report(
             "results/tables/metareg.csv",
             caption="../report/metareg.rst",
+            category="1. Tables",
+        ),
+        bias=report(
+            "results/tables/bias.csv",
+            caption="../report/bias.rst",
+            category="1. Tables",
+        ),
+        leave1out=report(
+            "results/tables/leave1out.csv",
+            caption="../report/leave1out.rst",
+            category="1. Tables",
+        ),
+        influence=report(
+            "results/tables/influence.csv",
+            caption="../report/influence.rst",
             category="1. Tables",
         ),
     log:

@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from scimeta.analysis import metareg_table, pooled_table, r_sweep_table, subgroup_tables
+from scimeta.analysis import (
+    bias_tables,
+    metareg_table,
+    pooled_table,
+    r_sweep_table,
+    subgroup_tables,
+)
 from scimeta.compare import build_effects
 from scimeta.extract import build_arms
 from scimeta.io import read_review, write_csv
@@ -28,7 +34,7 @@ def effect_sizes(review, outcome):
 
 
 def pools(effects, studies, config):
-    """Overall and subgroup pools, subgroup tests, membership, r sweep and meta-regression."""
+    """Overall and subgroup pools, subgroup tests, membership, r sweep, meta-regression, bias."""
     analysis = config["analysis"]
     overall = pooled_table(effects, analysis)
     by_group, tests, membership = subgroup_tables(
@@ -54,6 +60,7 @@ def pools(effects, studies, config):
         "membership": membership,
         "sensitivity": sweep,
         "metareg": metareg,
+        **bias_tables(effects, analysis),
     }
 
 
