@@ -26,6 +26,30 @@ RTOL_CLOSED = 1e-10
 # relative; 1e-6 relative is far above both and far below any reported digit.
 RTOL_ITERATIVE = 1e-6
 
+# metafor rma()/predict()/confint() field -> scimeta PoolResult field / pooled.csv column
+METAFOR_FIELDS = {
+    "estimate": "estimate",
+    "se": "se",
+    "ci_lb": "ci_low",
+    "ci_ub": "ci_high",
+    "stat": "stat",
+    "p": "p",
+    "pi_lb": "pi_low",
+    "pi_ub": "pi_high",
+    "tau2": "tau2",
+    "tau": "tau",
+    "I2": "I2",
+    "H2": "H2",
+    "QE": "Q",
+    "QEp": "Q_p",
+    "tau2_ci_lb": "tau2_ci_low",
+    "tau2_ci_ub": "tau2_ci_high",
+}
+# fields that come from the Q-profile root search, whatever the estimator
+ROOT_FIELDS = ("tau2_ci_low", "tau2_ci_high")
+# fields proportional to tau² (or its square root) near the boundary, with their scale
+TAU2_FIELDS = {"tau2": 1.0, "I2": 100.0, "H2": 1.0}
+
 _NONFINITE = {"NA": math.nan, "NaN": math.nan, "Inf": math.inf, "-Inf": -math.inf}
 
 

@@ -29,7 +29,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from _reference import REFERENCE_DIR, RTOL_CLOSED, RTOL_ITERATIVE, as_float, load_reference
+from _reference import (
+    METAFOR_FIELDS,
+    REFERENCE_DIR,
+    ROOT_FIELDS,
+    RTOL_CLOSED,
+    RTOL_ITERATIVE,
+    TAU2_FIELDS,
+    as_float,
+    load_reference,
+)
 
 from scimeta.analysis import pooled_table
 from scimeta.io import read_review, write_csv
@@ -45,29 +54,6 @@ ATOL_TAU2_BOUNDARY = 1e-9
 
 ITERATIVE = ("REML", "PM")
 CI_METHOD = {"z": "wald", "knha": "hksj"}
-# reference field -> pooled.csv column
-FIELDS = {
-    "estimate": "estimate",
-    "se": "se",
-    "ci_lb": "ci_low",
-    "ci_ub": "ci_high",
-    "stat": "stat",
-    "p": "p",
-    "pi_lb": "pi_low",
-    "pi_ub": "pi_high",
-    "tau2": "tau2",
-    "tau": "tau",
-    "I2": "I2",
-    "H2": "H2",
-    "QE": "Q",
-    "QEp": "Q_p",
-    "tau2_ci_lb": "tau2_ci_low",
-    "tau2_ci_ub": "tau2_ci_high",
-}
-# from the Q-profile root search, whatever the estimator
-ROOT_FIELDS = ("tau2_ci_low", "tau2_ci_high")
-# fields proportional to tau² (or its square root) near the boundary
-TAU2_FIELDS = {"tau2": 1.0, "I2": 100.0, "H2": 1.0}
 # what scimeta does not report for k = 1 (metafor: 0, 1, 0, 1 and a confint() error)
 K1_NOT_ESTIMABLE = ("Q", "Q_p", "I2", "H2", "tau2_ci_low", "tau2_ci_high", "pi_low", "pi_high")
 HKSJ_FIELDS = ("se", "ci_low", "ci_high", "stat", "p", "df")
@@ -239,7 +225,7 @@ def test_pool_matches_rma(pooled, case):
     scale = len(effects) / sum(1.0 / e["vi"] for e in effects)
     boundary = case["method"] in ITERATIVE and ref_tau2 <= ATOL_TAU2_BOUNDARY * scale
     compared = 0
-    for ref_name, name in FIELDS.items():
+    for ref_name, name in METAFOR_FIELDS.items():
         if name in skip:
             continue
         field_rtol = RTOL_ITERATIVE if name in ROOT_FIELDS else rtol
@@ -270,7 +256,7 @@ def test_max_errors_are_far_below_tolerance(pooled, effects):
             continue
         row = _our_row(pooled, case)
         for ref_name in ("estimate", "se", "ci_lb", "ci_ub", "stat", "QE"):
-            err = _rel_err(float(row[FIELDS[ref_name]]), as_float(case[ref_name]))
+            err = _rel_err(float(row[METAFOR_FIELDS[ref_name]]), as_float(case[ref_name]))
             if case["method"] in ITERATIVE:
                 worst_iter = max(worst_iter, err)
             else:

@@ -7,7 +7,15 @@ import math
 
 import numpy as np
 import pytest
-from _reference import RTOL_CLOSED, RTOL_ITERATIVE, as_float, load_reference
+from _reference import (
+    METAFOR_FIELDS,
+    ROOT_FIELDS,
+    RTOL_CLOSED,
+    RTOL_ITERATIVE,
+    TAU2_FIELDS,
+    as_float,
+    load_reference,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,29 +32,6 @@ ITERATIVE = ("REML", "ML", "PM", "EB")
 # variance both are the same zero.
 ATOL_TAU2_BOUNDARY = 1e-9
 
-# reference field -> PoolResult field
-FIELDS = {
-    "estimate": "estimate",
-    "se": "se",
-    "ci_lb": "ci_low",
-    "ci_ub": "ci_high",
-    "stat": "stat",
-    "p": "p",
-    "pi_lb": "pi_low",
-    "pi_ub": "pi_high",
-    "tau2": "tau2",
-    "tau": "tau",
-    "I2": "I2",
-    "H2": "H2",
-    "QE": "Q",
-    "QEp": "Q_p",
-    "tau2_ci_lb": "tau2_ci_low",
-    "tau2_ci_ub": "tau2_ci_high",
-}
-# fields that come from the Q-profile root search even for closed-form estimators
-ROOT_FIELDS = ("tau2_ci_low", "tau2_ci_high")
-# fields proportional to tau2 (or its square root) near the boundary
-TAU2_FIELDS = {"tau2": 1.0, "I2": 100.0, "H2": 1.0}
 
 
 def _ci_method(test: str) -> str:
@@ -91,7 +76,7 @@ def test_pool_matches_metafor(case):
     ref_tau2 = as_float(case["tau2"])
     scale = _typical_v(data["vi"])
     boundary = case["method"] in ITERATIVE and ref_tau2 <= ATOL_TAU2_BOUNDARY * scale
-    for ref_name, name in FIELDS.items():
+    for ref_name, name in METAFOR_FIELDS.items():
         got = getattr(res, name)
         if case["method"] == "EE" and name in ("pi_low", "pi_high", "tau2_ci_low", "tau2_ci_high"):
             # a common-effect model has no prediction interval and no tau² CI
@@ -116,7 +101,7 @@ def test_level_is_used_everywhere(case):
     data = DATASETS[case["dataset"]]
     res = pool(data["yi"], data["vi"], tau2_method="REML", ci_method="hksj", level=case["level"], pi_min_k=1)
     for ref_name in ("estimate", "se", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "tau2", "tau2_ci_lb", "tau2_ci_ub"):
-        name = FIELDS[ref_name]
+        name = METAFOR_FIELDS[ref_name]
         _assert_close(getattr(res, name), as_float(case[ref_name]), RTOL_ITERATIVE, 0.0, name)
 
 
@@ -130,7 +115,7 @@ def test_k1_is_the_single_study(case):
     data = DATASETS[case["dataset"]]
     res = pool(data["yi"], data["vi"], tau2_method=case["method"], ci_method="wald", pi_min_k=1)
     for ref_name in ("estimate", "se", "ci_lb", "ci_ub", "stat", "p"):
-        _assert_close(getattr(res, FIELDS[ref_name]), as_float(case[ref_name]), RTOL_CLOSED, 0.0, ref_name)
+        _assert_close(getattr(res, METAFOR_FIELDS[ref_name]), as_float(case[ref_name]), RTOL_CLOSED, 0.0, ref_name)
     # metafor reports Q = 0, I2 = 0, H2 = 1 here; with one study they are not estimable
     for name in ("Q", "Q_p", "Q_df", "I2", "H2", "pi_low", "pi_high", "tau2_ci_low", "tau2_ci_high"):
         assert math.isnan(getattr(res, name)), name
