@@ -7,7 +7,7 @@ look, ``info`` = recorded for transparency). Checks:
 
 ``quote_numbers``
     every reported number of a row (n, mean, sd, se, ci_low, ci_high, median,
-    q1, q3, min, max, p_value, prepost_r) appears in its ``quote``. The quote
+    q1, q3, min, max, p_value, t_value, prepost_r) appears in its ``quote``. The quote
     is NFKC-normalised (full-width digits and punctuation), thousands
     separators (``1,234``) are removed, and numbers are compared by value and
     magnitude (``41.0`` = ``41``; ``−3.2`` and the ``-5`` of ``3-5`` match 3.2
@@ -73,6 +73,7 @@ import numpy as np
 import pandas as pd
 
 from scimeta._dist import norm_ppf, norm_sf2, t_ppf, t_sf2
+from scimeta.io import REPORTED_NUMBERS
 
 __all__ = [
     "audit_review",
@@ -88,21 +89,7 @@ __all__ = [
 AUDIT_COLUMNS = ("check", "severity", "study_id", "outcome", "rows", "column", "message")
 #: se_as_sd heuristic: SD < SE_AS_SD_FACTOR * (max - min) / sqrt(n).
 SE_AS_SD_FACTOR = 0.1
-_QUOTE_COLUMNS = (
-    "n",
-    "mean",
-    "sd",
-    "se",
-    "ci_low",
-    "ci_high",
-    "median",
-    "q1",
-    "q3",
-    "min",
-    "max",
-    "p_value",
-    "prepost_r",
-)
+_QUOTE_COLUMNS = (*REPORTED_NUMBERS, "prepost_r")
 _NUM = re.compile(r"(?<![\w.])[-+]?(?:\d+(?:\.\d+)?|\.\d+)(?![\d])")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _PERCENT = re.compile(r"(?<![\d.])(\d+)\s*[^\d()%;,]{0,40}?\(\s*(\d+(?:\.\d+)?)\s*%\s*\)")

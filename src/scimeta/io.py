@@ -40,6 +40,7 @@ __all__ = [
     "neutralise_cell",
     "html_escape",
     "write_text",
+    "REPORTED_NUMBERS",
 ]
 
 CONFIG_FILE = "config/config.yaml"
@@ -47,6 +48,11 @@ STUDIES_CSV = "data/raw/studies.csv"
 OUTCOMES_CSV = "data/raw/outcomes.csv"
 EXTRACTION_XLSX = "data/raw/extraction.xlsx"
 SHEETS = ("studies", "outcomes")
+#: The numbers a paper reports that an outcomes row may hold (besides prepost_r).
+REPORTED_NUMBERS = (
+    "n", "mean", "sd", "se", "ci_low", "ci_high", "median", "q1", "q3", "min", "max",
+    "p_value", "t_value",
+)
 
 
 @dataclass(frozen=True)

@@ -318,24 +318,7 @@ def _check_outcomes(oc, st, config, rel, st_rel, problems, bad_cells=frozenset()
     kind = oc["kind"].to_numpy()
     arm = oc["arm"].to_numpy()
     is_diff = kind == "difference"
-    f = {
-        c: oc[c].to_numpy(dtype=float)
-        for c in (
-            "n",
-            "mean",
-            "sd",
-            "se",
-            "ci_low",
-            "ci_high",
-            "median",
-            "q1",
-            "q3",
-            "min",
-            "max",
-            "p_value",
-            "t_value",
-        )
-    }
+    f = {c: oc[c].to_numpy(dtype=float) for c in sio.REPORTED_NUMBERS}
     has = {c: np.isfinite(v) for c, v in f.items()}
 
     known = set(st["study_id"]) if st is not None else None
