@@ -125,7 +125,7 @@ def load_schema(name: str) -> dict:
     if name not in _SCHEMA_CACHE:
         path = schemas_dir() / f"{name}.schema.yaml"
         with open(path, encoding="utf-8") as fh:
-            _SCHEMA_CACHE[name] = yaml.safe_load(fh)
+            _SCHEMA_CACHE[name] = yaml.load(fh, Loader=_YAML_LOADER)
     return _SCHEMA_CACHE[name]
 
 
@@ -248,11 +248,16 @@ def _read_xlsx(path: Path, rel: str, problems: list):
     return out
 
 
+#: libyaml's safe loader where PyYAML was built with it (same documents, same
+#: marks, about ten times faster), else the pure-Python one.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _yaml_lines(text: str) -> dict:
     """Map dotted key paths of a YAML mapping to their 1-based line numbers."""
     lines: dict[str, int] = {}
     try:
-        node = yaml.compose(text)
+        node = yaml.compose(text, Loader=_YAML_LOADER)
     except yaml.YAMLError:
         return lines
 
@@ -294,7 +299,7 @@ def read_raw(review_dir) -> RawReview:
         text = _decode(cfg_path.read_bytes(), CONFIG_FILE, problems)
         if text is not None:
             try:
-                config = yaml.safe_load(text)
+                config = yaml.load(text, Loader=_YAML_LOADER)
             except yaml.YAMLError as err:
                 mark = getattr(err, "problem_mark", None)
                 problems.append(
