@@ -18,7 +18,6 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/analyse.smk"
 include: "workflow/rules/tables.smk"
-include: "workflow/rules/figures.smk"
 
 
 rule all:
@@ -37,3 +36,11 @@ rule all:
         "results/tables/audit.csv",
         "results/audit.html",
         get_all_figures,
+
+
+onsuccess:
+    release_scheduler_timers()
+
+
+onerror:
+    release_scheduler_timers()

@@ -1,41 +1,52 @@
-"""One job per outcome: rows -> arms -> effect sizes -> pools, subgroups, r sweep, meta-regression, bias.
+"""One job per outcome: rows -> arms -> effect sizes -> pools, subgroups, r sweep,
+meta-regression, bias -> figures.
 
-Each arrow writes its own table, so a reviewer can open every stage; the
-stages share one job because every Snakemake job is a fresh Python process,
-and starting one costs more than the statistics of an outcome.
+Each stage writes its own table, so a reviewer can open every stage; the stages
+share one job because every Snakemake job is a fresh Python process, and
+starting one (pandas, scipy, matplotlib) costs more than the statistics of an
+outcome. The figures an outcome gets depend on its rows, so the rule is written
+once per outcome (``analyse_<outcome>``); heavier outcomes start first.
 """
 
+for _outcome in OUTCOMES:
 
-rule analyse:
-    output:
-        arms="data/processed/outcomes/{outcome}/arms.csv",
-        effects="data/processed/outcomes/{outcome}/effects.csv",
-        excluded="data/processed/outcomes/{outcome}/excluded.csv",
-        pooled="results/outcomes/{outcome}/pooled.csv",
-        subgroup_tests="results/outcomes/{outcome}/subgroup_tests.csv",
-        membership="results/outcomes/{outcome}/membership.csv",
-        sensitivity="results/outcomes/{outcome}/sensitivity_r.csv",
-        metareg="results/outcomes/{outcome}/metareg.csv",
-        bias="results/outcomes/{outcome}/bias.csv",
-        leave1out="results/outcomes/{outcome}/leave1out.csv",
-        influence="results/outcomes/{outcome}/influence.csv",
-    log:
-        "logs/analyse/{outcome}.log",
-    conda:
-        "../envs/scimeta.yaml"
-    params:
-        rows=get_outcome_digest,
-        lib=LIB_DIGEST,
-        outcome_config=get_outcome_config,
-        extraction=config["extraction"],
-        prepost_r=config["prepost_r"],
-        prepost_method=config["prepost_method"],
-        analysis=config["analysis"],
-        subgroups=config["subgroups"],
-        moderators=config["moderators"],
-        populations=config["populations"],
-        permutations=config["permutations"],
-        seed=config["seed"],
-        r_grid=config["sensitivity"]["r_grid"],
-    script:
-        "../scripts/analyse.py"
+    rule:
+        name:
+            f"analyse_{_outcome}"
+        output:
+            arms=f"data/processed/outcomes/{_outcome}/arms.csv",
+            effects=f"data/processed/outcomes/{_outcome}/effects.csv",
+            excluded=f"data/processed/outcomes/{_outcome}/excluded.csv",
+            pooled=f"results/outcomes/{_outcome}/pooled.csv",
+            subgroup_tests=f"results/outcomes/{_outcome}/subgroup_tests.csv",
+            membership=f"results/outcomes/{_outcome}/membership.csv",
+            sensitivity=f"results/outcomes/{_outcome}/sensitivity_r.csv",
+            metareg=f"results/outcomes/{_outcome}/metareg.csv",
+            bias=f"results/outcomes/{_outcome}/bias.csv",
+            leave1out=f"results/outcomes/{_outcome}/leave1out.csv",
+            influence=f"results/outcomes/{_outcome}/influence.csv",
+            figures=figure_outputs(_outcome),
+        log:
+            f"logs/analyse/{_outcome}.log",
+        priority: len(figure_outputs(_outcome))
+        conda:
+            "../envs/scimeta.yaml"
+        params:
+            rows=OUTCOME_DIGESTS[_outcome],
+            lib=LIB_DIGEST,
+            outcome=_outcome,
+            outcome_config=config["outcomes"][_outcome],
+            extraction=config["extraction"],
+            prepost_r=config["prepost_r"],
+            prepost_method=config["prepost_method"],
+            analysis=config["analysis"],
+            subgroups=config["subgroups"],
+            moderators=config["moderators"],
+            populations=config["populations"],
+            permutations=config["permutations"],
+            seed=config["seed"],
+            r_grid=config["sensitivity"]["r_grid"],
+            plan=figure_plan(_outcome),
+            layout=config["figures"]["layout"],
+        script:
+            "../scripts/analyse.py"

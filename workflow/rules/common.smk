@@ -2,6 +2,7 @@
 
 import hashlib
 import sys
+import threading
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -34,21 +35,6 @@ LIB_DIGEST = library_digest(REPO / "src" / "scimeta")
 OUTCOME_DIGESTS = outcome_digests(REVIEW, config)
 OUTCOMES = sorted(config["outcomes"])
 FIGURES = planned_figures(REVIEW, config)
-
-
-wildcard_constraints:
-    outcome="|".join(OUTCOMES),
-    comparison="between_arms|pre_post",
-    measure="MD|SMD|ROM|MC|SMCR|SMCC",
-    var="[A-Za-z][A-Za-z0-9_]*",
-
-
-def get_outcome_digest(wildcards):
-    return OUTCOME_DIGESTS[wildcards.outcome]
-
-
-def get_outcome_config(wildcards):
-    return config["outcomes"][wildcards.outcome]
 
 
 def get_review_digest(wildcards):
@@ -141,3 +127,15 @@ def figure_outputs(outcome):
 
 def get_all_figures(wildcards):
     return [f for outcome in OUTCOMES for f in figure_outputs(outcome)]
+
+
+def release_scheduler_timers():
+    """Cancel the timer Snakemake's job rate limiter leaves behind when the run ends.
+
+    After every pass the scheduler arms a one-second ``threading.Timer`` to
+    look at its queue again; the last one, armed after the last job, would
+    keep the finished process alive for up to a second.
+    """
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()

@@ -1,7 +1,9 @@
-"""Rule ``analyse``: one outcome's rows -> arms -> effect sizes -> pools and their companions."""
+"""Rules ``analyse_<outcome>``: one outcome's rows -> arms -> effect sizes -> pools and their
+companions -> figures, each figure with the CSV of its numbers."""
 
 import dataclasses
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -15,13 +17,26 @@ from scimeta.analysis import (
 )
 from scimeta.compare import build_effects
 from scimeta.extract import build_arms
+from scimeta.figures import draw_figure
 from scimeta.io import read_review, write_csv
+from scimeta.plotting import save_figure
 from scimeta.workflow import restrict_review
 
 if TYPE_CHECKING:  # Snakemake >= 9.17: the object exists only when Snakemake runs the script
     from snakemake.script import snakemake
 
 log = logging.getLogger("scimeta.analyse")
+
+#: Files per figure kind (besides the CSV of the numbers drawn).
+FORMATS = {
+    "forest": ("svg", "png", "pdf"),
+    "subgroup_forest": ("svg", "png", "pdf"),
+    "funnel": ("svg", "png"),
+    "sensitivity": ("svg", "png"),
+    "bubble": ("svg", "png"),
+}
+#: The tables the figures are drawn from, read back as written.
+FIGURE_TABLES = ("effects", "pooled", "subgroup_tests", "membership", "sensitivity", "metareg")
 
 
 def effect_sizes(review, outcome):
@@ -64,7 +79,26 @@ def pools(effects, studies, config):
     }
 
 
-def main(review_dir, outcome, out: dict, **settings):
+def figures(out: dict, studies, figure_dir, *, outcome, plan, outcome_config, analysis, layout,
+            populations):
+    """Draw every planned figure of the outcome from its tables as written."""
+    tables = {name: pd.read_csv(out[name]) for name in FIGURE_TABLES}
+    for item in plan:
+        result = draw_figure(
+            item,
+            outcome=outcome,
+            outcome_config=outcome_config,
+            analysis=analysis,
+            layout=layout,
+            populations=populations,
+            studies=studies,
+            **tables,
+        )
+        written = save_figure(result, Path(figure_dir) / item["stem"], FORMATS[item["kind"]])
+        log.info("%s: %s", item["stem"], ", ".join(written))
+
+
+def main(review_dir, outcome, out: dict, figure_dir, *, plan, layout, **settings):
     """``settings``: the rule's params (every config value this job reads)."""
     review = read_review(review_dir)
     config = {
@@ -87,9 +121,12 @@ def main(review_dir, outcome, out: dict, **settings):
         "%s: %d arm rows, %d effect sizes, %d exclusions, %d pooled rows",
         outcome, len(arms), len(effects), len(excluded), len(tables["pooled"]),
     )
+    figures(out, review.studies, figure_dir, outcome=outcome, plan=plan,
+            outcome_config=settings["outcome_config"], analysis=config["analysis"],
+            layout=layout, populations=config["populations"])
 
 
 if __name__ == "__main__":
     logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
-    params = {k: v for k, v in snakemake.params.items() if k not in ("rows", "lib")}
-    main(".", snakemake.wildcards.outcome, dict(snakemake.output), **params)
+    params = {k: v for k, v in snakemake.params.items() if k not in ("rows", "lib", "outcome")}
+    main(".", snakemake.params.outcome, dict(snakemake.output), "results/figures", **params)
