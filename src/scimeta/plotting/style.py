@@ -156,6 +156,7 @@ def rc_params(families: tuple[str, ...] | None = None) -> dict:
         "legend.fontsize": FONT_SIZE,
         "figure.dpi": 100,
         "savefig.dpi": 300,
+        "savefig.bbox": "standard",  # the figure as laid out, never re-cropped
         "savefig.facecolor": "white",
         "savefig.edgecolor": "white",
     }
