@@ -410,14 +410,15 @@ def html_escape(value) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _format_column(s: pd.Series) -> pd.Series:
+def _format_column(s: pd.Series) -> list[str]:
+    """The CSV text of every cell of a column (see :func:`write_csv`)."""
     if pd.api.types.is_bool_dtype(s):
-        return s.map(lambda v: "true" if v else "false")
+        return ["true" if v else "false" for v in s.tolist()]
     if pd.api.types.is_integer_dtype(s):
-        return s.astype(str)
+        return [str(v) for v in s.tolist()]
     if pd.api.types.is_float_dtype(s):
         # repr() is the shortest string that round-trips the float exactly.
-        return s.map(lambda v: "" if pd.isna(v) else repr(float(v)))
+        return [repr(v) if v == v else "" for v in s.to_numpy(dtype=float, na_value=np.nan).tolist()]
 
     def cell(v):
         if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
@@ -428,7 +429,7 @@ def _format_column(s: pd.Series) -> pd.Series:
             return repr(float(v))
         return neutralise_cell(str(v))
 
-    return s.map(cell)
+    return [cell(v) for v in s.tolist()]
 
 
 def _file_mode() -> int:
@@ -468,12 +469,15 @@ def write_csv(df: pd.DataFrame, path) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    out = pd.DataFrame({c: _format_column(df[c]) for c in df.columns}, columns=list(df.columns))
+    columns = [_format_column(df.iloc[:, i]) for i in range(df.shape[1])]
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.chmod(tmp, _FILE_MODE)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            out.to_csv(fh, index=False, lineterminator="\n")
+            # the csv module with pandas' to_csv dialect (minimal quoting), on text cells
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow([str(c) for c in df.columns])
+            writer.writerows(zip(*columns))
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
