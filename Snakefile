@@ -39,8 +39,8 @@ rule all:
 
 
 onsuccess:
-    release_scheduler_timers()
+    end_of_run()
 
 
 onerror:
-    release_scheduler_timers()
+    end_of_run()
