@@ -8,7 +8,9 @@ read it derives
   outcome's jobs and nothing else;
 * a digest of the library's source, passed to every job that uses it, so
   that changing a formula re-runs what depends on it;
-* the figures to draw, planned from the sheets and the config.
+* the figures to draw, planned from the sheets and the config;
+
+and :func:`finish_job` ends every job.
 
 No statistics happen here.
 """
@@ -16,6 +18,7 @@ No statistics happen here.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import json
 from pathlib import Path
@@ -28,7 +31,19 @@ __all__ = [
     "planned_figures",
     "comparisons_present",
     "restrict_review",
+    "finish_job",
 ]
+
+
+def finish_job() -> None:
+    """Skip the garbage collection Python runs when a finished job's process exits.
+
+    A job that drew figures holds thousands of matplotlib objects in
+    reference cycles; collecting them at exit takes 0.1-0.4 s of a 1-5 s job,
+    for nothing: every output is written and closed, and logging is flushed
+    at exit as usual. Call it last.
+    """
+    gc.freeze()
 
 
 def library_digest(package_dir: str | Path) -> str:

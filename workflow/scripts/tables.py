@@ -10,6 +10,7 @@ import pandas as pd
 from scimeta.audit import audit_review, outcome_counts
 from scimeta.io import read_review, write_csv, write_text
 from scimeta.report import audit_page
+from scimeta.workflow import finish_job
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
@@ -76,3 +77,4 @@ if __name__ == "__main__":
         dict(snakemake.output),
         outcomes=snakemake.params.outcomes,
     )
+    finish_job()
