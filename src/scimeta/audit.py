@@ -330,6 +330,10 @@ def _reported_p_findings(arms: pd.DataFrame, level: float, out: list) -> None:
     ):
         arms[c] = pd.to_numeric(arms[c], errors="coerce").astype(float)
     keys = ["study_id", "outcome", "population", "timepoint"]
+    # only the groups with a reported difference (a few of many)
+    is_difference = arms["kind"].eq("difference")
+    with_difference = is_difference.groupby([arms[k] for k in keys], dropna=False).transform("any")
+    arms = arms[with_difference.astype(bool)]
     for k, grp in arms.groupby(keys, sort=True):
         sid, key = k[0], k[1]
         for d_row in grp[grp["kind"] == "difference"].to_dict("records"):
