@@ -10,7 +10,7 @@ read it derives
   that changing a formula re-runs what depends on it;
 * the figures to draw, planned from the sheets and the config;
 
-and :func:`finish_job` ends every job.
+and :func:`start_job` and :func:`finish_job` begin and end every job.
 
 No statistics happen here.
 """
@@ -31,8 +31,19 @@ __all__ = [
     "planned_figures",
     "comparisons_present",
     "restrict_review",
+    "start_job",
     "finish_job",
 ]
+
+
+def start_job() -> None:
+    """Keep what a job's process has imported out of its garbage collections.
+
+    pandas, scipy and matplotlib leave hundreds of thousands of objects that
+    live as long as the process; drawing figures triggers many collections,
+    and each full one would walk them all again. Call it after the imports.
+    """
+    gc.freeze()
 
 
 def finish_job() -> None:

@@ -20,7 +20,7 @@ from scimeta.extract import build_arms
 from scimeta.figures import draw_figure
 from scimeta.io import read_review, write_csv
 from scimeta.plotting import save_figure
-from scimeta.workflow import finish_job, restrict_review
+from scimeta.workflow import finish_job, restrict_review, start_job
 
 if TYPE_CHECKING:  # Snakemake >= 9.17: the object exists only when Snakemake runs the script
     from snakemake.script import snakemake
@@ -127,6 +127,7 @@ def main(review_dir, outcome, out: dict, figure_dir, *, plan, layout, **settings
 
 
 if __name__ == "__main__":
+    start_job()
     logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
     params = {k: v for k, v in snakemake.params.items() if k not in ("rows", "lib", "outcome")}
     main(".", snakemake.params.outcome, dict(snakemake.output), "results/figures", **params)

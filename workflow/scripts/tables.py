@@ -10,7 +10,7 @@ import pandas as pd
 from scimeta.audit import audit_review, outcome_counts
 from scimeta.io import read_review, write_csv, write_text
 from scimeta.report import audit_page
-from scimeta.workflow import finish_job
+from scimeta.workflow import finish_job, start_job
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
@@ -70,6 +70,7 @@ def main(review_dir, inputs: dict, outputs: dict, *, outcomes):
 
 
 if __name__ == "__main__":
+    start_job()
     logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
     main(
         ".",
