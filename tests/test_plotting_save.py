@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import zlib
+from pathlib import Path
 
 import matplotlib as mpl
 import numpy as np
@@ -130,24 +131,15 @@ def _forest(k: int, seed: int, labels):
 _LABELS = ["Smith 2019", "García 2020", "Ødegaard 2021", "Jones 2022", "Lee 2023", "王伟 2019",
            "Brown 2018", "Müller 2017"]
 
+# Run in a fresh interpreter: the same figure written first in its process, or
+# after others whose font subsets are then reused. The figures come from this
+# module (``_forest``), imported by the child.
 _PDF_RUN = textwrap.dedent("""
     import sys
     from pathlib import Path
-    import numpy as np, pandas as pd
-    from scimeta.plotting import forest_plot, save_figure
-
-    LABELS = %r
-
-    def forest(k, seed, labels):
-        rng = np.random.default_rng(seed)
-        eff = pd.DataFrame({
-            "study_id": [f"s{i}" for i in range(k)], "label": labels[:k], "outcome": "o",
-            "comparison": "between_arms", "measure": "MD", "yi": rng.normal(3, 2, k),
-            "vi": rng.uniform(2, 9, k), "n1": 20.0, "mean1": 30.5, "sd1": 9.25, "n2": 21.0,
-            "mean2": 28.25, "sd2": 8.5,
-        })
-        return forest_plot(eff, None, outcome_cfg={"label": "Score", "higher_is_better": True},
-                           comparison="between_arms", measure="MD")
+    sys.path.insert(0, %r)
+    from scimeta.plotting import save_figure
+    from test_plotting_save import _LABELS as LABELS, _forest as forest
 
     out = Path(sys.argv[1])
     if sys.argv[2] == "after-others":
@@ -155,7 +147,7 @@ _PDF_RUN = textwrap.dedent("""
         save_figure(forest(8, 2, LABELS), out / "other2", formats=("pdf",))
         save_figure(forest(5, 0, LABELS), out / "dup", formats=("pdf",))
     save_figure(forest(5, 0, LABELS), out / "target", formats=("pdf",))
-""" % (_LABELS,))
+""" % (str(Path(__file__).resolve().parent),))
 
 
 def test_pdf_font_subsets_reused_in_a_process_give_the_same_bytes(tmp_path):
