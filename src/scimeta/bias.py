@@ -32,7 +32,7 @@ import pandas as pd
 
 from scimeta._dist import chi2_sf, norm_cdf, norm_sf, t_isf, t_sf2
 from scimeta.metareg import metareg
-from scimeta.pool import CI_METHODS, TAU2_METHODS, PoolResult, pool, pool_many
+from scimeta.pool import CI_METHODS, TAU2_METHODS, OneRow, PoolResult, pool, pool_many
 
 __all__ = [
     "BIAS_COLUMNS",
@@ -138,7 +138,7 @@ def _min_k(k: int, need: int, what: str) -> None:
 # regression tests
 # ---------------------------------------------------------------------------
 @dataclass(frozen=True)
-class RegTestResult:
+class RegTestResult(OneRow):
     """A regression test for funnel-plot asymmetry and its limit estimate.
 
     Attributes
@@ -189,13 +189,6 @@ class RegTestResult:
     tau2: float
     note: str
 
-    def to_dict(self) -> dict[str, Any]:
-        """Field name -> value."""
-        return asdict(self)
-
-    def to_frame(self) -> pd.DataFrame:
-        """A one-row DataFrame."""
-        return pd.DataFrame([self.to_dict()])
 
 
 def egger_rma(
@@ -375,7 +368,7 @@ def peese(yi, vi, *, level: float = 0.95) -> RegTestResult:
 # rank correlation test
 # ---------------------------------------------------------------------------
 @dataclass(frozen=True)
-class RankTestResult:
+class RankTestResult(OneRow):
     """Begg and Mazumdar's rank correlation test.
 
     Attributes
@@ -402,13 +395,6 @@ class RankTestResult:
     ties: bool
     note: str
 
-    def to_dict(self) -> dict[str, Any]:
-        """Field name -> value."""
-        return asdict(self)
-
-    def to_frame(self) -> pd.DataFrame:
-        """A one-row DataFrame."""
-        return pd.DataFrame([self.to_dict()])
 
 
 def _kendall_cdf(n: int) -> np.ndarray:

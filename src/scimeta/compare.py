@@ -32,7 +32,10 @@ import numpy as np
 import pandas as pd
 
 from scimeta._dist import norm_ppf
+from scimeta.effects import MEASURES_BETWEEN as BETWEEN_MEASURES
+from scimeta.effects import MEASURES_PREPOST as PAIRED_MEASURES
 from scimeta.effects import escalc
+from scimeta.extract import EXCLUDED_COLUMNS
 
 __all__ = [
     "EFFECT_COLUMNS",
@@ -44,8 +47,6 @@ __all__ = [
     "study_label",
 ]
 
-BETWEEN_MEASURES = ("MD", "SMD", "ROM")
-PAIRED_MEASURES = ("MC", "SMCR", "SMCC")
 INDEPENDENT_MEASURES = ("MD", "SMD")
 
 EFFECT_COLUMNS = [
@@ -76,17 +77,6 @@ EFFECT_COLUMNS = [
     "note",
 ]
 
-EXCLUDED_COLUMNS = [
-    "file",
-    "row",
-    "study_id",
-    "outcome",
-    "arm",
-    "population",
-    "timepoint",
-    "stage",
-    "reason",
-]
 
 
 def study_label(author: str, year) -> str:
@@ -407,6 +397,6 @@ def build_effects(arms: pd.DataFrame, studies: pd.DataFrame, config: dict,
     effects = effects.sort_values(
         ["outcome", "comparison", "measure", "population", "label", "study_id"], kind="mergesort"
     ).reset_index(drop=True)
-    excluded = pd.DataFrame(col.excluded, columns=EXCLUDED_COLUMNS)
+    excluded = pd.DataFrame(col.excluded, columns=list(EXCLUDED_COLUMNS))
     excluded = excluded.sort_values(["file", "row", "reason"], kind="mergesort").reset_index(drop=True)
     return effects, excluded

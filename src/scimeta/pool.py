@@ -50,7 +50,8 @@ QPROFILE_TOL = 1e-12
 #: metafor's smallest upper search limit for the Q-profile CI (``confint``).
 QPROFILE_TAU2_MAX = 100.0
 
-_FLOAT_FIELDS = (
+#: The float fields of :class:`PoolResult`: NaN where a value is not estimable.
+RESULT_FLOAT_FIELDS = (
     "estimate",
     "se",
     "ci_low",
@@ -72,8 +73,20 @@ _FLOAT_FIELDS = (
 )
 
 
+class OneRow:
+    """Mixin of the result dataclasses: ``to_dict`` and a one-row ``to_frame``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Field name -> value."""
+        return asdict(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        """A one-row DataFrame."""
+        return pd.DataFrame([self.to_dict()])
+
+
 @dataclass(frozen=True)
-class PoolResult:
+class PoolResult(OneRow):
     """One pooled estimate with its heterogeneity statistics.
 
     Attributes
@@ -141,13 +154,6 @@ class PoolResult:
     iterations: int
     note: str
 
-    def to_dict(self) -> dict[str, Any]:
-        """Field name -> value, with the names of the data contract."""
-        return asdict(self)
-
-    def to_frame(self) -> pd.DataFrame:
-        """A one-row DataFrame."""
-        return pd.DataFrame([self.to_dict()])
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from scimeta._dist import chi2_sf, norm_isf, norm_sf2
 from scimeta.analysis import POOLED_COLUMNS as _OVERALL_COLUMNS
 
 from scimeta.metareg import metareg, qm_batch
+from scimeta.pool import RESULT_FLOAT_FIELDS
 from scimeta.pool import pool as _pool
 
 __all__ = [
@@ -432,27 +433,7 @@ def _assignments(effects, studies, subgroups, populations_map, assignments):
 # pools
 # --------------------------------------------------------------------------
 def _nan_row() -> dict:
-    keys = [
-        "estimate",
-        "se",
-        "ci_low",
-        "ci_high",
-        "stat",
-        "p",
-        "pi_low",
-        "pi_high",
-        "tau2",
-        "tau2_ci_low",
-        "tau2_ci_high",
-        "tau",
-        "I2",
-        "H2",
-        "Q",
-        "Q_df",
-        "Q_p",
-        "df",
-    ]
-    return {k: math.nan for k in keys}
+    return dict.fromkeys(RESULT_FLOAT_FIELDS, math.nan)
 
 
 def _single_study_row(y: float, v: float, level: float) -> dict:

@@ -1,5 +1,6 @@
 """Config and sheet validation, digests and input functions shared by all rules."""
 
+import functools
 import gc
 import hashlib
 import sys
@@ -66,8 +67,12 @@ FIGURE_CAPTIONS = {
 }
 
 
+@functools.cache
 def figure_plan(outcome):
-    """The figures of one outcome: a list of dicts (kind, comparison, measure, var, stem)."""
+    """The figures of one outcome: a list of dicts (kind, comparison, measure, var, stem).
+
+    Made once per outcome; read, never changed, by the rule, its priority and ``all``.
+    """
     plan = []
     for kind, entries in FIGURES.items():
         for entry in entries:
