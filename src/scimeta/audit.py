@@ -369,6 +369,10 @@ def _reported_p_findings(arms: pd.DataFrame, level: float, out: list) -> None:
 
             kind, t_r, c_r = next((p for p in pairs if matches(p)), pairs[0])
             rows = ";".join([str(int(d_row["source_row"])), _rows_text(t_r), _rows_text(c_r)])
+
+            def warn(column, message):  # a finding of this difference row
+                _finding(out, "reported_p", "warning", sid, key, rows, column, message)
+
             n1, m1, sd1 = t_r["n_used"], t_r["mean_used"], t_r["sd_used"]
             n2, m2, sd2 = c_r["n_used"], c_r["mean_used"], c_r["sd_used"]
             central = difference_test(n1, m1, sd1, n2, m2, sd2)
@@ -383,26 +387,14 @@ def _reported_p_findings(arms: pd.DataFrame, level: float, out: list) -> None:
                     if abs(d_rep + central.difference) <= tol
                     else ""
                 )
-                _finding(
-                    out,
-                    "reported_p",
-                    "warning",
-                    sid,
-                    key,
-                    rows,
+                warn(
                     "mean",
                     f"reported difference {d_rep:g} does not match the arm means: {arms_text}, "
                     f"off by {abs(d_rep - central.difference):.3g} > rounding {tol:.3g}"
                     f"{direction}",
                 )
             if np.isfinite(d_row["n"]) and d_row["n"] != n1 + n2:
-                _finding(
-                    out,
-                    "reported_p",
-                    "warning",
-                    sid,
-                    key,
-                    rows,
+                warn(
                     "n",
                     f"difference row n = {d_row['n']:g}, the arms' n add up to {n1 + n2:g}",
                 )
@@ -437,13 +429,7 @@ def _reported_p_findings(arms: pd.DataFrame, level: float, out: list) -> None:
                 rep_lo, rep_hi = (0.0 if bound else p - ph), p + ph
                 if rep_hi < p_lo or rep_lo > p_hi:
                     side = "above" if rep_lo > p_hi else "below"
-                    _finding(
-                        out,
-                        "reported_p",
-                        "warning",
-                        sid,
-                        key,
-                        rows,
+                    warn(
                         "p_value",
                         f"reported p {'<= ' if bound else '= '}{p:g} for the difference {d_rep:g}, "
                         f"but {arms_text} with p = {recomputed}; with every printed value at "
@@ -474,13 +460,7 @@ def _reported_p_findings(arms: pd.DataFrame, level: float, out: list) -> None:
                     )
                 if rep_hi < se_lo or rep_lo > se_hi:
                     p_rep = float(norm_sf2(d_rep / se_rep)) if se_rep > 0 else 0.0
-                    _finding(
-                        out,
-                        "reported_p",
-                        "warning",
-                        sid,
-                        key,
-                        rows,
+                    warn(
                         col,
                         f"{what} (p = {p_rep:.3g} by z) for the difference {d_rep:g}, but "
                         f"{arms_text} with SE {central.se_welch:.4g} (Welch) or "

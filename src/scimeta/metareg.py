@@ -466,17 +466,17 @@ def metareg(
         t2, converged, iterations = float(est[0]), bool(conv[0]), int(its[0])
         if not converged:
             notes.append(f"{tau2_method} did not converge in {max_iter} iterations")
+    # what a fit states whether or not tau^2 was estimable
+    design = dict(
+        k=k, p=p, tau2_method=tau2_method, test=test, level=level, names=names,
+        intercept=intercept, btt=btt, QM_df=m, QE_df=k - p, tau2_fixed=tau2_fixed,
+        iterations=iterations,
+    )
     nan = float("nan")
     if not np.isfinite(t2):
         empty = np.full(p, nan)
         return MetaRegResult(
-            k=k,
-            p=p,
-            tau2_method=tau2_method,
-            test=test,
-            level=level,
-            names=names,
-            intercept=intercept,
+            **design,
             beta=empty,
             se=empty,
             stat=empty,
@@ -485,15 +485,12 @@ def metareg(
             ci_high=empty,
             vcov=np.full((p, p), nan),
             df=nan,
-            btt=btt,
             QM=nan,
-            QM_df=m,
             QM_p=nan,
             F=nan,
             F_df1=nan,
             F_df2=nan,
             QE=nan,
-            QE_df=k - p,
             QE_p=nan,
             tau2=nan,
             tau=nan,
@@ -502,9 +499,7 @@ def metareg(
             R2=nan,
             tau2_RE=nan,
             s2w=nan,
-            tau2_fixed=tau2_fixed,
             converged=False,
-            iterations=iterations,
             note="; ".join(notes),
         )
     w = 1.0 / (v + t2)
@@ -565,13 +560,7 @@ def metareg(
         if conv0[0]:
             R2 = 0.0 if tau2_RE == 0 else max(0.0, 100.0 * (tau2_RE - t2) / tau2_RE)
     return MetaRegResult(
-        k=k,
-        p=p,
-        tau2_method=tau2_method,
-        test=test,
-        level=level,
-        names=names,
-        intercept=intercept,
+        **design,
         beta=beta,
         se=se,
         stat=stat,
@@ -580,15 +569,12 @@ def metareg(
         ci_high=beta + crit * se,
         vcov=vb,
         df=df,
-        btt=btt,
         QM=QM,
-        QM_df=m,
         QM_p=QM_p,
         F=F,
         F_df1=F_df1,
         F_df2=F_df2,
         QE=QE,
-        QE_df=k - p,
         QE_p=QE_p,
         tau2=t2,
         tau=float(np.sqrt(t2)),
@@ -597,9 +583,7 @@ def metareg(
         R2=R2,
         tau2_RE=tau2_RE,
         s2w=s2w,
-        tau2_fixed=tau2_fixed,
         converged=converged,
-        iterations=iterations,
         note="; ".join(notes),
         crit=crit,
     )
