@@ -33,7 +33,17 @@ __all__ = [
     "restrict_review",
     "start_job",
     "finish_job",
+    "FIGURE_FORMATS",
 ]
+
+#: The files of each kind of figure, besides the CSV of the numbers drawn.
+FIGURE_FORMATS = {
+    "forest": ("svg", "png", "pdf"),
+    "subgroup_forest": ("svg", "png", "pdf"),
+    "funnel": ("svg", "png"),
+    "sensitivity": ("svg", "png"),
+    "bubble": ("svg", "png"),
+}
 
 
 def start_job() -> None:

@@ -18,6 +18,7 @@ if str(REPO / "src") not in sys.path:
 from scimeta.io import read_review  # noqa: E402
 from scimeta.validate import ReviewError  # noqa: E402
 from scimeta.workflow import (  # noqa: E402
+    FIGURE_FORMATS,
     library_digest,
     outcome_digests,
     planned_figures,
@@ -48,11 +49,7 @@ def get_per_outcome(pattern):
 
 
 FIGURE_EXTENSIONS = {
-    "forest": ("svg", "png", "pdf", "csv"),
-    "subgroup_forest": ("svg", "png", "pdf", "csv"),
-    "funnel": ("svg", "png", "csv"),
-    "sensitivity": ("svg", "png", "csv"),
-    "bubble": ("svg", "png", "csv"),
+    kind: (*formats, "csv") for kind, formats in FIGURE_FORMATS.items()
 }
 # Captions as source files: outputs listed by a function keep the path as given.
 FIGURE_CAPTIONS = {

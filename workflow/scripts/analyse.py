@@ -20,21 +20,13 @@ from scimeta.extract import build_arms
 from scimeta.figures import draw_figure
 from scimeta.io import read_review, write_csv
 from scimeta.plotting import save_figure
-from scimeta.workflow import finish_job, restrict_review, start_job
+from scimeta.workflow import FIGURE_FORMATS, finish_job, restrict_review, start_job
 
 if TYPE_CHECKING:  # Snakemake >= 9.17: the object exists only when Snakemake runs the script
     from snakemake.script import snakemake
 
 log = logging.getLogger("scimeta.analyse")
 
-#: Files per figure kind (besides the CSV of the numbers drawn).
-FORMATS = {
-    "forest": ("svg", "png", "pdf"),
-    "subgroup_forest": ("svg", "png", "pdf"),
-    "funnel": ("svg", "png"),
-    "sensitivity": ("svg", "png"),
-    "bubble": ("svg", "png"),
-}
 #: The tables the figures are drawn from, read back as written.
 FIGURE_TABLES = ("effects", "pooled", "subgroup_tests", "membership", "sensitivity", "metareg")
 
@@ -94,7 +86,7 @@ def figures(out: dict, studies, figure_dir, *, outcome, plan, outcome_config, an
             studies=studies,
             **tables,
         )
-        written = save_figure(result, Path(figure_dir) / item["stem"], FORMATS[item["kind"]])
+        written = save_figure(result, Path(figure_dir) / item["stem"], FIGURE_FORMATS[item["kind"]])
         log.info("%s: %s", item["stem"], ", ".join(written))
 
 
