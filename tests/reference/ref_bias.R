@@ -27,11 +27,7 @@ out_file <- file.path("tests", "reference", "bias.json")
 ctrl_txt <- "list(threshold = 1e-12, maxiter = 1000)"
 ctrl <- eval(parse(text = ctrl_txt))
 
-num <- function(x) {
-  x <- as.numeric(x)
-  names(x) <- NULL
-  x
-}
+source(file.path("tests", "reference", "common.R"))  # metafor, jsonlite, num()
 
 bcg <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
 normand <- escalc(measure = "SMD", m1i = m1i, sd1i = sd1i, n1i = n1i,

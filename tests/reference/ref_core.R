@@ -19,11 +19,7 @@ suppressPackageStartupMessages({
 
 out_file <- file.path("tests", "reference", "core.json")
 
-num <- function(x) {
-  x <- as.numeric(x)
-  names(x) <- NULL
-  x
-}
+source(file.path("tests", "reference", "common.R"))  # metafor, jsonlite, num()
 
 # ---------------------------------------------------------------------------
 # Effect sizes

@@ -37,11 +37,7 @@ inputs <- read.csv(in_file, stringsAsFactors = FALSE, na.strings = "",
                                   population = "character", comparison = "character",
                                   measure = "character", effect_method = "character"))
 
-num <- function(x) {
-  x <- as.numeric(x)
-  names(x) <- NULL
-  x
-}
+source(file.path("tests", "reference", "common.R"))  # metafor, jsonlite, num()
 
 # ---------------------------------------------------------------------------
 # Effect sizes

@@ -29,11 +29,7 @@ out_file <- file.path("tests", "reference", "hodgkiss2023.json")
 ctrl_txt <- "list(threshold = 1e-12, maxiter = 1000)"
 ctrl <- eval(parse(text = ctrl_txt))
 
-num <- function(x) {
-  x <- as.numeric(x)
-  names(x) <- NULL
-  x
-}
+source(file.path("tests", "reference", "common.R"))  # metafor, jsonlite, num()
 
 fit_summary <- function(r) {
   list(k = r$k, estimate = num(r$beta), se = r$se, ci_lb = r$ci.lb, ci_ub = r$ci.ub,

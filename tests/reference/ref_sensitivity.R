@@ -15,11 +15,7 @@ suppressPackageStartupMessages({
 
 out_file <- file.path("tests", "reference", "sensitivity.json")
 
-num <- function(x) {
-  x <- as.numeric(x)
-  names(x) <- NULL
-  x
-}
+source(file.path("tests", "reference", "common.R"))  # metafor, jsonlite, num()
 
 morris <- data.frame(
   study_id = paste0("morris", 1:5),

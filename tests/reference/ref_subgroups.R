@@ -27,11 +27,7 @@ out_file <- file.path("tests", "reference", "subgroups.json")
 ctrl_txt <- "list(threshold = 1e-12, maxiter = 1000, tol = 1e-12)"
 ctrl <- eval(parse(text = ctrl_txt))
 
-num <- function(x) {
-  x <- as.numeric(x)
-  names(x) <- NULL
-  x
-}
+source(file.path("tests", "reference", "common.R"))  # metafor, jsonlite, num()
 
 # ---------------------------------------------------------------------------
 # data sets with a categorical moderator
