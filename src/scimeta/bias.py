@@ -32,7 +32,7 @@ import pandas as pd
 
 from scimeta._dist import chi2_sf, norm_cdf, norm_sf, t_isf, t_sf2
 from scimeta.metareg import metareg
-from scimeta.pool import CI_METHODS, TAU2_METHODS, OneRow, PoolResult, pool, pool_many
+from scimeta.pool import CI_METHODS, TAU2_METHODS, OneRow, PoolResult, check_yi_vi, pool, pool_many
 
 __all__ = [
     "BIAS_COLUMNS",
@@ -92,29 +92,6 @@ TRIMFILL_MAX_ITER = 100
 # ---------------------------------------------------------------------------
 # input handling
 # ---------------------------------------------------------------------------
-def _check_yv(yi, vi, study_id=None) -> tuple[np.ndarray, np.ndarray]:
-    y = np.atleast_1d(np.asarray(yi, dtype=float))
-    v = np.atleast_1d(np.asarray(vi, dtype=float))
-    if y.ndim != 1 or v.ndim != 1:
-        raise ValueError(f"yi and vi must be 1-d; got shapes {y.shape} and {v.shape}")
-    if y.shape != v.shape:
-        raise ValueError(f"yi and vi have different lengths: {y.size} and {v.size}")
-
-    def name(j: int) -> str:
-        return f"study {study_id[j]!r}" if study_id is not None else f"study {j}"
-
-    for col, a in (("yi", y), ("vi", v)):
-        bad = np.flatnonzero(~np.isfinite(a))
-        if bad.size:
-            j = int(bad[0])
-            raise ValueError(f"{name(j)}: {col} = {float(a[j])!r} is not a finite number")
-    bad = np.flatnonzero(~(v > 0))
-    if bad.size:
-        j = int(bad[0])
-        raise ValueError(f"{name(j)}: vi = {float(v[j])!r}; sampling variances must be > 0")
-    return y, v
-
-
 def _check_level(level: float) -> float:
     if not 0.0 < float(level) < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
@@ -239,7 +216,7 @@ def egger_rma(
         For invalid input or k < 3 (the model has two coefficients and
         needs a residual degree of freedom for tau²).
     """
-    y, v = _check_yv(yi, vi)
+    y, v = check_yi_vi(yi, vi)
     level = _check_level(level)
     k = y.size
     _min_k(k, MIN_K, "egger_rma")
@@ -298,7 +275,7 @@ def egger_lm(yi, vi, *, predictor: str = "sei", level: float = 0.95) -> RegTestR
     RegTestResult
         ``test = "t"``, ``tau2_method = ""``, ``tau2 = NaN``.
     """
-    y, v = _check_yv(yi, vi)
+    y, v = check_yi_vi(yi, vi)
     level = _check_level(level)
     k = y.size
     _min_k(k, MIN_K, "egger_lm")
@@ -457,7 +434,7 @@ def begg(yi, vi) -> RankTestResult:
     -------
     RankTestResult
     """
-    y, v = _check_yv(yi, vi)
+    y, v = check_yi_vi(yi, vi)
     n = y.size
     _min_k(n, MIN_K, "begg")
     w = 1.0 / v
@@ -653,7 +630,7 @@ def trimfill(
     -------
     TrimFillResult
     """
-    y, v = _check_yv(yi, vi)
+    y, v = check_yi_vi(yi, vi)
     level = _check_level(level)
     if estimator not in ("L0", "R0"):
         raise ValueError(f"estimator must be 'L0' or 'R0', got {estimator!r}")
@@ -833,7 +810,7 @@ def leave1out(
     -------
     LeaveOneOutResult
     """
-    y, v = _check_yv(yi, vi)
+    y, v = check_yi_vi(yi, vi)
     _min_k(y.size, MIN_K, "leave1out")
     Y, V = _leave_one_out_matrices(y, v)
     b = pool_many(Y, V, tau2_method=tau2_method, ci_method=ci_method, level=level, tau2_ci=False)
@@ -938,7 +915,7 @@ def influence(yi, vi, *, tau2_method: str = "REML") -> InfluenceResult:
         NaN for a study whose deleted fit failed to converge (then not
         flagged), with a note.
     """
-    y, v = _check_yv(yi, vi)
+    y, v = check_yi_vi(yi, vi)
     k = y.size
     _min_k(k, MIN_K, "influence")
     full = pool(y, v, tau2_method=tau2_method, tau2_ci=False)
@@ -998,7 +975,7 @@ def _effects(effects_rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.nda
     if missing:
         raise ValueError(f"effect rows lack column(s) {missing}")
     sid = effects_rows["study_id"].astype(str).to_numpy()
-    y, v = _check_yv(
+    y, v = check_yi_vi(
         pd.to_numeric(effects_rows["yi"], errors="coerce").to_numpy(dtype=float),
         pd.to_numeric(effects_rows["vi"], errors="coerce").to_numpy(dtype=float),
         study_id=sid,

@@ -867,6 +867,30 @@ def pool_many(
     )
 
 
+def check_yi_vi(yi, vi, study_id=None) -> tuple[np.ndarray, np.ndarray]:
+    """``yi``, ``vi`` as 1-d float arrays: finite, ``vi > 0``; errors name the study."""
+    y = np.atleast_1d(np.asarray(yi, dtype=float))
+    v = np.atleast_1d(np.asarray(vi, dtype=float))
+    if y.ndim != 1 or v.ndim != 1:
+        raise ValueError(f"yi and vi must be 1-d; got shapes {y.shape} and {v.shape}")
+    if y.shape != v.shape:
+        raise ValueError(f"yi and vi have different lengths: {y.size} and {v.size}")
+
+    def name(j: int) -> str:
+        return f"study {study_id[j]!r}" if study_id is not None else f"study {j}"
+
+    for col, a in (("yi", y), ("vi", v)):
+        bad = np.flatnonzero(~np.isfinite(a))
+        if bad.size:
+            j = int(bad[0])
+            raise ValueError(f"{name(j)}: {col} = {float(a[j])!r} is not a finite number")
+    bad = np.flatnonzero(~(v > 0))
+    if bad.size:
+        j = int(bad[0])
+        raise ValueError(f"{name(j)}: vi = {float(v[j])!r}; sampling variances must be > 0")
+    return y, v
+
+
 def pool(
     yi,
     vi,
@@ -899,21 +923,7 @@ def pool(
     >>> res.k
     4
     """
-    yi = np.atleast_1d(np.asarray(yi, dtype=float))
-    vi = np.atleast_1d(np.asarray(vi, dtype=float))
-    if yi.ndim != 1 or vi.ndim != 1:
-        raise ValueError(f"yi and vi must be 1-d; got shapes {yi.shape} and {vi.shape}")
-    if yi.shape != vi.shape:
-        raise ValueError(f"yi and vi have different lengths: {yi.shape[0]} and {vi.shape[0]}")
-    for name, a in (("yi", yi), ("vi", vi)):
-        bad = np.flatnonzero(~np.isfinite(a))
-        if bad.size:
-            j = int(bad[0])
-            raise ValueError(f"study {j}: {name} = {float(a[j])!r} is not a finite number")
-    bad = np.flatnonzero(~(vi > 0))
-    if bad.size:
-        j = int(bad[0])
-        raise ValueError(f"study {j}: vi = {float(vi[j])!r}; sampling variances must be > 0")
+    yi, vi = check_yi_vi(yi, vi)
     batch = pool_many(
         yi[None, :],
         vi[None, :],
