@@ -23,8 +23,11 @@ STUDIES = pd.DataFrame(
 
 
 def arm(study_id, arm_, timepoint, kind, n, mean, sd, *, row, population="all", r=math.nan,
-        flags=""):
+        flags="", included=None):
+    if included is None:  # as the extraction decides it: a row without an SD is excluded
+        included = math.isfinite(sd)
     return {
+        "included": included,
         "study_id": study_id, "outcome": "motor", "arm": arm_, "population": population,
         "timepoint": float(timepoint), "kind": kind, "n_used": float(n), "mean_used": mean,
         "sd_used": sd, "yi_used": math.nan, "vi_used": math.nan, "effect_method": "",

@@ -35,7 +35,7 @@ from scimeta._dist import norm_ppf
 from scimeta.effects import MEASURES_BETWEEN as BETWEEN_MEASURES
 from scimeta.effects import MEASURES_PREPOST as PAIRED_MEASURES
 from scimeta.effects import escalc
-from scimeta.extract import EXCLUDED_COLUMNS
+from scimeta.extract import EXCLUDED_COLUMNS, included_arms
 
 __all__ = [
     "EFFECT_COLUMNS",
@@ -345,8 +345,9 @@ def build_effects(arms: pd.DataFrame, studies: pd.DataFrame, config: dict,
     arms
         The extraction's arms table (``data/processed/arms.csv``): rows with
         ``n_used``, ``mean_used``, ``sd_used`` (and ``yi_used``, ``vi_used``
-        for reported differences); rows whose values could not be derived
-        carry NaN there and are already listed as excluded by the extraction.
+        for reported differences) and ``included``. Only the included rows
+        (:func:`scimeta.extract.included_arms`) are read: a row the extraction
+        listed as excluded never enters an effect size.
     studies
         ``studies.csv``.
     config
@@ -375,7 +376,7 @@ def build_effects(arms: pd.DataFrame, studies: pd.DataFrame, config: dict,
             "design": s.get("design", ""),
             "label": study_label(s.get("author", ""), s.get("year", "")),
         }
-    usable = arms[arms["sd_used"].notna() | arms.get("vi_used", pd.Series(np.nan, index=arms.index)).notna()]
+    usable = included_arms(arms)
     for outcome, ocfg in config["outcomes"].items():
         timepoint = float(ocfg["timepoint"])
         between = ocfg.get("between_arms", list(INDEPENDENT_MEASURES))
