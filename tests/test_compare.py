@@ -62,8 +62,11 @@ def test_between_arms_final_values_md_smd_rom():
         arm("rct1", "control", 12, "final", 18, 25.0, 9.0, row=3),
     ])
     effects, excluded = build_effects(arms, STUDIES, config())
-    # the treated arm has no baseline: no before/after effect, and that is listed
-    assert excluded["reason"].tolist() == ["pre_post: no baseline value to pair with"]
+    # no row of the outcome has a baseline: no before/after effect is attempted, noted once
+    assert excluded["reason"].tolist() == [
+        "not attempted: pre_post MC, SMCR, SMCC: no baseline rows (timepoint 0) and no change rows"
+    ]
+    assert excluded["stage"].tolist() == ["plan"] and excluded["row"].tolist() == [""]
     for measure in ("MD", "SMD", "ROM"):
         es = escalc(measure, n1i=[20], m1i=[30.0], sd1i=[8.0], n2i=[18], m2i=[25.0], sd2i=[9.0])
         got = one(effects, comparison="between_arms", measure=measure)
@@ -126,7 +129,11 @@ def test_pre_post_change_score_row():
     es = escalc("SMCC", ni=[15], m1i=[6.0], m2i=[0.0], sd1i=[5.0], sd2i=[0.0], ri=[0.0])
     assert smcc["yi"] == pytest.approx(es.yi[0], rel=RTOL)
     assert smcc["effect_method"] == "change_score"
-    assert excluded["reason"].str.contains("SMCR needs the baseline SD").sum() == 1
+    # no row of the outcome has a baseline: SMCR is not attempted, noted once for the outcome
+    assert excluded["reason"].tolist() == [
+        "not attempted: pre_post SMCR: no baseline rows (timepoint 0): SMCR is standardised by "
+        "the baseline SD"
+    ]
 
 
 def test_independent_groups_method():

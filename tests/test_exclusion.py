@@ -53,9 +53,14 @@ CASES = [
       L(study_id=S, arm="control", timepoint=12, n=15, mean=19.5, sd=8),
       L(study_id=S, timepoint=12, kind="difference", n="", mean=-2.1, sd="", se=3)],
      "between_arms: per-arm values are reported and used"),
-    ("difference_only_smd", {},
-     [L(study_id=R, timepoint=12, kind="difference", n="", mean=4.5, sd="", se=1.6)],
+    ("difference_only_smd", {},  # per-arm values elsewhere: SMD is attempted, not here
+     [L(study_id=R, timepoint=12, kind="difference", n="", mean=4.5, sd="", se=1.6),
+      L(study_id=S, timepoint=12, n=17, mean=17.4, sd=11),
+      L(study_id=S, arm="control", timepoint=12, n=15, mean=19.5, sd=8)],
      "between_arms SMD: only a mean difference is reported"),
+    ("smd_not_attempted", {},  # only reported differences: SMD not attempted, noted once
+     [L(study_id=R, timepoint=12, kind="difference", n="", mean=4.5, sd="", se=1.6)],
+     "not attempted: between_arms SMD: only reported differences"),
     ("kinds_differ", {},
      [L(study_id=S, timepoint=12, kind="change", n=17, mean=7.9, sd=5),
       L(study_id=S, arm="control", timepoint=12, n=15, mean=19.5, sd=8)],
@@ -75,6 +80,9 @@ CASES = [
     ("smcr_without_baseline", {},
      [L(study_id=S, timepoint=12, kind="change", n=17, mean=7.9, sd=5), L(), L(timepoint=12)],
      "pre_post SMCR: SMCR needs the baseline SD"),
+    ("pre_post_not_attempted", {},  # no baseline or change rows at all: noted once
+     [L(timepoint=12), L(study_id=S, timepoint=12, n=17)],
+     "not attempted: pre_post MC, SMCR: no baseline rows (timepoint 0) and no change rows"),
     ("change_as_independent", {"prepost_method": "independent", "pre_post": ["MD"]},
      [L(study_id=S, timepoint=12, kind="change", n=17, mean=7.9, sd=5), L(), L(timepoint=12)],
      "pre_post MD: a change score cannot be analysed as two independent groups"),
@@ -125,7 +133,10 @@ def test_excluded_rows_never_used(tmp_path, edit, rows, reason):
         assert int(row) not in used
         assert not arms.loc[arms["source_row"] == row, "included"].any()
     # a pairing exclusion: in no effect size of its comparison (and measure)
-    for row, why in zip(exc_effects["row"], exc_effects["reason"]):
+    for row, why, stage in zip(exc_effects["row"], exc_effects["reason"], exc_effects["stage"]):
+        if stage == "plan":  # one note per outcome on measures not attempted, not a sheet row
+            assert row == "" and why.startswith("not attempted: ")
+            continue
         m = re.match(r"(between_arms|pre_post)(?: (\w+))?: ", why)
         assert m, why
         assert int(row) not in _rows(effects, m.group(1), m.group(2)), why

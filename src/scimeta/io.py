@@ -166,7 +166,33 @@ def _read_csv_text(text: str, rel: str, problems: list):
     if not records or all(not any(c.strip() for c in r) for r in records):
         problems.append(_problem(rel, None, None, "file is empty (no header row)"))
         return None, []
+    other = _other_delimiter(records[0])
+    if other is not None:
+        problems.append(
+            _problem(
+                rel,
+                1,
+                None,
+                f"the file is {other}-separated, not comma-separated: save it as CSV with commas "
+                "(e.g. 'CSV UTF-8 (comma delimited)' in Excel)",
+            )
+        )
+        return None, []
     return _table_from_records(records, rel, problems)
+
+
+#: Delimiters a spreadsheet may have written instead of commas, by name.
+_OTHER_DELIMITERS = {"\t": "tab", ";": "semicolon", "|": "pipe"}
+
+
+def _other_delimiter(header: list[str]) -> str | None:
+    """The name of the delimiter a one-cell header row is split by (tab, semicolon), or None."""
+    if len(header) != 1:
+        return None
+    for char, name in _OTHER_DELIMITERS.items():
+        if header[0].count(char) >= 1:
+            return name
+    return None
 
 
 def _table_from_records(records, rel, problems):
@@ -215,6 +241,50 @@ def _xlsx_cell_text(value) -> str:
     return str(value)
 
 
+def _formulas(path: Path, sheet: str) -> dict:
+    """``{(row, col): formula}`` of the formula cells of one sheet (1-based)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        found = {}
+        for i, row in enumerate(wb[sheet].iter_rows(), start=1):
+            for j, cell in enumerate(row, start=1):
+                if getattr(cell, "data_type", None) == "f":
+                    found[(i, j)] = str(cell.value)
+        return found
+    finally:
+        wb.close()
+
+
+def _uncached_formulas(path, sheet, records, srel, problems):
+    """A formula cell without a stored value is an error: its value cannot be read faithfully.
+
+    openpyxl does not evaluate formulas; Excel and LibreOffice store the last
+    computed value beside each formula when they save, and that is what is
+    read. A workbook written by a program that stores only the formula would
+    otherwise be read as empty cells.
+    """
+    from openpyxl.utils import get_column_letter
+
+    header = [str(h).strip() for h in records[0]] if records else []
+    for (i, j), formula in sorted(_formulas(path, sheet).items()):
+        cached = records[i - 1][j - 1] if i - 1 < len(records) and j - 1 < len(records[i - 1]) else ""
+        if cached != "":
+            continue
+        column = header[j - 1] if j - 1 < len(header) and i > 1 else None
+        problems.append(
+            _problem(
+                srel,
+                i,
+                column or get_column_letter(j),
+                f"cell {get_column_letter(j)}{i} holds the formula {formula} without a stored "
+                "value; open and save the workbook in Excel or LibreOffice (which store the "
+                "computed values), or enter the number",
+            )
+        )
+
+
 def _read_xlsx(path: Path, rel: str, problems: list):
     import openpyxl
 
@@ -225,6 +295,14 @@ def _read_xlsx(path: Path, rel: str, problems: list):
         return {}
     out = {}
     try:
+        for name in wb.sheetnames:
+            state = getattr(wb[name], "sheet_state", "visible")
+            if state != "visible":
+                what = "read as the" if name in SHEETS else "not read (only sheets"
+                tail = f" {name} sheet" if name in SHEETS else " studies and outcomes are)"
+                problems.append(
+                    _problem(rel, None, None, f"sheet {name!r} is {state}: {what}{tail}", "warning")
+                )
         for sheet in SHEETS:
             if sheet not in wb.sheetnames:
                 problems.append(
@@ -242,6 +320,7 @@ def _read_xlsx(path: Path, rel: str, problems: list):
             if not records or all(not any(c.strip() for c in r) for r in records):
                 problems.append(_problem(srel, None, None, "sheet is empty (no header row)"))
                 continue
+            _uncached_formulas(path, sheet, records, srel, problems)
             out[sheet] = _table_from_records(records, srel, problems)
     finally:
         wb.close()
@@ -253,18 +332,27 @@ def _read_xlsx(path: Path, rel: str, problems: list):
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _yaml_lines(text: str) -> dict:
-    """Map dotted key paths of a YAML mapping to their 1-based line numbers."""
+def _yaml_lines(text: str) -> tuple[dict, list]:
+    """Map dotted key paths of a YAML mapping to their 1-based line numbers.
+
+    Also returns the duplicated keys as ``(path, line, first_line)``: YAML
+    loaders keep the last of two equal keys without a word, so a second
+    ``prepost_r:`` would silently change the analysis.
+    """
     lines: dict[str, int] = {}
+    duplicates: list[tuple[str, int, int]] = []
     try:
         node = yaml.compose(text, Loader=_YAML_LOADER)
     except yaml.YAMLError:
-        return lines
+        return lines, duplicates
 
     def walk(n, prefix):
         if isinstance(n, yaml.MappingNode):
             for k, v in n.value:
                 key = f"{prefix}.{k.value}" if prefix else str(k.value)
+                if key in lines:
+                    duplicates.append((key, k.start_mark.line + 1, lines[key]))
+                    continue
                 lines[key] = k.start_mark.line + 1
                 walk(v, key)
         elif isinstance(n, yaml.SequenceNode):
@@ -275,7 +363,7 @@ def _yaml_lines(text: str) -> dict:
 
     if node is not None:
         walk(node, "")
-    return lines
+    return lines, duplicates
 
 
 def read_raw(review_dir) -> RawReview:
@@ -306,11 +394,21 @@ def read_raw(review_dir) -> RawReview:
                     _problem(
                         CONFIG_FILE,
                         mark.line + 1 if mark is not None else None,
-                        None,
-                        f"not valid YAML: {getattr(err, 'problem', err)}",
+                        str(mark.column + 1) if mark is not None else None,
+                        f"not valid YAML: {getattr(err, 'problem', None) or err}",
                     )
                 )
-            config_lines = _yaml_lines(text)
+            config_lines, duplicates = _yaml_lines(text)
+            for key, line, first in duplicates:
+                problems.append(
+                    _problem(
+                        CONFIG_FILE,
+                        line,
+                        key,
+                        f"duplicate key {key.rpartition('.')[2]!r} (first at line {first}); "
+                        "YAML would keep only the last one",
+                    )
+                )
             if config is None and not any(p.file == CONFIG_FILE for p in problems):
                 problems.append(_problem(CONFIG_FILE, None, None, "config file is empty"))
 

@@ -38,6 +38,7 @@ __all__ = [
     "validate_review",
     "validate_raw",
     "build_review",
+    "outcome_defaults",
     "OUTCOME_KEY",
     "MISSING_TOKENS",
 ]
@@ -45,9 +46,13 @@ __all__ = [
 #: Columns that identify one outcomes row.
 OUTCOME_KEY = ("study_id", "outcome", "arm", "population", "timepoint", "kind")
 #: Cell texts read as an empty (missing) numeric value.
-MISSING_TOKENS = frozenset({"", "na", "n/a", "nr", "nan"})
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nr"})
+#: Longest outcome key and id: they become parts of file and rule names.
+MAX_ID_LENGTH = 64
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _COMMA_DECIMAL = re.compile(r"[+-]?\d+,\d+")
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_NOT_FINITE = re.compile(r"[+-]?(?:inf|infinity|nan)", re.IGNORECASE)
 _SLUG_MESSAGE = (
     "is not a valid id: use letters, digits, '_', '.', '-', starting with a letter or digit, "
     "without '..'"
@@ -113,20 +118,44 @@ def _sort(problems):
 
 
 def _fmt(v) -> str:
-    return repr(v) if isinstance(v, str) else f"{v:g}"
+    """A value for a message, at full precision (``1.0000001``, not ``1``; ``5``, not ``5.0``)."""
+    if isinstance(v, str):
+        return repr(v)
+    v = float(v)
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
 
 
-def _parse_numeric(series: pd.Series):
-    """Text -> float. Returns (values, bad) with bad a dict index -> message."""
+def _parse_numeric(series: pd.Series, *, integer: bool = False):
+    """Text -> float. Returns (values, bad) with bad a dict index -> message.
+
+    ``integer``: the column holds counts, so ``1,060`` is read as a
+    thousands separator rather than as a decimal comma.
+    """
     text = series.astype(str).map(lambda s: unicodedata.normalize("NFKC", s).strip())
     text = text.str.replace("\u2212", "-", regex=False)  # Unicode minus
     missing = text.str.lower().isin(MISSING_TOKENS)
     ok = text.str.fullmatch(_NUMBER.pattern)
     values = pd.to_numeric(text.where(ok & ~missing), errors="coerce").astype(float)
     bad = {}
+    for idx in text.index[ok & ~missing & ~np.isfinite(values)]:
+        s = text[idx]
+        bad[idx] = f"{s!r} is not a finite number (it is too large to represent)"
+        values[idx] = np.nan
     for idx in text.index[~ok & ~missing]:
         s = text[idx]
-        if _COMMA_DECIMAL.fullmatch(s):
+        if _NOT_FINITE.fullmatch(s):
+            bad[idx] = (
+                f"{s!r} is not a finite number; leave the cell empty (or write NA) "
+                "for a value not reported"
+            )
+        elif _THOUSANDS.fullmatch(s) and (integer or "." in s):
+            bad[idx] = f"{s!r} has a thousands separator; write {s.replace(',', '')}"
+        elif _THOUSANDS.fullmatch(s):
+            bad[idx] = (
+                f"{s!r} has a comma: write {s.replace(',', '')} if it is a thousands "
+                f"separator, {s.replace(',', '.')} if it is a decimal comma"
+            )
+        elif _COMMA_DECIMAL.fullmatch(s):
             bad[idx] = f"{s!r} uses a decimal comma; write {s.replace(',', '.')}"
         elif "±" in s or "+/-" in s or "(" in s:
             bad[idx] = f"{s!r} is not one number; put mean, SD or SE in their own columns"
@@ -159,7 +188,7 @@ def _check_sheet(df, headers, schema, rel, problems, bad_cells=None):
             if not present:
                 out[col] = np.nan
                 continue
-            values, bad = _parse_numeric(df[col])
+            values, bad = _parse_numeric(df[col], integer=typ == "integer")
             for idx, msg in bad.items():
                 problems.append(Problem(rel, int(rows[idx]), col, msg))
                 if bad_cells is not None:
@@ -183,7 +212,7 @@ def _check_sheet(df, headers, schema, rel, problems, bad_cells=None):
                     with np.errstate(invalid="ignore"):
                         hit = fin & op(v, spec[key])
                     for i in np.flatnonzero(hit):
-                        msg = f"must be {word} {spec[key]:g} (got {_fmt(v[i])})"
+                        msg = f"must be {word} {_fmt(spec[key])} (got {_fmt(v[i])})"
                         if col == "n":
                             msg = f"n must be a whole number >= 2 (got {_fmt(v[i])}" + (
                                 "; an SD needs at least 2 patients)" if v[i] > 0 else ")"
@@ -210,6 +239,17 @@ def _check_sheet(df, headers, schema, rel, problems, bad_cells=None):
                             int(rows[i]),
                             col,
                             f"{s.iloc[i]!r} is not one of: {', '.join(spec['enum'])}",
+                        )
+                    )
+            if "maxLength" in spec:
+                for i in np.flatnonzero((s.str.len() > spec["maxLength"]).to_numpy()):
+                    problems.append(
+                        Problem(
+                            rel,
+                            int(rows[i]),
+                            col,
+                            f"is {len(s.iloc[i])} characters long; at most {spec['maxLength']} "
+                            "(ids become parts of file names)",
                         )
                     )
             if "pattern" in spec:
@@ -248,6 +288,22 @@ def _check_sheet(df, headers, schema, rel, problems, bad_cells=None):
     return out
 
 
+def outcome_defaults(outcome_config: dict, prepost_method: str) -> dict:
+    """One outcome's config with every default filled in, from the config schema.
+
+    The default of ``pre_post`` follows ``prepost_method``
+    (``defaultByPrepostMethod`` in the schema): ``[MC, SMCR]`` when paired,
+    ``[MD]`` when independent. The only place these defaults are decided.
+    """
+    schema = sio.load_schema("config")["properties"]["outcomes"]["additionalProperties"]
+    out = _fill_defaults(outcome_config, schema)
+    for key, sub in schema["properties"].items():
+        by = sub.get("defaultByPrepostMethod")
+        if by and key not in outcome_config and prepost_method in by:
+            out[key] = _copy(by[prepost_method])
+    return out
+
+
 def _fill_defaults(instance, schema):
     """Fill ``default`` values of a JSON schema into a (copied) instance."""
     if not isinstance(instance, dict) or not isinstance(schema, dict):
@@ -283,16 +339,93 @@ def _check_config(raw, problems):
     validator = jsonschema.Draft202012Validator(schema)
     errs = sorted(validator.iter_errors(cfg), key=lambda e: [str(x) for x in e.absolute_path])
     for err in errs:
-        path = ".".join(str(x) for x in err.absolute_path)
-        line = None
-        p = path
-        while p and line is None:
-            line = raw.config_lines.get(p)
-            p = p.rpartition(".")[0]
-        problems.append(Problem(sio.CONFIG_FILE, line, path or None, err.message))
+        for path, message in _schema_messages(err):
+            shown = path.encode("unicode_escape").decode("ascii")  # a key may hold a line break
+            problems.append(Problem(sio.CONFIG_FILE, _line_of(raw, path), shown or None, message))
     if errs:
         return None
-    return _fill_defaults(cfg, schema)
+    out = _fill_defaults(cfg, schema)
+    out["outcomes"] = {
+        key: outcome_defaults(ocfg, out["prepost_method"]) for key, ocfg in cfg["outcomes"].items()
+    }
+    _check_combinations(raw, out, problems)
+    return out
+
+
+def _check_combinations(raw, config, problems):
+    """Keys that are valid alone but not together."""
+    from scimeta.compare import INDEPENDENT_MEASURES, PAIRED_MEASURES
+
+    method = config["prepost_method"]
+    allowed = INDEPENDENT_MEASURES if method == "independent" else PAIRED_MEASURES
+    for key, ocfg in sorted(config["outcomes"].items()):
+        bad = [m for m in ocfg["pre_post"] if m not in allowed]
+        if bad:
+            path = f"outcomes.{key}.pre_post"
+            problems.append(
+                Problem(
+                    sio.CONFIG_FILE,
+                    _line_of(raw, path),
+                    path,
+                    f"{', '.join(bad)} cannot be used with prepost_method {method} "
+                    f"(allowed: {', '.join(allowed)})",
+                )
+            )
+
+
+def _line_of(raw, path: str):
+    """The config line of a dotted key, or of its nearest parent that has one."""
+    line = None
+    while path and line is None:
+        line = raw.config_lines.get(path)
+        path = path.rpartition(".")[0]
+    return line
+
+
+def _schema_messages(err) -> list[tuple[str, str]]:
+    """``(dotted path, message)`` pairs for one jsonschema error, in this project's words.
+
+    An unknown key is reported at its own path (so with its own line); bounds
+    are stated as the key's rule with the value at full precision.
+    """
+    path = ".".join(str(x) for x in err.absolute_path)
+    v, sch = err.validator_value, err.schema
+    got = err.instance
+    if err.validator == "additionalProperties" and isinstance(got, dict):
+        known = set(sch.get("properties", {}))
+        out = []
+        for key in got:
+            if key not in known:
+                where = f"{path}.{key}" if path else str(key)
+                allowed = ", ".join(sorted(known))
+                out.append((where, f"unknown key {key!r} (allowed here: {allowed})"))
+        return out
+    if "propertyNames" in err.relative_schema_path:
+        where = f"{path}.{got}" if path else str(got)
+        return [
+            (
+                where,
+                f"{got!r} is not a safe key: use lower-case letters, digits and '_', starting "
+                f"with a letter, at most {MAX_ID_LENGTH} characters, no spaces or line breaks "
+                "(it becomes part of file and rule names)",
+            )
+        ]
+    value = _fmt(got) if isinstance(got, (int, float)) and not isinstance(got, bool) else repr(got)
+    words = {
+        "minimum": ">=",
+        "exclusiveMinimum": ">",
+        "maximum": "<=",
+        "exclusiveMaximum": "<",
+    }
+    if err.validator in words:
+        return [(path, f"must be {words[err.validator]} {_fmt(v)} (got {value})")]
+    if err.validator == "enum":
+        return [(path, f"{value} is not one of: {', '.join(str(x) for x in v)}")]
+    if err.validator == "type":
+        return [(path, f"must be {'a ' if isinstance(v, str) else ''}{v} (got {value})")]
+    if err.validator == "required":
+        return [(path, err.message)]
+    return [(path, err.message)]
 
 
 def _slug_ok(s: str) -> bool:
@@ -395,7 +528,7 @@ def _check_outcomes(oc, st, config, rel, st_rel, problems, bad_cells=frozenset()
                 rel,
                 int(rows[i]),
                 "ci_low",
-                f"ci_low {f['ci_low'][i]:g} is above ci_high {f['ci_high'][i]:g}",
+                f"ci_low {_fmt(f['ci_low'][i])} is above ci_high {_fmt(f['ci_high'][i])}",
             )
         )
     for lo, hi in (
@@ -411,7 +544,7 @@ def _check_outcomes(oc, st, config, rel, st_rel, problems, bad_cells=frozenset()
             hit = both & (f[lo] > f[hi])
         for i in np.flatnonzero(hit):
             problems.append(
-                Problem(rel, int(rows[i]), lo, f"{lo} {f[lo][i]:g} is above {hi} {f[hi][i]:g}")
+                Problem(rel, int(rows[i]), lo, f"{lo} {_fmt(f[lo][i])} is above {hi} {_fmt(f[hi][i])}")
             )
     for a, b in (("q1", "q3"), ("min", "max")):
         for i in np.flatnonzero(has[a] ^ has[b]):
@@ -521,6 +654,8 @@ def _check_links(config, st, oc, raw, problems):
                         "warning",
                     )
                 )
+    if oc is not None and isinstance(raw.config, dict):
+        _check_measures(config, oc, raw, problems)
     if st is not None and oc is not None:
         rel = raw.sources.get("studies", sio.STUDIES_CSV)
         with_rows = set(oc["study_id"])
@@ -535,6 +670,48 @@ def _check_links(config, st, oc, raw, problems):
                         "warning",
                     )
                 )
+
+
+def _check_measures(config, oc, raw, problems):
+    """Measures the rows cannot give: an error when written, one note per outcome when defaults."""
+    from scimeta.compare import measure_plan, plan_note
+
+    written = raw.config.get("outcomes") or {}
+    for key in sorted(config["outcomes"]):
+        ocfg = config["outcomes"][key]
+        rows = oc[oc["outcome"] == key]
+        if rows.empty:
+            continue
+        plan = measure_plan(rows, ocfg, prepost_method=config["prepost_method"])
+        defaults = {}
+        for comparison, p in plan.items():
+            explicit = comparison in (written.get(key) or {})
+            for m, reason in p.skipped.items():
+                if not explicit:
+                    continue
+                path = f"outcomes.{key}.{comparison}"
+                problems.append(
+                    Problem(
+                        sio.CONFIG_FILE,
+                        _line_of(raw, path),
+                        path,
+                        f"{m} cannot be computed from the rows of {key!r}: {reason}",
+                    )
+                )
+            if not explicit:
+                defaults[comparison] = p
+        note = plan_note(defaults)
+        if note:
+            path = f"outcomes.{key}"
+            problems.append(
+                Problem(
+                    sio.CONFIG_FILE,
+                    _line_of(raw, path),
+                    path,
+                    f"default measures {note} (noted once in excluded.csv)",
+                    "warning",
+                )
+            )
 
 
 # --------------------------------------------------------------------------- entry points

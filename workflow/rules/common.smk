@@ -9,7 +9,6 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.sourcecache import infer_source_file
-from snakemake.utils import validate
 
 REPO = Path(workflow.basedir)
 if str(REPO / "src") not in sys.path:
@@ -32,8 +31,9 @@ except ReviewError as err:
         + "\n".join(str(p) for p in err.problems if p.severity == "error")
     )
 
-# fills the schema's defaults into the config Snakemake passes to the jobs
-validate(config, REPO / "workflow" / "schemas" / "config.schema.yaml")
+# the validated config, every default filled in (those of the schema and those that follow
+# other keys, e.g. pre_post under prepost_method), is the config the jobs receive
+config.update(REVIEW.config)
 LIB_DIGEST = library_digest(REPO / "src" / "scimeta")
 OUTCOME_DIGESTS = outcome_digests(REVIEW, config)
 OUTCOMES = sorted(config["outcomes"])

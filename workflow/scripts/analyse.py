@@ -35,7 +35,9 @@ def effect_sizes(review, outcome):
     """Arms (mean and SD, how derived), effect sizes and every exclusion of one outcome."""
     review = restrict_review(review, outcome)
     arms, excluded_arms = build_arms(review)
-    effects, excluded_effects = build_effects(arms, review.studies, review.config)
+    effects, excluded_effects = build_effects(
+        arms, review.studies, review.config, outcomes_file=review.sources["outcomes"]
+    )
     excluded = pd.concat([excluded_arms, excluded_effects], ignore_index=True)
     return arms, effects, excluded
 
