@@ -179,6 +179,17 @@ def _check_sheet(df, headers, schema, rel, problems, bad_cells=None):
     for col in required:
         if col not in headers:
             problems.append(Problem(rel, 1, col, "missing required column"))
+    for col in schema.get("requiredColumns", []):
+        if col not in headers and col not in required:
+            problems.append(
+                Problem(
+                    rel,
+                    1,
+                    col,
+                    "missing required column (a cell may be empty, and that row is then listed "
+                    f"as excluded, but the column must be there): {props[col]['description']}",
+                )
+            )
     out = df.copy()
     rows = df["source_row"].to_numpy()
     for col, spec in props.items():
@@ -359,6 +370,17 @@ def _check_combinations(raw, config, problems):
     method = config["prepost_method"]
     allowed = INDEPENDENT_MEASURES if method == "independent" else PAIRED_MEASURES
     for key, ocfg in sorted(config["outcomes"].items()):
+        scale = ocfg.get("scale")
+        if scale is not None and not scale[0] < scale[1]:
+            path = f"outcomes.{key}.scale"
+            problems.append(
+                Problem(
+                    sio.CONFIG_FILE,
+                    _line_of(raw, path),
+                    path,
+                    f"[min, max] needs min < max (got [{_fmt(scale[0])}, {_fmt(scale[1])}])",
+                )
+            )
         bad = [m for m in ocfg["pre_post"] if m not in allowed]
         if bad:
             path = f"outcomes.{key}.pre_post"
@@ -531,21 +553,56 @@ def _check_outcomes(oc, st, config, rel, st_rel, problems, bad_cells=frozenset()
                 f"ci_low {_fmt(f['ci_low'][i])} is above ci_high {_fmt(f['ci_high'][i])}",
             )
         )
-    for lo, hi in (
-        ("q1", "q3"),
-        ("min", "max"),
-        ("min", "q1"),
-        ("q3", "max"),
-        ("min", "median"),
-        ("median", "max"),
+    for lo, hi, col in (
+        ("q1", "q3", "q1"),
+        ("min", "max", "min"),
+        ("min", "q1", "min"),
+        ("q3", "max", "max"),
+        ("q1", "median", "median"),
+        ("median", "q3", "median"),
+        ("min", "median", "median"),
+        ("median", "max", "median"),
+        ("min", "mean", "mean"),
+        ("mean", "max", "mean"),
     ):
-        both = has[lo] & has[hi]
+        both = has[lo] & has[hi] & (~is_diff if col == "mean" else True)
         with np.errstate(invalid="ignore"):
             hit = both & (f[lo] > f[hi])
         for i in np.flatnonzero(hit):
-            problems.append(
-                Problem(rel, int(rows[i]), lo, f"{lo} {_fmt(f[lo][i])} is above {hi} {_fmt(f[hi][i])}")
+            if col in ("median", "mean") and col in (lo, hi):
+                other = hi if col == lo else lo
+                rng = ("q1", "q3") if other in ("q1", "q3") else ("min", "max")
+                if has[rng[0]][i] and has[rng[1]][i] and f[rng[0]][i] > f[rng[1]][i]:
+                    continue  # the bounds themselves are reversed: reported once, below
+                msg = (
+                    f"{col} {_fmt(f[col][i])} is outside [{rng[0]}, {rng[1]}] = "
+                    f"[{_fmt(f[rng[0]][i]) if has[rng[0]][i] else '?'}, "
+                    f"{_fmt(f[rng[1]][i]) if has[rng[1]][i] else '?'}]"
+                )
+            else:
+                msg = f"{lo} {_fmt(f[lo][i])} is above {hi} {_fmt(f[hi][i])}"
+            problems.append(Problem(rel, int(rows[i]), col, msg))
+    for i in np.flatnonzero(is_diff & has["se"] & (f["se"] <= 0)):
+        problems.append(
+            Problem(
+                rel,
+                int(rows[i]),
+                "se",
+                f"must be > 0 on a difference row (got {_fmt(f['se'][i])}): "
+                "a difference with SE 0 has no variance",
             )
+        )
+    for i in np.flatnonzero(is_diff & both_ci & (f["ci_low"] == f["ci_high"]) & ~has["se"]):
+        problems.append(
+            Problem(
+                rel,
+                int(rows[i]),
+                "ci_high",
+                f"ci_low equals ci_high ({_fmt(f['ci_low'][i])}): a CI of width 0 gives the "
+                "difference no variance",
+            )
+        )
+    _check_scale(oc, config, f, has, rel, rows, problems)
     for a, b in (("q1", "q3"), ("min", "max")):
         for i in np.flatnonzero(has[a] ^ has[b]):
             col = b if has[a][i] else a
@@ -601,6 +658,48 @@ def _check_outcomes(oc, st, config, rel, st_rel, problems, bad_cells=frozenset()
                         None,
                         "duplicate row: same study_id, outcome, arm, population, timepoint and "
                         f"kind as row {rr[0]}",
+                    )
+                )
+
+
+#: Values of a row that a bounded instrument's scale bounds (final values; change and
+#: difference values by the width of the scale).
+SCALED_COLUMNS = ("mean", "median", "q1", "q3", "min", "max")
+
+
+def _check_scale(oc, config, f, has, rel, rows, problems):
+    """Values outside the outcome's declared ``scale`` are errors (CI limits are left to the audit).
+
+    A final value must lie in [min, max]; a change or a difference within
+    ± (max − min). A CI of a mean may legitimately reach past a bound, so the
+    audit flags those.
+    """
+    if config is None:
+        return
+    scales = {
+        key: ocfg["scale"] for key, ocfg in config.get("outcomes", {}).items() if ocfg.get("scale")
+    }
+    outcome = oc["outcome"].to_numpy()
+    kind = oc["kind"].to_numpy()
+    for key, (lo, hi) in scales.items():
+        mine = outcome == key
+        width = hi - lo
+        for col in SCALED_COLUMNS:
+            for i in np.flatnonzero(mine & has[col]):
+                v = f[col][i]
+                if kind[i] == "final" and not lo <= v <= hi:
+                    rng = f"[{_fmt(lo)}, {_fmt(hi)}]"
+                elif kind[i] != "final" and abs(v) > width:
+                    rng = f"[-{_fmt(width)}, {_fmt(width)}] (a {kind[i]})"
+                else:
+                    continue
+                problems.append(
+                    Problem(
+                        rel,
+                        int(rows[i]),
+                        col,
+                        f"{col} {_fmt(v)} is outside the scale of {key!r}, {rng} "
+                        f"(outcomes.{key}.scale)",
                     )
                 )
 
