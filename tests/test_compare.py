@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scimeta.compare import build_effects, study_label
+from scimeta.compare import build_effects, study_label, study_labels
 from scimeta.effects import escalc
 
 RTOL = 1e-12  # the same closed forms, computed through the same escalc
@@ -54,6 +54,24 @@ def one(effects, **where):
 def test_labels():
     assert study_label("Smith AB et al.", 2020) == "Smith 2020"
     assert study_label("Lee C", 2021.0) == "Lee 2021"
+    assert study_label("Lee C", math.nan) == "Lee"
+
+
+def test_labels_unique_and_from_the_label_column():
+    studies = pd.DataFrame({
+        "study_id": ["m1", "m2", "x", "m3", "own"],
+        "author": ["Michael A", "Michael A", "Xu", "Michael B", "Michael A"],
+        "year": [2013, 2013, 2014, 2013, 2013],
+        "label": ["", "", "", "", "Michael 2013 (rats)"],
+    })
+    assert study_labels(studies) == {
+        "m1": "Michael 2013a", "m2": "Michael 2013b", "x": "Xu 2014", "m3": "Michael 2013c",
+        "own": "Michael 2013 (rats)",
+    }
+    arms = pd.DataFrame([arm("m2", "treatment", 0, "final", 10, 1.0, 1.0, row=2),
+                         arm("m2", "treatment", 12, "final", 10, 2.0, 1.0, row=3)])
+    effects, _ = build_effects(arms, studies.assign(cohort_id="", design="single_arm"), config())
+    assert set(effects["label"]) == {"Michael 2013b"}
 
 
 def test_between_arms_final_values_md_smd_rom():

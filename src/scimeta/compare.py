@@ -48,6 +48,7 @@ __all__ = [
     "plan_note",
     "ComparisonPlan",
     "study_label",
+    "study_labels",
 ]
 
 INDEPENDENT_MEASURES = ("MD", "SMD")
@@ -206,9 +207,48 @@ def study_label(author: str, year) -> str:
     surname = text.split(" ")[0].rstrip(",") if text else ""
     try:
         year_text = str(int(float(year)))
-    except (TypeError, ValueError):
-        year_text = str(year or "").strip()
+    except (TypeError, ValueError, OverflowError):  # text, or an empty (NaN) year
+        year_text = "" if isinstance(year, float) else str(year or "").strip()
     return f"{surname} {year_text}".strip()
+
+
+def study_labels(studies: pd.DataFrame) -> dict:
+    """The label of every study: its ``label`` cell, else ``Surname Year``, unique.
+
+    Default labels that repeat (ten experiments of one paper: "Michael
+    2013") get a letter in the order of the studies sheet: "Michael 2013a",
+    "Michael 2013b", ... A ``label`` written in the sheet is used as written.
+    """
+    given = studies["label"] if "label" in studies.columns else pd.Series("", index=studies.index)
+    default = [study_label(a, y) for a, y in zip(studies.get("author", [""] * len(studies)),
+                                                   studies.get("year", [""] * len(studies)))]
+    written = [str(x).strip() if isinstance(x, str) else "" for x in given]
+    counts: dict = {}
+    for text, d in zip(written, default):
+        if not text:
+            counts[d] = counts.get(d, 0) + 1
+    seen: dict = {}
+    out = {}
+    for sid, text, d in zip(studies["study_id"], written, default):
+        if text:
+            out[sid] = text
+        elif counts[d] > 1:
+            i = seen.get(d, 0)
+            seen[d] = i + 1
+            out[sid] = f"{d}{_letters(i)}"
+        else:
+            out[sid] = d
+    return out
+
+
+def _letters(i: int) -> str:
+    """a, b, ..., z, aa, ab, ... for 0, 1, ..."""
+    text = ""
+    i += 1
+    while i:
+        i, rem = divmod(i - 1, 26)
+        text = chr(ord("a") + rem) + text
+    return text
 
 
 @dataclass(frozen=True)
@@ -491,13 +531,14 @@ def build_effects(arms: pd.DataFrame, studies: pd.DataFrame, config: dict,
     col = _Collector(settings, outcomes_file)
     notes: list[dict] = []
     study_info = {}
+    labels = study_labels(studies)
     for _, s in studies.iterrows():
         cohort = s.get("cohort_id")
         cohort = s["study_id"] if (cohort is None or str(cohort).strip() in ("", "nan")) else cohort
         study_info[s["study_id"]] = {
             "cohort_id": cohort,
             "design": s.get("design", ""),
-            "label": study_label(s.get("author", ""), s.get("year", "")),
+            "label": labels[s["study_id"]],
         }
     from scimeta.validate import outcome_defaults  # the schema's defaults, in one place
 

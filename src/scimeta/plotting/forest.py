@@ -129,19 +129,35 @@ class _Measurer:
         return self._cache[key]
 
 
-def favours_labels(comparison: str, higher_is_better) -> tuple[str, str] | None:
+#: Names of the arms and time points when the outcome's config gives none (``arms``).
+ARM_NAMES = {"treatment": "treatment", "control": "control", "baseline": "baseline",
+             "follow_up": "follow-up"}
+
+
+def _arm_names(arms) -> dict:
+    return {**ARM_NAMES, **{k: v for k, v in (arms or {}).items() if v}}
+
+
+def _title(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def favours_labels(comparison: str, higher_is_better, arms=None) -> tuple[str, str] | None:
     """``(left, right)`` labels under the axis, or None without a direction.
 
     Every measure here is group 1 minus (or over) group 2, with group 1 the
     treatment arm (``between_arms``) or the follow-up (``pre_post``); so a
-    positive effect means group 1 scored higher.
+    positive effect means group 1 scored higher. ``arms``: the outcome's
+    ``arms`` config (names of ``treatment``, ``control``, ``baseline``,
+    ``follow_up``).
     """
     if higher_is_better is None:
         return None
+    names = _arm_names(arms)
     if comparison == "pre_post":
-        better, worse = "Better than baseline", "Worse than baseline"
+        better, worse = f"Better than {names['baseline']}", f"Worse than {names['baseline']}"
     else:
-        better, worse = "Favours treatment", "Favours control"
+        better, worse = f"Favours {names['treatment']}", f"Favours {names['control']}"
     return (worse, better) if bool(higher_is_better) else (better, worse)
 
 
@@ -231,7 +247,8 @@ def forest_plot(
     eff = _select_effects(effects, comparison, measure, outcome, subgroup_var, level)
     pools = _select_pools(pooled, eff, comparison, measure, model, tau2_method, ci_method)
     log_scale = measure in LOG_MEASURES
-    fam_labels = favours_labels(comparison, (outcome_cfg or {}).get("higher_is_better"))
+    arms = (outcome_cfg or {}).get("arms")
+    fam_labels = favours_labels(comparison, (outcome_cfg or {}).get("higher_is_better"), arms)
 
     texts = [*eff["label"], title or ""]
     if subgroup_var is not None:
@@ -240,7 +257,7 @@ def forest_plot(
     with figure_context(families):
         m = _Measurer(families)
         sections = _sections(eff, pools, subgroup_var)
-        cols = _columns(layout, comparison, measure, model, level, eff)
+        cols = _columns(layout, comparison, measure, model, level, eff, arms)
         rows, footer = _rows(
             sections, pools, cols, eff, comparison, measure, model, tau2_method, ci_method,
             level, digits, subgroup_var, subgroup_tests, outcome, title, log_scale,
@@ -417,7 +434,8 @@ def _sections(eff, pools, subgroup_var):
 
 
 # --------------------------------------------------------------------------- table
-def _columns(layout, comparison, measure, model, level, eff):
+def _columns(layout, comparison, measure, model, level, eff, arms=None):
+    names = {k: _title(v) for k, v in _arm_names(arms).items()}
     name = MEASURE_NAMES.get(measure, measure)
     method = f"IV, {'Random' if model == 'random' else 'Common'}, {level:.0%} CI"
     effect = _Col("effect", (name, method), "right")
@@ -428,21 +446,21 @@ def _columns(layout, comparison, measure, model, level, eff):
         return [label, plot, effect, weight]
     if comparison == "pre_post":
         data = [
-            _Col("mean2", ("", "Mean"), "right", "Baseline"),
-            _Col("sd2", ("", "SD"), "right", "Baseline"),
-            _Col("mean1", ("", "Mean"), "right", "Follow-up"),
-            _Col("sd1", ("", "SD"), "right", "Follow-up"),
+            _Col("mean2", ("", "Mean"), "right", names["baseline"]),
+            _Col("sd2", ("", "SD"), "right", names["baseline"]),
+            _Col("mean1", ("", "Mean"), "right", names["follow_up"]),
+            _Col("sd1", ("", "SD"), "right", names["follow_up"]),
             _Col("n1", ("", "N"), "right"),
             _Col("r", ("", "r"), "right"),
         ]
     else:
         data = [
-            _Col("mean1", ("", "Mean"), "right", "Treatment"),
-            _Col("sd1", ("", "SD"), "right", "Treatment"),
-            _Col("n1", ("", "Total"), "right", "Treatment"),
-            _Col("mean2", ("", "Mean"), "right", "Control"),
-            _Col("sd2", ("", "SD"), "right", "Control"),
-            _Col("n2", ("", "Total"), "right", "Control"),
+            _Col("mean1", ("", "Mean"), "right", names["treatment"]),
+            _Col("sd1", ("", "SD"), "right", names["treatment"]),
+            _Col("n1", ("", "Total"), "right", names["treatment"]),
+            _Col("mean2", ("", "Mean"), "right", names["control"]),
+            _Col("sd2", ("", "SD"), "right", names["control"]),
+            _Col("n2", ("", "Total"), "right", names["control"]),
         ]
     return [label, *data, weight, effect, plot]
 
