@@ -292,9 +292,10 @@ class _Collector:
 
     def exclude(self, row, reason: str, *, measure: str | None = None, comparison: str = ""):
         what = f"{comparison} {measure}: " if measure else (f"{comparison}: " if comparison else "")
+        file = row.get("source_file")
         self.excluded.append(
             {
-                "file": self.file,
+                "file": file if isinstance(file, str) and file else self.file,
                 "row": int(row["source_row"]),
                 "study_id": row["study_id"],
                 "outcome": row["outcome"],

@@ -61,6 +61,7 @@ ARMS_ADDED_COLUMNS = (
     "effect_method",
     "included",
     "flags",
+    "source_file",
 )
 #: Columns of the excluded table.
 EXCLUDED_COLUMNS = (
@@ -407,8 +408,8 @@ def build_arms(review) -> tuple[pd.DataFrame, pd.DataFrame]:
     out_cols.remove("source_row")
     out_cols += ["source_row", *ARMS_ADDED_COLUMNS]
     out_cols = list(dict.fromkeys(out_cols))
-    arms = pd.DataFrame(ordered, columns=out_cols + ["reason"])
     file = review.sources.get("outcomes", "")
+    arms = pd.DataFrame(ordered, columns=out_cols + ["reason"])
     exc = arms.loc[~arms["included"]]
     excluded = pd.DataFrame(
         {
@@ -424,6 +425,7 @@ def build_arms(review) -> tuple[pd.DataFrame, pd.DataFrame]:
         },
         columns=list(EXCLUDED_COLUMNS),
     ).reset_index(drop=True)
+    arms["source_file"] = file  # the file actually read (a CSV, or a sheet of the workbook)
     arms = arms[out_cols].reset_index(drop=True)
     for c in ("n_used", "mean_used", "sd_used", "yi_used", "vi_used", "prepost_r", "n"):
         arms[c] = arms[c].astype(float)
