@@ -7,17 +7,34 @@ apply are left out (``data/raw/outcomes.csv: file is empty (no header row)``).
 
 Rules (the sheet schemas in ``workflow/schemas/`` hold the per-column ones):
 
-* numbers use a decimal point; ``12,3`` (comma decimal), ``12.3±4`` (two
-  numbers in one cell) and any other text in a numeric column are errors;
+* numbers use a decimal point; ``12,3`` (comma decimal), ``1,060``
+  (thousands separator; in a count column it can only be that), ``12.3±4``
+  (two numbers in one cell) and any other text in a numeric column are
+  errors; so are non-finite numbers (``1e999``, ``inf``, ``nan``);
   full-width digits (``１２．３``) are read after Unicode NFKC normalisation;
-  ``NA``, ``N/A``, ``NR`` and ``nan`` are read as empty;
-* ``n`` is a whole number >= 2; ``sd``/``se`` >= 0; ``ci_level`` is a
-  proportion in (0, 1): a percentage such as ``95`` is rejected, never guessed;
-* ids are slugs ``^[A-Za-z0-9][A-Za-z0-9_.-]*$`` without ``..``;
+  ``NA``, ``N/A`` and ``NR`` are read as empty;
+* a file split by tabs or semicolons is named as such, once;
+* ``n`` is a whole number >= 2, and the ``n`` column is required (an empty
+  cell lists the row as excluded); ``sd``/``se`` >= 0 (an SD of 0 is real);
+  ``ci_level`` is a proportion in (0, 1): a percentage such as ``95`` is
+  rejected, never guessed; values are printed at full precision
+  (``must be <= 1 (got 1.0000001)``);
+* ids are slugs ``^[A-Za-z0-9][A-Za-z0-9_.-]*$`` without ``..``, at most
+  :data:`MAX_ID_LENGTH` characters; outcome keys lower-case slugs of the same
+  length: both become parts of file and rule names;
 * a row must carry something usable (mean, median with IQR or range, or CI;
-  for ``kind = difference`` the difference and its SE, CI or p-value);
+  for ``kind = difference`` the difference and its SE, CI or p-value, an SE
+  or CI width above 0);
+* summaries must be possible: q1 <= median <= q3, min <= median <= max,
+  min <= mean <= max, ci_low <= ci_high, and values inside the outcome's
+  ``scale`` (what is merely suspicious is left to :mod:`scimeta.audit`);
 * keys are unique: ``study_id`` in studies, and
-  (study_id, outcome, arm, population, timepoint, kind) in outcomes.
+  (study_id, outcome, arm, population, timepoint, kind) in outcomes; in the
+  config a key written twice is an error (with both lines);
+* config keys and their combinations: unknown keys at their own line,
+  ``pre_post`` measures of the other ``prepost_method``, and measures written
+  in the config that the rows cannot give (:func:`scimeta.compare.measure_plan`);
+  defaults that do not apply are one warning per outcome.
 """
 
 from __future__ import annotations
