@@ -27,6 +27,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon, Rectangle
 from matplotlib.ticker import MaxNLocator, NullLocator
 from scimeta._dist import norm_ppf
+from scimeta.safe import rst_text
 
 from scimeta.plotting._common import (
     CI_NAMES,
@@ -1041,16 +1042,18 @@ def caption_forest(*, outcome_label: str, comparison: str, measure: str, model: 
     Returns
     -------
     str
-        What is drawn, the model, the τ² estimator and the CI method.
+        What is drawn, the model, the τ² estimator and the CI method. The
+        outcome label and the subgroup variable are escaped
+        (:func:`scimeta.safe.rst_text`): they read as written, never as markup.
     """
     what = ("treatment versus control" if comparison == "between_arms"
             else "follow-up versus baseline within the treated arm")
     name = MEASURE_NAMES.get(measure, measure)
     name = name[:1].lower() + name[1:]
-    parts = [f"Forest plot of **{outcome_label}**, {what}: {name} ({measure})"
+    parts = [f"Forest plot of **{rst_text(outcome_label)}**, {what}: {name} ({measure})"
              + (f" in {k} {'study' if k == 1 else 'studies'}" if k is not None else "") + "."]
     if subgroup_var:
-        parts.append(f"Studies are grouped by *{subgroup_var}*, with a subtotal diamond and "
+        parts.append(f"Studies are grouped by *{rst_text(subgroup_var)}*, with a subtotal diamond and "
                      "heterogeneity line per subgroup and the test for subgroup differences "
                      "in the footer; weights add up to 100% within each subgroup.")
     parts.append("Squares mark study estimates (area proportional to the study's "
