@@ -171,6 +171,7 @@ def test_snakemake_report_data_blocks_parse_and_hold_text_only(poisoned_run):
         for value in [*res["labels"].values()] if res.get("labels") else []:
             assert not set(str(value)) & set("<>&\"'`\n"), (path, value)
         assert "<" not in res["job_properties"]["params"], (path, res["job_properties"])
+        assert "alert" not in res["caption"], (path, res["caption"])
     for subcategories in categories.values():
         for name in subcategories:
             assert not set(name) & set("<>&\"'`\n"), name
@@ -237,3 +238,39 @@ def test_no_csv_cell_or_header_starts_a_formula(poisoned_run):
     assert "'" + FORMULA_PAYLOAD.replace('"', '""') in arms  # the payload is kept, as text
     assert "'" + FORMULA_PAYLOAD in neutralised_headers
     assert "\n-1.5," in arms or ",-1.5," in arms or ",-1.5\n" in arms  # numbers stay numbers
+
+
+def _schema_node(schema: dict, keys: list[str]) -> dict:
+    node = schema
+    for key in keys:
+        if key.isdigit():
+            node = node["items"]
+        else:
+            node = node["properties"][key]
+    return node
+
+
+def _holds_no_text(node: dict) -> bool:
+    """A config value that cannot carry review text: an enum, a number or a boolean (or lists of them)."""
+    if node.get("type") == "array":
+        return _holds_no_text(node["items"])
+    return "enum" in node or node.get("type") in ("number", "integer", "boolean")
+
+
+def test_captions_render_no_free_text_of_the_config():
+    """Captions are Jinja + reStructuredText: they may show only values that hold no text."""
+    import re
+
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    expressions = []
+    for path in sorted((REPO / "workflow/report").glob("*.rst")):
+        text = path.read_text(encoding="utf-8")
+        for expr in re.findall(r"\{[{%](.*?)[}%]\}", text, flags=re.S):
+            expressions.append((path.name, expr))
+    assert expressions
+    for name, expr in expressions:
+        for ref in re.findall(r"snakemake\.(\w+)((?:\[[^\]]+\])*)", expr):
+            source, subscripts = ref
+            assert source == "config", f"{name}: {expr!r} reads snakemake.{source}"
+            keys = [k.strip("\"' ") for k in re.findall(r"\[([^\]]+)\]", subscripts)]
+            assert _holds_no_text(_schema_node(schema, keys)), f"{name}: {expr!r}"
