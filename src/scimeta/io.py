@@ -13,17 +13,20 @@ its file, spreadsheet row (header = row 1) and column instead of being coerced.
 from __future__ import annotations
 
 import csv
-import html
 import io as _io
 import math
 import os
+import secrets
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
+
+from scimeta.safe import html_escape, neutralise_cell
 
 __all__ = [
     "Review",
@@ -40,6 +43,7 @@ __all__ = [
     "neutralise_cell",
     "html_escape",
     "write_text",
+    "atomic_write",
     "REPORTED_NUMBERS",
 ]
 
@@ -478,36 +482,6 @@ def read_review(review_dir) -> Review:
 
 
 # --------------------------------------------------------------------------- writing
-_INJECTION_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _is_number_text(s: str) -> bool:
-    try:
-        float(s)
-    except ValueError:
-        return False
-    return True
-
-
-def neutralise_cell(value):
-    """Prefix ``'`` to text that a spreadsheet would run as a formula (CSV injection).
-
-    Text starting with ``= + - @``, tab or carriage return gets a leading
-    apostrophe; text that is a plain number (``-4.5``) and non-text values are
-    returned unchanged.
-    """
-    if isinstance(value, str) and value.startswith(_INJECTION_START) and not _is_number_text(value):
-        return "'" + value
-    return value
-
-
-def html_escape(value) -> str:
-    """Escape text for HTML output (``& < > " '``); None and NaN become ''."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return html.escape(str(value), quote=True)
-
-
 def _format_column(s: pd.Series) -> list[str]:
     """The CSV text of every cell of a column (see :func:`write_csv`)."""
     if pd.api.types.is_bool_dtype(s):
@@ -538,22 +512,100 @@ def _file_mode() -> int:
 
 
 _FILE_MODE = _file_mode()
+#: Suffix of the short-lived name a finished file has just before its rename.
+TEMP_SUFFIX = ".tmp"
+#: A temporary name older than this (seconds) is a leftover of a killed writer.
+STALE_TEMP_SECONDS = 60.0
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Delete leftovers ``.<name>.*.tmp`` of ``path`` from writers that were killed."""
+    prefix = f".{path.name}."
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return
+    now = time.time()
+    for entry in entries:
+        if entry.name.startswith(prefix) and entry.name.endswith(TEMP_SUFFIX):
+            try:
+                if now - entry.stat(follow_symlinks=False).st_mtime > STALE_TEMP_SECONDS:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
+
+
+def _open_unnamed(folder: Path):
+    """A file in ``folder`` without a name (Linux ``O_TMPFILE``), or None where unsupported."""
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        return os.open(folder, flag | os.O_WRONLY, _FILE_MODE)
+    except OSError:  # a file system without O_TMPFILE (EOPNOTSUPP, EISDIR, ...)
+        return None
+
+
+def _link_unnamed(fd: int, path: Path) -> str:
+    """Give the unnamed file ``fd`` a fresh temporary name beside ``path``."""
+    # linkat(2) with AT_SYMLINK_FOLLOW on /proc/self/fd/<fd>, as open(2) describes for
+    # O_TMPFILE; os.link takes that path only when given a src_dir_fd
+    proc = os.open("/proc/self/fd", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        for _ in range(100):
+            tmp = str(path.parent / f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+            try:
+                os.link(str(fd), tmp, src_dir_fd=proc, follow_symlinks=True)
+            except FileExistsError:
+                continue
+            return tmp
+    finally:
+        os.close(proc)
+    raise FileExistsError(f"no free temporary name for {path}")
+
+
+def atomic_write(path, write) -> None:
+    """Write a file so that no reader and no kill ever sees part of it.
+
+    ``write(fh)`` gets a binary file object. Where the system allows it
+    (Linux), the data go to a file without a name in the target's folder,
+    which is given a short temporary name only once complete and then renamed
+    over ``path``: a writer killed while writing leaves nothing behind.
+    Elsewhere a hidden temporary file ``.<name>.XXXX.tmp`` is written and
+    renamed (and deleted on any error). Leftovers of killed writers (older
+    than :data:`STALE_TEMP_SECONDS`) are deleted at the next write of the
+    same file. The file gets the mode the umask gives a new file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(path)
+    fd = _open_unnamed(path.parent)
+    tmp = None
+    try:
+        if fd is not None:
+            with os.fdopen(fd, "wb", closefd=False) as fh:
+                write(fh)
+            tmp = _link_unnamed(fd, path)
+        else:
+            fd_named, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX,
+                                             dir=path.parent)
+            os.chmod(tmp, _FILE_MODE)
+            with os.fdopen(fd_named, "wb") as fh:
+                write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp is not None and os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def write_text(text: str, path) -> None:
-    """Write UTF-8 text with ``\\n`` line ends atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.chmod(tmp, _FILE_MODE)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write UTF-8 text with ``\\n`` line ends atomically (:func:`atomic_write`)."""
+    data = text.encode("utf-8")
+    atomic_write(path, lambda fh: fh.write(data))
 
 
 def write_csv(df: pd.DataFrame, path) -> None:
@@ -561,23 +613,16 @@ def write_csv(df: pd.DataFrame, path) -> None:
 
     UTF-8 without BOM, ``\\n`` line ends, minimal quoting, floats as their
     exact shortest ``repr`` (never rounded), NaN as an empty cell, text cells
-    neutralised against formula injection (:func:`neutralise_cell`). The file
-    is written to a temporary file in the same folder and renamed into place,
+    and column names neutralised against formula injection
+    (:func:`scimeta.safe.neutralise_cell`). Written with :func:`atomic_write`,
     so a reader never sees a half-written table.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    header = [neutralise_cell(str(c)) for c in df.columns]
     columns = [_format_column(df.iloc[:, i]) for i in range(df.shape[1])]
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.chmod(tmp, _FILE_MODE)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            # the csv module with pandas' to_csv dialect (minimal quoting), on text cells
-            writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow([str(c) for c in df.columns])
-            writer.writerows(zip(*columns))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    buf = _io.StringIO(newline="")
+    # the csv module with pandas' to_csv dialect (minimal quoting), on text cells
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(zip(*columns))
+    data = buf.getvalue().encode("utf-8")
+    atomic_write(path, lambda fh: fh.write(data))

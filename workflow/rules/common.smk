@@ -15,6 +15,7 @@ if str(REPO / "src") not in sys.path:
     sys.path.insert(0, str(REPO / "src"))
 
 from scimeta.io import read_review  # noqa: E402
+from scimeta.safe import report_labels, report_param, report_text  # noqa: E402
 from scimeta.validate import ReviewError  # noqa: E402
 from scimeta.workflow import (  # noqa: E402
     FIGURE_FORMATS,
@@ -121,8 +122,8 @@ def figure_outputs(outcome):
                     path,
                     caption=FIGURE_CAPTIONS[item["kind"]],
                     category="3. Figures",
-                    subcategory=label,
-                    labels=labels,
+                    subcategory=report_text(label),
+                    labels=report_labels(labels),
                 )
             files.append(path)
     return files
