@@ -85,15 +85,14 @@ def test_subgroup_tests_match_metafor(name):
     G = len(set(case["g"]))
     for sep in case["separate"]:
         m = sep["tau2_method"]
-        for cm in ("wald", "hksj"):  # separate_tau2 uses Wald SEs under both CI methods
-            row = out[
-                (out.method == "separate_tau2") & (out.tau2_method == m) & (out.ci_method == cm)
-            ]
-            assert len(row) == 1
-            row = row.iloc[0]
-            assert row["df"] == sep["df"] == G - 1
-            np.testing.assert_allclose(row["Q_between"], sep["Q_between"], rtol=rtol(m))
-            np.testing.assert_allclose(row["p"], sep["p"], rtol=rtol(m))
+        # separate_tau2 uses Wald SEs under every CI method: one row per estimator
+        row = out[(out.method == "separate_tau2") & (out.tau2_method == m)]
+        assert len(row) == 1
+        row = row.iloc[0]
+        assert row["ci_method"] == "wald" and row["statistic"] == "Q_between"
+        assert row["df"] == sep["df"] == G - 1
+        np.testing.assert_allclose(row["Q_between"], sep["Q_between"], rtol=rtol(m))
+        np.testing.assert_allclose(row["p"], sep["p"], rtol=rtol(m))
     for fit in case["fits"]:
         m, test = fit["tau2_method"], fit["test"]
         cm = "hksj" if test == "knha" else "wald"
@@ -102,13 +101,13 @@ def test_subgroup_tests_match_metafor(name):
         ]
         row = row.iloc[0]
         np.testing.assert_allclose(row["p"], fit["QMp"], rtol=rtol(m))
-        if test == "knha":
+        if test == "knha":  # metafor's QM under knha is the F statistic
+            assert row["statistic"] == "F" and math.isnan(row["Q_between"])
             np.testing.assert_allclose(row["F"], fit["QM"], rtol=rtol(m))
-            np.testing.assert_allclose(row["Q_between"], fit["QM"] * (G - 1), rtol=rtol(m))
             assert row["df2"] == fit["QMdf"][1]
         else:
+            assert row["statistic"] == "Q_between" and math.isnan(row["F"])
             np.testing.assert_allclose(row["Q_between"], fit["QM"], rtol=rtol(m))
-            assert math.isnan(row["F"])
         assert row["df"] == fit["QMdf"][0]
         assert row["k_groups"] == G and row["k"] == len(case["yi"])
 
@@ -389,10 +388,15 @@ def test_small_k_guardrails_and_mixed_group():
     mixed = pooled[pooled.subgroup == MIXED]
     assert len(mixed) and not mixed.in_test.any()
     assert mixed.note.str.contains("left out of the tests").all()
-    # k = 1 subgroups: the study's own effect, model common, with the note
-    k1 = pooled[pooled.k == 1]
+    # k = 1 subgroups, separate tau^2: the study's own effect, model common, with the note
+    k1 = pooled[(pooled.k == 1) & (pooled.tau2_scope == "separate")]
     assert len(k1) and (k1.model == "common").all()
     assert k1.note.str.contains("k = 1: no random-effects pool").all()
+    # under the common tau^2 the mixed-effects model estimates them: se^2 = vi + tau^2
+    k1c = pooled[(pooled.k == 1) & (pooled.tau2_scope == "common")]
+    assert len(k1c) and (k1c.model == "random").all()
+    np.testing.assert_allclose(k1c.se**2, k1c.estimate * 0 + eff.set_index("study_id").loc[
+        k1c.studies, "vi"].to_numpy() + k1c.tau2.to_numpy(), rtol=1e-12)
     c = pooled[
         (pooled.subgroup == "cervical")
         & (pooled.tau2_scope == "separate")
@@ -431,7 +435,7 @@ def test_fewer_than_two_groups_is_a_note_not_an_error():
         n_perm=10,
         seed=1,
     )
-    assert len(tests) == 4
+    assert len(tests) == 3  # separate_tau2 (one row: the test has no CI method) + 2 moderator rows
     assert tests.Q_between.isna().all()
     assert tests.note.str.contains("fewer than 2 subgroups").all()
 
