@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _reference import load_reference
 
 from scimeta.subgroups import (
     ASSIGNMENT_COLUMNS,
@@ -457,3 +458,48 @@ def test_no_residual_df_is_a_note():
 def test_exact_permutation_count():
     assert exact_permutation_count(["a"] * 7 + ["b"] * 4) == 330
     assert exact_permutation_count(list("aab")) == 3
+
+
+FAULTS = load_reference("faults")["one_study_subgroup"]
+
+
+@pytest.mark.parametrize("fit", FAULTS["common"], ids=lambda f: f["tau2_method"])
+def test_one_study_subgroup_under_common_tau2_is_the_mixed_effects_model(fit):
+    """metafor ``rma(yi, vi, mods = ~ factor(g) - 1)``: a one-study subgroup's estimate has
+    standard error sqrt(vi + tau^2), not the study's own."""
+    effects, studies = frames(FAULTS)
+    pooled = pool_subgroups(effects, studies, ["g"], tau2_methods=[fit["tau2_method"]],
+                            ci_methods=["wald"], common=False)
+    common = pooled[pooled.tau2_scope == "common"].set_index("subgroup")
+    tol = rtol(fit["tau2_method"])
+    for i, level in enumerate(fit["levels"]):
+        row = common.loc[level]
+        np.testing.assert_allclose(row["tau2"], fit["tau2"], rtol=tol)
+        np.testing.assert_allclose(row["estimate"], fit["estimate"][i], rtol=tol)
+        np.testing.assert_allclose(row["se"], fit["se"][i], rtol=tol)
+        np.testing.assert_allclose(row["ci_low"], fit["ci_lb"][i], rtol=tol)
+        np.testing.assert_allclose(row["ci_high"], fit["ci_ub"][i], rtol=tol)
+        np.testing.assert_allclose(row["p"], fit["pval"][i], rtol=tol)
+    alone = common.loc["alternate"]
+    assert alone["k"] == 1 and alone["model"] == "random"
+    vi = FAULTS["vi"][FAULTS["g"].index("alternate")]
+    assert alone["se"] > math.sqrt(vi)  # not the study's own standard error
+
+
+def test_subgroup_test_rows_are_distinct_and_name_their_statistic():
+    case = CATEGORICAL["bcg_alloc"]
+    effects, studies = frames(case)
+    out = subgroup_tests(effects, studies, ["g"], tau2_methods=["REML", "DL"],
+                         ci_methods=["hksj", "wald"], n_perm=0)
+    key = ["outcome", "comparison", "measure", "subgroup_var", "method", "tau2_method",
+           "ci_method"]
+    assert not out.duplicated(key).any()
+    numbers = ["Q_between", "df", "p", "F", "df2"]
+    assert not out.drop(columns=["note"]).duplicated(
+        [c for c in out.columns if c in numbers + ["method", "tau2_method"]]).any()
+    assert set(out["statistic"]) == {"Q_between", "F"}
+    f_rows = out[out["statistic"] == "F"]
+    assert (f_rows["method"] == "moderator_model").all() and (f_rows["ci_method"] == "hksj").all()
+    assert f_rows["Q_between"].isna().all() and f_rows["F"].notna().all()
+    q_rows = out[out["statistic"] == "Q_between"]
+    assert q_rows["Q_between"].notna().all() and q_rows["F"].isna().all()
