@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from scimeta.faults import attempt, not_computed
+from scimeta.faults import attempt, not_computed, with_gaps
 from scimeta.membership import (
     OVERALL,
     effect_patients,
@@ -143,7 +143,7 @@ def pool_models(yi, vi, analysis: dict) -> list[dict]:
         )
         row.pop("level", None)
         row.update(model=model, tau2_method=method, ci_method=ci, primary=primary, conf_level=level)
-        out.append(row)
+        out.append(with_gaps(row))
     return out
 
 
@@ -416,7 +416,9 @@ def metareg_table(
                             "df": fit.df, "QM": fit.QM, "QM_df": fit.QM_df, "QM_p": fit.QM_p,
                             "F": fit.F, "F_df1": fit.F_df1, "F_df2": fit.F_df2, "tau2": fit.tau2,
                             "I2": fit.I2, "R2": fit.R2, "QE": fit.QE, "QE_df": fit.QE_df,
-                            "QE_p": fit.QE_p, "converged": fit.converged, "note": note,
+                            "QE_p": fit.QE_p, "converged": fit.converged,
+                            "note": note if ci == "hksj" else "; ".join(
+                                n for n in (note, "z tests (wald): no F test, no df") if n),
                             "cov_intercept": fit.vcov[i, 0], "cov_slope": fit.vcov[i, 1],
                             "crit": fit.crit,
                         })

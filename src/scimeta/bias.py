@@ -232,8 +232,10 @@ def egger_rma(
     Raises
     ------
     ValueError
-        For invalid input or k < 3 (the model has two coefficients and
-        needs a residual degree of freedom for tau²).
+        For invalid input, k < 3 (the model has two coefficients and
+        needs a residual degree of freedom for tau²), or a predictor that is
+        collinear with the intercept (every study with the same standard
+        error): metafor refuses that model too, and the message quotes it.
     """
     y, v = check_yi_vi(yi, vi)
     level = _check_level(level)

@@ -13,12 +13,13 @@ be computed, its row is written with empty numbers and the reason in
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TypeVar
 
 import numpy as np
 
-__all__ = ["NOT_COMPUTABLE", "attempt", "not_computed"]
+__all__ = ["NOT_COMPUTABLE", "attempt", "not_computed", "pool_gaps", "with_gaps"]
 
 T = TypeVar("T")
 
@@ -42,3 +43,28 @@ def attempt(compute: Callable[..., T], *args, **kwargs) -> tuple[T | None, str]:
             return compute(*args, **kwargs), ""
         except NOT_COMPUTABLE as exc:
             return None, str(exc) or type(exc).__name__
+
+
+def _empty(row: dict, *names: str) -> bool:
+    values = [row.get(n) for n in names]
+    return any(v is None or (isinstance(v, float) and math.isnan(v)) for v in values)
+
+
+def pool_gaps(row: dict) -> list[str]:
+    """Why numbers of a pooled row (``pooled.csv``) are empty by design, in words."""
+    reasons = []
+    if row.get("model") == "common" and _empty(row, "pi_low", "pi_high", "tau2_ci_low",
+                                               "tau2_ci_high"):
+        reasons.append("common-effect model: no prediction interval, no tau^2 CI")
+    if row.get("ci_method") == "wald" and _empty(row, "df"):
+        reasons.append("Wald (z) CI: no degrees of freedom")
+    if row.get("k") == 1 and _empty(row, "Q", "Q_p", "I2", "H2"):
+        reasons.append("k = 1: no heterogeneity statistics")
+    return reasons
+
+
+def with_gaps(row: dict) -> dict:
+    """``row`` with :func:`pool_gaps` added to its ``note``."""
+    notes = [str(row.get("note") or "")] + [g for g in pool_gaps(row)
+                                           if g not in str(row.get("note") or "")]
+    return {**row, "note": "; ".join(n for n in notes if n)}

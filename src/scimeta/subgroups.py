@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from scimeta._dist import chi2_sf, norm_isf, norm_sf2
-from scimeta.faults import attempt, not_computed
+from scimeta.faults import attempt, not_computed, with_gaps
 from scimeta.membership import (
     ANALYSIS_KEYS,
     ASSIGNMENT_COLUMNS,
@@ -425,7 +425,7 @@ def pool_subgroups(
                                     note=extra,
                                 )
                         r["note"] = "; ".join(x for x in (r.get("note", ""), mixed_note) if x)
-                        rows.append({**r, **info, "tau2_scope": scope})
+                        rows.append(with_gaps({**r, **info, "tau2_scope": scope}))
             if common:
                 for cm in ci_methods:
                     if k == 1:
@@ -444,7 +444,7 @@ def pool_subgroups(
                             pi_min_k=pi_min_k,
                         )
                     r["note"] = "; ".join(x for x in (r.get("note", ""), mixed_note) if x)
-                    rows.append({**r, **info, "tau2_scope": "separate"})
+                    rows.append(with_gaps({**r, **info, "tau2_scope": "separate"}))
     out = pd.DataFrame.from_records(rows)
     if out.empty:
         return pd.DataFrame(columns=POOLED_COLUMNS)
