@@ -335,3 +335,22 @@ def test_a_figure_that_cannot_be_drawn_is_a_placeholder_with_the_reason(monkeypa
                       sensitivity=pd.DataFrame())
     assert fig.meta.get("placeholder")
     assert "could not be drawn: refused for the test" in fig.data["message"].iloc[0]
+
+
+def test_a_refused_moderator_model_keeps_the_separate_pools_and_test(monkeypatch):
+    effects = _paired_effects()
+    studies = pd.DataFrame({"study_id": effects["study_id"], "g": ["a", "b"] * 3})
+    args = dict(analysis=ANALYSIS, subgroups=["g"], populations={}, permutations=0, seed=1)
+    pooled_before, tests_before, _ = subgroup_tables(effects, studies, **args)
+    monkeypatch.setattr("scimeta.subgroups._moderator_fit", _refuse)
+    pooled, tests, _ = subgroup_tables(effects, studies, **args)
+    separate = pooled["tau2_scope"] == "separate"
+    pd.testing.assert_frame_equal(pooled[separate], pooled_before[separate])
+    common = pooled[~separate]
+    assert len(common) and common["estimate"].isna().all()
+    assert common["note"].str.contains("not computed: refused for the test").all()
+    mod = tests[tests["method"] == "moderator_model"]
+    assert mod["p"].isna().all() and mod["note"].str.contains("refused for the test").all()
+    sep = tests[tests["method"] == "separate_tau2"]
+    pd.testing.assert_frame_equal(sep, tests_before[tests_before["method"] == "separate_tau2"],
+                                  check_dtype=False)

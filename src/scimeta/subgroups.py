@@ -343,7 +343,8 @@ def pool_subgroups(
         common_tau2 = {}
         if "common" in scopes:
             for tm in tau2_methods:
-                fit, why = _moderator_fit(
+                result, failed = attempt(
+                    _moderator_fit,
                     tested["yi"].to_numpy(float),
                     tested["vi"].to_numpy(float),
                     list(tested["subgroup"]),
@@ -351,6 +352,7 @@ def pool_subgroups(
                     "z",
                     level,
                 )
+                fit, why = result if result is not None else (None, not_computed(failed))
                 if fit is None:
                     common_tau2[tm] = (math.nan, False, why)
                 else:
