@@ -291,7 +291,9 @@ def r_sweep_table(
         if sweep is None:
             sweep = pd.DataFrame({"measure": measure, "r_assumed": list(r_grid), "k": len(rows),
                                   "model": "random", "tau2_method": tau2_method,
-                                  "ci_method": ci_method, "note": not_computed(why)})
+                                  "ci_method": ci_method,
+                                  "level": float(analysis.get("level", 0.95)),
+                                  "note": not_computed(why)})
         combined = rows["population"].astype(str).str.startswith("combined:")
         if combined.any():
             kept = ("; ".join(["combined from subgroup rows, kept at its own variance: "

@@ -190,6 +190,10 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
         sweep = sensitivity[sensitivity["measure"] == measure] if len(sensitivity) else sensitivity
         if sweep.empty:
             return placeholder(nothing, kind="r_sensitivity", title=title)
+        if sweep["estimate"].isna().all():
+            why = str(sweep["note"].iloc[0]) if pd.notna(sweep["note"].iloc[0]) else ""
+            return placeholder(f"The r sweep has no pooled estimate: {why}",
+                               kind="r_sensitivity", title=title)
         return r_sensitivity_plot(sweep, outcome_cfg=outcome_config,
                                   primary_r=item.get("prepost_r"), title=title)
     if kind == "bubble":
