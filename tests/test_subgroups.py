@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _reference import load_reference
 
 from scimeta.subgroups import (
     ASSIGNMENT_COLUMNS,
@@ -85,15 +86,14 @@ def test_subgroup_tests_match_metafor(name):
     G = len(set(case["g"]))
     for sep in case["separate"]:
         m = sep["tau2_method"]
-        for cm in ("wald", "hksj"):  # separate_tau2 uses Wald SEs under both CI methods
-            row = out[
-                (out.method == "separate_tau2") & (out.tau2_method == m) & (out.ci_method == cm)
-            ]
-            assert len(row) == 1
-            row = row.iloc[0]
-            assert row["df"] == sep["df"] == G - 1
-            np.testing.assert_allclose(row["Q_between"], sep["Q_between"], rtol=rtol(m))
-            np.testing.assert_allclose(row["p"], sep["p"], rtol=rtol(m))
+        # separate_tau2 uses Wald SEs under every CI method: one row per estimator
+        row = out[(out.method == "separate_tau2") & (out.tau2_method == m)]
+        assert len(row) == 1
+        row = row.iloc[0]
+        assert row["ci_method"] == "wald" and row["statistic"] == "Q_between"
+        assert row["df"] == sep["df"] == G - 1
+        np.testing.assert_allclose(row["Q_between"], sep["Q_between"], rtol=rtol(m))
+        np.testing.assert_allclose(row["p"], sep["p"], rtol=rtol(m))
     for fit in case["fits"]:
         m, test = fit["tau2_method"], fit["test"]
         cm = "hksj" if test == "knha" else "wald"
@@ -102,13 +102,13 @@ def test_subgroup_tests_match_metafor(name):
         ]
         row = row.iloc[0]
         np.testing.assert_allclose(row["p"], fit["QMp"], rtol=rtol(m))
-        if test == "knha":
+        if test == "knha":  # metafor's QM under knha is the F statistic
+            assert row["statistic"] == "F" and math.isnan(row["Q_between"])
             np.testing.assert_allclose(row["F"], fit["QM"], rtol=rtol(m))
-            np.testing.assert_allclose(row["Q_between"], fit["QM"] * (G - 1), rtol=rtol(m))
             assert row["df2"] == fit["QMdf"][1]
         else:
+            assert row["statistic"] == "Q_between" and math.isnan(row["F"])
             np.testing.assert_allclose(row["Q_between"], fit["QM"], rtol=rtol(m))
-            assert math.isnan(row["F"])
         assert row["df"] == fit["QMdf"][0]
         assert row["k_groups"] == G and row["k"] == len(case["yi"])
 
@@ -389,10 +389,15 @@ def test_small_k_guardrails_and_mixed_group():
     mixed = pooled[pooled.subgroup == MIXED]
     assert len(mixed) and not mixed.in_test.any()
     assert mixed.note.str.contains("left out of the tests").all()
-    # k = 1 subgroups: the study's own effect, model common, with the note
-    k1 = pooled[pooled.k == 1]
+    # k = 1 subgroups, separate tau^2: the study's own effect, model common, with the note
+    k1 = pooled[(pooled.k == 1) & (pooled.tau2_scope == "separate")]
     assert len(k1) and (k1.model == "common").all()
     assert k1.note.str.contains("k = 1: no random-effects pool").all()
+    # under the common tau^2 the mixed-effects model estimates them: se^2 = vi + tau^2
+    k1c = pooled[(pooled.k == 1) & (pooled.tau2_scope == "common")]
+    assert len(k1c) and (k1c.model == "random").all()
+    np.testing.assert_allclose(k1c.se**2, k1c.estimate * 0 + eff.set_index("study_id").loc[
+        k1c.studies, "vi"].to_numpy() + k1c.tau2.to_numpy(), rtol=1e-12)
     c = pooled[
         (pooled.subgroup == "cervical")
         & (pooled.tau2_scope == "separate")
@@ -431,7 +436,7 @@ def test_fewer_than_two_groups_is_a_note_not_an_error():
         n_perm=10,
         seed=1,
     )
-    assert len(tests) == 4
+    assert len(tests) == 3  # separate_tau2 (one row: the test has no CI method) + 2 moderator rows
     assert tests.Q_between.isna().all()
     assert tests.note.str.contains("fewer than 2 subgroups").all()
 
@@ -453,3 +458,48 @@ def test_no_residual_df_is_a_note():
 def test_exact_permutation_count():
     assert exact_permutation_count(["a"] * 7 + ["b"] * 4) == 330
     assert exact_permutation_count(list("aab")) == 3
+
+
+FAULTS = load_reference("faults")["one_study_subgroup"]
+
+
+@pytest.mark.parametrize("fit", FAULTS["common"], ids=lambda f: f["tau2_method"])
+def test_one_study_subgroup_under_common_tau2_is_the_mixed_effects_model(fit):
+    """metafor ``rma(yi, vi, mods = ~ factor(g) - 1)``: a one-study subgroup's estimate has
+    standard error sqrt(vi + tau^2), not the study's own."""
+    effects, studies = frames(FAULTS)
+    pooled = pool_subgroups(effects, studies, ["g"], tau2_methods=[fit["tau2_method"]],
+                            ci_methods=["wald"], common=False)
+    common = pooled[pooled.tau2_scope == "common"].set_index("subgroup")
+    tol = rtol(fit["tau2_method"])
+    for i, level in enumerate(fit["levels"]):
+        row = common.loc[level]
+        np.testing.assert_allclose(row["tau2"], fit["tau2"], rtol=tol)
+        np.testing.assert_allclose(row["estimate"], fit["estimate"][i], rtol=tol)
+        np.testing.assert_allclose(row["se"], fit["se"][i], rtol=tol)
+        np.testing.assert_allclose(row["ci_low"], fit["ci_lb"][i], rtol=tol)
+        np.testing.assert_allclose(row["ci_high"], fit["ci_ub"][i], rtol=tol)
+        np.testing.assert_allclose(row["p"], fit["pval"][i], rtol=tol)
+    alone = common.loc["alternate"]
+    assert alone["k"] == 1 and alone["model"] == "random"
+    vi = FAULTS["vi"][FAULTS["g"].index("alternate")]
+    assert alone["se"] > math.sqrt(vi)  # not the study's own standard error
+
+
+def test_subgroup_test_rows_are_distinct_and_name_their_statistic():
+    case = CATEGORICAL["bcg_alloc"]
+    effects, studies = frames(case)
+    out = subgroup_tests(effects, studies, ["g"], tau2_methods=["REML", "DL"],
+                         ci_methods=["hksj", "wald"], n_perm=0)
+    key = ["outcome", "comparison", "measure", "subgroup_var", "method", "tau2_method",
+           "ci_method"]
+    assert not out.duplicated(key).any()
+    numbers = ["Q_between", "df", "p", "F", "df2"]
+    assert not out.drop(columns=["note"]).duplicated(
+        [c for c in out.columns if c in numbers + ["method", "tau2_method"]]).any()
+    assert set(out["statistic"]) == {"Q_between", "F"}
+    f_rows = out[out["statistic"] == "F"]
+    assert (f_rows["method"] == "moderator_model").all() and (f_rows["ci_method"] == "hksj").all()
+    assert f_rows["Q_between"].isna().all() and f_rows["F"].notna().all()
+    q_rows = out[out["statistic"] == "Q_between"]
+    assert q_rows["Q_between"].notna().all() and q_rows["F"].isna().all()

@@ -1,30 +1,44 @@
-"""Overall pools of a review: which effect sizes enter, and every model asked for.
+"""Overall pools of a review and every secondary analysis of them.
 
-One pool per outcome × comparison × measure. The overall pool takes, from
-each cohort, one effect size for the whole population:
+One pool per outcome × comparison × measure. Who enters it, with how many
+patients, is decided once, by the membership table
+(:func:`scimeta.membership.membership_table`, subgroup variable
+``overall``): from each cohort one effect size for the whole population —
+the study's ``population == "all"`` row (reported, or combined from its
+subgroups by the extraction), or, for a study with subgroup rows only, its
+rows of one subgroup variable combined by inverse variance (named in the
+pool's ``note``); a cohort reported in several studies (same ``cohort_id``)
+enters once, through the report with the most patients (named in ``note``).
+The pools, the r sweep, meta-regression, the bias and influence diagnostics
+and the figures all read that table (:func:`overall_rows`).
 
-1. the study's ``population == "all"`` row (reported, or combined from its
-   subgroups by the extraction); a study with subgroup rows only is named in
-   the pool's ``note``;
-2. a cohort reported in several studies (same ``cohort_id``) enters once:
-   the report with the most patients is kept, ties broken by ``study_id``;
-   the others are named in the pool's ``note``.
-
-Subgroup rows never enter an overall pool; they belong to the subgroup
-analyses (:mod:`scimeta.subgroups`).
+Every secondary analysis runs on its own (:mod:`scimeta.faults`): one that
+cannot be computed writes its row with empty numbers and the reason in
+``note``, and the rest of the outcome is still written.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
-from scimeta.pool import pool
+from scimeta.faults import attempt, not_computed, with_gaps
+from scimeta.membership import (
+    OVERALL,
+    effect_patients,
+    membership_table,
+    pool_notes,
+    pool_patients,
+    pool_rows,
+)
+from scimeta.pool import RESULT_FLOAT_FIELDS, pool
+from scimeta.subgroups import OVERALL_POOLED_COLUMNS as POOLED_COLUMNS
 
 __all__ = [
     "POOLED_COLUMNS",
+    "bias_tables",
+    "membership_table",
+    "patients",
     "METAREG_COLUMNS",
     "metareg_table",
     "model_grid",
@@ -36,41 +50,6 @@ __all__ = [
     "subgroup_tables",
 ]
 
-POOLED_COLUMNS = [
-    "outcome",
-    "comparison",
-    "measure",
-    "subgroup_var",
-    "subgroup",
-    "k",
-    "n",
-    "model",
-    "tau2_method",
-    "ci_method",
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "stat",
-    "p",
-    "pi_low",
-    "pi_high",
-    "tau2",
-    "tau2_ci_low",
-    "tau2_ci_high",
-    "tau",
-    "I2",
-    "H2",
-    "Q",
-    "Q_df",
-    "Q_p",
-    "df",
-    "conf_level",
-    "primary",
-    "converged",
-    "studies",
-    "note",
-]
 
 
 def model_grid(analysis: dict) -> list[tuple[str, str, str, bool]]:
@@ -90,51 +69,61 @@ def model_grid(analysis: dict) -> list[tuple[str, str, str, bool]]:
     return grid
 
 
-def overall_rows(effects: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+def _overall_membership(effects: pd.DataFrame, membership: pd.DataFrame | None) -> pd.DataFrame:
+    if membership is None:
+        return membership_table(effects, None)
+    return membership[membership["subgroup_var"] == OVERALL]
+
+
+def overall_rows(
+    effects: pd.DataFrame, membership: pd.DataFrame | None = None, *, outcome: str | None = None
+) -> tuple[pd.DataFrame, list[str]]:
     """The effect sizes of one comparison × measure that enter its overall pool.
 
-    Returns the selected rows (sorted by label) and notes on what was left out.
+    Read from ``membership`` (:func:`scimeta.membership.membership_table`;
+    made from ``effects`` when not given); ``effects`` holds the rows of one
+    comparison × measure, or all rows with the index the table refers to.
+    Returns the rows (with ``n``, :func:`scimeta.membership.effect_patients`)
+    and the notes on combined studies and cohorts left out.
     """
-    rows = effects[effects["population"] == "all"]
-    notes = []
-    split_only = sorted(set(effects["study_id"]) - set(rows["study_id"]))
-    if split_only:
-        notes.append(
-            "no whole-population row (only subgroup rows, whose n could not be combined) for "
-            + ", ".join(split_only) + ": not in the overall pool, see the subgroup pools"
-        )
-    if rows.empty:
-        return rows, notes
-    n_patients = rows[["n1", "n2"]].sum(axis=1, min_count=1)
-    paired = rows["comparison"] == "pre_post"
-    n_patients = n_patients.where(~paired, rows["n1"])
-    ranked = rows.assign(_n=n_patients.fillna(-1)).sort_values(
-        ["cohort_id", "_n", "study_id"], ascending=[True, False, True], kind="mergesort"
-    )
-    keep = ranked.drop_duplicates("cohort_id", keep="first")
-    dropped = ranked.drop(index=keep.index)
-    for _, row in dropped.iterrows():
-        notes.append(
-            f"{row['study_id']} left out: cohort {row['cohort_id']} already enters as "
-            f"{keep.loc[keep['cohort_id'] == row['cohort_id'], 'study_id'].iloc[0]}"
-        )
-    keep = keep.drop(columns="_n").sort_values(["label", "study_id"], kind="mergesort")
-    return keep, notes
+    overall = _overall_membership(effects, membership)
+    if overall.empty or effects.empty:
+        return effects.iloc[0:0].assign(n=pd.Series(dtype=float)), []
+    keys = dict(comparison=effects["comparison"].iloc[0], measure=effects["measure"].iloc[0])
+    if outcome is None and "outcome" in effects:
+        outcome = effects["outcome"].iloc[0]
+    rows = pool_rows(effects, overall, outcome=outcome, **keys).drop(columns="subgroup")
+    notes = pool_notes(overall, outcome=outcome, **keys)
+    return rows, notes
 
 
 def patients(rows: pd.DataFrame) -> tuple[float, list[str]]:
-    """Patients in a set of effect sizes (both arms; one arm for before/after)."""
-    total, unknown = 0.0, []
-    for _, row in rows.iterrows():
-        if row["comparison"] == "pre_post":
-            n = row["n1"]
-        else:
-            n = row["n1"] + row["n2"] if not (pd.isna(row["n1"]) or pd.isna(row["n2"])) else math.nan
-        if pd.isna(n):
-            unknown.append(row["study_id"])
-        else:
-            total += float(n)
-    return total, unknown
+    """Patients in a set of effect sizes (:func:`scimeta.membership.effect_patients`)."""
+    if "n" not in rows:
+        rows = rows.assign(n=[effect_patients(r) for _, r in rows.iterrows()])
+    return pool_patients(rows)
+
+
+def _analyses(effects: pd.DataFrame):
+    """(outcome, comparison, measure) and the effect rows of each analysis, sorted."""
+    return effects.groupby(["outcome", "comparison", "measure"], sort=True)
+
+
+def _pool_or_note(yi, vi, **options) -> dict:
+    """One pooled row; without the tau² CI when only the Q-profile cannot be computed, with
+    empty numbers when the pool itself cannot be."""
+    res, why = attempt(pool, yi, vi, **options)
+    if res is not None:
+        return res.to_dict()
+    res, why_ci = attempt(pool, yi, vi, **options, tau2_ci=False)
+    if res is not None:
+        row = res.to_dict()
+        row["note"] = "; ".join(n for n in (row.get("note", ""),
+                                            "tau^2 CI (Q-profile) " + not_computed(why)) if n)
+        return row
+    row = dict.fromkeys(RESULT_FLOAT_FIELDS, np.nan)
+    row.update(k=len(yi), converged=False, note=not_computed(why))
+    return row
 
 
 def pool_models(yi, vi, analysis: dict) -> list[dict]:
@@ -143,7 +132,7 @@ def pool_models(yi, vi, analysis: dict) -> list[dict]:
     pi_min_k = int(analysis.get("pi_min_k", 3))
     out = []
     for model, method, ci, primary in model_grid(analysis):
-        res = pool(
+        row = _pool_or_note(
             np.asarray(yi, dtype=float),
             np.asarray(vi, dtype=float),
             model=model,
@@ -152,25 +141,28 @@ def pool_models(yi, vi, analysis: dict) -> list[dict]:
             level=level,
             pi_min_k=pi_min_k,
         )
-        row = res.to_dict()
         row.pop("level", None)
         row.update(model=model, tau2_method=method, ci_method=ci, primary=primary, conf_level=level)
-        out.append(row)
+        out.append(with_gaps(row))
     return out
 
 
-def pooled_table(effects: pd.DataFrame, analysis: dict) -> pd.DataFrame:
-    """Overall pools (``subgroup_var == "overall"``) of every comparison × measure in ``effects``."""
+def pooled_table(
+    effects: pd.DataFrame, analysis: dict, membership: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Overall pools (``subgroup_var == "overall"``) of every comparison × measure in ``effects``.
+
+    ``membership``: the table of :func:`scimeta.membership.membership_table`
+    (made from ``effects`` when not given); ``n`` is the sum of its ``n``.
+    """
     records = []
     if effects.empty:
         return pd.DataFrame(columns=POOLED_COLUMNS)
-    for (outcome, comparison, measure), group in effects.groupby(
-        ["outcome", "comparison", "measure"], sort=True
-    ):
-        rows, notes = overall_rows(group)
+    for (outcome, comparison, measure), group in _analyses(effects):
+        rows, notes = overall_rows(group, membership, outcome=outcome)
         if rows.empty:
             continue
-        n, unknown = patients(rows)
+        n, unknown = pool_patients(rows)
         if unknown:
             notes.append("n not reported for " + ", ".join(unknown) + " (not counted in n)")
         for fit in pool_models(rows["yi"], rows["vi"], analysis):
@@ -179,7 +171,7 @@ def pooled_table(effects: pd.DataFrame, analysis: dict) -> pd.DataFrame:
                 outcome=outcome,
                 comparison=comparison,
                 measure=measure,
-                subgroup_var="overall",
+                subgroup_var=OVERALL,
                 subgroup="all",
                 n=n,
                 studies=";".join(rows["study_id"]),
@@ -202,33 +194,34 @@ def subgroup_tables(
     populations: dict,
     permutations: int,
     seed: int,
+    membership: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Subgroup pools, tests for subgroup differences and the membership table.
 
     Thin orchestration of :mod:`scimeta.subgroups` with the config's
-    estimators and CI methods: membership is decided once
-    (:func:`scimeta.subgroups.assign_subgroups`) and shared by the pools and
-    the tests.
+    estimators and CI methods. ``membership`` (overall and subgroup pools,
+    :func:`scimeta.membership.membership_table`; made here when not given)
+    is shared by the pools and the tests, and returned whole: it is the
+    ``subgroup_membership.csv`` of the outcome.
     """
     from scimeta import subgroups as sg
 
     subgroups = list(subgroups or [])
+    populations = dict(populations or {})
+    if membership is None:
+        membership = membership_table(effects, studies, subgroups, populations)
     if effects.empty or not subgroups:
         return (
             pd.DataFrame(columns=POOLED_COLUMNS),
             pd.DataFrame(columns=sg.TEST_COLUMNS),
-            pd.DataFrame(columns=sg.ASSIGNMENT_COLUMNS),
+            membership,
         )
-    populations = dict(populations or {})
-    membership = pd.concat(
-        [sg.assign_subgroups(effects, studies, var, populations) for var in subgroups],
-        ignore_index=True,
-    )
+    by_group = membership[membership["subgroup_var"].isin(subgroups)]
     options = dict(
         tau2_methods=list(analysis.get("tau2", ["REML"])),
         ci_methods=list(analysis.get("ci", ["wald"])),
         level=float(analysis.get("level", 0.95)),
-        assignments=membership,
+        assignments=by_group,
     )
     pooled = sg.pool_subgroups(
         effects, studies, subgroups, populations,
@@ -256,11 +249,21 @@ def subgroup_tables(
     return pooled[POOLED_COLUMNS + extra], tests, membership
 
 
-def r_sweep_table(effects: pd.DataFrame, *, r_grid, analysis: dict, enabled: bool = True) -> pd.DataFrame:
+def r_sweep_table(
+    effects: pd.DataFrame,
+    *,
+    r_grid,
+    analysis: dict,
+    enabled: bool = True,
+    membership: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The before/after overall pools recomputed at every assumed pre-post correlation.
 
-    Uses the primary estimator and CI method; studies whose correlation was
-    reported or derived keep it (:func:`scimeta.sensitivity.r_sweep`).
+    Uses the primary estimator and CI method on the members of the overall
+    pool (:func:`overall_rows`); studies whose correlation was reported or
+    derived keep it (:func:`scimeta.sensitivity.r_sweep`), and so does a
+    study whose subgroup rows were combined (named in ``note``). A sweep
+    that cannot be computed gives one row per grid value with the reason.
     """
     from scimeta.sensitivity import SWEEP_COLUMNS, r_sweep
 
@@ -270,23 +273,41 @@ def r_sweep_table(effects: pd.DataFrame, *, r_grid, analysis: dict, enabled: boo
         return pd.DataFrame(columns=columns)
     frames = []
     paired = effects[(effects["comparison"] == "pre_post") & effects["measure"].isin(["MC", "SMCR", "SMCC"])]
+    tau2_method = list(analysis.get("tau2", ["REML"]))[0]
+    ci_method = list(analysis.get("ci", ["wald"]))[0]
     for (outcome, measure), group in paired.groupby(["outcome", "measure"], sort=True):
-        rows, _ = overall_rows(group)
+        rows, _ = overall_rows(group, membership, outcome=outcome)
         if rows.empty:
             continue
-        sweep = r_sweep(
+        sweep, why = attempt(
+            r_sweep,
             rows,
             measure=measure,
             r_grid=list(r_grid),
-            tau2_method=list(analysis.get("tau2", ["REML"]))[0],
-            ci_method=list(analysis.get("ci", ["wald"]))[0],
+            tau2_method=tau2_method,
+            ci_method=ci_method,
             level=float(analysis.get("level", 0.95)),
         )
+        if sweep is None:
+            sweep = pd.DataFrame({"measure": measure, "r_assumed": list(r_grid), "k": len(rows),
+                                  "model": "random", "tau2_method": tau2_method,
+                                  "ci_method": ci_method,
+                                  "level": float(analysis.get("level", 0.95)),
+                                  "note": not_computed(why)})
+        combined = rows["population"].astype(str).str.startswith("combined:")
+        if combined.any():
+            kept = ("; ".join(["combined from subgroup rows, kept at its own variance: "
+                               + ", ".join(rows.loc[combined, "study_id"].astype(str))]))
+            sweep["note"] = [("; ".join(x for x in (str(n) if pd.notna(n) else "", kept) if x))
+                             for n in sweep.get("note", pd.Series([""] * len(sweep)))]
         sweep = sweep.assign(outcome=outcome, comparison="pre_post", measure=measure)
         frames.append(sweep)
     if not frames:
         return pd.DataFrame(columns=columns)
     table = pd.concat(frames, ignore_index=True)
+    for col in columns:
+        if col not in table:
+            table[col] = np.nan
     return table[[c for c in columns if c in table.columns] + [c for c in table.columns if c not in columns]]
 
 
@@ -321,6 +342,9 @@ METAREG_COLUMNS = [
     "converged",
     "studies",
     "note",
+    "cov_intercept",
+    "cov_slope",
+    "crit",
 ]
 
 
@@ -330,7 +354,14 @@ def moderator_values(rows: pd.DataFrame, studies: pd.DataFrame, moderator: str) 
     return pd.to_numeric(rows["study_id"].map(values), errors="coerce").to_numpy(float)
 
 
-def metareg_table(effects: pd.DataFrame, studies: pd.DataFrame, *, moderators, analysis: dict) -> pd.DataFrame:
+def metareg_table(
+    effects: pd.DataFrame,
+    studies: pd.DataFrame,
+    *,
+    moderators,
+    analysis: dict,
+    membership: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Meta-regression of every overall pool on each continuous moderator of the config.
 
     One model per outcome × comparison × measure × moderator × estimator × CI
@@ -338,7 +369,11 @@ def metareg_table(effects: pd.DataFrame, studies: pd.DataFrame, *, moderators, a
     the effect sizes of the overall pool (:func:`overall_rows`); one row per
     coefficient (``intercept`` and the moderator). Studies without a value of
     the moderator are left out and named in ``note``; a model with fewer
-    than three studies is not fitted (a row with the reason).
+    than three studies, or one that cannot be computed, is a row with the
+    reason. What the bubble plot draws is in the table: the coefficients,
+    ``cov_intercept`` and ``cov_slope`` (the row of the coefficients'
+    covariance matrix that belongs to the term), ``crit`` (the normal or t
+    quantile of the CIs) and ``tau2``.
     """
     from scimeta.metareg import metareg
 
@@ -347,10 +382,8 @@ def metareg_table(effects: pd.DataFrame, studies: pd.DataFrame, *, moderators, a
     if effects.empty or not moderators:
         return pd.DataFrame(columns=METAREG_COLUMNS)
     level = float(analysis.get("level", 0.95))
-    for (outcome, comparison, measure), group in effects.groupby(
-        ["outcome", "comparison", "measure"], sort=True
-    ):
-        rows, _ = overall_rows(group)
+    for (outcome, comparison, measure), group in _analyses(effects):
+        rows, _ = overall_rows(group, membership, outcome=outcome)
         for moderator in moderators:
             x = moderator_values(rows, studies, moderator)
             have = np.isfinite(x)
@@ -369,9 +402,13 @@ def metareg_table(effects: pd.DataFrame, studies: pd.DataFrame, *, moderators, a
                         records.append({**base, "tau2_method": method, "ci_method": ci,
                                         "note": "; ".join(notes + [f"not fitted: {why}"])})
                         continue
-                    fit = metareg(used["yi"].to_numpy(float), used["vi"].to_numpy(float),
-                                  x[have], tau2_method=method,
-                                  test="knha" if ci == "hksj" else "z", level=level)
+                    fit, why = attempt(metareg, used["yi"].to_numpy(float),
+                                       used["vi"].to_numpy(float), x[have], tau2_method=method,
+                                       test="knha" if ci == "hksj" else "z", level=level)
+                    if fit is None:
+                        records.append({**base, "tau2_method": method, "ci_method": ci,
+                                        "note": "; ".join(notes + [not_computed(why)])})
+                        continue
                     note = "; ".join([n for n in [fit.note] + notes if n])
                     for i, term in enumerate(["intercept", moderator]):
                         records.append({
@@ -381,7 +418,11 @@ def metareg_table(effects: pd.DataFrame, studies: pd.DataFrame, *, moderators, a
                             "df": fit.df, "QM": fit.QM, "QM_df": fit.QM_df, "QM_p": fit.QM_p,
                             "F": fit.F, "F_df1": fit.F_df1, "F_df2": fit.F_df2, "tau2": fit.tau2,
                             "I2": fit.I2, "R2": fit.R2, "QE": fit.QE, "QE_df": fit.QE_df,
-                            "QE_p": fit.QE_p, "converged": fit.converged, "note": note,
+                            "QE_p": fit.QE_p, "converged": fit.converged,
+                            "note": note if ci == "hksj" else "; ".join(
+                                n for n in (note, "z tests (wald): no F test, no df") if n),
+                            "cov_intercept": fit.vcov[i, 0], "cov_slope": fit.vcov[i, 1],
+                            "crit": fit.crit,
                         })
     table = pd.DataFrame(records)
     for col in METAREG_COLUMNS:
@@ -390,45 +431,56 @@ def metareg_table(effects: pd.DataFrame, studies: pd.DataFrame, *, moderators, a
     return table[METAREG_COLUMNS]
 
 
-def bias_tables(effects: pd.DataFrame, analysis: dict) -> dict[str, pd.DataFrame]:
+def bias_tables(
+    effects: pd.DataFrame, analysis: dict, membership: pd.DataFrame | None = None
+) -> dict[str, pd.DataFrame]:
     """Small-study and influence diagnostics of every overall pool (:mod:`scimeta.bias`).
 
     For each outcome × comparison × measure, on the effect sizes of the overall
-    pool, and for each estimator of the config: the bias tests (Egger with the
-    mixed-effects and the weighted-regression model, Begg, trim-and-fill L0 and
-    R0, PET, PEESE; Egger's test uses the Knapp–Hartung t test when the primary
-    CI method is ``hksj``), leave-one-out pools (primary CI method) and
-    influence diagnostics. Fewer than three studies give bias rows that say so
-    and no leave-one-out or influence rows.
+    pool (:func:`overall_rows`), and for each estimator of the config: the bias
+    tests (Egger with the mixed-effects and the weighted-regression model,
+    Begg, trim-and-fill L0 and R0, PET, PEESE; Egger's test uses the
+    Knapp–Hartung t test when the primary CI method is ``hksj``), leave-one-out
+    pools (primary CI method) and influence diagnostics. Fewer than three
+    studies give bias rows that say so and no leave-one-out or influence rows;
+    a diagnostic that cannot be computed gives its rows with empty numbers and
+    the reason in ``note``.
     """
     from scimeta import bias
 
     methods = list(analysis.get("tau2", ["REML"]))
     ci = list(analysis.get("ci", ["wald"]))[0]
     level = float(analysis.get("level", 0.95))
-    frames: dict[str, list] = {"bias": [], "leave1out": [], "influence": []}
-    if not effects.empty:
-        for (outcome, comparison, measure), group in effects.groupby(
-            ["outcome", "comparison", "measure"], sort=True
-        ):
-            rows, _ = overall_rows(group)
-            if rows.empty:
-                continue
-            keys = dict(outcome=outcome, comparison=comparison, measure=measure)
-            for method in methods:
-                frames["bias"].append(bias.bias_table(
-                    rows, **keys, tau2_method=method, test="knha" if ci == "hksj" else "z",
-                    level=level))
-                if len(rows) >= bias.MIN_K:
-                    frames["leave1out"].append(bias.leave1out_table(
-                        rows, **keys, tau2_method=method, ci_method=ci, level=level))
-                    frames["influence"].append(bias.influence_table(
-                        rows, **keys, tau2_method=method))
     columns = {
         "bias": list(bias.BIAS_COLUMNS),
         "leave1out": list(bias.LEAVE1OUT_COLUMNS),
         "influence": list(bias.INFLUENCE_COLUMNS),
     }
+    frames: dict[str, list] = {"bias": [], "leave1out": [], "influence": []}
+
+    def isolated(name, build, rows, **keys):
+        table, why = attempt(build, rows, **keys)
+        if table is None:
+            table = pd.DataFrame({"study_id": rows["study_id"].to_numpy(),
+                                  "note": not_computed(why)})
+            table = table.assign(**{k: v for k, v in keys.items()
+                                    if k in ("outcome", "comparison", "measure", "tau2_method")})
+            table = table.reindex(columns=columns[name])
+        frames[name].append(table)
+
+    for (outcome, comparison, measure), group in _analyses(effects):
+        rows, _ = overall_rows(group, membership, outcome=outcome)
+        if rows.empty:
+            continue
+        keys = dict(outcome=outcome, comparison=comparison, measure=measure)
+        for method in methods:
+            frames["bias"].append(bias.bias_table(
+                rows, **keys, tau2_method=method, test="knha" if ci == "hksj" else "z",
+                level=level))
+            if len(rows) >= bias.MIN_K:
+                isolated("leave1out", bias.leave1out_table, rows, **keys, tau2_method=method,
+                         ci_method=ci, level=level)
+                isolated("influence", bias.influence_table, rows, **keys, tau2_method=method)
     out = {}
     for name, parts in frames.items():
         parts = [p for p in parts if len(p)]

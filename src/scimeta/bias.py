@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from scimeta._dist import chi2_sf, norm_cdf, norm_sf, t_isf, t_sf2
+from scimeta.faults import attempt, not_computed
 from scimeta.metareg import metareg
 from scimeta.pool import CI_METHODS, TAU2_METHODS, OneRow, PoolResult, check_yi_vi, pool, pool_many
 
@@ -50,6 +51,7 @@ __all__ = [
     "bias_table",
     "egger_lm",
     "egger_rma",
+    "filled_studies",
     "influence",
     "influence_table",
     "leave1out",
@@ -64,14 +66,17 @@ BIAS_TESTS = ("egger_rma", "egger_lm", "begg", "trimfill_L0", "trimfill_R0", "pe
 BIAS_COLUMNS = (
     "outcome", "comparison", "measure", "tau2_method", "test", "statistic", "df", "p",
     "k", "k0", "estimate", "ci_low", "ci_high", "side", "note",
+    "intercept", "slope", "fill_yi", "fill_vi",
 )
+#: Separator of the filled studies' values in ``fill_yi`` / ``fill_vi``.
+FILL_SEPARATOR = ";"
 LEAVE1OUT_COLUMNS = (
     "outcome", "comparison", "measure", "tau2_method", "study_id",
-    "estimate", "se", "ci_low", "ci_high", "tau2", "I2", "Q",
+    "estimate", "se", "ci_low", "ci_high", "tau2", "I2", "Q", "note",
 )
 INFLUENCE_COLUMNS = (
     "outcome", "comparison", "measure", "tau2_method", "study_id", "rstudent", "dffits",
-    "cook_d", "cov_r", "tau2_del", "Q_del", "hat", "weight", "influential", "dfbetas",
+    "cook_d", "cov_r", "tau2_del", "Q_del", "hat", "weight", "influential", "dfbetas", "note",
 )
 #: Smallest k for which the tables run a test or a leave-one-out analysis:
 #: the regression tests have two coefficients and need k - 2 >= 1 residual
@@ -109,6 +114,20 @@ def _predictor(vi: np.ndarray, predictor: str) -> np.ndarray:
 def _min_k(k: int, need: int, what: str) -> None:
     if k < need:
         raise ValueError(f"{what} needs k >= {need} studies, got k = {k}")
+
+
+#: metafor's ``regtest`` refusal when the predictor is collinear with the intercept.
+METAFOR_RANK_REFUSAL = "Model matrix no longer of full rank after addition of predictor. Cannot fit model."
+
+
+def _check_full_rank(x: np.ndarray, predictor: str) -> None:
+    """Refuse, as metafor does, a precision predictor that is collinear with the intercept."""
+    if np.linalg.matrix_rank(np.column_stack([np.ones(x.size), x])) < 2:
+        same = "standard error" if predictor == "sei" else "sampling variance"
+        raise ValueError(
+            f"every study has the same {same}, so the predictor {predictor} is collinear "
+            f"with the intercept (metafor: {METAFOR_RANK_REFUSAL})"
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -213,13 +232,16 @@ def egger_rma(
     Raises
     ------
     ValueError
-        For invalid input or k < 3 (the model has two coefficients and
-        needs a residual degree of freedom for tau²).
+        For invalid input, k < 3 (the model has two coefficients and
+        needs a residual degree of freedom for tau²), or a predictor that is
+        collinear with the intercept (every study with the same standard
+        error): metafor refuses that model too, and the message quotes it.
     """
     y, v = check_yi_vi(yi, vi)
     level = _check_level(level)
     k = y.size
     _min_k(k, MIN_K, "egger_rma")
+    _check_full_rank(_predictor(v, predictor), predictor)
     fit = metareg(y, v, _predictor(v, predictor), tau2_method=tau2_method, test=test, level=level)
     return RegTestResult(
         model="rma",
@@ -279,6 +301,7 @@ def egger_lm(yi, vi, *, predictor: str = "sei", level: float = 0.95) -> RegTestR
     level = _check_level(level)
     k = y.size
     _min_k(k, MIN_K, "egger_lm")
+    _check_full_rank(_predictor(v, predictor), predictor)
     X = np.column_stack([np.ones(k), _predictor(v, predictor)])
     sw = 1.0 / np.sqrt(v)
     Xw, yw = X * sw[:, None], y * sw
@@ -448,7 +471,8 @@ def begg(yi, vi) -> RankTestResult:
     notes = []
     if not np.isfinite(tau):
         return RankTestResult(n, float("nan"), float("nan"), "", float("nan"), bool(ties),
-                              "Kendall's tau undefined (constant values)")
+                              "Kendall's tau undefined: the standardized deviates or the variances "
+                              "are constant (metafor: tau = NA, p = NA)")
     if not ties:
         q = float(np.round((tau + 1.0) * n * (n - 1) / 4.0))
         cdf = _kendall_cdf(n)
@@ -644,6 +668,10 @@ def trimfill(
     _min_k(k, MIN_K, "trimfill")
     notes: list[str] = []
     if side is None:
+        try:
+            _check_full_rank(np.sqrt(v), "sei")
+        except ValueError as exc:
+            raise ValueError(f"the side to fill cannot be chosen by Egger's regression: {exc}") from None
         slope = metareg(y, v, np.sqrt(v), tau2_method=tau2_method).beta[1]
         side = "right" if slope < 0 else "left"
     ys = -y if side == "right" else y.copy()
@@ -970,6 +998,20 @@ def influence(yi, vi, *, tau2_method: str = "REML") -> InfluenceResult:
 # ---------------------------------------------------------------------------
 # tables of the data contract
 # ---------------------------------------------------------------------------
+def _joined(values) -> str:
+    """Floats as their shortest exact text (``repr``), joined by :data:`FILL_SEPARATOR`."""
+    return FILL_SEPARATOR.join(repr(float(x)) for x in values)
+
+
+def filled_studies(row) -> tuple[np.ndarray, np.ndarray]:
+    """The imputed studies (``yi``, ``vi``) of a trim-and-fill row of ``bias.csv``."""
+    def parse(text) -> np.ndarray:
+        text = "" if pd.isna(text) else str(text)
+        return np.array([float(x) for x in text.split(FILL_SEPARATOR) if x], dtype=float)
+
+    return parse(row["fill_yi"]), parse(row["fill_vi"])
+
+
 def _effects(effects_rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     missing = [c for c in ("study_id", "yi", "vi") if c not in effects_rows.columns]
     if missing:
@@ -1019,9 +1061,16 @@ def bias_table(
         ``k``, ``k0`` (trim and fill; NaN otherwise), ``estimate``,
         ``ci_low``, ``ci_high`` (limit estimate of the regression tests,
         filled estimate of trim and fill; NaN for ``begg``), ``side``
-        (trim and fill) and ``note``. With k < :data:`MIN_K` every row is
-        NaN with the reason in ``note``; with k < :data:`MIN_K_POWER` the
-        note carries a low-power caution.
+        (trim and fill) and ``note``; then what the funnel plot draws:
+        ``intercept`` and ``slope`` of the fitted regression line (the
+        regression tests) and ``fill_yi``, ``fill_vi`` (the imputed
+        studies of trim and fill, ``;``-joined; read them back with
+        :func:`filled_studies`). With k < :data:`MIN_K` every row is NaN
+        with the reason in ``note``; with k < :data:`MIN_K_POWER` the note
+        carries a low-power caution. A test that cannot be computed (e.g.
+        Egger's regression when every study has the same standard error,
+        which metafor refuses too) has empty numbers and the reason in
+        ``note``; the other tests are still run.
     """
     _, y, v = _effects(effects_rows)
     k = int(y.size)
@@ -1029,12 +1078,13 @@ def bias_table(
     rows = []
 
     def row(name, statistic=nan, df=nan, p=nan, k0=nan, estimate=nan, lo=nan, hi=nan,
-            side="", note=""):
+            side="", note="", intercept=nan, slope=nan, fill_yi=(), fill_vi=()):
         rows.append({
             "outcome": outcome, "comparison": comparison, "measure": measure,
             "tau2_method": tau2_method, "test": name, "statistic": statistic, "df": df, "p": p,
             "k": k, "k0": k0, "estimate": estimate, "ci_low": lo, "ci_high": hi,
-            "side": side, "note": note,
+            "side": side, "note": note, "intercept": intercept, "slope": slope,
+            "fill_yi": _joined(fill_yi), "fill_vi": _joined(fill_vi),
         })
 
     if k < MIN_K:
@@ -1046,21 +1096,31 @@ def bias_table(
     def join(*parts: str) -> str:
         return "; ".join(p for p in parts if p)
 
-    def reg_row(name: str, r: RegTestResult) -> None:
+    def reg_row(name: str, compute, **kwargs) -> None:
+        r, why = attempt(compute, y, v, level=level, **kwargs)
+        if r is None:
+            row(name, note=join(not_computed(why), caution))
+            return
         row(name, r.statistic, r.df, r.p, estimate=r.estimate, lo=r.ci_low, hi=r.ci_high,
-            note=join(r.note, caution))
+            intercept=r.estimate, slope=r.slope, note=join(r.note, caution))
 
-    reg_row("egger_rma", egger_rma(y, v, tau2_method=tau2_method, test=test, level=level))
-    reg_row("egger_lm", egger_lm(y, v, level=level))
-    rk = begg(y, v)
-    row("begg", rk.tau, p=rk.p, note=join(rk.note, caution))
+    reg_row("egger_rma", egger_rma, tau2_method=tau2_method, test=test)
+    reg_row("egger_lm", egger_lm)
+    rk, why = attempt(begg, y, v)
+    if rk is None:
+        row("begg", note=join(not_computed(why), caution))
+    else:
+        row("begg", rk.tau, p=rk.p, note=join(rk.note, caution))
     for est in ("L0", "R0"):
-        tf = trimfill(y, v, estimator=est, tau2_method=tau2_method, level=level)
+        tf, why = attempt(trimfill, y, v, estimator=est, tau2_method=tau2_method, level=level)
+        if tf is None:
+            row(f"trimfill_{est}", note=join(not_computed(why), caution))
+            continue
         row(f"trimfill_{est}", p=tf.p_k0, k0=float(tf.k0) if tf.k0 >= 0 else nan,
             estimate=tf.estimate, lo=tf.ci_low, hi=tf.ci_high, side=tf.side,
-            note=join(tf.note, caution))
-    reg_row("pet", pet(y, v, level=level))
-    reg_row("peese", peese(y, v, level=level))
+            fill_yi=tf.fill_yi, fill_vi=tf.fill_vi, note=join(tf.note, caution))
+    reg_row("pet", pet)
+    reg_row("peese", peese)
     return pd.DataFrame(rows, columns=list(BIAS_COLUMNS))
 
 
@@ -1088,6 +1148,7 @@ def leave1out_table(
         "outcome": outcome, "comparison": comparison, "measure": measure,
         "tau2_method": r.tau2_method, "study_id": sid, "estimate": r.estimate, "se": r.se,
         "ci_low": r.ci_low, "ci_high": r.ci_high, "tau2": r.tau2, "I2": r.I2, "Q": r.Q,
+        "note": list(r.note),
     })
     return frame[list(LEAVE1OUT_COLUMNS)]
 
@@ -1115,6 +1176,6 @@ def influence_table(
         "tau2_method": r.tau2_method, "study_id": sid, "rstudent": r.rstudent,
         "dffits": r.dffits, "cook_d": r.cook_d, "cov_r": r.cov_r, "tau2_del": r.tau2_del,
         "Q_del": r.Q_del, "hat": r.hat, "weight": r.weight, "influential": r.influential,
-        "dfbetas": r.dfbetas,
+        "dfbetas": r.dfbetas, "note": r.note,
     })
     return frame[list(INFLUENCE_COLUMNS)]

@@ -7,13 +7,23 @@ A planned figure with nothing to show (every effect size of that measure
 excluded, a subgroup variable with one level left) is drawn as a labelled
 placeholder that points to the excluded table, so that every planned file
 exists and says why it is empty.
+
+Figures only read tables: the rows of each pool come from the membership
+table (:func:`scimeta.membership.pool_rows`), the diamonds from
+``pooled.csv``, Egger's line and the filled studies from ``bias.csv``, the
+regression line from ``metareg.csv``; nothing is refitted here. A figure
+that cannot be drawn is a placeholder that says why; the other figures are
+still drawn.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from scimeta.analysis import moderator_values, overall_rows
+from scimeta.analysis import moderator_values
+from scimeta.faults import attempt
+from scimeta.membership import MIXED, OVERALL, pool_rows
 from scimeta.plotting import bubble_plot, forest_plot, funnel_plot, r_sensitivity_plot
 from scimeta.plotting._common import FigureResult, new_figure
 from scimeta.plotting.style import figure_context
@@ -57,8 +67,6 @@ def _short_title(outcome_config: dict, comparison: str, measure: str) -> str:
 
 def _ordered_pools(pools: pd.DataFrame, var: str, levels) -> pd.DataFrame:
     """Subgroup pools in the config's order of levels, others alphabetically, "mixed" last."""
-    from scimeta.subgroups import MIXED
-
     levels = list(levels or [])
 
     def rank(value) -> tuple:
@@ -75,21 +83,9 @@ def _ordered_pools(pools: pd.DataFrame, var: str, levels) -> pd.DataFrame:
     return pd.concat([ordered, pools.loc[~is_var]])
 
 
-def _rows(effects: pd.DataFrame, comparison: str, measure: str) -> pd.DataFrame:
-    return effects[(effects["comparison"] == comparison) & (effects["measure"] == measure)]
-
-
-def _subgroup_effects(effects, membership, comparison, measure, var) -> pd.DataFrame:
-    chosen = membership[
-        (membership["subgroup_var"] == var)
-        & (membership["comparison"] == comparison)
-        & (membership["measure"] == measure)
-        & (membership["included"].astype(str).str.lower() == "true")
-        & (membership["effect_row"] >= 0)
-    ]
-    rows = effects.loc[chosen["effect_row"].astype(int).to_numpy()].copy()
-    rows[var] = chosen["subgroup"].to_numpy()
-    return rows.reset_index(drop=True)
+def _members(effects, membership, comparison, measure, var=OVERALL) -> pd.DataFrame:
+    """The effect rows of the pools of ``var``, as the membership table says."""
+    return pool_rows(effects, membership, comparison=comparison, measure=measure, var=var)
 
 
 def draw_figure(
@@ -105,15 +101,36 @@ def draw_figure(
     membership: pd.DataFrame,
     sensitivity: pd.DataFrame,
     metareg: pd.DataFrame | None = None,
+    bias: pd.DataFrame | None = None,
     studies: pd.DataFrame | None = None,
     populations: dict | None = None,
     max_forest_rows: int | None = None,
 ) -> FigureResult:
     """Draw one planned figure of an outcome (see :func:`scimeta.workflow.planned_figures`).
 
-    A forest plot of more than ``max_forest_rows`` studies is drawn as a summary
+    Every argument is a table as written (``membership`` is the outcome's
+    ``subgroup_membership.csv``, with the overall pool). A figure that cannot
+    be drawn is a placeholder with the reason. A forest plot of more than
+    ``max_forest_rows`` studies is drawn as a summary
     (:func:`scimeta.plotting.forest_plot`, ``max_rows``).
     """
+    tables = dict(outcome=outcome, outcome_config=outcome_config, analysis=analysis,
+                  layout=layout, effects=effects, pooled=pooled, subgroup_tests=subgroup_tests,
+                  membership=membership, sensitivity=sensitivity, metareg=metareg, bias=bias,
+                  studies=studies, populations=populations, max_forest_rows=max_forest_rows)
+    result, why = attempt(_draw, item, **tables)
+    if result is None:
+        kind = {"subgroup_forest": "forest", "sensitivity": "r_sensitivity"}.get(item["kind"],
+                                                                                 item["kind"])
+        return placeholder(f"This figure could not be drawn: {why}", kind=kind,
+                           title=_title(outcome_config, item["comparison"] or "pre_post",
+                                        item["measure"]))
+    return result
+
+
+def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, subgroup_tests,
+          membership, sensitivity, metareg, bias, studies, populations,
+          max_forest_rows=None) -> FigureResult:
     kind, comparison, measure, var = item["kind"], item["comparison"], item["measure"], item["var"]
     effects = _text_filled(effects)
     tau2_method, ci_method = _primary(analysis)
@@ -123,7 +140,7 @@ def draw_figure(
         "see results/tables/excluded.csv for the reasons."
     )
     if kind == "forest":
-        rows, _ = overall_rows(_rows(effects, comparison, measure))
+        rows = _members(effects, membership, comparison, measure)
         if rows.empty:
             return placeholder(nothing, kind="forest", title=_title(outcome_config, comparison, measure))
         pools = pooled[pooled["subgroup_var"] == "overall"]
@@ -137,7 +154,8 @@ def draw_figure(
         )
     if kind == "subgroup_forest":
         title = _title(outcome_config, comparison, measure, f"by {var}")
-        rows = _subgroup_effects(effects, membership, comparison, measure, var)
+        rows = _members(effects, membership, comparison, measure, var).rename(
+            columns={"subgroup": var}).reset_index(drop=True)
         if rows.empty:
             return placeholder(nothing, kind="forest", title=title)
         pools = pooled[pooled["subgroup_var"].isin([var, "overall"])]
@@ -157,9 +175,9 @@ def draw_figure(
         )
     if kind == "funnel":
         title = _short_title(outcome_config, comparison, measure)
-        rows, _ = overall_rows(_rows(effects, comparison, measure))
+        rows = _members(effects, membership, comparison, measure)
         primary = pooled[
-            (pooled["subgroup_var"] == "overall") & (pooled["comparison"] == comparison)
+            (pooled["subgroup_var"] == OVERALL) & (pooled["comparison"] == comparison)
             & (pooled["measure"] == measure) & (pooled["primary"].astype(str).str.lower() == "true")
         ]
         if len(rows) < 3 or primary.empty:
@@ -167,10 +185,10 @@ def draw_figure(
                 f"A funnel plot needs at least 3 studies; {len(rows)} entered the pool.",
                 kind="funnel", title=title,
             )
-        yi, vi = rows["yi"].to_numpy(float), rows["vi"].to_numpy(float)
-        egger, filled = _funnel_overlays(yi, vi, tau2_method, ci_method, level)
+        egger, filled = _funnel_overlays(bias, comparison, measure, tau2_method)
         return funnel_plot(
-            yi, vi, estimate=float(primary["estimate"].iloc[0]), measure=measure,
+            rows["yi"].to_numpy(float), rows["vi"].to_numpy(float),
+            estimate=float(primary["estimate"].iloc[0]), measure=measure,
             labels=list(rows["label"]), title=title, egger=egger, filled=filled,
         )
     if kind == "sensitivity":
@@ -178,50 +196,67 @@ def draw_figure(
         sweep = sensitivity[sensitivity["measure"] == measure] if len(sensitivity) else sensitivity
         if sweep.empty:
             return placeholder(nothing, kind="r_sensitivity", title=title)
+        if sweep["estimate"].isna().all():
+            why = str(sweep["note"].iloc[0]) if pd.notna(sweep["note"].iloc[0]) else ""
+            return placeholder(f"The r sweep has no pooled estimate: {why}",
+                               kind="r_sensitivity", title=title)
         return r_sensitivity_plot(sweep, outcome_cfg=outcome_config,
                                   primary_r=item.get("prepost_r"), title=title)
     if kind == "bubble":
-        return _bubble(effects, studies, outcome_config, comparison, measure, var,
-                       tau2_method, ci_method, level)
+        return _bubble(effects, membership, metareg, studies, outcome_config, comparison,
+                       measure, var, tau2_method, ci_method, level)
     raise ValueError(f"unknown figure kind {kind!r}")
 
 
-def _funnel_overlays(yi, vi, tau2_method, ci_method, level):
-    """Egger's regression line and the trim-and-fill (L0) studies, as in ``bias.csv``."""
-    from scimeta import bias
+def _funnel_overlays(bias, comparison, measure, tau2_method):
+    """Egger's regression line (``egger_rma``) and the trim-and-fill (L0) studies of ``bias.csv``."""
+    from scimeta.bias import filled_studies
 
-    test = "knha" if ci_method == "hksj" else "z"
-    egger = bias.egger_rma(yi, vi, tau2_method=tau2_method, test=test, level=level)
-    line = None
-    if pd.notna(egger.estimate) and pd.notna(egger.slope):
-        line = {"intercept": float(egger.estimate), "slope": float(egger.slope)}
-    fill = bias.trimfill(yi, vi, estimator="L0", tau2_method=tau2_method, level=level)
-    filled = None
-    if fill.k0 > 0:
-        filled = {"yi": list(fill.fill_yi), "vi": list(fill.fill_vi)}
+    if bias is None or bias.empty:
+        return None, None
+    mine = bias[(bias["comparison"] == comparison) & (bias["measure"] == measure)
+                & (bias["tau2_method"] == tau2_method)]
+    line = filled = None
+    egger = mine[mine["test"] == "egger_rma"]
+    if len(egger) and pd.notna(egger["intercept"].iloc[0]) and pd.notna(egger["slope"].iloc[0]):
+        line = {"intercept": float(egger["intercept"].iloc[0]),
+                "slope": float(egger["slope"].iloc[0])}
+    fill = mine[mine["test"] == "trimfill_L0"]
+    if len(fill):
+        yi, vi = filled_studies(fill.iloc[0])
+        if yi.size:
+            filled = {"yi": list(yi), "vi": list(vi)}
     return line, filled
 
 
-def _bubble(effects, studies, outcome_config, comparison, measure, moderator, tau2_method,
-            ci_method, level) -> FigureResult:
-    from scimeta.metareg import metareg
-
+def _bubble(effects, membership, metareg, studies, outcome_config, comparison, measure,
+            moderator, tau2_method, ci_method, level) -> FigureResult:
+    """The studies of the overall pool against the moderator, and the line of ``metareg.csv``."""
     title = _short_title(outcome_config, comparison, measure)
-    rows, _ = overall_rows(_rows(effects, comparison, measure))
-    x = moderator_values(rows, studies, moderator) if len(rows) else []
-    have = pd.notna(pd.Series(x, dtype=float)).to_numpy()
-    if have.sum() < 3 or pd.Series(x[have]).nunique() < 2:
+    rows = _members(effects, membership, comparison, measure)
+    x = moderator_values(rows, studies, moderator) if len(rows) else np.zeros(0)
+    have = np.isfinite(x)
+    fit = pd.DataFrame()
+    if metareg is not None and len(metareg):
+        fit = metareg[(metareg["comparison"] == comparison) & (metareg["measure"] == measure)
+                      & (metareg["moderator"] == moderator)
+                      & (metareg["tau2_method"] == tau2_method)
+                      & (metareg["ci_method"] == ci_method)]
+    coef = fit[fit["term"].isin(["intercept", moderator])] if len(fit) else fit
+    if len(coef) != 2 or coef["estimate"].isna().any():
+        why = str(fit["note"].iloc[0]) if len(fit) and pd.notna(fit["note"].iloc[0]) else ""
         return placeholder(
             f"A meta-regression on {moderator} needs at least 3 studies with different values; "
-            f"{int(have.sum())} of the pooled studies have a value.",
+            f"{int(have.sum())} of the pooled studies have a value."
+            + (f" ({why})" if why else ""),
             kind="bubble", title=title,
         )
+    coef = coef.set_index("term").loc[["intercept", moderator]]
     used = rows[have]
-    fit = metareg(used["yi"].to_numpy(float), used["vi"].to_numpy(float), x[have],
-                  tau2_method=tau2_method, test="knha" if ci_method == "hksj" else "z",
-                  level=level)
+    vcov = coef[["cov_intercept", "cov_slope"]].to_numpy(float)
     return bubble_plot(
-        used["yi"].to_numpy(float), used["vi"].to_numpy(float), x[have], coef=fit.beta,
-        vcov=fit.vcov, tau2=fit.tau2, crit=fit.crit, level=level, measure=measure,
-        xlabel=moderator, labels=list(used["label"]), title=title,
+        used["yi"].to_numpy(float), used["vi"].to_numpy(float), x[have],
+        coef=coef["estimate"].to_numpy(float), vcov=vcov, tau2=float(coef["tau2"].iloc[0]),
+        crit=float(coef["crit"].iloc[0]), level=level, measure=measure, xlabel=moderator,
+        labels=list(used["label"]), title=title,
     )

@@ -3,8 +3,9 @@
 Three steps, each a plain function on DataFrames in the shape of the
 pipeline's tables:
 
-1. :func:`assign_subgroups` decides which effect-size rows enter which
-   subgroup pool, never counting a patient twice, and says why for every row.
+1. :func:`scimeta.membership.assign_subgroups` decides which effect-size
+   rows enter which subgroup pool, never counting a patient twice, and says
+   why for every row (re-exported here).
 2. :func:`pool_subgroups` pools each subgroup (rows in ``pooled.csv`` shape)
    under separate tau^2 per subgroup and under a common tau^2.
 3. :func:`subgroup_tests` tests for subgroup differences (rows in
@@ -15,7 +16,10 @@ pipeline's tables:
 Small-k guardrails (each written in the ``note`` column, never an exception):
 
 - a subgroup with k = 1 is shown with the study's own effect and model
-  ``common``, note "k = 1: no random-effects pool";
+  ``common`` under separate tau^2, note "k = 1: no random-effects pool";
+  under the common tau^2 it is estimated by the mixed-effects model (as
+  metafor's ``rma(yi, vi, mods = ~ factor(g) - 1)``): its own effect with
+  standard error :math:`\\sqrt{v_i + \\hat\\tau^2}`;
 - no prediction interval below ``pi_min_k`` studies;
 - fewer than two tested subgroups, or no residual degrees of freedom, give a
   test row with NaN and the reason;
@@ -33,8 +37,14 @@ import numpy as np
 import pandas as pd
 
 from scimeta._dist import chi2_sf, norm_isf, norm_sf2
-from scimeta.analysis import POOLED_COLUMNS as _OVERALL_COLUMNS
-
+from scimeta.faults import attempt, not_computed, with_gaps
+from scimeta.membership import (
+    ANALYSIS_KEYS,
+    ASSIGNMENT_COLUMNS,
+    MIXED,
+    assign_subgroups,
+    combine_rows,
+)
 from scimeta.metareg import metareg, qm_batch
 from scimeta.pool import RESULT_FLOAT_FIELDS
 from scimeta.pool import pool as _pool
@@ -42,6 +52,7 @@ from scimeta.pool import pool as _pool
 __all__ = [
     "MIXED",
     "ASSIGNMENT_COLUMNS",
+    "OVERALL_POOLED_COLUMNS",
     "POOLED_COLUMNS",
     "TEST_COLUMNS",
     "assign_subgroups",
@@ -51,32 +62,48 @@ __all__ = [
     "exact_permutation_count",
 ]
 
-#: Label of the group of studies that are mixed for a variable and report no split.
-MIXED = "mixed / not reported"
-ANALYSIS_KEYS = ["outcome", "comparison", "measure"]
 
-ASSIGNMENT_COLUMNS = [
+#: The columns of ``pooled.csv`` (the overall pools; :mod:`scimeta.analysis`).
+OVERALL_POOLED_COLUMNS = [
     "outcome",
     "comparison",
     "measure",
     "subgroup_var",
     "subgroup",
-    "study_id",
-    "cohort_id",
-    "population",
-    "yi",
-    "vi",
+    "k",
     "n",
-    "included",
-    "in_test",
-    "reason",
-    "effect_row",
+    "model",
+    "tau2_method",
+    "ci_method",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "stat",
+    "p",
+    "pi_low",
+    "pi_high",
+    "tau2",
+    "tau2_ci_low",
+    "tau2_ci_high",
+    "tau",
+    "I2",
+    "H2",
+    "Q",
+    "Q_df",
+    "Q_p",
+    "df",
+    "conf_level",
+    "primary",
+    "converged",
+    "studies",
+    "note",
 ]
 
-#: The columns of the overall pools (:data:`scimeta.analysis.POOLED_COLUMNS`) and
-#: what a subgroup pool adds: which tau^2 it used, whether its subgroup enters
-#: the tests for differences, the estimator's iterations.
-POOLED_COLUMNS = [c for c in _OVERALL_COLUMNS if c not in ("conf_level", "primary")] + [
+#: The columns of the overall pools and what a subgroup pool adds: which
+#: tau^2 it used, whether its subgroup enters the tests for differences, the
+#: estimator's iterations.
+POOLED_COLUMNS = [c for c in OVERALL_POOLED_COLUMNS if c not in ("conf_level", "primary")] + [
     "tau2_scope",
     "in_test",
     "iterations",
@@ -101,323 +128,17 @@ TEST_COLUMNS = [
     "n_perm",
     "perm_exact",
     "note",
+    "statistic",
 ]
+
+#: ``statistic`` of a test row: which statistic its ``p`` belongs to.
+STATISTIC_Q, STATISTIC_F = "Q_between", "F"
 
 #: metafor's tolerance when comparing permuted statistics with the observed one
 #: (``.Machine$double.eps^0.5``), so ties from rounding count as ties.
 PERM_TOL = math.sqrt(np.finfo(float).eps)
 _DEFAULT_CI_METHODS = ("hksj",)
 
-
-# --------------------------------------------------------------------------
-# membership
-# --------------------------------------------------------------------------
-def _is_blank(value) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    try:
-        if pd.isna(value):
-            return True
-    except (TypeError, ValueError):
-        pass
-    return str(value).strip() in ("", "nan", "NA", "None")
-
-
-def _row_n(row) -> float:
-    """Patients behind one effect: both arms between arms, the larger time point pre/post."""
-    n1 = float(row["n1"]) if "n1" in row and not _is_blank(row["n1"]) else math.nan
-    n2 = float(row["n2"]) if "n2" in row and not _is_blank(row["n2"]) else math.nan
-    if row.get("comparison", "") == "pre_post":
-        vals = [x for x in (n1, n2) if not math.isnan(x)]
-        return max(vals) if vals else math.nan
-    return float(np.nansum([n1, n2])) if not (math.isnan(n1) and math.isnan(n2)) else math.nan
-
-
-def _check_effects(effects: pd.DataFrame) -> None:
-    need = ["study_id", "outcome", "comparison", "measure", "population", "yi", "vi"]
-    missing = [c for c in need if c not in effects.columns]
-    if missing:
-        raise ValueError(f"effects: missing column(s) {', '.join(missing)}")
-    for col in ("yi", "vi"):
-        vals = pd.to_numeric(effects[col], errors="coerce")
-        bad = effects.index[~np.isfinite(vals.to_numpy(dtype=float))]
-        if len(bad):
-            i = bad[0]
-            raise ValueError(
-                f"effects row {i} (study {effects.at[i, 'study_id']}): column {col} "
-                f"is not a finite number ({effects.at[i, col]!r})"
-            )
-    bad = effects.index[pd.to_numeric(effects["vi"]).to_numpy(dtype=float) <= 0]
-    if len(bad):
-        i = bad[0]
-        raise ValueError(
-            f"effects row {i} (study {effects.at[i, 'study_id']}): column vi must be "
-            f"> 0, got {effects.at[i, 'vi']!r}"
-        )
-
-
-def combine_rows(yi, vi) -> tuple[float, float]:
-    """Combine the split rows of one study into one effect (inverse variance).
-
-    .. math:: y = \\frac{\\sum_j y_j / v_j}{\\sum_j 1/v_j}, \\qquad v = \\frac{1}{\\sum_j 1/v_j}
-
-    Exact for mean differences of disjoint subgroups when the within-subgroup
-    estimates are independent (common-effect combination, Borenstein et al.
-    2009, *Introduction to Meta-Analysis*, ch. 23, doi:10.1002/9780470743386);
-    an approximation for standardised measures. Used only for the overall
-    pool of a study that reports the split and no overall row.
-    """
-    y = np.asarray(yi, dtype=float)
-    w = 1.0 / np.asarray(vi, dtype=float)
-    return float(np.sum(w * y) / np.sum(w)), float(1.0 / np.sum(w))
-
-
-def assign_subgroups(
-    effects: pd.DataFrame,
-    studies: pd.DataFrame,
-    var: str,
-    populations_map: Mapping[str, Sequence[str]] | None = None,
-) -> pd.DataFrame:
-    """Which effect rows enter which subgroup pool of ``var``, and why.
-
-    Parameters
-    ----------
-    effects : DataFrame
-        ``effects.csv`` rows (``study_id, cohort_id, outcome, comparison,
-        measure, population, yi, vi, n1, n2``; ``cohort_id`` empty means the
-        study is its own cohort).
-    studies : DataFrame
-        ``studies.csv`` rows; ``var`` may be one of its columns.
-    var : str
-        The subgroup variable: a column of ``studies`` and/or a key of
-        ``populations_map``; ``"overall"`` gives the membership of the overall
-        pool (subgroup ``all``).
-    populations_map : mapping
-        The config's ``populations:`` (variable -> the ``population`` values
-        that are its levels).
-
-    Returns
-    -------
-    DataFrame
-        :data:`ASSIGNMENT_COLUMNS`, one row per effect row considered (plus
-        combined rows for ``overall``): ``included`` says whether it is
-        pooled, ``in_test`` whether its subgroup enters the tests for
-        differences, ``reason`` why, ``effect_row`` the index of the row in
-        ``effects`` (-1 for a combined row).
-
-    Notes
-    -----
-    Rules, applied per analysis (outcome, comparison, measure):
-
-    - a study that reports the split (rows whose ``population`` is a level
-      of ``var``) contributes those rows to their subgroups; its ``all`` row
-      is not used for ``var``;
-    - otherwise a study whose ``studies.csv`` value of ``var`` is a level
-      (homogeneous study, e.g. ``level = cervical``) contributes its ``all``
-      row to that subgroup;
-    - otherwise (value ``mixed`` or empty) its ``all`` row goes to
-      :data:`MIXED`: pooled and shown, never tested;
-    - rows of another variable's populations are not used for ``var``;
-    - a cohort enters an analysis through one study only: the one with the
-      largest n (ties: the one reporting more rows, then the first
-      ``study_id``); the others are listed as dropped with the reason.
-
-    For ``overall``: the ``all`` row of each study; a study without one but
-    with the split of exactly one variable contributes its split rows
-    combined by :func:`combine_rows`.
-    """
-    _check_effects(effects)
-    populations_map = dict(populations_map or {})
-    if "study_id" not in studies.columns:
-        raise ValueError("studies: missing column study_id")
-    pops = [str(p) for p in populations_map.get(var, [])]
-    is_column = var in studies.columns
-    if var != "overall" and not is_column and not pops:
-        raise ValueError(
-            f"subgroup variable {var!r} is neither a column of studies.csv nor a key of "
-            f"populations in the config"
-        )
-    attr = {}
-    cohort_of = {}
-    for _, s in studies.iterrows():
-        sid = str(s["study_id"])
-        attr[sid] = None if (not is_column or _is_blank(s[var])) else str(s[var]).strip()
-        c = s.get("cohort_id")
-        cohort_of[sid] = sid if _is_blank(c) else str(c)
-    all_pops = {str(p): k for k, vals in populations_map.items() for p in vals}
-
-    records: list[dict] = []
-    eff = effects.copy()
-    eff["_row"] = effects.index
-    for keys, g in eff.groupby(ANALYSIS_KEYS, sort=True):
-        for sid, rows in g.groupby("study_id", sort=True):
-            sid = str(sid)
-            cohort = cohort_of.get(sid)
-            if cohort is None:
-                c = rows["cohort_id"].iloc[0] if "cohort_id" in rows else None
-                cohort = sid if _is_blank(c) else str(c)
-
-            def rec(row, subgroup, included, in_test, reason, *, y=None, v=None, n=None, pop=None):
-                records.append(
-                    {
-                        **dict(zip(ANALYSIS_KEYS, keys)),
-                        "subgroup_var": var,
-                        "subgroup": subgroup,
-                        "study_id": sid,
-                        "cohort_id": cohort,
-                        "population": pop if pop is not None else str(row["population"]),
-                        "yi": float(row["yi"]) if y is None else y,
-                        "vi": float(row["vi"]) if v is None else v,
-                        "n": _row_n(row) if n is None else n,
-                        "included": included,
-                        "in_test": in_test,
-                        "reason": reason,
-                        "effect_row": int(row["_row"]) if row is not None else -1,
-                    }
-                )
-
-            seen_pops: set[str] = set()
-            uniq = []
-            for _, row in rows.iterrows():
-                pop = str(row["population"])
-                if pop in seen_pops:
-                    rec(row, "", False, False, f"duplicate effect row for population {pop!r}")
-                else:
-                    seen_pops.add(pop)
-                    uniq.append(row)
-            overall_rows = [r for r in uniq if str(r["population"]) == "all"]
-            if var == "overall":
-                for r in uniq:
-                    if str(r["population"]) != "all":
-                        rec(
-                            r,
-                            "",
-                            False,
-                            False,
-                            f"population {r['population']!r}: "
-                            "within-study subgroup row, not used for the overall pool",
-                        )
-                if overall_rows:
-                    rec(overall_rows[0], "all", True, True, "overall (population all) row")
-                    continue
-                by_var: dict[str, list] = {}
-                for r in uniq:
-                    pvar = all_pops.get(str(r["population"]))
-                    if pvar is not None:
-                        by_var.setdefault(pvar, []).append(r)
-                if by_var:
-                    # several variables' splits describe the same patients: use one
-                    pvar = sorted(by_var)[0]
-                    parts = by_var[pvar]
-                    y, v = combine_rows(
-                        [float(r["yi"]) for r in parts], [float(r["vi"]) for r in parts]
-                    )
-                    nn = float(np.nansum([_row_n(r) for r in parts]))
-                    names = "+".join(str(r["population"]) for r in parts)
-                    rec(
-                        parts[0],
-                        "all",
-                        True,
-                        True,
-                        f"no overall row: {pvar} split rows ({names}) combined by inverse variance",
-                        y=y,
-                        v=v,
-                        n=nn,
-                        pop=f"combined:{names}",
-                    )
-                    records[-1]["effect_row"] = -1
-                continue
-            split = [r for r in uniq if str(r["population"]) in pops]
-            for r in uniq:
-                pop = str(r["population"])
-                if pop != "all" and pop not in pops:
-                    owner = all_pops.get(pop)
-                    why = (
-                        f"population {pop!r} belongs to variable {owner!r}"
-                        if owner
-                        else f"population {pop!r} is not a level of {var!r} in the config"
-                    )
-                    rec(r, "", False, False, why)
-            if split:
-                for r in split:
-                    rec(
-                        r,
-                        str(r["population"]),
-                        True,
-                        True,
-                        f"reports the {var} split: row for {r['population']}",
-                    )
-                for r in overall_rows:
-                    rec(
-                        r,
-                        "",
-                        False,
-                        False,
-                        f"overall row not used for {var}: the study reports its {var} split",
-                    )
-            elif overall_rows:
-                value = attr.get(sid)
-                if value is not None and value.lower() != "mixed":
-                    rec(
-                        overall_rows[0],
-                        value,
-                        True,
-                        True,
-                        f"homogeneous study: studies.csv {var} = {value}",
-                    )
-                else:
-                    what = "mixed" if value is not None else "not reported"
-                    rec(
-                        overall_rows[0],
-                        MIXED,
-                        True,
-                        False,
-                        f"studies.csv {var} is {what} and no {var} split is reported: "
-                        "shown, left out of the tests for differences",
-                    )
-    cols = ASSIGNMENT_COLUMNS
-    out = (
-        pd.DataFrame.from_records(records, columns=cols) if records else pd.DataFrame(columns=cols)
-    )
-    out = _dedup_cohorts(out)
-    out = out.sort_values(
-        ANALYSIS_KEYS + ["subgroup", "study_id", "population"], kind="mergesort"
-    ).reset_index(drop=True)
-    out["included"] = out["included"].astype(bool)
-    out["in_test"] = out["in_test"].astype(bool)
-    return out
-
-
-def _dedup_cohorts(a: pd.DataFrame) -> pd.DataFrame:
-    """Keep one study per cohort and analysis (largest n; then more rows; then study_id)."""
-    if a.empty:
-        return a
-    a = a.copy()
-    for _, g in a[a["included"]].groupby(ANALYSIS_KEYS + ["cohort_id"], sort=True):
-        sids = sorted(g["study_id"].unique())
-        if len(sids) < 2:
-            continue
-        score = []
-        for sid in sids:
-            rows = g[g["study_id"] == sid]
-            n = float(np.nansum(rows["n"].to_numpy(dtype=float)))
-            score.append((-n, -len(rows), sid))
-        keep = sorted(score)[0][2]
-        n_keep = -sorted(score)[0][0]
-        for sid in sids:
-            if sid == keep:
-                continue
-            idx = g.index[g["study_id"] == sid]
-            a.loc[idx, "included"] = False
-            a.loc[idx, "in_test"] = False
-            a.loc[idx, "reason"] = (
-                f"cohort {g['cohort_id'].iloc[0]} enters through study {keep} "
-                f"(n = {n_keep:g}, the largest): dropped to avoid double counting; was: "
-                + a.loc[idx, "reason"].astype(str)
-            )
-    return a
 
 
 def _assignments(effects, studies, subgroups, populations_map, assignments):
@@ -459,6 +180,16 @@ def _single_study_row(y: float, v: float, level: float) -> dict:
     return row
 
 
+def _attempted_row(build, *args, tau2_method, ci_method, **kwargs) -> dict:
+    """``build(...)``'s row, or a row of NaN with the reason when it cannot be computed."""
+    r, why = attempt(build, *args, tau2_method=tau2_method, ci_method=ci_method, **kwargs)
+    if r is None:
+        r = _nan_row()
+        r.update(model=kwargs.get("model", "random"), tau2_method=tau2_method,
+                 ci_method=ci_method, converged=False, iterations=0, note=not_computed(why))
+    return r
+
+
 def _pool_row(pool_fn, y, v, *, model, tau2_method, ci_method, level, pi_min_k) -> dict:
     kwargs = dict(model=model, ci_method=ci_method, level=level, pi_min_k=pi_min_k)
     if model == "random":
@@ -471,7 +202,11 @@ def _pool_row(pool_fn, y, v, *, model, tau2_method, ci_method, level, pi_min_k) 
 def _common_scope_row(y, v, tau2, *, tau2_method, ci_method, level, pi_min_k, conv, note):
     """Pool one subgroup with tau^2 fixed at the common (moderator-model) value."""
     k = len(y)
-    fit = metareg(y, v, None, tau2=tau2, test="knha" if ci_method == "hksj" else "z", level=level)
+    if k == 1 and ci_method == "hksj":
+        note = "; ".join(x for x in (note, "k = 1: no Knapp-Hartung adjustment (no residual "
+                                     "degrees of freedom in the subgroup), Wald CI") if x)
+    test = "knha" if ci_method == "hksj" and k > 1 else "z"
+    fit = metareg(y, v, None, tau2=tau2, test=test, level=level)
     row = _nan_row()
     est, se = float(fit.beta[0]), float(fit.se[0])
     row.update(
@@ -485,9 +220,9 @@ def _common_scope_row(y, v, tau2, *, tau2_method, ci_method, level, pi_min_k, co
         tau=math.sqrt(tau2),
         I2=fit.I2,
         H2=fit.H2,
-        Q=fit.QE,
+        Q=fit.QE if k > 1 else math.nan,
         Q_df=k - 1,
-        Q_p=fit.QE_p,
+        Q_p=fit.QE_p if k > 1 else math.nan,
         df=fit.df,
     )
     notes = [note] if note else []
@@ -608,7 +343,8 @@ def pool_subgroups(
         common_tau2 = {}
         if "common" in scopes:
             for tm in tau2_methods:
-                fit, why = _moderator_fit(
+                result, failed = attempt(
+                    _moderator_fit,
                     tested["yi"].to_numpy(float),
                     tested["vi"].to_numpy(float),
                     list(tested["subgroup"]),
@@ -616,6 +352,7 @@ def pool_subgroups(
                     "z",
                     level,
                 )
+                fit, why = result if result is not None else (None, not_computed(failed))
                 if fit is None:
                     common_tau2[tm] = (math.nan, False, why)
                 else:
@@ -644,11 +381,12 @@ def pool_subgroups(
             for tm in tau2_methods:
                 for cm in ci_methods:
                     for scope in scopes:
-                        if k == 1:
+                        if k == 1 and scope == "separate":
                             r = _single_study_row(float(y[0]), float(v[0]), level)
                             r.update(tau2_method=tm, ci_method=cm)
                         elif scope == "separate":
-                            r = _pool_row(
+                            r = _attempted_row(
+                                _pool_row,
                                 pool_fn,
                                 y,
                                 v,
@@ -676,7 +414,8 @@ def pool_subgroups(
                                     extra += ", estimated without this group"
                                 if why:
                                     extra += f"; {why}"
-                                r = _common_scope_row(
+                                r = _attempted_row(
+                                    _common_scope_row,
                                     y,
                                     v,
                                     t2,
@@ -688,14 +427,15 @@ def pool_subgroups(
                                     note=extra,
                                 )
                         r["note"] = "; ".join(x for x in (r.get("note", ""), mixed_note) if x)
-                        rows.append({**r, **info, "tau2_scope": scope})
+                        rows.append(with_gaps({**r, **info, "tau2_scope": scope}))
             if common:
                 for cm in ci_methods:
                     if k == 1:
                         r = _single_study_row(float(y[0]), float(v[0]), level)
                         r.update(tau2_method="EE", ci_method=cm)
                     else:
-                        r = _pool_row(
+                        r = _attempted_row(
+                            _pool_row,
                             pool_fn,
                             y,
                             v,
@@ -706,7 +446,7 @@ def pool_subgroups(
                             pi_min_k=pi_min_k,
                         )
                     r["note"] = "; ".join(x for x in (r.get("note", ""), mixed_note) if x)
-                    rows.append({**r, **info, "tau2_scope": "separate"})
+                    rows.append(with_gaps({**r, **info, "tau2_scope": "separate"}))
     out = pd.DataFrame.from_records(rows)
     if out.empty:
         return pd.DataFrame(columns=POOLED_COLUMNS)
@@ -811,6 +551,98 @@ def _permutation_p(y, v, labels, *, tau2_method, test, n_perm, seed):
         note += f"; {int((~ok).sum())} refits failed and were left out"
     return p, int(len(perm)), exact, note
 
+def _separate_tau2_row(base, y, v, labels, levels, tau2_method, mixed_note) -> dict:
+    """Q-between on the subgroup estimates, each with its own tau^2 and Wald SE (one row
+    per estimator: the test is the same under every CI method)."""
+    G = len(levels)
+    row = {**base, "method": "separate_tau2", "tau2_method": tau2_method, "ci_method": "wald",
+           "statistic": STATISTIC_Q, "F": math.nan, "df2": math.nan, "p_perm": math.nan,
+           "n_perm": 0, "perm_exact": False}
+    notes = []
+    if G < 2:
+        row.update(Q_between=math.nan, df=math.nan, p=math.nan)
+        notes.append("fewer than 2 subgroups with data: no test")
+    else:
+        thetas, ses = [], []
+        for lev in levels:
+            m = np.array([lab == lev for lab in labels])
+            if m.sum() == 1:
+                thetas.append(float(y[m][0]))
+                ses.append(math.sqrt(float(v[m][0])))
+                notes.append(f"{lev}: k = 1, own effect")
+                continue
+            fit, why = attempt(metareg, y[m], v[m], None, tau2_method=tau2_method)
+            if fit is None:
+                thetas.append(math.nan)
+                ses.append(math.nan)
+                notes.append(f"{lev}: {why}")
+                continue
+            if not fit.converged:
+                notes.append(f"{lev}: {tau2_method} did not converge")
+            thetas.append(float(fit.beta[0]))
+            ses.append(float(fit.se[0]))
+        th, se = np.array(thetas), np.array(ses)
+        if np.all(np.isfinite(th)) and np.all(np.isfinite(se)):
+            w = 1 / se**2
+            qb = float(np.sum(w * (th - np.sum(w * th) / np.sum(w)) ** 2))
+            row.update(Q_between=qb, df=G - 1, p=float(chi2_sf(qb, G - 1)))
+            notes.insert(0, "Q on the subgroup estimates with their Wald SEs (under every CI method; "
+                                 "no F or permutation test for this method)")
+        else:
+            row.update(Q_between=math.nan, df=G - 1, p=math.nan)
+            notes.insert(0, not_computed("a subgroup estimate could not be computed"))
+    if mixed_note:
+        notes.append(mixed_note)
+    row["note"] = "; ".join(notes)
+    return row
+
+
+def _moderator_row(base, y, v, labels, tau2_method, ci_method, level, n_perm, seed,
+                   mixed_note) -> dict:
+    """The mixed-effects model with the subgroup factor: chi^2 test of Q_M (``wald``) or
+    the Knapp-Hartung F test (``hksj``), with its permutation p-value."""
+    G = len(set(labels))
+    test = "knha" if ci_method == "hksj" else "z"
+    row = {**base, "method": "moderator_model", "tau2_method": tau2_method,
+           "ci_method": ci_method, "statistic": STATISTIC_F if test == "knha" else STATISTIC_Q,
+           "Q_between": math.nan, "df": G - 1 if G >= 2 else math.nan, "p": math.nan,
+           "F": math.nan, "df2": math.nan, "p_perm": math.nan, "n_perm": 0,
+           "perm_exact": False}
+    notes = []
+    if G >= 2:
+        result, failed = attempt(_moderator_fit, y, v, labels, tau2_method, test, level)
+        fit, why = result if result is not None else (None, not_computed(failed))
+    else:
+        fit, why = None, "fewer than 2 subgroups with data: no test"
+    if fit is None:
+        notes.append(why)
+    else:
+        if test == "knha":
+            row.update(df=fit.F_df1, p=fit.QM_p, F=fit.F, df2=fit.F_df2)
+            notes.append("Knapp-Hartung F test: the statistic is F on (df, df2); "
+                         "no chi-square Q_between")
+        else:
+            row.update(Q_between=fit.QM, df=fit.QM_df, p=fit.QM_p)
+            notes.append("no F test under wald (chi-square test of Q_between)")
+        notes.append(f"mixed-effects model, common tau^2 = {fit.tau2:.6g} ({tau2_method})")
+        if fit.note:
+            notes.append(fit.note)
+        if n_perm and n_perm > 0:
+            perm, failed = attempt(_permutation_p, y, v, labels, tau2_method=tau2_method,
+                                   test=test, n_perm=int(n_perm), seed=seed)
+            if perm is None:
+                notes.append("permutation p-value " + not_computed(failed))
+            else:
+                pp, nn, exact, pnote = perm
+                row.update(p_perm=pp, n_perm=nn, perm_exact=exact)
+                notes.append(pnote)
+        else:
+            notes.append("no permutation test (permutations: 0)")
+    if mixed_note:
+        notes.append(mixed_note)
+    row["note"] = "; ".join(notes)
+    return row
+
 
 def subgroup_tests(
     effects: pd.DataFrame,
@@ -842,15 +674,19 @@ def subgroup_tests(
             \\quad Q_B \\sim \\chi^2_{G-1},
 
         with the Wald standard errors :math:`\\mathrm{SE}_g = (\\sum_i
-        1/(v_i + \\hat\\tau_g^2))^{-1/2}` (also when ``ci_method`` is hksj;
-        a subgroup with k = 1 enters with its own effect and SE).
+        1/(v_i + \\hat\\tau_g^2))^{-1/2}` (a subgroup with k = 1 enters with
+        its own effect and SE). The test does not depend on the CI method:
+        one row per estimator, ``ci_method = "wald"``, ``statistic =
+        "Q_between"``.
     ``moderator_model``
         The mixed-effects model with the subgroup factor as moderator
         (metafor ``rma(yi, vi, mods = ~ factor(g))``, one tau^2):
         :math:`Q_M = \\hat\\beta_b^\\top V_{bb}^{-1}\\hat\\beta_b` on the G - 1
-        contrasts, chi^2 test for ``wald``; for ``hksj`` the Knapp-Hartung F
-        test :math:`F = Q_M/(G-1)` on (G - 1, k - G) df (``Q_between`` then
-        holds :math:`(G-1)F`, ``p`` the F-test p-value). ``p_perm``: the
+        contrasts, chi^2 test for ``wald`` (``statistic = "Q_between"``,
+        ``F`` empty); for ``hksj`` the Knapp-Hartung F test
+        :math:`F = Q_M/(G-1)` on (``df``, ``df2``) = (G - 1, k - G)
+        (``statistic = "F"``, ``Q_between`` empty, ``p`` the F-test
+        p-value). ``p_perm``: the
         permutation p-value of metafor's ``permutest`` (Higgins & Thompson
         2004, doi:10.1002/sim.1752; Viechtbauer et al. 2015): labels
         permuted, model refitted (vectorised), proportion of statistics
@@ -861,7 +697,10 @@ def subgroup_tests(
 
     The :data:`MIXED` group never enters a test (the note says when it
     exists). Fewer than two tested subgroups, or k <= G for the moderator
-    model, give a row with NaN and the reason in ``note``.
+    model, give a row with NaN and the reason in ``note``; so does a model
+    or a permutation test that cannot be computed (the other rows are still
+    written). Every row is distinct: (analysis, variable, method,
+    tau2_method, ci_method) is a key.
 
     Returns
     -------
@@ -899,91 +738,10 @@ def subgroup_tests(
             "k": len(y),
         }
         for tm in tau2_methods:
-            # separate tau^2: per-subgroup random-effects estimates
-            thetas, ses, sep_notes = [], [], []
-            for lev in levels:
-                m = np.array([lab == lev for lab in labels])
-                if m.sum() == 1:
-                    thetas.append(float(y[m][0]))
-                    ses.append(math.sqrt(float(v[m][0])))
-                    sep_notes.append(f"{lev}: k = 1, own effect")
-                    continue
-                fit = metareg(y[m], v[m], None, tau2_method=tm)
-                if not fit.converged:
-                    sep_notes.append(f"{lev}: {tm} did not converge")
-                thetas.append(float(fit.beta[0]))
-                ses.append(float(fit.se[0]))
+            rows.append(_separate_tau2_row(base, y, v, labels, levels, tm, mixed_note))
             for cm in ci_methods:
-                notes = list(sep_notes)
-                row = {
-                    **base,
-                    "method": "separate_tau2",
-                    "tau2_method": tm,
-                    "ci_method": cm,
-                    "F": math.nan,
-                    "df2": math.nan,
-                    "p_perm": math.nan,
-                    "n_perm": 0,
-                    "perm_exact": False,
-                }
-                if G < 2:
-                    row.update(Q_between=math.nan, df=math.nan, p=math.nan)
-                    notes.insert(0, "fewer than 2 subgroups with data: no test")
-                else:
-                    th, se = np.array(thetas), np.array(ses)
-                    if np.all(np.isfinite(th)) and np.all(np.isfinite(se)):
-                        w = 1 / se**2
-                        qb = float(np.sum(w * (th - np.sum(w * th) / np.sum(w)) ** 2))
-                        row.update(Q_between=qb, df=G - 1, p=float(chi2_sf(qb, G - 1)))
-                    else:
-                        row.update(Q_between=math.nan, df=G - 1, p=math.nan)
-                    notes.insert(0, "Q on the subgroup estimates with their Wald SEs")
-                if mixed_note:
-                    notes.append(mixed_note)
-                row["note"] = "; ".join(notes)
-                rows.append(row)
-            # moderator model
-            for cm in ci_methods:
-                test = "knha" if cm == "hksj" else "z"
-                row = {
-                    **base,
-                    "method": "moderator_model",
-                    "tau2_method": tm,
-                    "ci_method": cm,
-                    "p_perm": math.nan,
-                    "n_perm": 0,
-                    "perm_exact": False,
-                }
-                notes = []
-                fit, why = (
-                    _moderator_fit(y, v, labels, tm, test, level)
-                    if G >= 2
-                    else (None, "fewer than 2 subgroups with data: no test")
-                )
-                if fit is None:
-                    row.update(
-                        Q_between=math.nan,
-                        df=G - 1 if G >= 2 else math.nan,
-                        p=math.nan,
-                        F=math.nan,
-                        df2=math.nan,
-                    )
-                    notes.append(why)
-                else:
-                    row.update(Q_between=fit.QM, df=fit.QM_df, p=fit.QM_p, F=fit.F, df2=fit.F_df2)
-                    notes.append(f"mixed-effects model, common tau^2 = {fit.tau2:.6g} ({tm})")
-                    if fit.note:
-                        notes.append(fit.note)
-                    if n_perm and n_perm > 0:
-                        pp, nn, exact, pnote = _permutation_p(
-                            y, v, labels, tau2_method=tm, test=test, n_perm=int(n_perm), seed=seed
-                        )
-                        row.update(p_perm=pp, n_perm=nn, perm_exact=exact)
-                        notes.append(pnote)
-                if mixed_note:
-                    notes.append(mixed_note)
-                row["note"] = "; ".join(notes)
-                rows.append(row)
+                rows.append(_moderator_row(base, y, v, labels, tm, cm, level, n_perm, seed,
+                                           mixed_note))
     out = (
         pd.DataFrame.from_records(rows, columns=TEST_COLUMNS)
         if rows

@@ -15,6 +15,7 @@ from scimeta.analysis import (
     r_sweep_table,
     subgroup_tables,
 )
+from scimeta.membership import membership_table
 from scimeta.compare import build_effects
 from scimeta.extract import build_arms
 from scimeta.figures import draw_figure
@@ -28,7 +29,9 @@ if TYPE_CHECKING:  # Snakemake >= 9.17: the object exists only when Snakemake ru
 log = logging.getLogger("scimeta.analyse")
 
 #: The tables the figures are drawn from, read back as written.
-FIGURE_TABLES = ("effects", "pooled", "subgroup_tests", "membership", "sensitivity", "metareg")
+FIGURE_TABLES = (
+    "effects", "pooled", "subgroup_tests", "membership", "sensitivity", "metareg", "bias",
+)
 
 
 def effect_sizes(review, outcome):
@@ -45,7 +48,9 @@ def effect_sizes(review, outcome):
 def pools(effects, studies, config):
     """Overall and subgroup pools, subgroup tests, membership, r sweep, meta-regression, bias."""
     analysis = config["analysis"]
-    overall = pooled_table(effects, analysis)
+    # who enters each pool, decided once; every table below reads it
+    membership = membership_table(effects, studies, config["subgroups"], config["populations"])
+    overall = pooled_table(effects, analysis, membership)
     by_group, tests, membership = subgroup_tables(
         effects,
         studies,
@@ -54,6 +59,7 @@ def pools(effects, studies, config):
         populations=config["populations"],
         permutations=config["permutations"],
         seed=config["seed"],
+        membership=membership,
     )
     pooled = pd.concat([overall, by_group], ignore_index=True)
     sweep = r_sweep_table(
@@ -61,15 +67,17 @@ def pools(effects, studies, config):
         r_grid=config["sensitivity"]["r_grid"],
         analysis=analysis,
         enabled=config["prepost_method"] == "paired",
+        membership=membership,
     )
-    metareg = metareg_table(effects, studies, moderators=config["moderators"], analysis=analysis)
+    metareg = metareg_table(effects, studies, moderators=config["moderators"], analysis=analysis,
+                            membership=membership)
     return {
         "pooled": pooled,
         "subgroup_tests": tests,
         "membership": membership,
         "sensitivity": sweep,
         "metareg": metareg,
-        **bias_tables(effects, analysis),
+        **bias_tables(effects, analysis, membership),
     }
 
 

@@ -625,8 +625,8 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
             t = t[t["outcome"] == out]
         if "tau2_method" in t and (t["tau2_method"] == tau2_method).any():
             t = t[t["tau2_method"] == tau2_method]
-        if "ci_method" in t and (t["ci_method"] == ci_method).any():
-            t = t[t["ci_method"] == ci_method]
+        if "ci_method" in t:  # per method, the row of this CI method where there is one
+            t = t.iloc[np.argsort((t["ci_method"] != ci_method).to_numpy(), kind="stable")]
         t = t.drop_duplicates("method")
         for _, tt in t.sort_values("method", key=lambda s: s.map(
                 {"separate_tau2": 0, "moderator_model": 1}).fillna(2)).iterrows():
@@ -661,10 +661,10 @@ _TEST_NAMES = {"separate_tau2": "separate \u03c4\u00b2 per subgroup",
 def _subgroup_test_text(tt) -> str:
     head = f"Test for subgroup differences ({_TEST_NAMES.get(tt['method'], tt['method'])})"
     q, df = _float(tt.get("Q_between")), _float(tt.get("df"))
-    if not np.isfinite(q):
+    f_stat, df2 = _float(tt.get("F")), _float(tt.get("df2"))
+    if not np.isfinite(q) and not np.isfinite(f_stat):
         note = str(tt.get("note") or "").split(";")[0].strip()
         return f"{head}: not done" + (f" ({note})" if note else "")
-    f_stat, df2 = _float(tt.get("F")), _float(tt.get("df2"))
     if np.isfinite(f_stat) and np.isfinite(df2):
         text = f"{head}: F = {fmt_num(f_stat, 2)}, df = {df:g}, {df2:g} ({fmt_p(tt['p'])})"
     else:
