@@ -22,7 +22,7 @@ for every iterative estimator and both entry points: a step of at most
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -59,17 +59,28 @@ class Batch:
     v: np.ndarray
     mask: np.ndarray
     X: np.ndarray | None = None
+    #: No padding at all (then the mask multiplications are skipped); computed.
+    full: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "full", bool(self.mask.all()))
 
     @property
     def k(self) -> np.ndarray:
         return self.mask.sum(axis=1)
+
+    def masked(self, a: np.ndarray) -> np.ndarray:
+        """``a`` with the padding set to 0."""
+        return a if self.full else a * self.mask
 
     @property
     def p(self) -> int:
         return 1 if self.X is None else int(self.X.shape[2])
 
     def take(self, rows: np.ndarray) -> Batch:
-        """The models of ``rows``."""
+        """The models of ``rows`` (increasing indices; all rows: ``self``, no copy)."""
+        if rows.size == self.y.shape[0]:
+            return self
         return Batch(self.y[rows], self.v[rows], self.mask[rows], None if self.X is None else self.X[rows])
 
 
@@ -86,16 +97,16 @@ def wls(b: Batch, tau2: np.ndarray):
     padding) and ``info``: :math:`\\sum w_i` (m,) for the intercept-only model,
     else :math:`A = (X^\\top W X)^{-1}` (m, p, p).
     """
-    w = b.mask / (b.v + tau2[:, None])
+    w = b.masked(1.0 / (b.v + tau2[:, None]))
     if b.X is None:
         sw = w.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            mu = (w * b.y).sum(axis=1) / sw
-        return w, mu, (b.y - mu[:, None]) * b.mask, sw
+            mu = np.einsum("ij,ij->i", w, b.y) / sw
+        return w, mu, b.masked(b.y - mu[:, None]), sw
     XtW = np.swapaxes(b.X, 1, 2) * w[:, None, :]
     A = np.linalg.inv(XtW @ b.X)
     beta = np.einsum("npq,nq->np", A, np.einsum("npk,nk->np", XtW, b.y))
-    r = (b.y - np.einsum("nkp,np->nk", b.X, beta)) * b.mask
+    r = b.masked(b.y - np.einsum("nkp,np->nk", b.X, beta))
     return w, beta, r, A
 
 
@@ -116,7 +127,7 @@ def _trace_terms(b: Batch, w: np.ndarray, info: np.ndarray, second: bool):
     with np.errstate(invalid="ignore", divide="ignore"):
         if b.X is None:
             trP = sw - sw2 / info
-            trPP = sw2 - 2.0 * (w2 * w).sum(axis=1) / info + (sw2 / info) ** 2 if second else None
+            trPP = sw2 - 2.0 * np.einsum("ij,ij->i", w2, w) / info + (sw2 / info) ** 2 if second else None
             return trP, trPP
         Xt = np.swapaxes(b.X, 1, 2)
         AXW2X = info @ ((Xt * w2[:, None, :]) @ b.X)
@@ -139,8 +150,8 @@ def q_gen(b: Batch, tau2: np.ndarray):
     with :math:`r` the weighted least-squares residuals at :math:`\\tau^2`.
     """
     w, _, r, _ = wls(b, tau2)
-    wr2 = w * r * r
-    return wr2.sum(axis=1), -(w * wr2).sum(axis=1)
+    wr = w * r
+    return np.einsum("ij,ij->i", wr, r), -np.einsum("ij,ij->i", wr, wr)
 
 
 def loglik(b: Batch, tau2: np.ndarray, reml: bool) -> np.ndarray:
@@ -152,7 +163,8 @@ def loglik(b: Batch, tau2: np.ndarray, reml: bool) -> np.ndarray:
         \\; \\big[-\\tfrac12 \\ln\\det(X^\\top W X)\\ \\text{for REML}\\big]
     """
     w, _, r, info = wls(b, tau2)
-    ll = -0.5 * (b.mask * np.log(b.v + tau2[:, None])).sum(axis=1) - 0.5 * (w * r * r).sum(axis=1)
+    wr = w * r
+    ll = -0.5 * b.masked(np.log(b.v + tau2[:, None])).sum(axis=1) - 0.5 * np.einsum("ij,ij->i", wr, r)
     if reml:
         if b.X is None:
             ll = ll - 0.5 * np.log(info)
@@ -172,17 +184,20 @@ def typical_v(b: Batch) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
-def solve_q(b: Batch, target, start, upper, scale, tol, max_iter):
+def solve_q(b: Batch, target, lower, upper, scale, tol, max_iter, start=None):
     """Solve ``Q(tau2) = target`` for each row by safeguarded Newton steps.
 
     Q is convex and decreasing in tau² (a partial minimum over the
     coefficients of jointly convex quadratic-over-linear terms), so Newton
-    steps from a point left of the root increase monotonically to it; the
-    bracket ``[lo, hi]`` with ``Q(lo) >= target >= Q(hi)`` (``hi`` may be
-    ``inf``) guards against rounding. Returns (root, converged, iterations).
+    steps from a point left of the root increase monotonically to it, and a
+    step from the right lands left of it; the bracket ``[lo, hi]`` with
+    ``Q(lo) >= target >= Q(hi)`` (``lower`` and ``upper`` at the start,
+    ``upper`` may be ``inf``) replaces a step that leaves it by bisection.
+    ``start`` (default ``lower``) is the first point, e.g. a nearby estimate.
+    Returns (root, converged, iterations).
     """
-    t = start.copy()
-    lo = start.copy()
+    t = (lower if start is None else np.clip(start, lower, upper)).copy()
+    lo = lower.copy()
     hi = upper.copy()
     done = np.zeros(t.shape, dtype=bool)
     iters = np.zeros(t.shape, dtype=int)
@@ -191,7 +206,7 @@ def solve_q(b: Batch, target, start, upper, scale, tol, max_iter):
         if active.size == 0:
             break
         ta = t[active]
-        q, dq = q_gen(b.take(active) if active.size < t.size else b, ta)
+        q, dq = q_gen(b.take(active), ta)
         f = q - target[active]
         lo_a = np.where(f >= 0, ta, lo[active])
         hi_a = np.where(f <= 0, ta, hi[active])
@@ -223,14 +238,14 @@ def _scoring_step(b: Batch, tau2: np.ndarray, reml: bool) -> np.ndarray:
     :math:`y^\\top P^2 y = \\sum w_i^2 r_i^2`.
     """
     w, _, r, info = wls(b, tau2)
-    w2 = w * w
-    ypp = (w2 * r * r).sum(axis=1)
+    wr = w * r
+    ypp = np.einsum("ij,ij->i", wr, wr)
     with np.errstate(invalid="ignore", divide="ignore"):
         if reml:
             trP, trPP = _trace_terms(b, w, info, second=True)
             adj = (ypp - trP) / trPP
         else:
-            adj = (ypp - w.sum(axis=1)) / w2.sum(axis=1)
+            adj = (ypp - w.sum(axis=1)) / np.einsum("ij,ij->i", w, w)
     return np.where(np.isfinite(adj), adj, 0.0)
 
 
@@ -262,7 +277,7 @@ def fisher_scoring(b: Batch, start, reml, scale, tol, max_iter):
         if active.size == 0:
             break
         ta = t[active]
-        ba = b.take(active) if active.size < t.size else b
+        ba = b.take(active)
         raw = _scoring_step(ba, ta, reml)
         lo_a = np.where(raw > 0, np.maximum(lo[active], ta), lo[active])
         hi_a = np.where(raw < 0, np.minimum(hi[active], ta), hi[active])

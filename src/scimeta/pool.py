@@ -309,7 +309,8 @@ def _qprofile(b: Batch, k, tau2, level, scale):
     solve = np.flatnonzero(~below & ~cap)
     if solve.size:
         root, conv, _ = solve_q(
-            b.take(solve), crit_l[solve], np.zeros(solve.size), tau2_max[solve], scale[solve], QPROFILE_TOL, 500
+            b.take(solve), crit_l[solve], np.zeros(solve.size), tau2_max[solve], scale[solve], QPROFILE_TOL, 500,
+            start=tau2[solve],
         )
         high[solve] = root
         ok[solve] &= conv
@@ -323,7 +324,8 @@ def _qprofile(b: Batch, k, tau2, level, scale):
     solve = np.flatnonzero(~both & ~zero)
     if solve.size:
         root, conv, _ = solve_q(
-            b.take(solve), crit_u[solve], np.zeros(solve.size), tau2_max[solve], scale[solve], QPROFILE_TOL, 500
+            b.take(solve), crit_u[solve], np.zeros(solve.size), tau2_max[solve], scale[solve], QPROFILE_TOL, 500,
+            start=tau2[solve],
         )
         low[solve] = root
         ok[solve] &= conv
@@ -506,7 +508,7 @@ def pool_many(
         tau2 = np.full(m, np.nan)
         rows = np.flatnonzero(kge2)
         if rows.size:
-            sub = batch if rows.size == m else batch.take(rows)
+            sub = batch.take(rows)
             t, conv, it = estimate_tau2(method, sub, tol=tol, max_iter=int(max_iter))
             tau2[rows] = np.where(conv, t, np.nan)
             converged[rows] = conv
@@ -579,7 +581,7 @@ def pool_many(
     if model == "random" and tau2_ci:
         rows = np.flatnonzero(kge2 & ~np.isnan(tau2))
         if rows.size:
-            sub = batch if rows.size == m else batch.take(rows)
+            sub = batch.take(rows)
             lo, hi, cap_hi, cap_both, failed, tmax = _qprofile(sub, k[rows], tau2[rows], level, typical_v(sub))
             tau2_ci_low[rows], tau2_ci_high[rows] = lo, hi
             for j, i in enumerate(rows):
