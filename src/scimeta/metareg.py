@@ -40,6 +40,7 @@ __all__ = [
     "MetaRegResult",
     "LinePrediction",
     "metareg",
+    "fit_batch",
     "predict_line",
     "qm_batch",
 ]
@@ -424,6 +425,48 @@ def metareg(
     )
 
 
+def fit_batch(
+    yi, vi, Xb, *, tau2_method="REML", test="z", btt=None, tol=DEFAULT_TOL, max_iter=DEFAULT_MAX_ITER
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coefficients, their test statistics and the omnibus statistic for a
+    batch of full design matrices ``Xb`` (n, k, p) of the same studies, in one
+    vectorised pass (each as :func:`metareg`).
+
+    Returns ``beta`` (n, p), ``stat`` (n, p: z, or t for ``"knha"``) and ``QM``
+    (n,: the Wald chi-square of the coefficients ``btt``, default all but the
+    first; for ``"knha"`` metafor's F = QM / m with the Knapp-Hartung factor),
+    NaN where tau² did not converge. ``k <= p`` fits with tau² = 0.
+    """
+    y, v = check_yi_vi(yi, vi)
+    Xb = np.asarray(Xb, dtype=float)
+    n, k, p = Xb.shape
+    btt = list(range(1, p) if btt is None else btt)
+    if tau2_method == "EE" or k <= p:
+        t2 = np.zeros(n)
+    else:
+        t2, _, _ = _estimate_tau2(y, v, Xb, tau2_method, tol=tol, max_iter=max_iter)
+    beta = np.full((n, p), np.nan)
+    stat = np.full((n, p), np.nan)
+    qm = np.full(n, np.nan)
+    idx = np.flatnonzero(np.isfinite(t2))
+    if not idx.size:
+        return beta, stat, qm
+    w, b, r, A = wls(_batch(y, v, Xb[idx], idx.size), t2[idx])
+    if test == "knha":
+        rss = np.einsum("nk,nk->n", w * r, r)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / (k - p))
+        A = A * s2w[:, None, None]
+    bt = b[:, btt]
+    sub = A[:, btt][:, :, btt]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = np.einsum("ni,ni->n", bt, np.linalg.solve(sub, bt[..., None])[..., 0])
+        z = b / np.sqrt(np.einsum("nii->ni", A))
+    beta[idx], stat[idx] = b, z
+    qm[idx] = q / len(btt) if test == "knha" else q
+    return beta, stat, qm
+
+
 def qm_batch(
     yi, vi, Xb, *, tau2_method="REML", test="z", btt=None, tol=DEFAULT_TOL, max_iter=DEFAULT_MAX_ITER
 ) -> np.ndarray:
@@ -431,33 +474,9 @@ def qm_batch(
 
     ``Xb`` has shape (n, k, p) and includes the intercept column. Returns
     ``QM`` (test ``"z"``) or ``F = QM/m`` (test ``"knha"``, metafor's
-    convention) per matrix, NaN where the fit failed. Used by permutation
-    tests: one call refits every permutation.
+    convention) per matrix, NaN where the fit failed (:func:`fit_batch`).
     """
-    y, v = check_yi_vi(yi, vi)
-    Xb = np.asarray(Xb, dtype=float)
-    n, k, p = Xb.shape
-    if btt is None:
-        btt = tuple(range(1, p))
-    btt = list(btt)
-    if tau2_method == "EE" or k <= p:
-        t2 = np.zeros(n)
-    else:
-        t2, conv, _ = _estimate_tau2(y, v, Xb, tau2_method, tol=tol, max_iter=max_iter)
-    out = np.full(n, np.nan)
-    ok = np.isfinite(t2)
-    if not ok.any():
-        return out
-    idx = np.flatnonzero(ok)
-    w, beta, r, A = wls(_batch(y, v, Xb[idx], idx.size), t2[idx])
-    b = beta[:, btt]
-    sub = A[:, btt][:, :, btt]
-    qm = np.einsum("ni,ni->n", b, np.linalg.solve(sub, b[..., None])[..., 0])
-    if test == "knha":
-        s2w = np.sum(w * r**2, axis=1) / (k - p)
-        qm = qm / s2w / len(btt)
-    out[idx] = qm
-    return out
+    return fit_batch(yi, vi, Xb, tau2_method=tau2_method, test=test, btt=btt, tol=tol, max_iter=max_iter)[2]
 
 
 @dataclass(frozen=True)
