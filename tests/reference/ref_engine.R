@@ -58,9 +58,9 @@ cumul_case <- function(name, d, order_col, method, test) {
     name = name, call = call_text, tau2_method = method, test = test, order_column = order_col,
     yi = num(d$yi), vi = num(d$vi), order_values = num(d[[order_col]]),
     slab = as.character(cm$slab),
-    k = num(cm$k), estimate = num(cm$estimate), se = num(cm$se), zval = num(cm$zval),
-    pval = num(cm$pval), ci_lb = num(cm$ci.lb), ci_ub = num(cm$ci.ub), QE = num(cm$QE),
-    QEp = num(cm$QEp), tau2 = num(cm$tau2), I2 = num(cm$I2), H2 = num(cm$H2)
+    estimate = num(cm$estimate), se = num(cm$se), zval = num(if (is.null(cm$zval)) cm$tval else cm$zval),
+    pval = num(cm$pval), ci_lb = num(cm$ci.lb), ci_ub = num(cm$ci.ub), Q = num(cm$Q),
+    Qp = num(cm$Qp), tau2 = num(cm$tau2), I2 = num(cm$I2), H2 = num(cm$H2)
   )
 }
 cumul_cases <- list(
