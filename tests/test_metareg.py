@@ -143,8 +143,11 @@ def test_small_k_no_exception():
 
 
 def test_validation_names_row_and_column():
-    with pytest.raises(ValueError, match="vi: non-positive sampling variance at row 1"):
+    # the one yi/vi check of pool, bias and metareg (scimeta.pool.check_yi_vi)
+    with pytest.raises(ValueError, match=r"study 1: vi = 0.0; sampling variances must be > 0"):
         metareg([0.1, 0.2, 0.3], [0.1, 0.0, 0.1], [1, 2, 3])
+    with pytest.raises(ValueError, match=r"study 2: yi = nan is not a finite number"):
+        metareg([0.1, 0.2, np.nan], [0.1, 0.1, 0.1], [1, 2, 3])
     with pytest.raises(ValueError, match="column 'x1'"):
         metareg([0.1, 0.2, 0.3], [0.1, 0.1, 0.1], [1, np.nan, 3])
     with pytest.raises(ValueError, match="rank deficient"):

@@ -15,9 +15,12 @@ Viechtbauer 2005, doi:10.3102/10769986030003261; Viechtbauer et al. 2015,
 doi:10.1002/jrsm.1126). Names and conventions follow R's metafor
 (``rma(yi, vi, mods = ...)``) so that a cross-check reads naturally.
 
-Everything is vectorised over a leading batch axis, so a permutation test
-refits a thousand permuted design matrices in one pass
-(:func:`qm_batch`).
+The estimators of tau² are those of :func:`scimeta.pool.pool_many`: both
+call the one core in :mod:`scimeta.estimators` (an intercept-only pool is the
+meta-regression with X = 1), with the same convergence rule, and both check
+``yi``/``vi`` with :func:`scimeta.pool.check_yi_vi`. Everything is vectorised
+over a leading batch axis, so a permutation test refits a thousand permuted
+design matrices in one pass (:func:`qm_batch`).
 """
 
 from __future__ import annotations
@@ -29,12 +32,15 @@ import numpy as np
 import pandas as pd
 
 from scimeta._dist import chi2_sf, f_sf, norm_isf, norm_sf2, t_isf, t_sf2
+from scimeta.estimators import DEFAULT_MAX_ITER, DEFAULT_TOL, Batch, estimate_tau2, heterogeneity, wls
+from scimeta.pool import check_yi_vi
 
 __all__ = [
     "METAREG_TAU2_METHODS",
     "MetaRegResult",
     "LinePrediction",
     "metareg",
+    "fit_batch",
     "predict_line",
     "qm_batch",
 ]
@@ -43,182 +49,31 @@ __all__ = [
 METAREG_TAU2_METHODS = ("EE", "DL", "HE", "SJ", "ML", "REML", "EB", "PM")
 _TESTS = ("z", "knha")
 
-#: Convergence threshold on the change in tau^2 between iterations (metafor's
-#: default is 1e-5; we iterate further so results are stable to ~1e-10).
-THRESHOLD = 1e-10
-MAX_ITER = 1000
-#: metafor's check that REML/ML did not stop at a local maximum above 0
-#: (``.Machine$double.eps^0.25``).
-LL0_TOL = np.finfo(float).eps ** 0.25
 
 
 # --------------------------------------------------------------------------
-# batched linear algebra
+# the estimator core, shared with scimeta.pool
 # --------------------------------------------------------------------------
-def _wls(y: np.ndarray, w: np.ndarray, X: np.ndarray):
-    """Batched weighted least squares.
+def _batch(y: np.ndarray, v: np.ndarray, X: np.ndarray | None, n: int = 1) -> Batch:
+    """``n`` models of the same studies; ``X`` (n, k, p), or None for intercept-only."""
+    k = y.size
+    shape = (n, k)
+    return Batch(np.broadcast_to(y, shape), np.broadcast_to(v, shape), np.ones(shape), X)
 
-    ``y`` (k,), ``w`` (n, k), ``X`` (n, k, p). Returns ``A = (X'WX)^{-1}``
-    (n, p, p), ``beta`` (n, p) and residuals (n, k).
+
+def _estimate_tau2(y, vi, X, method, *, tol=DEFAULT_TOL, max_iter=DEFAULT_MAX_ITER):
+    """Residual tau^2 for a batch of design matrices ``X`` (n, k, p), or the
+    intercept-only model (``X = None``), by :func:`scimeta.estimators.estimate_tau2`.
+
+    Returns ``tau2`` (n,) (NaN where not converged), ``converged`` and ``iterations``.
     """
-    XtW = np.swapaxes(X, -1, -2) * w[:, None, :]
-    A = np.linalg.inv(XtW @ X)
-    beta = np.einsum("npq,nq->np", A, XtW @ y)
-    resid = y - np.einsum("nkp,np->nk", X, beta)
-    return A, beta, resid
-
-
-def _quad_forms(y, vi, X, tau2):
-    """Quantities of the projection P = W - W X (X'WX)^{-1} X'W at tau2.
-
-    Returns ``w``, ``A``, ``beta``, ``yPy = y'Py``, ``yPPy = y'P^2y``,
-    ``trP`` and ``trPP`` without forming the k x k matrix P:
-
-    .. math::
-
-        y^\\top P y = \\sum_i w_i r_i^2, \\quad
-        y^\\top P^2 y = \\sum_i w_i^2 r_i^2, \\quad
-        \\operatorname{tr} P = \\sum_i w_i - \\operatorname{tr}(A X^\\top W^2 X),
-
-        \\operatorname{tr} P^2 = \\sum_i w_i^2 - 2\\operatorname{tr}(A X^\\top W^3 X)
-        + \\operatorname{tr}(A X^\\top W^2 X A X^\\top W^2 X),
-
-    with :math:`r = y - X\\hat\\beta` and :math:`A = (X^\\top W X)^{-1}`.
-    """
-    w = 1.0 / (vi[None, :] + tau2[:, None])
-    A, beta, r = _wls(y, w, X)
-    Xt = np.swapaxes(X, -1, -2)
-    XW2X = (Xt * (w**2)[:, None, :]) @ X
-    XW3X = (Xt * (w**3)[:, None, :]) @ X
-    AXW2X = A @ XW2X
-    yPy = np.sum(w * r**2, axis=1)
-    yPPy = np.sum(w**2 * r**2, axis=1)
-    trP = w.sum(axis=1) - np.trace(AXW2X, axis1=1, axis2=2)
-    trPP = (
-        np.sum(w**2, axis=1)
-        - 2.0 * np.trace(A @ XW3X, axis1=1, axis2=2)
-        + np.einsum("nij,nji->n", AXW2X, AXW2X)
-    )
-    return w, A, beta, yPy, yPPy, trP, trPP
-
-
-def _loglik(y, vi, X, tau2, method):
-    """Log-likelihood (ML) or restricted log-likelihood (REML) at tau2."""
-    k, p = X.shape[1], X.shape[2]
-    w = 1.0 / (vi[None, :] + tau2[:, None])
-    A, _, r = _wls(y, w, X)
-    rss = np.sum(w * r**2, axis=1)
-    ll = -0.5 * np.sum(np.log(vi[None, :] + tau2[:, None]), axis=1) - 0.5 * rss
-    if method == "ML":
-        return ll - 0.5 * k * np.log(2 * np.pi)
-    # log det(X'WX) = -log det(A)
-    _, logdet_a = np.linalg.slogdet(A)
-    return ll - 0.5 * (k - p) * np.log(2 * np.pi) + 0.5 * logdet_a
-
-
-def _estimate_tau2(y, vi, X, method, *, threshold=THRESHOLD, max_iter=MAX_ITER):
-    """Estimate residual tau^2 for a batch of design matrices.
-
-    Returns ``tau2`` (n,), ``converged`` (n,) and ``iterations`` (n,).
-    """
-    n, k, p = X.shape
-    zeros = np.zeros(n)
-    conv = np.ones(n, dtype=bool)
-    iters = np.zeros(n, dtype=int)
+    n = 1 if X is None else X.shape[0]
     if method == "EE":
-        return zeros, conv, iters
-    if method == "DL":
-        _, _, _, yPy, _, trP, _ = _quad_forms(y, vi, X, zeros)
-        return np.maximum(0.0, (yPy - (k - p)) / trP), conv, iters
-    # Hedges (HE): ordinary least squares residuals; also the start of ML/REML/EB
-    A0, _, r0 = _wls(y, np.ones((n, k)), X)
-    rss0 = np.sum(r0**2, axis=1)
-    XtVX = (np.swapaxes(X, -1, -2) * vi[None, None, :]) @ X
-    trPV = vi.sum() - np.trace(A0 @ XtVX, axis1=1, axis2=2)
-    tau2_he = (rss0 - trPV) / (k - p)
-    if method == "HE":
-        return np.maximum(0.0, tau2_he), conv, iters
-    if method == "SJ":
-        tau2_0 = np.full(n, np.mean((y - y.mean()) ** 2))
-        _, _, _, yPy, _, _, _ = _quad_forms(y, vi, X, tau2_0)
-        return np.maximum(0.0, tau2_0 * yPy / (k - p)), conv, iters
-    if method == "PM":
-        return _pm(y, vi, X, threshold=threshold)
-    if method not in ("ML", "REML", "EB"):
+        return np.zeros(n), np.ones(n, dtype=bool), np.zeros(n, dtype=int)
+    if method not in METAREG_TAU2_METHODS:
         raise ValueError(f"tau2_method must be one of {METAREG_TAU2_METHODS}, got {method!r}")
-    tau2 = np.maximum(0.0, tau2_he)
-    active = np.ones(n, dtype=bool)
-    for _ in range(max_iter):
-        if not active.any():
-            break
-        idx = np.flatnonzero(active)
-        w, _, _, yPy, yPPy, trP, trPP = _quad_forms(y, vi, X[idx], tau2[idx])
-        if method == "ML":
-            adj = (yPPy - w.sum(axis=1)) / np.sum(w**2, axis=1)
-        elif method == "REML":
-            adj = (yPPy - trP) / trPP
-        else:  # EB
-            adj = (yPy * k / (k - p) - k) / w.sum(axis=1)
-        adj = np.where(np.isfinite(adj), adj, 0.0)
-        # step halving keeps tau^2 >= 0
-        while np.any(tau2[idx] + adj < 0):
-            adj = np.where(tau2[idx] + adj < 0, adj / 2, adj)
-        tau2[idx] = tau2[idx] + adj
-        iters[idx] += 1
-        active[idx] = np.abs(adj) >= threshold
-    conv = ~active
-    if method in ("ML", "REML"):
-        # metafor's ll0check: if tau^2 = 0 has a higher likelihood, take it
-        ll0 = _loglik(y, vi, X, zeros, method)
-        ll1 = _loglik(y, vi, X, tau2, method)
-        stuck = conv & (ll0 - ll1 > LL0_TOL) & (tau2 > 1e-5)
-        tau2 = np.where(stuck, 0.0, tau2)
-    tau2 = np.where(conv, np.maximum(tau2, 0.0), np.nan)
-    return tau2, conv, iters
-
-
-def _pm(y, vi, X, *, threshold):
-    """Paule-Mandel: the tau^2 at which y'P y equals its expectation k - p.
-
-    .. math:: \\sum_i w_i(\\tau^2)\\, (y_i - x_i^\\top\\hat\\beta(\\tau^2))^2 = k - p
-
-    (Paule & Mandel 1982, doi:10.6028/jres.087.022), solved by bisection
-    (the left side decreases in tau^2); 0 when already below k - p at 0.
-    """
-    n, k, p = X.shape
-    target = k - p
-
-    def f(t2, Xs):
-        return _quad_forms(y, vi, Xs, t2)[3] - target
-
-    lo = np.zeros(n)
-    f0 = f(lo, X)
-    positive = f0 > 0
-    tau2 = np.zeros(n)
-    conv = np.ones(n, dtype=bool)
-    iters = np.zeros(n, dtype=int)
-    if not positive.any():
-        return tau2, conv, iters
-    idx = np.flatnonzero(positive)
-    Xs = X[idx]
-    lo = np.zeros(len(idx))
-    hi = np.full(len(idx), max(1.0, float(np.var(y))))
-    for _ in range(200):
-        up = f(hi, Xs) > 0
-        if not up.any():
-            break
-        lo = np.where(up, hi, lo)
-        hi = np.where(up, hi * 4, hi)
-    for it in range(200):
-        mid = 0.5 * (lo + hi)
-        pos = f(mid, Xs) > 0
-        lo = np.where(pos, mid, lo)
-        hi = np.where(pos, hi, mid)
-        if np.all(hi - lo <= threshold * np.maximum(1.0, hi) * 1e-3):
-            break
-    tau2[idx] = 0.5 * (lo + hi)
-    iters[idx] = it + 1
-    return tau2, conv, iters
+    tau2, conv, iters = estimate_tau2(method, _batch(y, vi, X, n), tol=tol, max_iter=max_iter)
+    return np.where(conv, tau2, np.nan), conv, iters
 
 
 # --------------------------------------------------------------------------
@@ -334,21 +189,6 @@ def _as_design(X, k, intercept):
     return M, tuple(names)
 
 
-def _check_yv(yi, vi):
-    y = np.asarray(yi, dtype=float).ravel()
-    v = np.asarray(vi, dtype=float).ravel()
-    if y.shape != v.shape:
-        raise ValueError(f"yi and vi differ in length ({y.size} vs {v.size})")
-    for name, a in (("yi", y), ("vi", v)):
-        bad = np.flatnonzero(~np.isfinite(a))
-        if bad.size:
-            raise ValueError(f"{name}: non-finite value at row {bad[0]}")
-    bad = np.flatnonzero(v <= 0)
-    if bad.size:
-        raise ValueError(f"vi: non-positive sampling variance at row {bad[0]} ({v[bad[0]]!r})")
-    return y, v
-
-
 def metareg(
     yi,
     vi,
@@ -360,8 +200,8 @@ def metareg(
     intercept: bool = True,
     btt=None,
     tau2: float | None = None,
-    threshold: float = THRESHOLD,
-    max_iter: int = MAX_ITER,
+    tol: float = DEFAULT_TOL,
+    max_iter: int = DEFAULT_MAX_ITER,
 ) -> MetaRegResult:
     """Fit a mixed-effects meta-regression, as ``metafor::rma(yi, vi, mods = X)``.
 
@@ -431,7 +271,7 @@ def metareg(
     Edge cases (never an exception): ``k <= p`` gives NaN tau^2/QE with a
     note; non-convergence gives NaN with ``converged=False`` and a note.
     """
-    y, v = _check_yv(yi, vi)
+    y, v = check_yi_vi(yi, vi)
     if tau2_method not in METAREG_TAU2_METHODS:
         raise ValueError(f"tau2_method must be one of {METAREG_TAU2_METHODS}, got {tau2_method!r}")
     if test not in _TESTS:
@@ -461,7 +301,7 @@ def metareg(
         notes.append(f"k = {k} <= p = {p}: tau^2 not estimable, set to 0")
     else:
         est, conv, its = _estimate_tau2(
-            y, v, X3, tau2_method, threshold=threshold, max_iter=max_iter
+            y, v, X3, tau2_method, tol=tol, max_iter=max_iter
         )
         t2, converged, iterations = float(est[0]), bool(conv[0]), int(its[0])
         if not converged:
@@ -502,9 +342,8 @@ def metareg(
             converged=False,
             note="; ".join(notes),
         )
-    w = 1.0 / (v + t2)
-    A, beta, r = _wls(y, w[None, :], X3)
-    A, beta, r = A[0], beta[0], r[0]
+    w, beta, r, A = wls(_batch(y, v, X3), np.array([t2]))
+    w, beta, r, A = w[0], beta[0], r[0], A[0]
     s2w = 1.0
     if test == "knha":
         if k - p <= 0:
@@ -538,10 +377,9 @@ def metareg(
         crit = float(norm_isf((1 - level) / 2))
     # residual heterogeneity at tau^2 = 0
     if k > p:
-        _, _, _, yPy0, _, trP0, _ = _quad_forms(y, v, X3, np.zeros(1))
-        QE = max(0.0, float(yPy0[0]))
+        q0, vt0 = heterogeneity(_batch(y, v, X3))
+        QE, vt = float(q0[0]), float(vt0[0])
         QE_p = float(chi2_sf(QE, k - p))
-        vt = (k - p) / float(trP0[0])
         if tau2_method == "EE" and not tau2_fixed:
             I2 = max(0.0, 100.0 * (QE - (k - p)) / QE) if QE > 0 else 0.0
             H2 = QE / (k - p)
@@ -553,9 +391,7 @@ def metareg(
     # pseudo-R^2 against the model without moderators
     R2 = tau2_RE = nan
     if intercept and p > 1 and tau2_method != "EE" and not tau2_fixed and k > 1:
-        est0, conv0, _ = _estimate_tau2(
-            y, v, np.ones((1, k, 1)), tau2_method, threshold=threshold, max_iter=max_iter
-        )
+        est0, conv0, _ = _estimate_tau2(y, v, None, tau2_method, tol=tol, max_iter=max_iter)
         tau2_RE = float(est0[0])
         if conv0[0]:
             R2 = 0.0 if tau2_RE == 0 else max(0.0, 100.0 * (tau2_RE - t2) / tau2_RE)
@@ -589,41 +425,58 @@ def metareg(
     )
 
 
+def fit_batch(
+    yi, vi, Xb, *, tau2_method="REML", test="z", btt=None, tol=DEFAULT_TOL, max_iter=DEFAULT_MAX_ITER
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coefficients, their test statistics and the omnibus statistic for a
+    batch of full design matrices ``Xb`` (n, k, p) of the same studies, in one
+    vectorised pass (each as :func:`metareg`).
+
+    Returns ``beta`` (n, p), ``stat`` (n, p: z, or t for ``"knha"``) and ``QM``
+    (n,: the Wald chi-square of the coefficients ``btt``, default all but the
+    first; for ``"knha"`` metafor's F = QM / m with the Knapp-Hartung factor),
+    NaN where tau² did not converge. ``k <= p`` fits with tau² = 0.
+    """
+    y, v = check_yi_vi(yi, vi)
+    Xb = np.asarray(Xb, dtype=float)
+    n, k, p = Xb.shape
+    btt = list(range(1, p) if btt is None else btt)
+    if tau2_method == "EE" or k <= p:
+        t2 = np.zeros(n)
+    else:
+        t2, _, _ = _estimate_tau2(y, v, Xb, tau2_method, tol=tol, max_iter=max_iter)
+    beta = np.full((n, p), np.nan)
+    stat = np.full((n, p), np.nan)
+    qm = np.full(n, np.nan)
+    idx = np.flatnonzero(np.isfinite(t2))
+    if not idx.size:
+        return beta, stat, qm
+    w, b, r, A = wls(_batch(y, v, Xb[idx], idx.size), t2[idx])
+    if test == "knha":
+        rss = np.einsum("nk,nk->n", w * r, r)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / (k - p))
+        A = A * s2w[:, None, None]
+    bt = b[:, btt]
+    sub = A[:, btt][:, :, btt]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = np.einsum("ni,ni->n", bt, np.linalg.solve(sub, bt[..., None])[..., 0])
+        z = b / np.sqrt(np.einsum("nii->ni", A))
+    beta[idx], stat[idx] = b, z
+    qm[idx] = q / len(btt) if test == "knha" else q
+    return beta, stat, qm
+
+
 def qm_batch(
-    yi, vi, Xb, *, tau2_method="REML", test="z", btt=None, threshold=THRESHOLD, max_iter=MAX_ITER
+    yi, vi, Xb, *, tau2_method="REML", test="z", btt=None, tol=DEFAULT_TOL, max_iter=DEFAULT_MAX_ITER
 ) -> np.ndarray:
     """Omnibus statistic for a batch of full design matrices, vectorised.
 
     ``Xb`` has shape (n, k, p) and includes the intercept column. Returns
     ``QM`` (test ``"z"``) or ``F = QM/m`` (test ``"knha"``, metafor's
-    convention) per matrix, NaN where the fit failed. Used by permutation
-    tests: one call refits every permutation.
+    convention) per matrix, NaN where the fit failed (:func:`fit_batch`).
     """
-    y, v = _check_yv(yi, vi)
-    Xb = np.asarray(Xb, dtype=float)
-    n, k, p = Xb.shape
-    if btt is None:
-        btt = tuple(range(1, p))
-    btt = list(btt)
-    if tau2_method == "EE" or k <= p:
-        t2 = np.zeros(n)
-    else:
-        t2, conv, _ = _estimate_tau2(y, v, Xb, tau2_method, threshold=threshold, max_iter=max_iter)
-    out = np.full(n, np.nan)
-    ok = np.isfinite(t2)
-    if not ok.any():
-        return out
-    idx = np.flatnonzero(ok)
-    w = 1.0 / (v[None, :] + t2[idx, None])
-    A, beta, r = _wls(y, w, Xb[idx])
-    b = beta[:, btt]
-    sub = A[:, btt][:, :, btt]
-    qm = np.einsum("ni,ni->n", b, np.linalg.solve(sub, b[..., None])[..., 0])
-    if test == "knha":
-        s2w = np.sum(w * r**2, axis=1) / (k - p)
-        qm = qm / s2w / len(btt)
-    out[idx] = qm
-    return out
+    return fit_batch(yi, vi, Xb, tau2_method=tau2_method, test=test, btt=btt, tol=tol, max_iter=max_iter)[2]
 
 
 @dataclass(frozen=True)

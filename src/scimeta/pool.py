@@ -25,6 +25,17 @@ import numpy as np
 import pandas as pd
 
 from scimeta._dist import chi2_isf, chi2_ppf, chi2_sf, norm_isf, norm_sf2, t_isf, t_sf2
+from scimeta.estimators import (
+    DEFAULT_MAX_ITER,
+    DEFAULT_TOL,
+    Batch,
+    estimate_tau2,
+    heterogeneity,
+    q_gen,
+    solve_q,
+    typical_v,
+    wls,
+)
 
 __all__ = [
     "CI_METHODS",
@@ -40,11 +51,6 @@ TAU2_METHODS = ("EE", "DL", "REML", "PM", "HE", "SJ", "ML", "EB")
 CI_METHODS = ("wald", "hksj")
 MODELS = ("common", "random")
 
-#: Default convergence tolerance of the iterative estimators, relative to
-#: ``max(tau2, harmonic mean of vi)`` (metafor's default is an absolute 1e-5).
-DEFAULT_TOL = 1e-12
-#: Default iteration cap of the iterative estimators (metafor's is 100).
-DEFAULT_MAX_ITER = 1000
 #: Tolerance of the Q-profile root search, relative to ``max(tau2, harmonic mean of vi)``.
 QPROFILE_TOL = 1e-12
 #: metafor's smallest upper search limit for the Q-profile CI (``confint``).
@@ -274,270 +280,20 @@ def _as_matrix(Y, V) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 # ---------------------------------------------------------------------------
-# Vectorised building blocks (rows = analyses); M is the 0/1 presence mask
+# Q-profile CI of tau² (the estimators are in scimeta.estimators)
 # ---------------------------------------------------------------------------
 
 
-def _weighted(Yc: np.ndarray, V: np.ndarray, M: np.ndarray, tau2: np.ndarray):
-    """Weights, their sum, the weighted mean and residuals for each row."""
-    w = M / (V + tau2[:, None])
-    sw = w.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mu = (w * Yc).sum(axis=1) / sw
-    r = (Yc - mu[:, None]) * M
-    return w, sw, mu, r
-
-
-def _q_gen(Yc, V, M, tau2):
-    """Generalised Q statistic and its derivative in tau2, per row.
-
-    .. math::
-
-        Q(\\tau^2) = \\sum_i w_i (y_i - \\hat\\mu_w)^2, \\quad
-        w_i = 1/(v_i + \\tau^2), \\qquad
-        \\frac{dQ}{d\\tau^2} = -\\sum_i w_i^2 (y_i - \\hat\\mu_w)^2
-    """
-    w, _, _, r = _weighted(Yc, V, M, tau2)
-    wr2 = w * r * r
-    return wr2.sum(axis=1), -(w * wr2).sum(axis=1)
-
-
-def _solve_q(Yc, V, M, target, start, upper, scale, tol, max_iter):
-    """Solve ``Q(tau2) = target`` for each row by safeguarded Newton steps.
-
-    Q is convex and decreasing in tau2 (a partial minimum of jointly convex
-    quadratic-over-linear terms), so Newton steps from a point left of the
-    root increase monotonically to it; the bracket ``[lo, hi]`` with
-    ``Q(lo) >= target >= Q(hi)`` (``hi`` may be ``inf``) guards against
-    rounding. Returns (root, converged, iterations).
-    """
-    t = start.copy()
-    lo = start.copy()
-    hi = upper.copy()
-    done = np.zeros(t.shape, dtype=bool)
-    iters = np.zeros(t.shape, dtype=int)
-    active = np.flatnonzero(~done)
-    for _ in range(max_iter):
-        if active.size == 0:
-            break
-        ta = t[active]
-        q, dq = _q_gen(Yc[active], V[active], M[active], ta)
-        f = q - target[active]
-        lo_a = np.where(f >= 0, ta, lo[active])
-        hi_a = np.where(f <= 0, ta, hi[active])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            new = ta - f / dq
-        bad = ~np.isfinite(new) | (new < lo_a) | (new > hi_a)
-        mid = np.where(np.isfinite(hi_a), 0.5 * (lo_a + hi_a), 2.0 * np.maximum(lo_a, scale[active]))
-        new = np.where(bad, mid, new)
-        new = np.where(f == 0, ta, new)
-        step = np.abs(new - ta)
-        ok = step <= tol * np.maximum(np.maximum(new, ta), scale[active])
-        t[active], lo[active], hi[active] = new, lo_a, hi_a
-        iters[active] += 1
-        done[active[ok]] = True
-        active = active[~ok]
-    return t, done, iters
-
-
-def _loglik(V, M, r, w, sw, tau2, reml):
-    """(Restricted) log-likelihood of the random-effects model, up to a constant."""
-    ll = -0.5 * (M * np.log(V + tau2[:, None])).sum(axis=1) - 0.5 * (w * r * r).sum(axis=1)
-    if reml:
-        ll = ll - 0.5 * np.log(sw)
-    return ll
-
-
-def _scoring_step(Yc, V, M, tau2, reml):
-    """Fisher-scoring step for ML / REML at ``tau2`` (one value per row)."""
-    w, sw, _, r = _weighted(Yc, V, M, tau2)
-    w2 = w * w
-    sw2 = w2.sum(axis=1)
-    ypp = (w2 * r * r).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if reml:
-            sw3 = (w2 * w).sum(axis=1)
-            tr_p = sw - sw2 / sw
-            tr_pp = sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2
-            adj = (ypp - tr_p) / tr_pp
-        else:
-            adj = (ypp - sw) / sw2
-    return np.where(np.isfinite(adj), adj, 0.0)
-
-
-def _loglik_at(Yc, V, M, tau2, reml):
-    w, sw, _, r = _weighted(Yc, V, M, tau2)
-    return _loglik(V, M, r, w, sw, tau2, reml)
-
-
-def _fisher_scoring(Yc, V, M, k, start, reml, scale, tol, max_iter):
-    """ML / REML tau2 by Fisher scoring, as metafor ``rma.uni`` (O(k) per step).
-
-    With :math:`P = W - w w^\\top/\\sum w` the REML step is
-    :math:`(y^\\top P P y - \\mathrm{tr} P)/\\mathrm{tr}(PP)` and the ML step
-    :math:`(\\sum w_i^2 r_i^2 - \\sum w_i)/\\sum w_i^2`, where
-    :math:`y^\\top PPy = \\sum w_i^2 r_i^2`,
-    :math:`\\mathrm{tr}P = \\sum w - \\sum w^2/\\sum w` and
-    :math:`\\mathrm{tr}(PP) = \\sum w^2 - 2\\sum w^3/\\sum w + (\\sum w^2/\\sum w)^2`.
-    A step that would make tau2 negative is halved until it does not (as
-    metafor), except that when the score at 0 also points below 0 and the
-    likelihood at 0 is at least as high, the iteration moves to the boundary
-    maximum 0 at once instead of creeping towards it. Fisher scoring can
-    oscillate without converging (metafor then stops with an error) or creep
-    towards the root; here the points where the score is positive / negative
-    bracket the root, a step that leaves the bracket or an oscillation that
-    does not halve is replaced by bisection, and a slow monotone approach is
-    accelerated by a secant step (kept inside the bracket). The root is the
-    one metafor finds wherever metafor converges.
-    """
-    t = start.copy()
-    lo = np.zeros(t.shape)  # score > 0 seen here (or the domain bound 0)
-    hi = np.full(t.shape, np.inf)  # score < 0 seen here
-    prev_t = np.full(t.shape, np.nan)  # previous point
-    prev_raw = np.zeros(t.shape)  # Fisher step computed at the previous point
-    done = np.zeros(t.shape, dtype=bool)
-    iters = np.zeros(t.shape, dtype=int)
-    active = np.flatnonzero(~done)
-    for _ in range(max_iter):
-        if active.size == 0:
-            break
-        ta = t[active]
-        Ya, Va, Ma = Yc[active], V[active], M[active]
-        raw = _scoring_step(Ya, Va, Ma, ta, reml)
-        lo_a = np.where(raw > 0, np.maximum(lo[active], ta), lo[active])
-        hi_a = np.where(raw < 0, np.minimum(hi[active], ta), hi[active])
-        lo[active], hi[active] = lo_a, hi_a
-        pt, pr = prev_t[active], prev_raw[active]
-        adj = raw
-        # slow monotone approach (step shrinking by less than half): secant
-        # step on the Fisher step as a function of tau2, if it stays bracketed
-        with np.errstate(invalid="ignore", divide="ignore"):
-            secant = ta - raw * (ta - pt) / (raw - pr)
-        use = (
-            (raw * pr > 0)
-            & (np.abs(raw) > 0.5 * np.abs(pr))
-            & np.isfinite(secant)
-            & (secant > lo_a)
-            & (secant < hi_a)
-        )
-        adj = np.where(use, secant - ta, adj)
-        proposal = ta + adj
-        outside = (proposal <= lo_a) | (proposal >= hi_a)
-        # an oscillation that does not at least halve is not converging
-        slow = (raw * pr < 0) & (np.abs(raw) > 0.5 * np.abs(pr))
-        bisect = (proposal >= 0) & np.isfinite(hi_a) & (outside | slow) & (adj != 0)
-        adj = np.where(bisect, 0.5 * (lo_a + hi_a) - ta, adj)
-        prev_t[active], prev_raw[active] = ta, raw
-        neg = ta + adj < 0
-        if neg.any():
-            at_zero = neg & (ta <= 0)
-            adj = np.where(at_zero, 0.0, adj)
-            move = np.flatnonzero(neg & ~at_zero)
-            if move.size:
-                zeros = np.zeros(move.size)
-                sub = (Ya[move], Va[move], Ma[move])
-                to_zero = (_scoring_step(*sub, zeros, reml) <= 0) & (
-                    _loglik_at(*sub, zeros, reml) >= _loglik_at(*sub, ta[move], reml)
-                )
-                a = adj[move]
-                tm = ta[move]
-                # smallest number of halvings keeping tau2 >= 0 (metafor's rule)
-                j = np.ceil(np.log2(-a / tm))
-                a = a / np.exp2(j)
-                while True:  # fix up rounding in log2
-                    back = (tm + 2.0 * a >= 0) & (j > 0)
-                    if not back.any():
-                        break
-                    a = np.where(back, 2.0 * a, a)
-                    j = np.where(back, j - 1, j)
-                while True:
-                    fwd = tm + a < 0
-                    if not fwd.any():
-                        break
-                    a = np.where(fwd, a / 2.0, a)
-                adj[move] = np.where(to_zero, -tm, a)
-        new = np.maximum(ta + adj, 0.0)
-        ok = np.abs(adj) <= tol * np.maximum(new, scale[active])
-        t[active] = new
-        iters[active] += 1
-        done[active[ok]] = True
-        active = active[~ok]
-    # metafor's check for having climbed to a local maximum worse than tau2 = 0
-    conv = np.flatnonzero(done & (t > 0))
-    if conv.size:
-        sub = (Yc[conv], V[conv], M[conv])
-        ll1 = _loglik_at(*sub, t[conv], reml)
-        ll0 = _loglik_at(*sub, np.zeros(conv.size), reml)
-        t[conv] = np.where(ll0 - ll1 > 1e-10 * np.maximum(1.0, np.abs(ll1)), 0.0, t[conv])
-    return t, done, iters
-
-
-def _typical_v(V, M, k):
-    """Harmonic mean of the sampling variances per row: the scale of tau2
-    used in the stopping rules (robust to one huge variance)."""
-    return np.maximum(k, 1.0) / (M / V).sum(axis=1)
-
-
-def _estimate_tau2(method, Yc, V, M, k, tol, max_iter):
-    """tau2 per row for rows with k >= 2 (others are ignored by the caller)."""
-    m = Yc.shape[0]
-    kk = np.maximum(k, 2.0)  # rows with k < 2 are overwritten by the caller
-    scale = _typical_v(V, M, k)
-    vbar = (V * M).sum(axis=1) / np.maximum(k, 1.0)
-    converged = np.ones(m, dtype=bool)
-    iters = np.zeros(m, dtype=int)
-    ss = (Yc * Yc * M).sum(axis=1)  # Yc is centred at the unweighted mean
-
-    if method == "DL":
-        w0, sw0, _, r0 = _weighted(Yc, V, M, np.zeros(m))
-        q = (w0 * r0 * r0).sum(axis=1)
-        c = sw0 - (w0 * w0).sum(axis=1) / sw0
-        tau2 = np.maximum(0.0, (q - (kk - 1.0)) / c)
-    elif method == "HE":
-        tau2 = np.maximum(0.0, ss / (kk - 1.0) - vbar)
-    elif method == "SJ":
-        tau0 = ss / kk
-        q, _ = _q_gen(Yc, V, M, tau0)
-        tau2 = np.maximum(0.0, tau0 * q / (kk - 1.0))
-    elif method in ("PM", "EB"):
-        target = kk - 1.0
-        q0, _ = _q_gen(Yc, V, M, np.zeros(m))
-        tau2 = np.zeros(m)
-        need = np.flatnonzero(q0 >= target)
-        if need.size:
-            root, ok, it = _solve_q(
-                Yc[need],
-                V[need],
-                M[need],
-                target[need],
-                np.zeros(need.size),
-                np.full(need.size, np.inf),
-                scale[need],
-                tol,
-                max_iter,
-            )
-            tau2[need] = np.maximum(0.0, root)
-            converged[need] = ok
-            iters[need] = it
-    elif method in ("ML", "REML"):
-        start = np.maximum(0.0, ss / (kk - 1.0) - vbar)  # HE, as metafor
-        tau2, converged, iters = _fisher_scoring(Yc, V, M, k, start, method == "REML", scale, tol, max_iter)
-        tau2 = np.maximum(0.0, tau2)
-    else:  # pragma: no cover - guarded by _check_options
-        raise ValueError(method)
-    return tau2, converged, iters
-
-
-def _qprofile(Yc, V, M, k, tau2, level, scale):
+def _qprofile(b: Batch, k, tau2, level, scale):
     """Q-profile CI of tau2 (Viechtbauer 2007) with metafor's search rules."""
-    m = Yc.shape[0]
+    m = b.y.shape[0]
     df = k - 1.0
     alpha = 1.0 - level
     crit_u = chi2_isf(alpha / 2.0, df)  # Q at the lower bound
     crit_l = chi2_ppf(alpha / 2.0, df)  # Q at the upper bound
     tau2_max = np.maximum(QPROFILE_TAU2_MAX, 10.0 * tau2)
-    q_min, _ = _q_gen(Yc, V, M, np.zeros(m))
-    q_max, _ = _q_gen(Yc, V, M, tau2_max)
+    q_min, _ = q_gen(b, np.zeros(m))
+    q_max, _ = q_gen(b, tau2_max)
     low = np.full(m, np.nan)
     high = np.full(m, np.nan)
     capped_high = np.zeros(m, dtype=bool)
@@ -552,9 +308,9 @@ def _qprofile(Yc, V, M, k, tau2, level, scale):
     capped_high |= cap
     solve = np.flatnonzero(~below & ~cap)
     if solve.size:
-        root, conv, _ = _solve_q(
-            Yc[solve], V[solve], M[solve], crit_l[solve], np.zeros(solve.size), tau2_max[solve],
-            scale[solve], QPROFILE_TOL, 500,
+        root, conv, _ = solve_q(
+            b.take(solve), crit_l[solve], np.zeros(solve.size), tau2_max[solve], scale[solve], QPROFILE_TOL, 500,
+            start=tau2[solve],
         )
         high[solve] = root
         ok[solve] &= conv
@@ -567,9 +323,9 @@ def _qprofile(Yc, V, M, k, tau2, level, scale):
     low[zero] = 0.0
     solve = np.flatnonzero(~both & ~zero)
     if solve.size:
-        root, conv, _ = _solve_q(
-            Yc[solve], V[solve], M[solve], crit_u[solve], np.zeros(solve.size), tau2_max[solve],
-            scale[solve], QPROFILE_TOL, 500,
+        root, conv, _ = solve_q(
+            b.take(solve), crit_u[solve], np.zeros(solve.size), tau2_max[solve], scale[solve], QPROFILE_TOL, 500,
+            start=tau2[solve],
         )
         low[solve] = root
         ok[solve] &= conv
@@ -741,6 +497,7 @@ def pool_many(
     add_note(k0, "k = 0: nothing to pool")
     ybar = np.where(k > 0, (Yf * M).sum(axis=1) / np.maximum(k, 1.0), 0.0)
     Yc = (Yf - ybar[:, None]) * M
+    batch = Batch(Yc, Vf, M)
 
     # --- tau2 ---------------------------------------------------------------
     converged = np.ones(m, dtype=bool)
@@ -751,7 +508,8 @@ def pool_many(
         tau2 = np.full(m, np.nan)
         rows = np.flatnonzero(kge2)
         if rows.size:
-            t, conv, it = _estimate_tau2(method, Yc[rows], Vf[rows], M[rows], k[rows], tol, int(max_iter))
+            sub = batch.take(rows)
+            t, conv, it = estimate_tau2(method, sub, tol=tol, max_iter=int(max_iter))
             tau2[rows] = np.where(conv, t, np.nan)
             converged[rows] = conv
             iterations[rows] = it
@@ -763,7 +521,7 @@ def pool_many(
 
     # --- pooled estimate ----------------------------------------------------
     t_fit = np.where(k1, 0.0, tau2)  # k = 1: the single study (metafor uses tau2 = 0)
-    w, sw, mu_c, r = _weighted(Yc, Vf, M, np.where(np.isnan(t_fit), 0.0, t_fit))
+    w, mu_c, r, sw = wls(batch, np.where(np.isnan(t_fit), 0.0, t_fit))
     estimate = np.where(np.isnan(t_fit), np.nan, ybar + mu_c)
     with np.errstate(divide="ignore"):
         var = 1.0 / sw  # inf for k = 0, replaced by NaN below
@@ -804,9 +562,9 @@ def pool_many(
         pi_high = np.full(m, np.nan)
 
     # --- heterogeneity ------------------------------------------------------
-    w0, sw0, _, r0 = _weighted(Yc, Vf, M, np.zeros(m))
+    q0, vt = heterogeneity(batch)
     q_df = np.where(kge2, k - 1.0, np.nan)
-    Q = np.where(kge2, np.maximum(0.0, (w0 * r0 * r0).sum(axis=1)), np.nan)
+    Q = np.where(kge2, q0, np.nan)
     Q_p = chi2_sf(Q, q_df)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         if model == "common":
@@ -814,7 +572,6 @@ def pool_many(
             I2 = np.where(Q > 0, np.maximum(0.0, 100.0 * (Q - q_df) / Q), np.where(kge2, 0.0, np.nan))
             H2 = Q / q_df
         else:
-            vt = q_df / (sw0 - (w0 * w0).sum(axis=1) / sw0)
             I2 = 100.0 * tau2 / (vt + tau2)
             H2 = tau2 / vt + 1.0
 
@@ -824,10 +581,8 @@ def pool_many(
     if model == "random" and tau2_ci:
         rows = np.flatnonzero(kge2 & ~np.isnan(tau2))
         if rows.size:
-            scale = _typical_v(Vf[rows], M[rows], k[rows])
-            lo, hi, cap_hi, cap_both, failed, tmax = _qprofile(
-                Yc[rows], Vf[rows], M[rows], k[rows], tau2[rows], level, scale
-            )
+            sub = batch.take(rows)
+            lo, hi, cap_hi, cap_both, failed, tmax = _qprofile(sub, k[rows], tau2[rows], level, typical_v(sub))
             tau2_ci_low[rows], tau2_ci_high[rows] = lo, hi
             for j, i in enumerate(rows):
                 if cap_hi[j]:

@@ -8,8 +8,10 @@ DataFrame as CSV.
 
 from scimeta.plotting._common import FigureResult
 from scimeta.plotting.bubble import bubble_plot
+from scimeta.plotting.cumulative import cumulative_forest_plot
 from scimeta.plotting.forest import LAYOUTS, caption_forest, favours_labels, forest_plot
 from scimeta.plotting.funnel import caption_funnel, funnel_plot
+from scimeta.plotting.gosh import gosh_plot
 from scimeta.plotting.save import FORMATS, save_figure
 from scimeta.plotting.sensitivity import caption_r_sensitivity, r_sensitivity_plot
 
@@ -23,6 +25,8 @@ __all__ = [
     "r_sensitivity_plot",
     "caption_r_sensitivity",
     "bubble_plot",
+    "gosh_plot",
+    "cumulative_forest_plot",
     "save_figure",
     "LAYOUTS",
     "FORMATS",

@@ -1,0 +1,214 @@
+"""GOSH: the pooled estimate and heterogeneity of every subset of studies.
+
+A graphical display of study heterogeneity (Olkin, Dahabreh & Trikalinos
+2012, doi:10.1002/jrsm.1043) fits the same model to every non-empty subset
+of the k studies (2^k - 1 fits) and plots each subset's estimate against its
+I²; studies whose inclusion moves the cloud stand out. As metafor's
+``gosh()``: all subsets when there are few enough, a random sample of
+subsets otherwise. Every fit goes through :func:`scimeta.pool.pool_many`, a
+chunk of subsets at a time, so memory stays bounded whatever k.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from scimeta.pool import check_yi_vi, pool_many
+
+__all__ = ["GOSH_COLUMNS", "GOSH_INFLUENCE_COLUMNS", "MAX_EXACT_K", "gosh", "gosh_influence", "gosh_membership"]
+
+#: Columns of the table returned by :func:`gosh` (``results/tables/gosh.csv``).
+GOSH_COLUMNS = ("subset", "k", "estimate", "se", "tau2", "I2", "H2", "Q", "studies")
+#: Columns of :func:`gosh_influence`.
+GOSH_INFLUENCE_COLUMNS = (
+    "study", "k_with", "estimate_with", "estimate_without", "I2_with", "I2_without",
+    "shift_estimate", "shift_I2", "shift",
+)
+#: Largest k for which every subset is fitted by default (2^16 - 1 = 65,535 fits).
+MAX_EXACT_K = 16
+#: Subsets fitted in one :func:`scimeta.pool.pool_many` call (bounds the memory:
+#: a chunk of 32,768 subsets of 20 studies holds about 0.2 GB of temporaries).
+CHUNK_SIZE = 32_768
+
+
+def _exact_incl(k: int, start: int, stop: int) -> np.ndarray:
+    """Rows ``start..stop-1`` of the inclusion matrix of all subsets: subset
+    number ``s`` (1 .. 2^k - 1) holds study ``j`` iff bit ``j`` of ``s`` is set
+    (metafor's ``expand.grid`` order, the empty subset left out)."""
+    s = np.arange(start, stop, dtype=np.int64)
+    return ((s[:, None] >> np.arange(k, dtype=np.int64)) & 1).astype(bool)
+
+
+def _random_incl(k: int, n: int, seed: int) -> np.ndarray:
+    """``n`` random non-empty subsets: each study in with probability 1/2,
+    an empty draw replaced by the next (as metafor: subset sizes binomial,
+    the members uniform), drawn from ``numpy.random.default_rng(seed)``."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, k), dtype=bool)
+    filled = 0
+    while filled < n:
+        want = min(CHUNK_SIZE, n - filled)
+        draw = rng.random((want, k)) < 0.5
+        draw = draw[draw.any(axis=1)]
+        out[filled:filled + draw.shape[0]] = draw
+        filled += draw.shape[0]
+    return out
+
+
+def gosh(
+    yi,
+    vi,
+    *,
+    model: str = "random",
+    tau2_method: str = "REML",
+    max_exact_k: int = MAX_EXACT_K,
+    n_subsets: int | None = None,
+    seed: int | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    study_id=None,
+) -> pd.DataFrame:
+    """Fit the model to subsets of the studies, as metafor's ``gosh()``.
+
+    Parameters
+    ----------
+    yi, vi : array_like, shape (k,)
+        Effect sizes and sampling variances (finite, ``vi > 0``, k >= 2).
+    model, tau2_method
+        As in :func:`scimeta.pool.pool_many`.
+    max_exact_k : int
+        Up to this k every non-empty subset is fitted (2^k - 1 fits).
+    n_subsets : int, optional
+        Above ``max_exact_k``, the number of random subsets (default
+        ``2**max_exact_k``, the cost of the largest exhaustive run).
+    seed : int, optional
+        Seed of ``numpy.random.default_rng`` for the random subsets; required
+        when they are drawn (a GOSH plot must be reproducible).
+    chunk_size : int
+        Subsets per :func:`scimeta.pool.pool_many` call.
+    study_id : sequence, optional
+        Study names for error messages.
+
+    Returns
+    -------
+    DataFrame
+        One row per subset, columns :data:`GOSH_COLUMNS`: ``subset`` (1, 2,
+        ...; for all subsets the binary number whose bit j is study j),
+        ``k``, ``estimate``, ``se`` (Wald), ``tau2``, ``I2`` (percent), ``H2``,
+        ``Q`` (Cochran's) and ``studies``: a string of k characters, ``"1"``
+        where study j (in input order) is in the subset. The frame's
+        ``attrs`` hold ``exact`` (all subsets or a sample), ``seed``,
+        ``tau2_method`` and ``model``.
+
+    Notes
+    -----
+    metafor reports I² = 0, H² = 1, tau² = 0 and Q = 0 for a one-study subset;
+    here they are NaN, as everywhere in scimeta (:func:`scimeta.pool.pool_many`):
+    heterogeneity is not estimable from one study. A subset whose iterative
+    estimator does not converge has NaN statistics (metafor drops the fit).
+    """
+    y, v = check_yi_vi(yi, vi, study_id)
+    k = y.size
+    if k < 2:
+        raise ValueError(f"GOSH needs k >= 2 studies, got k = {k}")
+    if int(max_exact_k) < 1:
+        raise ValueError(f"max_exact_k must be >= 1, got {max_exact_k!r}")
+    if int(chunk_size) < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size!r}")
+    exact = k <= int(max_exact_k)
+    if exact:
+        n = 2**k - 1
+    else:
+        n = int(2 ** int(max_exact_k) if n_subsets is None else n_subsets)
+        if n < 1:
+            raise ValueError(f"n_subsets must be >= 1, got {n_subsets!r}")
+        if seed is None:
+            raise ValueError(f"k = {k} > max_exact_k = {max_exact_k}: random subsets need a seed")
+        incl_all = _random_incl(k, n, int(seed))
+    cols = {name: np.empty(n) for name in ("estimate", "se", "tau2", "I2", "H2", "Q")}
+    kk = np.empty(n, dtype=np.int64)
+    strings = np.empty(n, dtype=f"S{k}")
+    step = int(chunk_size)
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        incl = _exact_incl(k, start + 1, stop + 1) if exact else incl_all[start:stop]
+        Y = np.where(incl, y, np.nan)
+        V = np.where(incl, v, np.nan)
+        b = pool_many(Y, V, model=model, tau2_method=tau2_method, tau2_ci=False)
+        for name, arr in cols.items():
+            arr[start:stop] = getattr(b, name)
+        kk[start:stop] = b.k
+        strings[start:stop] = (incl.view(np.uint8) + ord("0")).view(f"S{k}").ravel()
+    frame = pd.DataFrame(
+        {
+            "subset": np.arange(1, n + 1, dtype=np.int64),
+            "k": kk,
+            **cols,
+            "studies": strings.astype(str).astype(object),
+        }
+    )
+    frame.attrs.update(exact=exact, seed=None if exact else int(seed), tau2_method=b.tau2_method, model=b.model)
+    return frame
+
+
+def gosh_membership(frame: pd.DataFrame) -> np.ndarray:
+    """The inclusion matrix (subsets x studies, bool) of a :func:`gosh` table."""
+    s = frame["studies"].to_numpy(dtype=str)
+    k = len(s[0]) if s.size else 0
+    return (s.astype(f"S{k}").view(np.uint8).reshape(s.size, k) == ord("1")) if k else np.zeros((0, 0), bool)
+
+
+def gosh_influence(frame: pd.DataFrame, study_labels=None) -> pd.DataFrame:
+    """How much each study's inclusion shifts the GOSH cloud.
+
+    For study j, the mean estimate and mean I² of the subsets that include it
+    and of those that do not (subsets with finite values only); the shifts
+    are the differences (with - without), and ``shift`` is their length in
+    units of the cloud's standard deviations,
+
+    .. math::
+
+        d_j = \\sqrt{\\Big(\\frac{\\Delta\\hat\\mu_j}{s_{\\hat\\mu}}\\Big)^2 +
+              \\Big(\\frac{\\Delta I^2_j}{s_{I^2}}\\Big)^2},
+
+    the quantity a reader sees when the subsets with study j are coloured
+    (Olkin et al. 2012). Rows in input order; columns
+    :data:`GOSH_INFLUENCE_COLUMNS`.
+    """
+    incl = gosh_membership(frame)
+    k = incl.shape[1]
+    labels = [str(x) for x in (study_labels if study_labels is not None else range(1, k + 1))]
+    if len(labels) != k:
+        raise ValueError(f"study_labels has {len(labels)} names for {k} studies")
+    est = frame["estimate"].to_numpy(float)
+    i2 = frame["I2"].to_numpy(float)
+    ok = np.isfinite(est) & np.isfinite(i2)
+    est, i2, incl = est[ok], i2[ok], incl[ok]
+    inc = incl.astype(float)
+    n_with = inc.sum(axis=0)
+    n_without = inc.shape[0] - n_with
+    with np.errstate(invalid="ignore", divide="ignore"):
+        e_with = est @ inc / n_with
+        e_without = est @ (1.0 - inc) / n_without
+        i_with = i2 @ inc / n_with
+        i_without = i2 @ (1.0 - inc) / n_without
+        s_e = np.std(est) if est.size else np.nan
+        s_i = np.std(i2) if i2.size else np.nan
+        d_e = e_with - e_without
+        d_i = i_with - i_without
+        shift = np.sqrt(
+            np.where(s_e > 0, d_e / s_e, 0.0) ** 2 + np.where(s_i > 0, d_i / s_i, 0.0) ** 2
+        )
+    return pd.DataFrame(
+        {
+            "study": labels,
+            "k_with": n_with.astype(np.int64),
+            "estimate_with": e_with,
+            "estimate_without": e_without,
+            "I2_with": i_with,
+            "I2_without": i_without,
+            "shift_estimate": d_e,
+            "shift_I2": d_i,
+            "shift": shift,
+        }
+    )
