@@ -35,14 +35,19 @@ __all__ = [
     "CANDIDATE_COLUMNS",
     "DRAFT_COLUMNS",
     "KINDS",
+    "SOURCES_DIR",
     "SOURCE_SUFFIXES",
+    "SourceText",
     "TextError",
     "decode",
     "draft_outcomes",
     "extract_file",
     "extract_text",
+    "KindScore",
     "normalise_quote",
     "outcome_terms",
+    "read_sources",
+    "score",
     "source_text",
 ]
 
@@ -537,7 +542,7 @@ _TIMEPOINT = re.compile(
     r"|(?P<base_zh>基线|基線|治疗前|治療前|术前|術前|移植前|入院时|入院時)"
     r"|(?<![±\d.])(?P<num>\d+|one|two|three|six|twelve|一|二|三|六|十二|两|兩)\s*-?\s*"
     r"(?P<unit>(?i:months?|mo\b|weeks?|wk\b|years?|days?)|个月|個月|月|周|週|年|天)"
-    r"(?=\s*(?i:after|post|follow|later|of follow|时|時|后|後|随访|隨訪|$|[ ,.;:)|]))"
+    r"(?=\s*(?i:after|post|follow|later|of follow|时|時|后|後|的|末|随访|隨訪|$|[ ,.;:)|，；。）]))"
 )
 _WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "six": 6, "twelve": 12, "一": 1, "二": 2, "两": 2,
                  "兩": 2, "三": 3, "六": 6, "十二": 12}
@@ -1062,3 +1067,103 @@ def source_text(text: str, is_html: bool) -> str:
     """The visible text of a source: for HTML without tags, entities decoded, table cells
     joined by `` | `` and rows on lines of their own (the form of a table-row quote)."""
     return _html_view(text).text if is_html else text
+
+
+#: Folder of a review holding the texts of its studies, ``<study_id>.txt|.md|.html``.
+SOURCES_DIR = "data/raw/sources"
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """The text of one study's source file, as the provenance check reads it."""
+
+    study_id: str
+    file: str  # relative to the review folder
+    text: str  # normalise_quote(source_text(...))
+
+
+def read_sources(review_dir) -> tuple[dict[str, list[SourceText]], list[tuple[str, str]]]:
+    """The source texts of a review: ``{study_id: [SourceText, ...]}`` (sorted by file)
+    and the problems met (``(file, message)``, e.g. a file that is not UTF-8).
+
+    A review without :data:`SOURCES_DIR` has none. Files of other suffixes, and
+    names that are not a valid ``study_id``, are reported as problems.
+    """
+    folder = Path(review_dir) / SOURCES_DIR
+    texts: dict[str, list[SourceText]] = {}
+    problems: list[tuple[str, str]] = []
+    if not folder.is_dir():
+        return texts, problems
+    for path in sorted(folder.iterdir()):
+        rel = f"{SOURCES_DIR}/{path.name}"
+        if path.name.startswith(".") or path.is_dir():
+            continue
+        if path.suffix.lower() not in SOURCE_SUFFIXES:
+            problems.append((rel, f"not a source text (suffix {', '.join(SOURCE_SUFFIXES)}): not read"))
+            continue
+        if not _SLUG.match(path.stem) or ".." in path.stem:
+            problems.append((rel, "the file name is not a study_id: not read"))
+            continue
+        try:
+            raw = decode(path.read_bytes(), rel)
+        except TextError as err:
+            problems.append((rel, str(err)))
+            continue
+        text = normalise_quote(source_text(raw, path.suffix.lower() in HTML_SUFFIXES))
+        texts.setdefault(path.stem, []).append(SourceText(path.stem, rel, text))
+    return texts, problems
+
+
+# --------------------------------------------------------------------------- evaluation
+@dataclass(frozen=True)
+class KindScore:
+    """Agreement of found and expected candidates of one kind (:func:`score`)."""
+
+    kind: str
+    expected: int
+    found: int
+    matched: int
+    offset_errors: int
+    value_errors: int
+
+    @property
+    def precision(self) -> float:
+        return self.matched / self.found if self.found else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.matched / self.expected if self.expected else 1.0
+
+
+_VALUE_FIELDS = ("estimate", "spread", "low", "high")
+
+
+def score(found: list[dict], expected: list[dict]) -> dict[str, KindScore]:
+    """Precision and recall per kind of found against expected candidates.
+
+    A found candidate matches an expected one with the same ``file``, ``kind``,
+    ``start`` and ``end``; an overlapping one of the same kind at other offsets
+    is an offset error (and counts as neither). A match whose numbers
+    (``estimate``, ``spread``, ``low``, ``high``) differ is a value error.
+    Rows are dicts with at least those keys (offsets as int).
+    """
+    out = {}
+    for kind in KINDS:
+        f = [r for r in found if r["kind"] == kind]
+        e = [r for r in expected if r["kind"] == kind]
+        exp_at = {(r["file"], int(r["start"]), int(r["end"])): r for r in e}
+        matched = offset = values = 0
+        for r in f:
+            key = (r["file"], int(r["start"]), int(r["end"]))
+            if key in exp_at:
+                matched += 1
+                x = exp_at[key]
+                if any(str(r.get(k, "")) != str(x.get(k, "")) for k in _VALUE_FIELDS):
+                    values += 1
+            elif any(
+                x["file"] == r["file"] and int(x["start"]) < key[2] and key[1] < int(x["end"])
+                for x in e
+            ):
+                offset += 1
+        out[kind] = KindScore(kind, len(e), len(f), matched, offset, values)
+    return out
