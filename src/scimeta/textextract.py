@@ -812,7 +812,8 @@ def extract_text(
             col_header = " ".join(mt[c.start : c.end] for c in header_cells)
             if table.caption:
                 caption = mt[table.caption[0] : table.caption[1]]
-            sent = (row_cells[0].start, row_cells[-1].end)
+            filled = [c for c in row_cells if c.end > c.start] or row_cells
+            sent = (filled[0].start, filled[-1].end)
         sa, sb = sent
         before = mt[max(sa, a - 30) : a]
         after = mt[b : b + 12]
