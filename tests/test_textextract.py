@@ -392,3 +392,15 @@ def test_audit_page_has_the_provenance_section():
                       findings=f[f["check"] != "quote_source"], counts=pd.DataFrame(columns=["outcome"]),
                       excluded=empty, outcome_labels={})
     assert "the quotes were not checked" in none
+
+
+def test_html_headers_spanning_columns():
+    src = ("<table><tr><th>Outcome</th><th colspan=\"2\">12 months, mean (SD)</th></tr>"
+           "<tr><th></th><th>Cells</th><th>Control</th></tr>"
+           "<tr><td>ASIA motor</td><td>43.3 (15.9)</td><td>40.1 (14.2)</td></tr></table>")
+    cands = te.extract_text(src, "t", is_html=True)
+    assert [(c.text, c.kind, c.col_header, c.timepoint_months) for c in cands] == [
+        ("43.3 (15.9)", "mean_sd", "12 months, mean (SD) Cells", "12"),
+        ("40.1 (14.2)", "mean_sd", "12 months, mean (SD) Control", "12"),
+    ]
+    assert cands[1].population == "control" and cands[0].outcome == "asia_motor"

@@ -24,6 +24,7 @@ found in its study's text when ``normalise_quote(quote)`` is a substring of
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 import unicodedata
@@ -116,6 +117,10 @@ class _Cell:
     header: bool
     row: int
     col: int
+    span: int = 1  # colspan
+
+    def covers(self, col: int) -> bool:
+        return self.col <= col < self.col + self.span
 
 
 @dataclass
@@ -187,25 +192,38 @@ def _markdown_tables(text: str) -> list[_Table]:
             row = 0
             j = i
             while j < len(lines) and "|" in lines[j][1]:
-                if j == i + 1:
-                    j += 1
-                    continue
-                ls, lb = lines[j]
-                for col, m in enumerate(re.finditer(r"[^|]+", lb.strip().strip("|"))):
-                    off = ls + lb.index(lb.strip().strip("|")) if lb.strip().strip("|") else ls
-                    a, b = off + m.start(), off + m.end()
-                    while a < b and text[a].isspace():
-                        a += 1
-                    while b > a and text[b - 1].isspace():
-                        b -= 1
-                    cells.append(_Cell(a, b, header=(j == i), row=row, col=col))
-                row += 1
+                if j != i + 1:  # the |---| rule is no row
+                    ls, lb = lines[j]
+                    for col, (a, b) in enumerate(_pipe_cells(lb)):
+                        a, b = ls + a, ls + b
+                        cells.append(_Cell(a, b, header=(j == i), row=row, col=col))
+                    row += 1
                 j += 1
             tables.append(_Table(caption, cells))
             i = j
         else:
             i += 1
     return tables
+
+
+def _pipe_cells(line: str) -> list[tuple[int, int]]:
+    """Spans of the cells of a Markdown table row (outer pipes optional, `\\|` kept)."""
+    bounds = [m.start() for m in re.finditer(r"(?<!\\)\|", line)]
+    lead = len(line) - len(line.lstrip())
+    tail = len(line.rstrip())
+    edges = [lead - 1 if not bounds or bounds[0] != lead else lead]
+    edges += [b for b in bounds if lead < b < tail - 1 or (b == tail - 1 and b != lead)]
+    if not bounds or bounds[-1] != tail - 1:
+        edges.append(tail)
+    spans = []
+    for x, y in zip(edges, edges[1:]):
+        a, b = x + 1, y
+        while a < b and line[a].isspace():
+            a += 1
+        while b > a and line[b - 1].isspace():
+            b -= 1
+        spans.append((a, b))
+    return spans
 
 
 def _html_view(src: str) -> _View:
@@ -216,6 +234,7 @@ def _html_view(src: str) -> _View:
     table_stack: list[dict] = []
     cell_start: int | None = None
     cell_header = False
+    cell_span = 1
     caption_start: int | None = None
 
     def text_run(a: int, b: int):
@@ -232,8 +251,8 @@ def _html_view(src: str) -> _View:
                 a += 1
             while b > a and v.chars[b - 1].isspace():
                 b -= 1
-            t["cells"].append(_Cell(a, b, cell_header, t["row"], t["col"]))
-            t["col"] += 1
+            t["cells"].append(_Cell(a, b, cell_header, t["row"], t["col"], cell_span))
+            t["col"] += cell_span
         cell_start = None
 
     for m in _HTML_TOKEN.finditer(src):
@@ -296,6 +315,8 @@ def _html_view(src: str) -> _View:
                     v.sep(" | ", m.start())
                 cell_start = len(v.chars)
                 cell_header = name == "th"
+                span = re.search(r"""colspan\s*=\s*["']?(\d+)""", tok, re.I)
+                cell_span = max(1, min(int(span.group(1)), 1000)) if span else 1
         elif name in _BLOCK_TAGS:
             if not (table_stack and cell_start is not None):
                 v.sep("\n\n", m.start())
@@ -698,20 +719,34 @@ def _sentences(mt: str) -> list[tuple[int, int]]:
     return out
 
 
+#: Characters around a candidate searched for its context, at most (a long paragraph or
+#: sentence is not read whole for each of its numbers).
+_WINDOW = 1500
+
+
 def _paragraph_start(mt: str, at: int) -> int:
     p = mt.rfind("\n\n", 0, at)
     q = mt.rfind("\r\n\r\n", 0, at)
     return max(p, q, -1) + 1
 
 
+def _declarations(text: str) -> list[tuple[int, int, str]]:
+    """Every declaration of a text ("mean (SD)", "n (%)", ...) as (start, end, name), by start."""
+    return sorted((m.start(), m.end(), name) for name, rx in _DECLARATIONS for m in rx.finditer(text))
+
+
 def _declaration(text: str) -> str | None:
-    """The declaration stated last in a text ("mean (SD)", "n (%)", ...), or None."""
-    best = None
-    for name, rx in _DECLARATIONS:
-        for m in rx.finditer(text):
-            if best is None or m.start() > best[0]:
-                best = (m.start(), name)
-    return best[1] if best else None
+    """The declaration stated last in a text, or None."""
+    found = _declarations(text)
+    return found[-1][2] if found else None
+
+
+def _last_declaration(decls: list[tuple[int, int, str]], lo: int, hi: int) -> str | None:
+    """The last of ``decls`` (from :func:`_declarations`) lying within [lo, hi)."""
+    i = bisect.bisect_left(decls, (hi,)) - 1
+    while i >= 0 and decls[i][1] > hi:
+        i -= 1
+    return decls[i][2] if i >= 0 and decls[i][0] >= lo else None
 
 
 def _value(s: str | None, flags: list) -> str:
@@ -721,14 +756,6 @@ def _value(s: str | None, flags: list) -> str:
         flags.append(f"decimal_comma:{s}")
         return ""
     return s
-
-
-def _cell_of(tables, a, b):
-    for t in tables:
-        for cell in t.cells:
-            if cell.start <= a and b <= cell.end:
-                return t, cell
-    return None, None
 
 
 def extract_text(
@@ -777,19 +804,19 @@ def extract_text(
         for c in t.cells:
             if c.header:
                 continue
-            heads = [h for h in t.cells if h.col == c.col and h.row < c.row and (h.header or h.row == 0)]
+            heads = [h for h in t.cells if h.covers(c.col) and h.row < c.row and (h.header or h.row == 0)]
             if heads and _N_HEADER.fullmatch(mt[heads[-1].start : heads[-1].end]):
                 m = n_cell.fullmatch(mt, c.start, c.end)
                 if m and m.group("est").isdigit():
                     found.append((c.start, -(c.end - c.start), _PRIORITY["n"], "n", "n", m, c.end))
     found.sort(key=lambda f: (f[2], f[0], f[1]))
-    taken: list[tuple[int, int]] = []
+    taken = bytearray(len(mt))  # characters already read by a stronger match
     chosen = []
     for f in found:
         a, b = f[0], f[6]
-        if any(a < tb and ta < b for ta, tb in taken):
+        if any(taken[a:b]):
             continue
-        taken.append((a, b))
+        taken[a:b] = b"\x01" * (b - a)
         chosen.append(f)
     chosen.sort(key=lambda f: f[0])
     # counts stated in the text: "N (P)" with P = 100 N / count is a percentage, not an SD
@@ -797,16 +824,24 @@ def extract_text(
     counts.discard(0)
 
     # 2. each match read in its context
+    decls = _declarations(mt)
+    sentence_starts = [x[0] for x in sentences]
+    cells = sorted(((c.start, c.end, id(c)), t, c) for t in view.tables for c in t.cells)
+    cell_starts = [x[0][0] for x in cells]
     cands: list[tuple[int, int, dict]] = []
     for a, _neg, _prio, kind, tag, m, b in chosen:
-        sent = next(((sa, sb) for sa, sb in sentences if sa <= a < sb), (a, b))
-        table, cell = _cell_of(view.tables, a, b)
+        i = bisect.bisect_right(sentence_starts, a) - 1
+        sent = sentences[i] if i >= 0 and a < sentences[i][1] else (a, b)
+        j = bisect.bisect_right(cell_starts, a) - 1
+        table, cell = (cells[j][1], cells[j][2]) if j >= 0 and b <= cells[j][2].end else (None, None)
         row_header = col_header = caption = ""
         if cell is not None:
             row_cells = [c for c in table.cells if c.row == cell.row]
-            header_cells = [c for c in table.cells if c.header and c.col == cell.col and c.row < cell.row]
+            header_cells = [c for c in table.cells
+                            if c.header and c.covers(cell.col) and c.row < cell.row]
             if not header_cells:
-                header_cells = [c for c in table.cells if c.row == 0 and c.col == cell.col and c is not cell]
+                header_cells = [c for c in table.cells
+                                if c.row == 0 and c.covers(cell.col) and c is not cell]
             if row_cells and row_cells[0] is not cell:
                 row_header = mt[row_cells[0].start : row_cells[0].end]
             col_header = " ".join(mt[c.start : c.end] for c in header_cells)
@@ -828,12 +863,14 @@ def extract_text(
         if tag in ("bare", "bare_range", "pm"):
             if cell is not None:
                 decl = _declaration(row_header) or _declaration(col_header) or _declaration(caption)
-                decl = decl or _declaration(mt[table.cells[0].start if table.caption is None
-                                               else min(table.caption[0], table.cells[0].start) : sb])
+                first = table.cells[0].start
+                decl = decl or _last_declaration(
+                    decls, first if table.caption is None else min(table.caption[0], first), sb
+                )
             else:
-                decl = _declaration(mt[sa:sb])
+                decl = _last_declaration(decls, sa, sb)
             # otherwise the last declaration before (a sentence such as "values are mean (SD)")
-            decl = decl or _declaration(mt[: (table.cells[0].start if cell is not None else sa)])
+            decl = decl or _last_declaration(decls, 0, table.cells[0].start if cell is not None else sa)
             if tag == "pm":
                 label = g.get("label") or ""
                 if label:
@@ -875,10 +912,11 @@ def extract_text(
             rec["unit"] = "%"
         rec["flags"] = ";".join(flags)
         # context: sentence (or table row with headers and caption), then the paragraph before
-        ctx_lo = _paragraph_start(mt, sa) if cell is None else sa
-        hits = _term_hits(out_rx, mt, ctx_lo, sb)
+        ctx_lo = max(_paragraph_start(mt, sa), sa - _WINDOW) if cell is None else sa
+        near_lo, near_hi = max(sa, a - _WINDOW), min(sb, b + _WINDOW)
+        hits = _term_hits(out_rx, mt, ctx_lo, near_hi)
         if cell is not None:
-            hits = _term_hits(out_rx, mt, sa, sb) or []
+            hits = _term_hits(out_rx, mt, near_lo, near_hi)
             if not hits:
                 for part in (col_header, caption):
                     for h in _term_hits(out_rx, part, 0, len(part)):
@@ -890,14 +928,14 @@ def extract_text(
             rec["outcome_text"] = mt[h[0] : h[1]] if h[1] > h[0] else ""
             if not rec["outcome_text"]:
                 rec["outcome_text"] = view.text[h[0] : h[1]]
-        ph = _term_hits(pop_rx, mt, sa, sb)
+        ph = _term_hits(pop_rx, mt, near_lo, near_hi)
         if cell is not None:
             ph = ph + [(a, a, x[2]) for part in (col_header, caption) for x in _term_hits(pop_rx, part, 0, len(part))]
         pp = _nearest(ph, a, b, mt, before_level=1)
         if pp is not None:
             rec["population"] = pp[2]
         tps = []
-        for tm in _TIMEPOINT.finditer(mt, sa, sb):
+        for tm in _TIMEPOINT.finditer(mt, near_lo, near_hi):
             tps.append((tm.start(), tm.end(), tm))
         if cell is not None:
             for part in (col_header, mt[sa:sb]):
