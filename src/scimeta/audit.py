@@ -62,6 +62,17 @@ look, ``info`` = recorded for transparency). Checks:
     outside the same range of recomputed SEs, or when the row's n is not the
     sum of the arms' n. A p-value of 0.001 or below is read as an upper bound
     (the sheets enter "p < 0.001" as 0.001).
+``quote_source``
+    provenance, when the review has the texts of its studies
+    (``data/raw/sources/<study_id>.txt|.md|.html``, see
+    :func:`scimeta.textextract.read_sources`): every non-empty ``quote`` of a
+    study with a source text must occur verbatim in it, both compared after
+    :func:`scimeta.textextract.normalise_quote` (NFKC, white-space runs
+    collapsed to one space; for HTML the visible text, table cells joined by
+    `` | ``). A row whose quote is not found is a warning naming the file; each
+    study with a source gets an info line counting its quotes found; a source
+    that cannot be read is an error. Together with ``quote_numbers`` (every
+    number of the row in its quote) this traces each number to the source text.
 ``prepost_r``, ``imputed``, ``combined``, ``excluded``
     derived correlations, imputed SDs, synthesised rows and exclusions as
     recorded by :func:`scimeta.extract.build_arms`.
@@ -80,6 +91,7 @@ import pandas as pd
 
 from scimeta._dist import norm_ppf, norm_sf2, t_ppf, t_sf2
 from scimeta.io import REPORTED_NUMBERS
+from scimeta.textextract import normalise_quote, read_sources
 
 __all__ = [
     "audit_review",
@@ -503,7 +515,34 @@ def _derived_sd_findings(arms: pd.DataFrame, cfg_out: dict, out: list) -> None:
             )
 
 
-def audit_review(review, arms: pd.DataFrame) -> pd.DataFrame:
+def _quote_source_findings(oc: pd.DataFrame, sources, problems, out: list) -> None:
+    """The ``quote_source`` check (provenance of every quote in its study's source text)."""
+    for file, message in problems:
+        _finding(out, "quote_source", "error", "", "", "", "", f"{file}: {message}")
+    for sid, grp in oc.groupby("study_id", sort=True):
+        texts = sources.get(sid)
+        if not texts:
+            continue
+        files = ", ".join(t.file for t in texts)
+        checked = found = 0
+        for r in grp.to_dict("records"):
+            quote = r.get("quote", "")
+            if not isinstance(quote, str) or not quote.strip():
+                continue
+            checked += 1
+            if any(normalise_quote(quote) in t.text for t in texts):
+                found += 1
+                continue
+            _finding(out, "quote_source", "warning", sid, r["outcome"], str(int(r["source_row"])),
+                     "quote", f"quote not found verbatim in {files}")
+        _finding(out, "quote_source", "info", sid, "", "", "quote",
+                 f"{found} of {checked} quotes found verbatim in {files}")
+    for sid in sorted(set(sources) - set(oc["study_id"])):
+        _finding(out, "quote_source", "warning", sid, "", "", "",
+                 f"{', '.join(t.file for t in sources[sid])}: no study {sid!r} in the outcomes sheet")
+
+
+def audit_review(review, arms: pd.DataFrame, sources=None) -> pd.DataFrame:
     """Audit a review and its arms.
 
     Parameters
@@ -511,6 +550,9 @@ def audit_review(review, arms: pd.DataFrame) -> pd.DataFrame:
     review : scimeta.io.Review
     arms : pandas.DataFrame
         From :func:`scimeta.extract.build_arms`.
+    sources : tuple, optional
+        ``(texts, problems)`` as :func:`scimeta.textextract.read_sources` returns
+        them; by default read from ``review.review_dir`` (none when it is empty).
 
     Returns
     -------
@@ -776,6 +818,12 @@ def audit_review(review, arms: pd.DataFrame) -> pd.DataFrame:
             + rows
             + (" of one study (possible copy-paste)" if same_study else " of different studies"),
         )
+
+    # provenance of the quotes in the studies' source texts
+    if sources is None and review.review_dir:
+        sources = read_sources(review.review_dir)
+    if sources is not None:
+        _quote_source_findings(oc, *sources, out)
 
     # reported difference and p against the arms
     _reported_p_findings(arms, float((review.config.get("analysis") or {}).get("level", 0.95)), out)

@@ -139,6 +139,16 @@ def _trace(effect, arms_by_row: dict) -> str:
     return "<ul>" + "".join(items) + "</ul>"
 
 
+def _provenance(findings: pd.DataFrame) -> str:
+    """The ``quote_source`` findings: each study's quotes found in its source text, and
+    every row whose quote is not there."""
+    prov = findings[findings["check"] == "quote_source"] if "check" in findings else findings
+    if prov.empty:
+        return ("<p>No source texts (<code>data/raw/sources/&lt;study_id&gt;.txt|.md|.html</code>): "
+                "the quotes were not checked against the studies' texts.</p>")
+    return _table(prov, ["severity", "study_id", "outcome", "rows", "message"], classes={"severity"})
+
+
 def audit_page(
     *,
     title: str,
@@ -152,7 +162,8 @@ def audit_page(
     """The audit as one HTML page.
 
     Sections: counts of included and excluded rows per outcome; the findings
-    of the audit's checks by severity; the excluded rows with their reasons;
+    of the audit's checks by severity; the provenance of the quotes in the
+    studies' source texts; the excluded rows with their reasons;
     and, per outcome, every effect size with its inputs and each conversion
     step (method and reference), the source and the verbatim quote of every
     row it comes from.
@@ -175,6 +186,8 @@ def audit_page(
         "<h2>Findings</h2>",
         _table(findings, ["severity", "check", "study_id", "outcome", "rows", "column", "message"],
                classes={"severity"}),
+        "<h2>Provenance of the quotes</h2>",
+        _provenance(findings),
         "<h2>Excluded rows</h2>",
         _table(excluded, [c for c in ["file", "row", "study_id", "outcome", "arm", "population",
                                       "timepoint", "stage", "reason"] if c in excluded.columns]),

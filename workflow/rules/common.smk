@@ -16,6 +16,7 @@ if str(REPO / "src") not in sys.path:
 
 from scimeta.io import read_review  # noqa: E402
 from scimeta.safe import report_labels, report_param, report_text  # noqa: E402
+from scimeta.textextract import SOURCES_DIR  # noqa: E402
 from scimeta.validate import ReviewError  # noqa: E402
 from scimeta.workflow import (  # noqa: E402
     FIGURE_FORMATS,
@@ -43,6 +44,15 @@ FIGURES = planned_figures(REVIEW, config)
 
 def get_review_digest(wildcards):
     return hashlib.sha256("".join(OUTCOME_DIGESTS.values()).encode()).hexdigest()
+
+
+def get_sources_digest(wildcards):
+    """Digest of the studies' source texts, which the audit's provenance check reads."""
+    h = hashlib.sha256()
+    for p in sorted(Path(SOURCES_DIR).glob("*")):
+        if p.is_file():
+            h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
 
 
 def get_per_outcome(pattern):

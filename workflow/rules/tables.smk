@@ -82,6 +82,7 @@ rule tables:
         "../envs/scimeta.yaml"
     params:
         rows=get_review_digest,
+        sources=get_sources_digest,
         lib=LIB_DIGEST,
         outcomes=report_param(config["outcomes"]),
     script:
