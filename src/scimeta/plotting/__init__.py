@@ -1,4 +1,5 @@
-"""Figures: forest, funnel, r-sensitivity and bubble plots, and byte-stable saving.
+"""Figures: forest, funnel, r-sensitivity, bubble and risk-of-bias plots, PRISMA flow
+diagrams, and byte-stable saving.
 
 Every plotting function returns a :class:`FigureResult` holding the
 matplotlib figure and a DataFrame of exactly the numbers drawn;
@@ -10,6 +11,7 @@ from scimeta.plotting._common import FigureResult
 from scimeta.plotting.bubble import bubble_plot
 from scimeta.plotting.forest import LAYOUTS, caption_forest, favours_labels, forest_plot
 from scimeta.plotting.funnel import caption_funnel, funnel_plot
+from scimeta.plotting.rob import rob_summary_plot, traffic_light_plot
 from scimeta.plotting.save import FORMATS, save_figure
 from scimeta.plotting.sensitivity import caption_r_sensitivity, r_sensitivity_plot
 
@@ -23,6 +25,8 @@ __all__ = [
     "r_sensitivity_plot",
     "caption_r_sensitivity",
     "bubble_plot",
+    "traffic_light_plot",
+    "rob_summary_plot",
     "save_figure",
     "LAYOUTS",
     "FORMATS",
