@@ -11,6 +11,7 @@ from scimeta.plotting._common import FigureResult
 from scimeta.plotting.bubble import bubble_plot
 from scimeta.plotting.forest import LAYOUTS, caption_forest, favours_labels, forest_plot
 from scimeta.plotting.funnel import caption_funnel, funnel_plot
+from scimeta.plotting.prisma import prisma_flow_diagram
 from scimeta.plotting.rob import rob_summary_plot, traffic_light_plot
 from scimeta.plotting.save import FORMATS, save_figure
 from scimeta.plotting.sensitivity import caption_r_sensitivity, r_sensitivity_plot
@@ -27,6 +28,7 @@ __all__ = [
     "bubble_plot",
     "traffic_light_plot",
     "rob_summary_plot",
+    "prisma_flow_diagram",
     "save_figure",
     "LAYOUTS",
     "FORMATS",
