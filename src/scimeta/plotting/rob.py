@@ -48,19 +48,12 @@ _PAD = 0.15
 
 
 def _labels(studies: pd.DataFrame) -> dict:
-    """``Author Year`` of each study (as the forest plots label them)."""
-    out = {}
-    for _, r in studies.iterrows():
-        author = str(r.get("author", "") or "").strip()
-        year = r.get("year", "")
-        year = "" if year is None or year != year else str(int(float(year))) if str(
-            year).replace(".", "", 1).isdigit() else str(year)
-        first = author.split(",")[0].replace(" et al.", "").strip()
-        if first.endswith(" et al"):
-            first = first[: -len(" et al")]
-        surname = first.split(" ")[0] if first else str(r["study_id"])
-        out[str(r["study_id"])] = f"{surname} {year}".strip()
-    return out
+    """``Surname Year`` of each study, as forest plots label them (study_id without author)."""
+    from scimeta.compare import study_label
+
+    return {str(r["study_id"]): (study_label(r.get("author", ""), r.get("year", ""))
+                                 if str(r.get("author", "") or "").strip() else str(r["study_id"]))
+            for _, r in studies.iterrows()}
 
 
 def _legend_text(tool) -> list[str]:
