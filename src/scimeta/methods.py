@@ -167,8 +167,13 @@ def methods_text(config: dict, *, arms: pd.DataFrame, effects: pd.DataFrame,
     others = [_TAU2.get(m, m) for m in tau2[1:]]
     text = (f"Random-effects meta-analyses used the {_TAU2.get(tau2[0], tau2[0])} estimator of "
             "the between-study variance τ² (primary analysis)")
-    text += (f"; {', '.join(others)} {'is' if len(others) == 1 else 'are'} reported as "
-             "sensitivity analyses." if others else ".")
+    if len(others) == 1:
+        text += f"; the {others[0]} estimator is reported as a sensitivity analysis."
+    elif others:
+        text += (f"; the {', '.join(others[:-1])} and {others[-1]} estimators are reported as "
+                 "sensitivity analyses.")
+    else:
+        text += "."
     text += (f" Confidence intervals of pooled effects are {_CI[cis[0]]}"
              + (f" (primary), with {', '.join(_CI[c] for c in cis[1:])} also reported" if
                 cis[1:] else "") + f", at the {level:.0%} level.")
