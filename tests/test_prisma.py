@@ -143,3 +143,35 @@ def test_schema_rejects_a_negative_count(tmp_path):
     cfg.write_text(cfg.read_text().replace("  not_retrieved: 0", "  not_retrieved: -1"))
     msgs = [str(p) for p in validate_review(review)]
     assert any("prisma.not_retrieved: -1 is less than the minimum of 0" in m for m in msgs), msgs
+
+
+def test_config_schema_keys_have_description_and_defaults():
+    import jsonschema
+
+    from scimeta.io import load_schema
+
+    schema = load_schema("config")
+    jsonschema.Draft202012Validator.check_schema(schema)
+    block = schema["properties"]["prisma"]
+    assert block["default"] == {}
+    for key, spec in block["properties"].items():
+        assert spec.get("description"), key
+        assert "default" in spec or key in prisma.REQUIRED_KEYS, key
+    outcome = schema["properties"]["outcomes"]["additionalProperties"]["properties"]
+    for key in ("mid", "indirectness", "indirectness_reason"):
+        assert outcome[key].get("description"), key
+
+
+def test_serious_indirectness_needs_a_reason(tmp_path):
+    import shutil
+
+    review = tmp_path / "review"
+    shutil.copytree(REPO / "data" / "raw", review / "data" / "raw")
+    shutil.copytree(REPO / "config", review / "config")
+    cfg = review / "config" / "config.yaml"
+    text = cfg.read_text()
+    cfg.write_text(text.replace("    label: ASIA motor score\n",
+                                "    label: ASIA motor score\n    indirectness: serious\n"))
+    msgs = [str(p) for p in validate_review(review)]
+    assert any("outcomes.asia_motor" in m and "'indirectness_reason' is a required property" in m
+               for m in msgs), msgs

@@ -189,3 +189,18 @@ def test_weighted_summary_shares(tmp_path):
     np.testing.assert_allclose(
         unweighted[unweighted["tool"] == "all"].set_index("judgement")["share"]["high"], 80.0)
     save_figure(fig, tmp_path / "rob_summary", ["png"])
+
+
+def test_sheet_schema_is_valid_and_documented():
+    import jsonschema
+
+    from scimeta.io import load_schema
+
+    schema = load_schema("risk_of_bias")
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert set(schema["required"]) == set(rob.ROB_COLUMNS)
+    for name, spec in schema["properties"].items():
+        assert spec.get("description") and spec.get("type") == "string", name
+    judgements = set(schema["properties"]["judgement"]["enum"])
+    for tool in rob.TOOLS.values():
+        assert set(tool.judgements) | set(tool.overall_judgements) <= judgements
