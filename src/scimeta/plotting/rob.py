@@ -246,6 +246,7 @@ def rob_summary_plot(judgements: pd.DataFrame, *, weights: dict | None = None,
         records.append({"tool": "", "domain": "", "domain_label": sid, "judgement": "",
                         "share": np.nan, "studies": 0, "weight": np.nan, "in_summary": False})
     data = pd.DataFrame(records)
+    pool_total = used.loc[used["domain"] == "overall", "weight"].sum()
     bar_h, gap = 0.24, 0.34
     n_bars = sum(len(t.domains) + 1 for t in tools)
     sections = [(t.key, t.name, list(t.domain_ids) + ["overall"]) for t in tools]
@@ -272,7 +273,13 @@ def rob_summary_plot(judgements: pd.DataFrame, *, weights: dict | None = None,
         for key, tool_name, domains in sections:
             ids = used["study_id"] if key == "all" else used.loc[used["tool"] == key, "study_id"]
             n_st = ids.nunique()
-            ax.text(0.15, y + 0.12, f"{tool_name} ({n_st} {'study' if n_st == 1 else 'studies'})",
+            heading = f"{tool_name} ({n_st} {'study' if n_st == 1 else 'studies'}"
+            if weights is not None and key != "all":
+                share = 100 * used.loc[(used["tool"] == key) & (used["domain"] == "overall"),
+                                       "weight"].sum() / pool_total
+                heading += f", {share:.0f}% of the weight"
+            heading += ")"
+            ax.text(0.15, y + 0.12, heading,
                     fontsize=FONT_SIZE + 1, fontweight="bold", va="center", parse_math=False)
             y += 0.3
             for d in domains:
