@@ -204,3 +204,21 @@ def test_sheet_schema_is_valid_and_documented():
     judgements = set(schema["properties"]["judgement"]["enum"])
     for tool in rob.TOOLS.values():
         assert set(tool.judgements) | set(tool.overall_judgements) <= judgements
+
+
+def test_rob_dots_draw_a_forest_column():
+    from scimeta.plotting._common import new_figure
+    from scimeta.plotting.rob import JUDGEMENT_STYLE, rob_dots
+
+    table = rows(*trial(D2="low"))
+    dots = rob.forest_rob_data(table, STUDIES, ["trial"])
+    fig = new_figure(3, 1)
+    ax = fig.add_axes((0, 0, 1, 1))
+    right = rob_dots(ax, dots, 0.2, 0.5, cell=0.3, radius=0.1)
+    circles = ax.patches
+    assert len(circles) == 6
+    assert [round(c.center[0], 6) for c in circles] == [0.2, 0.5, 0.8, 1.1, 1.4, 1.78]
+    assert right == pytest.approx(1.88)
+    green = tuple(int(JUDGEMENT_STYLE["low"][0][i:i + 2], 16) / 255 for i in (1, 3, 5))
+    assert tuple(round(v, 6) for v in circles[1].get_facecolor()[:3]) == tuple(
+        round(v, 6) for v in green)

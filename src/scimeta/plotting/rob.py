@@ -18,7 +18,7 @@ from matplotlib.patches import Circle, Rectangle
 from scimeta.plotting._common import FigureResult, new_figure
 from scimeta.plotting.style import FONT_SIZE, families_for, figure_context
 
-__all__ = ["JUDGEMENT_STYLE", "traffic_light_plot", "rob_summary_plot"]
+__all__ = ["JUDGEMENT_STYLE", "traffic_light_plot", "rob_summary_plot", "rob_dots"]
 
 _GREEN, _YELLOW, _RED, _DARK_RED, _BLUE, _GREY = (
     "#02C100", "#E2DF07", "#BF0000", "#820000", "#4EA1F7", "#BDBDBD")
@@ -68,6 +68,37 @@ def _dot(ax, x, y, judgement, radius=0.115):
         ax.text(x, y, symbol, ha="center", va="center_baseline", fontsize=FONT_SIZE + 1,
                 color="white" if color == _DARK_RED else "black", fontweight="bold",
                 parse_math=False)
+
+
+def rob_dots(ax, dots: pd.DataFrame, x: float, y: float, *, cell: float = _CELL,
+             radius: float = 0.115, overall_gap: float = 0.08) -> float:
+    """Draw one study's risk-of-bias dots in a row, for a column on another figure.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Axes whose data units are inches (as the forest plot's layout is),
+        y increasing downwards or upwards alike.
+    dots : pandas.DataFrame
+        The rows of :func:`scimeta.rob.forest_rob_data` for one study
+        (``position``, ``domain``, ``judgement``).
+    x, y : float
+        Centre of the first dot.
+    cell, radius, overall_gap : float
+        Distance between dot centres, dot radius, extra space before the
+        ``overall`` dot (inches).
+
+    Returns
+    -------
+    float
+        The x of the right edge of the last dot (where the next column may start).
+    """
+    right = x
+    for _, d in dots.sort_values("position").iterrows():
+        cx = x + int(d["position"]) * cell + (overall_gap if d["domain"] == "overall" else 0.0)
+        _dot(ax, cx, y, d["judgement"], radius=radius)
+        right = cx + radius
+    return right
 
 
 def traffic_light_plot(judgements: pd.DataFrame, studies: pd.DataFrame, *,
