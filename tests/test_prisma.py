@@ -42,11 +42,13 @@ def test_consistent_counts_have_no_problem():
 
 @pytest.mark.parametrize("key, value, expected_key, text", [
     ("screened", 421, "prisma.screened",
-     "is 421 but records identified (575) − duplicates removed (150) − other removed (5) = 420"),
+     "is 421 but records identified (575) − duplicates removed (150) − other removed (5) "
+     "= 420"),
     ("duplicates_removed", 149, "prisma.screened", "= 421"),
     ("sought", 41, "prisma.sought", "is 41 but records screened (420) − excluded at screening "
      "(380) = 40"),
-    ("not_retrieved", 3, "prisma.assessed", "is 38 but reports sought (40) − not retrieved (3) = 37"),
+    ("not_retrieved", 3, "prisma.assessed",
+     "is 38 but reports sought (40) − not retrieved (3) = 37"),
     ("excluded_reasons", {"wrong population": 20, "no outcome": 16}, "prisma.reports_included",
      "is 3 but reports assessed (38) − excluded with reasons (36) = 2"),
 ])

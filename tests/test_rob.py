@@ -79,7 +79,8 @@ def test_bad_cells_are_errors_at_their_cell(record, column, text):
 def test_duplicate_and_missing_domains():
     table = rows(*trial()[:-2], trial()[0], trial()[-1])  # D5 missing, D1 twice
     msgs = messages(table)
-    assert any(":6:domain: study 'trial', domain D1 given twice (first at row 2)" in m for m in msgs)
+    assert any(":6:domain: study 'trial', domain D1 given twice (first at row 2)" in m
+               for m in msgs)
     assert any(":2:domain: study 'trial' lacks RoB 2 domains: D5" in m for m in msgs)
 
 

@@ -87,10 +87,11 @@ def studies_table(studies: pd.DataFrame, outcomes: pd.DataFrame, effects: pd.Dat
             f"phase {_cell(s, 'phase')}" if _cell(s, "phase") else "",
             f"AIS {_cell(s, 'ais')}" if _cell(s, "ais") else "") if p)
         notes = []
+        between = mine["comparison"] == "between_arms"
+        without_n = mine["n1"].isna() | (between & mine["n2"].isna())
         if not analysed:
             notes.append("no effect size analysed (see excluded.csv)")
-        elif mine["n1"].isna().any() or (mine["comparison"] == "between_arms").any() and \
-                mine.loc[mine["comparison"] == "between_arms", "n2"].isna().any():
+        elif without_n.any():
             notes.append("some effect sizes without n (reported differences)")
         if rob is not None and sid in rob.index:
             rob_level, rob_tool = rob.at[sid, "overall_common"], rob.at[sid, "tool"]

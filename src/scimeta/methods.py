@@ -81,8 +81,9 @@ def _f(x, digits: int = 2) -> str:
     if not math.isfinite(x):
         return "NA"
     s = f"{x:.{digits}f}"
-    return ("−" + s[1:]) if s.startswith("-") and float(s) != 0 else s.lstrip("-") if float(
-        s) == 0 else s
+    if float(s) == 0:
+        return s.lstrip("-")
+    return "\u2212" + s[1:] if s.startswith("-") else s
 
 
 def _p(p) -> str:
@@ -243,8 +244,8 @@ def _prepost_text(config, effects, sensitivity) -> str:
     text += "."
     if sensitivity is not None and len(sensitivity):
         grid = sorted(set(float(v) for v in sensitivity["r_assumed"]))
-        text += (f" Every before/after pool was recomputed at r = {', '.join(f'{g:g}' for g in grid)}"
-                 " (sensitivity_r.csv)")
+        values = ", ".join(f"{g:g}" for g in grid)
+        text += f" Every before/after pool was recomputed at r = {values} (sensitivity_r.csv)"
         spans = []
         for (o, m), g in sorted(sensitivity.groupby(["outcome", "measure"])):
             label = config["outcomes"].get(o, {}).get("label", o)

@@ -140,13 +140,15 @@ def validate_prisma(config: dict, studies: pd.DataFrame, *, lines: dict | None =
     if c["studies_included"] != n_studies:
         err("studies_included", f"is {c['studies_included']} but the studies sheet has "
             f"{n_studies} studies (distinct cohorts)")
-    problems += _check_participants(prisma.get("participants") or {}, studies, err)
+    _check_participants(prisma.get("participants") or {}, studies, err)
     return problems
 
 
-def _check_participants(participants: dict, studies: pd.DataFrame, err) -> list[Problem]:
-    known = dict(zip(studies["study_id"].astype(str),
-                     studies["n_enrolled"] if "n_enrolled" in studies else [math.nan] * len(studies)))
+def _check_participants(participants: dict, studies: pd.DataFrame, err) -> None:
+    """Report (through ``err``) each participant flow that does not add up."""
+    enrolled_col = (studies["n_enrolled"] if "n_enrolled" in studies
+                    else [math.nan] * len(studies))
+    known = dict(zip(studies["study_id"].astype(str), enrolled_col))
     for sid, flow in participants.items():
         key = f"participants.{sid}"
         if sid not in known:
@@ -167,7 +169,6 @@ def _check_participants(participants: dict, studies: pd.DataFrame, err) -> list[
         if pd.notna(enrolled) and float(enrolled) != float(flow["included"]):
             err(f"{key}.included", f"is {flow['included']} but the studies sheet gives "
                 f"n_enrolled = {enrolled:g} for {sid}")
-    return []
 
 
 def participant_flow(config: dict) -> pd.DataFrame:
