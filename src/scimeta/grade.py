@@ -56,6 +56,7 @@ __all__ = [
     "publication_bias_rule",
     "optimal_information_size",
     "certainty",
+    "format_number",
     "summary_of_findings",
 ]
 
@@ -93,7 +94,8 @@ def _num(value) -> float:
     return v
 
 
-def _fmt(x, digits: int = 2) -> str:
+def format_number(x, digits: int = 2) -> str:
+    """Fixed decimals with a true minus sign, ``NA`` when not finite (the texts' numbers)."""
     x = _num(x)
     if not math.isfinite(x):
         return "NA"
@@ -198,7 +200,7 @@ def inconsistency_rule(k: int, i2: float, ci: tuple, pi: tuple, null: float = 0.
     pi_null = have_pi and _includes(pi_lo, pi_hi, null)
     ci_null = _includes(_num(ci[0]), _num(ci[1]), null)
     if have_pi:
-        text += (f"; the {level:.0%} prediction interval {_fmt(pi_lo)} to {_fmt(pi_hi)} "
+        text += (f"; the {level:.0%} prediction interval {format_number(pi_lo)} to {format_number(pi_hi)} "
                  + ("includes" if pi_null else "excludes") + " no effect")
     else:
         text += "; no prediction interval (too few studies)"
@@ -273,7 +275,7 @@ def imprecision_rule(ci: tuple, *, null: float = 0.0, mid: float | None = None,
     lo, hi = (_num(v) for v in ci)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return 0, "not assessed: no confidence interval"
-    text = f"{level:.0%} CI {_fmt(lo)} to {_fmt(hi)}"
+    text = f"{level:.0%} CI {format_number(lo)} to {format_number(hi)}"
     crosses_null = _includes(lo, hi, null)
     levels = 0
     reasons = []
@@ -283,15 +285,15 @@ def imprecision_rule(ci: tuple, *, null: float = 0.0, mid: float | None = None,
         if lo <= min(benefit, harm) and hi >= max(benefit, harm):
             levels = 2
             reasons.append(f"includes both an important benefit and an important harm "
-                           f"(MID {_fmt(mid)})")
+                           f"(MID {format_number(mid)})")
         elif crosses_null:
             levels = 1
             reasons.append("includes no effect")
         elif lo < benefit < hi:
             levels = 1
-            reasons.append(f"crosses the MID ({_fmt(benefit)})")
+            reasons.append(f"crosses the MID ({format_number(benefit)})")
         else:
-            reasons.append(f"excludes no effect and does not cross the MID ({_fmt(mid)})")
+            reasons.append(f"excludes no effect and does not cross the MID ({format_number(mid)})")
         if math.isfinite(ois):
             if math.isfinite(_num(n)) and n < ois:
                 levels = min(2, levels + 1)
@@ -448,8 +450,8 @@ def _sof_row(base, row, note, effects, design_of, oc, level, bias, rob_overall) 
                                              higher_is_better=bool(oc["higher_is_better"]),
                                              n=n, ois=ois, level=level)
     if ratio:
-        imp_reason = imp_reason.replace(f"CI {_fmt(lo)} to {_fmt(hi)}",
-                                        f"CI {_fmt(lo)} to {_fmt(hi)} (log scale)")
+        imp_reason = imp_reason.replace(f"CI {format_number(lo)} to {format_number(hi)}",
+                                        f"CI {format_number(lo)} to {format_number(hi)} (log scale)")
     primary_bias = None
     if bias is not None and len(bias):
         primary_bias = bias[(bias["outcome"] == base["outcome"])
@@ -457,10 +459,10 @@ def _sof_row(base, row, note, effects, design_of, oc, level, bias, rob_overall) 
                             & (bias["tau2_method"] == row["tau2_method"])]
     pub_level, pub_reason = publication_bias_rule(k, primary_bias)
     downgrades = rob_level + inc_level + ind_level + imp_level + pub_level
-    effect = f"{measure} {_fmt(tr(est))}" + ("" if ratio else f" {unit}")
+    effect = f"{measure} {format_number(tr(est))}" + ("" if ratio else f" {unit}")
     if math.isfinite(lo):
-        effect += f" ({level:.0%} CI {_fmt(tr(lo))} to {_fmt(tr(hi))}"
-        effect += (f"; {level:.0%} PI {_fmt(tr(pi_lo))} to {_fmt(tr(pi_hi))})"
+        effect += f" ({level:.0%} CI {format_number(tr(lo))} to {format_number(tr(hi))}"
+        effect += (f"; {level:.0%} PI {format_number(tr(pi_lo))} to {format_number(tr(pi_hi))})"
                    if math.isfinite(pi_lo) else ")")
     notes = [note] if note else []
     if n == 0:

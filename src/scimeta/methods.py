@@ -18,6 +18,7 @@ import re
 
 import pandas as pd
 
+from scimeta.grade import format_number as _f
 from scimeta.io import html_escape
 
 __all__ = ["methods_text", "md_escape", "METHOD_TEXT"]
@@ -74,16 +75,6 @@ def _num(value) -> float:
         return float(value)
     except (TypeError, ValueError):
         return math.nan
-
-
-def _f(x, digits: int = 2) -> str:
-    x = _num(x)
-    if not math.isfinite(x):
-        return "NA"
-    s = f"{x:.{digits}f}"
-    if float(s) == 0:
-        return s.lstrip("-")
-    return "\u2212" + s[1:] if s.startswith("-") else s
 
 
 def _p(p) -> str:
