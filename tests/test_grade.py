@@ -226,3 +226,14 @@ def test_summary_of_findings_of_the_example_review(tmp_path):
     assert sof["risk_of_bias_reason"].startswith(f"{100 * high_share:.0f}% of the weight")
     assert sof["start"] == "low" and sof["imprecision"] == "serious"  # CI includes 0
     assert sof["certainty"] == "very low"
+
+
+def test_summary_of_findings_does_not_depend_on_row_order():
+    pooled, effects, studies, config, _ = _review(k=12, spread=1.0)
+    rob = pd.DataFrame({"study_id": studies["study_id"],
+                        "overall_common": ["high"] * 5 + ["low"] * 7})
+    one = grade.summary_of_findings(pooled, effects, studies, config, rob_overall=rob)
+    perm = np.random.default_rng(3).permutation(len(effects))
+    two = grade.summary_of_findings(pooled, effects.iloc[perm], studies.iloc[perm[::-1]],
+                                    config, rob_overall=rob.iloc[perm])
+    pd.testing.assert_frame_equal(one, two)

@@ -223,3 +223,15 @@ def test_rob_dots_draw_a_forest_column():
     green = tuple(int(JUDGEMENT_STYLE["low"][0][i:i + 2], 16) / 255 for i in (1, 3, 5))
     assert tuple(round(v, 6) for v in circles[1].get_facecolor()[:3]) == tuple(
         round(v, 6) for v in green)
+
+
+def test_traffic_light_keeps_hostile_labels_as_text(tmp_path):
+    studies = STUDIES.assign(author=["<b>Kim</b>$x$ et al.", "Beta B", "李明 et al.", "Delta D"])
+    long = rob.judgements_long(rows(*trial(), *series(["yes"] * 10)), studies)
+    fig = traffic_light_plot(long, studies)
+    texts = {t.get_text() for t in fig.figure.axes[0].texts}
+    assert {"<b>Kim</b>$x$ 2020", "李明 2018"} <= texts
+    svg = Path(save_figure(fig, tmp_path / "tl", ["svg"], write_data=False)[0]).read_text(
+        encoding="utf-8")
+    assert "<b>" not in svg
+    assert "&lt;b&gt;Kim&lt;/b&gt;$x$ 2020" in svg and "李明 2018" in svg
