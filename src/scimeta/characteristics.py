@@ -13,6 +13,7 @@ import math
 
 import pandas as pd
 
+from scimeta.analysis import patients
 from scimeta.compare import study_label
 
 __all__ = ["STUDY_COLUMNS", "DESIGN_NAMES", "studies_table"]
@@ -65,7 +66,8 @@ def studies_table(studies: pd.DataFrame, outcomes: pd.DataFrame, effects: pd.Dat
     pandas.DataFrame
         :data:`STUDY_COLUMNS`, one row per study in the sheet's order.
         ``n_analysed`` is the most patients in one of the study's
-        whole-population effect sizes (both arms; one arm before/after);
+        whole-population effect sizes, counted as the pools count them
+        (:func:`scimeta.analysis.patients`: both arms; one arm before/after);
         ``outcomes_reported`` lists the outcomes with rows in the outcomes
         sheet, ``outcomes_analysed`` those with an effect size, by label,
         ``; ``-separated. A study with nothing analysed says so in ``note``.
@@ -79,9 +81,8 @@ def studies_table(studies: pd.DataFrame, outcomes: pd.DataFrame, effects: pd.Dat
         reported = set(outcomes.loc[outcomes["study_id"] == sid, "outcome"])
         mine = effects[(effects["study_id"] == sid) & (effects["population"] == "all")]
         analysed = set(mine["outcome"])
-        n = [float(r["n1"]) if r["comparison"] == "pre_post" else float(r["n1"]) + float(r["n2"])
-             for _, r in mine.iterrows()]
-        n = [v for v in n if math.isfinite(v)]
+        n = [patients(mine.iloc[[i]]) for i in range(len(mine))]
+        n = [total for total, unknown in n if not unknown]
         population = "; ".join(p for p in (
             f"level {_cell(s, 'level')}" if _cell(s, "level") else "",
             f"phase {_cell(s, 'phase')}" if _cell(s, "phase") else "",
