@@ -1,4 +1,5 @@
-"""Figures: forest, funnel, r-sensitivity and bubble plots, and byte-stable saving.
+"""Figures: forest, funnel, r-sensitivity, bubble and risk-of-bias plots, PRISMA flow
+diagrams, and byte-stable saving.
 
 Every plotting function returns a :class:`FigureResult` holding the
 matplotlib figure and a DataFrame of exactly the numbers drawn;
@@ -12,6 +13,8 @@ from scimeta.plotting.cumulative import cumulative_forest_plot
 from scimeta.plotting.forest import LAYOUTS, caption_forest, favours_labels, forest_plot
 from scimeta.plotting.funnel import caption_funnel, funnel_plot
 from scimeta.plotting.gosh import gosh_plot
+from scimeta.plotting.prisma import prisma_flow_diagram
+from scimeta.plotting.rob import rob_summary_plot, traffic_light_plot
 from scimeta.plotting.save import FORMATS, save_figure
 from scimeta.plotting.sensitivity import caption_r_sensitivity, r_sensitivity_plot
 
@@ -27,6 +30,9 @@ __all__ = [
     "bubble_plot",
     "gosh_plot",
     "cumulative_forest_plot",
+    "traffic_light_plot",
+    "rob_summary_plot",
+    "prisma_flow_diagram",
     "save_figure",
     "LAYOUTS",
     "FORMATS",

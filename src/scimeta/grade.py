@@ -1,0 +1,492 @@
+"""Summary of findings with a draft GRADE certainty, computed from the analysis.
+
+One row per outcome × comparison (the future
+``results/tables/summary_of_findings.csv``): the primary pool of the
+comparison's first measure, its studies and participants, the estimate with
+its confidence and prediction intervals in the outcome's unit, and a **draft**
+GRADE certainty (Guyatt et al. 2008, doi:10.1136/bmj.39489.470347.AD; GRADE
+Handbook, Schünemann et al. 2013). Every downgrade is computed by one rule
+below and says why; the review team confirms or overrides them. Upgrading
+(large effect, dose–response, opposing confounding) is not assessed.
+
+Rules (each a function, tested with a crafted case):
+
+* **start** (:func:`start_certainty`) — ``high`` when every study of a
+  between-arm pool is randomised; ``low`` for non-randomised comparisons and
+  for all single-arm before/after evidence.
+* **risk of bias** (:func:`risk_of_bias_rule`) — the share of the pool's
+  weight from studies whose overall risk of bias is high
+  (:func:`scimeta.rob.overall_judgements`): ≥ 25 % serious, ≥ 75 % very
+  serious.
+* **inconsistency** (:func:`inconsistency_rule`) — serious when
+  I² ≥ 50 % or the prediction interval includes the null while the CI does
+  not; very serious when I² ≥ 75 % and the prediction interval includes the
+  null. Not applicable to one study.
+* **indirectness** (:func:`indirectness_rule`) — the config's
+  ``outcomes.<o>.indirectness`` with its ``indirectness_reason``.
+* **imprecision** (:func:`imprecision_rule`) — serious when the CI includes
+  the null, or (with a declared ``mid``) crosses the MID; very serious when it
+  includes both an important benefit and an important harm (± MID). With a
+  ``mid``, one more level (at most two in all) when the participants are
+  fewer than the optimal information size (:func:`optimal_information_size`).
+* **publication bias** (:func:`publication_bias_rule`) — Egger's test
+  (``bias.csv``, ``egger_rma``) where k ≥ 10: suspected when p < 0.10;
+  otherwise "not assessed (k < 10)".
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from scimeta._dist import norm_ppf
+
+__all__ = [
+    "SOF_COLUMNS",
+    "DRAFT_LABEL",
+    "LEVELS",
+    "pool_weights",
+    "start_certainty",
+    "risk_of_bias_rule",
+    "inconsistency_rule",
+    "indirectness_rule",
+    "imprecision_rule",
+    "publication_bias_rule",
+    "optimal_information_size",
+    "certainty",
+    "format_number",
+    "summary_of_findings",
+]
+
+DRAFT_LABEL = "draft for the review team"
+#: Downgrade levels as GRADE words them.
+LEVELS = ("not serious", "serious", "very serious")
+CERTAINTY = ("very low", "low", "moderate", "high")
+#: Share of weight from high-risk studies that makes risk of bias serious / very serious.
+ROB_SERIOUS_SHARE, ROB_VERY_SERIOUS_SHARE = 0.25, 0.75
+#: I² (%) from which inconsistency is serious / very serious.
+I2_SERIOUS, I2_VERY_SERIOUS = 50.0, 75.0
+#: Fewest studies for a small-study test to count, and its threshold.
+PUBBIAS_MIN_K, PUBBIAS_ALPHA = 10, 0.10
+#: Power and two-sided alpha of the optimal information size.
+OIS_POWER, OIS_ALPHA = 0.80, 0.05
+STANDARDISED = ("SMD", "SMCR", "SMCC")
+RATIO = ("ROM",)
+COMPARISON_TEXT = {"between_arms": "treatment vs control", "pre_post": "follow-up vs baseline"}
+
+SOF_COLUMNS = [
+    "outcome", "label", "comparison", "measure", "unit", "timepoint", "k", "n", "studies",
+    "designs", "model", "tau2_method", "ci_method", "estimate", "ci_low", "ci_high", "pi_low",
+    "pi_high", "I2", "effect", "start", "risk_of_bias", "risk_of_bias_reason", "inconsistency",
+    "inconsistency_reason", "indirectness", "indirectness_reason", "imprecision",
+    "imprecision_reason", "publication_bias", "publication_bias_reason", "downgrades",
+    "certainty", "status", "note",
+]
+
+
+def _num(value) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return v
+
+
+def format_number(x, digits: int = 2) -> str:
+    """Fixed decimals with a true minus sign, ``NA`` when not finite (the texts' numbers)."""
+    x = _num(x)
+    if not math.isfinite(x):
+        return "NA"
+    s = f"{x:.{digits}f}"
+    return s.replace("-", "\u2212") if float(s) != 0 else s.lstrip("-")
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.0f}%"
+
+
+def pool_weights(effects: pd.DataFrame, pooled_row) -> dict:
+    """Each study's share of the weight in one pool (the inverse-variance weights).
+
+    .. math:: w_i = \\frac{1/(v_i + \\hat\\tau^2)}{\\sum_j 1/(v_j + \\hat\\tau^2)}
+
+    with :math:`\\hat\\tau^2 = 0` for the common-effect model.
+
+    Parameters
+    ----------
+    effects : pandas.DataFrame
+        ``data/processed/effects.csv``.
+    pooled_row : mapping
+        One row of ``pooled.csv`` (``outcome, comparison, measure, model,
+        tau2, studies``; an overall pool).
+
+    Returns
+    -------
+    dict
+        ``study_id`` → share (summing to 1), in the pool's study order.
+    """
+    ids = [s for s in str(pooled_row["studies"]).split(";") if s and s != "nan"]
+    rows = effects[(effects["outcome"] == pooled_row["outcome"])
+                   & (effects["comparison"] == pooled_row["comparison"])
+                   & (effects["measure"] == pooled_row["measure"])
+                   & (effects["population"] == "all")
+                   & effects["study_id"].isin(ids)]
+    vi = rows.set_index("study_id")["vi"].astype(float)
+    tau2 = _num(pooled_row.get("tau2")) if pooled_row.get("model") == "random" else 0.0
+    tau2 = tau2 if math.isfinite(tau2) else 0.0
+    w = {sid: 1.0 / (float(vi[sid]) + tau2) for sid in ids if sid in vi.index}
+    total = sum(w.values())
+    return {sid: v / total for sid, v in w.items()}
+
+
+def start_certainty(comparison: str, designs) -> tuple[str, str]:
+    """Where the certainty starts: ``high`` for randomised comparisons, else ``low``."""
+    designs = sorted(set(designs))
+    if comparison == "pre_post":
+        return "low", "single-arm before/after evidence starts low"
+    non_rct = [d for d in designs if d != "rct"]
+    if designs and not non_rct:
+        return "high", "randomised trials start high"
+    return "low", "non-randomised comparison (" + ", ".join(non_rct or ["design unknown"]) + \
+        ") starts low"
+
+
+def risk_of_bias_rule(weights: dict, overall: pd.DataFrame | None) -> tuple[int, str]:
+    """Downgrade for risk of bias from the share of weight of high-risk studies.
+
+    Parameters
+    ----------
+    weights : dict
+        :func:`pool_weights` of the pool.
+    overall : pandas.DataFrame or None
+        :func:`scimeta.rob.overall_judgements` (``study_id``,
+        ``overall_common``); None when the review has no risk-of-bias sheet.
+    """
+    if overall is None:
+        return 0, "not assessed: the review has no risk-of-bias sheet"
+    level = overall.set_index("study_id")["overall_common"]
+    high = [s for s in weights if level.get(s) == "high"]
+    missing = [s for s in weights if level.get(s, "not assessed") == "not assessed"]
+    share = sum(weights[s] for s in high)
+    text = (f"{_pct(share)} of the weight from studies at high risk of bias"
+            + (f" ({', '.join(high)})" if high else ""))
+    if missing:
+        text += (f"; not assessed: {', '.join(missing)} "
+                 f"({_pct(sum(weights[s] for s in missing))} of the weight)")
+    if share >= ROB_VERY_SERIOUS_SHARE:
+        return 2, text + f" (≥ {_pct(ROB_VERY_SERIOUS_SHARE)})"
+    if share >= ROB_SERIOUS_SHARE:
+        return 1, text + f" (≥ {_pct(ROB_SERIOUS_SHARE)})"
+    return 0, text
+
+
+def _includes(lo: float, hi: float, value: float) -> bool:
+    return lo <= value <= hi
+
+
+def inconsistency_rule(k: int, i2: float, ci: tuple, pi: tuple, null: float = 0.0,
+                       level: float = 0.95) -> tuple[int, str]:
+    """Downgrade for inconsistency from I² and the prediction interval."""
+    if k < 2:
+        return 0, "not applicable: one study"
+    i2 = _num(i2)
+    if not math.isfinite(i2):
+        return 0, "not assessed: I² not estimable"
+    text = f"I² = {i2:.0f}%"
+    pi_lo, pi_hi = (_num(v) for v in pi)
+    have_pi = math.isfinite(pi_lo) and math.isfinite(pi_hi)
+    pi_null = have_pi and _includes(pi_lo, pi_hi, null)
+    ci_null = _includes(_num(ci[0]), _num(ci[1]), null)
+    if have_pi:
+        text += (f"; the {level:.0%} prediction interval {format_number(pi_lo)} to {format_number(pi_hi)} "
+                 + ("includes" if pi_null else "excludes") + " no effect")
+    else:
+        text += "; no prediction interval (too few studies)"
+    if i2 >= I2_VERY_SERIOUS and pi_null:
+        return 2, text
+    if i2 >= I2_SERIOUS:
+        return 1, text
+    if pi_null and not ci_null:
+        return 1, text + " although the CI excludes it"
+    return 0, text
+
+
+def indirectness_rule(outcome_config: dict) -> tuple[int, str]:
+    """Downgrade for indirectness as the config declares it."""
+    level = outcome_config.get("indirectness", "not serious")
+    reason = str(outcome_config.get("indirectness_reason", "") or "")
+    if level == "not serious" and not reason:
+        reason = "none declared (config `indirectness`)"
+    return LEVELS.index(level), reason
+
+
+def optimal_information_size(sd: float, mid: float, comparison: str, *,
+                             alpha: float = OIS_ALPHA, power: float = OIS_POWER) -> float:
+    """Participants needed to detect the MID in one adequately powered study.
+
+    .. math::
+
+        N_\\text{between} = 4\\,\\frac{(z_{1-\\alpha/2} + z_{\\text{power}})^2\\,\\sigma^2}
+        {\\Delta^2}, \\qquad
+        N_\\text{pre-post} = \\frac{(z_{1-\\alpha/2} + z_{\\text{power}})^2\\,\\sigma_d^2}
+        {\\Delta^2}
+
+    (two arms of equal size; one group measured twice, :math:`\\sigma_d` the
+    SD of the change), GRADE guidelines 6 (Guyatt et al. 2011,
+    doi:10.1016/j.jclinepi.2011.01.012).
+    """
+    z = float(norm_ppf(1 - alpha / 2)) + float(norm_ppf(power))
+    factor = 4.0 if comparison == "between_arms" else 1.0
+    return factor * z * z * sd * sd / (mid * mid)
+
+
+def _outcome_sd(rows: pd.DataFrame, comparison: str) -> float:
+    """The SD of the outcome (between: pooled within-arm SD; pre-post: SD of the change).
+
+    Pooled over the studies of the pool with SDs, weighted by their degrees of
+    freedom; NaN when no study has them (reported differences only).
+    """
+    num = den = 0.0
+    for _, r in rows.iterrows():
+        n1, n2, sd1, sd2, rr = (_num(r.get(c)) for c in ("n1", "n2", "sd1", "sd2", "r"))
+        if comparison == "between_arms":
+            if not all(math.isfinite(v) for v in (n1, n2, sd1, sd2)) or n1 + n2 <= 2:
+                continue
+            num += (n1 - 1) * sd1 ** 2 + (n2 - 1) * sd2 ** 2
+            den += n1 + n2 - 2
+        else:
+            if not all(math.isfinite(v) for v in (n1, sd1, sd2, rr)) or n1 <= 1:
+                continue
+            num += (n1 - 1) * (sd1 ** 2 + sd2 ** 2 - 2 * rr * sd1 * sd2)
+            den += n1 - 1
+    return math.sqrt(num / den) if den > 0 else math.nan
+
+
+def imprecision_rule(ci: tuple, *, null: float = 0.0, mid: float | None = None,
+                     higher_is_better: bool = True, n: float = math.nan,
+                     ois: float = math.nan, level: float = 0.95) -> tuple[int, str]:
+    """Downgrade for imprecision from the CI (null, MID) and the optimal information size.
+
+    ``ci`` and ``mid`` are on the scale of the analysis (``mid`` > 0, a
+    magnitude; its sign follows ``higher_is_better``).
+    """
+    lo, hi = (_num(v) for v in ci)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return 0, "not assessed: no confidence interval"
+    text = f"{level:.0%} CI {format_number(lo)} to {format_number(hi)}"
+    crosses_null = _includes(lo, hi, null)
+    levels = 0
+    reasons = []
+    if mid is not None:
+        benefit = null + (mid if higher_is_better else -mid)
+        harm = null - (mid if higher_is_better else -mid)
+        if lo <= min(benefit, harm) and hi >= max(benefit, harm):
+            levels = 2
+            reasons.append(f"includes both an important benefit and an important harm "
+                           f"(MID {format_number(mid)})")
+        elif crosses_null:
+            levels = 1
+            reasons.append("includes no effect")
+        elif lo < benefit < hi:
+            levels = 1
+            reasons.append(f"crosses the MID ({format_number(benefit)})")
+        else:
+            reasons.append(f"excludes no effect and does not cross the MID ({format_number(mid)})")
+        if math.isfinite(ois):
+            if math.isfinite(_num(n)) and n < ois:
+                levels = min(2, levels + 1)
+                reasons.append(f"{_num(n):.0f} participants < optimal information size "
+                               f"{math.ceil(ois):d}")
+            else:
+                reasons.append(f"optimal information size {math.ceil(ois):d} met "
+                               f"({_num(n):.0f} participants)")
+        else:
+            reasons.append("optimal information size not computed (no SDs)")
+    else:
+        if crosses_null:
+            levels = 1
+            reasons.append("includes no effect")
+        else:
+            reasons.append("excludes no effect")
+        reasons.append("no `mid` declared: MID and optimal information size not assessed")
+    return levels, text + " " + "; ".join(reasons)
+
+
+def publication_bias_rule(k: int, bias_rows: pd.DataFrame | None) -> tuple[int, str]:
+    """Downgrade for publication bias from Egger's test, only where k ≥ 10.
+
+    ``bias_rows``: the ``bias.csv`` rows of the pool (its outcome,
+    comparison, measure and primary estimator).
+    """
+    if k < PUBBIAS_MIN_K:
+        return 0, f"not assessed (k < {PUBBIAS_MIN_K})"
+    egger = (bias_rows[bias_rows["test"] == "egger_rma"] if bias_rows is not None
+             else pd.DataFrame())
+    p = _num(egger["p"].iloc[0]) if len(egger) else math.nan
+    if not math.isfinite(p):
+        return 0, "not assessed: no result of Egger's test"
+    text = f"Egger's test p = {p:.3f} (k = {k})"
+    if p < PUBBIAS_ALPHA:
+        return 1, text + f": small-study effects suspected (p < {PUBBIAS_ALPHA:g})"
+    return 0, text + ": no small-study effect detected"
+
+
+def certainty(start: str, downgrades: int) -> str:
+    """``high`` (4) or ``low`` (2) minus the downgrades, at least ``very low``."""
+    score = (4 if start == "high" else 2) - int(downgrades)
+    return CERTAINTY[max(0, min(3, score - 1))]
+
+
+def _primary_row(pooled: pd.DataFrame, outcome: str, comparison: str, measure: str):
+    rows = pooled[(pooled["outcome"] == outcome) & (pooled["comparison"] == comparison)
+                  & (pooled["measure"] == measure) & (pooled["subgroup_var"] == "overall")]
+    primary = rows[rows["primary"].astype(str).str.lower() == "true"]
+    if primary.empty:
+        return None, ""
+    row = primary.iloc[0]
+    if int(row["k"]) == 1 and not math.isfinite(_num(row["ci_low"])):
+        wald = rows[(rows["model"] == row["model"]) & (rows["tau2_method"] == row["tau2_method"])
+                    & (rows["ci_method"] == "wald")]
+        if len(wald) and math.isfinite(_num(wald.iloc[0]["ci_low"])):
+            return wald.iloc[0], (f"k = 1: the single study's Wald CI (the primary "
+                                  f"{row['ci_method']} CI needs k ≥ 2)")
+    return row, ""
+
+
+def summary_of_findings(pooled: pd.DataFrame, effects: pd.DataFrame, studies: pd.DataFrame,
+                        config: dict, *, bias: pd.DataFrame | None = None,
+                        rob_overall: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per outcome × comparison with the draft GRADE certainty.
+
+    Parameters
+    ----------
+    pooled : pandas.DataFrame
+        ``results/tables/pooled.csv``.
+    effects : pandas.DataFrame
+        ``data/processed/effects.csv``.
+    studies : pandas.DataFrame
+        The validated studies sheet (``study_id``, ``design``).
+    config : dict
+        The validated config (``outcomes`` with ``label``, ``unit``,
+        ``higher_is_better``, ``mid``, ``indirectness``; ``analysis.level``).
+    bias : pandas.DataFrame, optional
+        ``results/tables/bias.csv``.
+    rob_overall : pandas.DataFrame, optional
+        :func:`scimeta.rob.overall_judgements`; None when the review has no
+        risk-of-bias sheet.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`SOF_COLUMNS`. The pooled numbers are those of the primary
+        model of the comparison's first measure (``ROM`` as a ratio); every
+        downgrade column is ``not serious`` / ``serious`` / ``very serious``
+        with its ``*_reason``; ``status`` is :data:`DRAFT_LABEL`. An outcome
+        or comparison without a pool has a row with the reason in ``note``.
+    """
+    level = float(config.get("analysis", {}).get("level", 0.95))
+    design_of = dict(zip(studies["study_id"].astype(str), studies["design"].astype(str)))
+    records = []
+    for outcome, oc in config["outcomes"].items():
+        have = effects[effects["outcome"] == outcome]
+        comparisons = [c for c in ("between_arms", "pre_post") if (have["comparison"] == c).any()]
+        if not comparisons:
+            records.append({"outcome": outcome, "label": oc["label"], "status": DRAFT_LABEL,
+                            "note": "no effect size for this outcome (see excluded.csv)"})
+            continue
+        for comparison in comparisons:
+            measure = list(oc.get(comparison, []))[0]
+            base = {"outcome": outcome, "label": oc["label"], "comparison": comparison,
+                    "measure": measure, "timepoint": oc["timepoint"], "status": DRAFT_LABEL}
+            row, note = _primary_row(pooled, outcome, comparison, measure)
+            if row is None:
+                records.append({**base, "note": f"no {measure} pool for this comparison "
+                                                "(see pooled.csv and excluded.csv)"})
+                continue
+            records.append(_sof_row(base, row, note, effects, design_of, oc, level, bias,
+                                    rob_overall))
+    table = pd.DataFrame(records)
+    for col in SOF_COLUMNS:
+        if col not in table:
+            table[col] = np.nan
+    return table[SOF_COLUMNS]
+
+
+def _sof_row(base, row, note, effects, design_of, oc, level, bias, rob_overall) -> dict:
+    comparison, measure = base["comparison"], base["measure"]
+    ids = [s for s in str(row["studies"]).split(";") if s]
+    rows = effects[(effects["outcome"] == base["outcome"]) & (effects["comparison"] == comparison)
+                   & (effects["measure"] == measure) & (effects["population"] == "all")
+                   & effects["study_id"].isin(ids)]
+    k = int(row["k"])
+    n = _num(row["n"])
+    designs = [design_of.get(s, "") for s in ids]
+    weights = pool_weights(effects, row)
+    ratio = measure in RATIO
+    tr = math.exp if ratio else (lambda v: v)
+    est, lo, hi, pi_lo, pi_hi = (_num(row[c]) for c in ("estimate", "ci_low", "ci_high",
+                                                        "pi_low", "pi_high"))
+    unit = ("ratio of means" if ratio else "SD units" if measure in STANDARDISED
+            else oc.get("unit", "points"))
+    start, start_reason = start_certainty(comparison, designs)
+    rob_level, rob_reason = risk_of_bias_rule(weights, rob_overall)
+    inc_level, inc_reason = inconsistency_rule(k, row["I2"], (lo, hi), (pi_lo, pi_hi), 0.0,
+                                               level)
+    ind_level, ind_reason = indirectness_rule(oc)
+    mid = oc.get("mid")
+    sd = _outcome_sd(rows, comparison)
+    mid_scale = None
+    if mid is not None and not ratio:
+        if measure in STANDARDISED:
+            sd_std = _outcome_sd(rows, "between_arms") if measure == "SMD" else sd
+            mid_scale = float(mid) / sd_std if math.isfinite(sd_std) else None
+        else:
+            mid_scale = float(mid)
+    ois = (optimal_information_size(sd, float(mid), comparison)
+           if mid is not None and math.isfinite(sd) else math.nan)
+    imp_level, imp_reason = imprecision_rule((lo, hi), null=0.0, mid=mid_scale,
+                                             higher_is_better=bool(oc["higher_is_better"]),
+                                             n=n, ois=ois, level=level)
+    if ratio:
+        imp_reason = imp_reason.replace(f"CI {format_number(lo)} to {format_number(hi)}",
+                                        f"CI {format_number(lo)} to {format_number(hi)} (log scale)")
+    primary_bias = None
+    if bias is not None and len(bias):
+        primary_bias = bias[(bias["outcome"] == base["outcome"])
+                            & (bias["comparison"] == comparison) & (bias["measure"] == measure)
+                            & (bias["tau2_method"] == row["tau2_method"])]
+    pub_level, pub_reason = publication_bias_rule(k, primary_bias)
+    downgrades = rob_level + inc_level + ind_level + imp_level + pub_level
+    effect = f"{measure} {format_number(tr(est))}" + ("" if ratio else f" {unit}")
+    if math.isfinite(lo):
+        effect += f" ({level:.0%} CI {format_number(tr(lo))} to {format_number(tr(hi))}"
+        effect += (f"; {level:.0%} PI {format_number(tr(pi_lo))} to {format_number(tr(pi_hi))})"
+                   if math.isfinite(pi_lo) else ")")
+    notes = [note] if note else []
+    if n == 0:
+        n = math.nan
+        notes.append("participants not reported")
+    notes.append(f"start {start}: {start_reason}")
+    if str(row.get("note", "")) not in ("", "nan"):
+        notes.append(str(row["note"]))
+    return {
+        **base, "unit": unit, "k": k, "n": n, "studies": ";".join(ids),
+        "designs": ";".join(sorted(set(d for d in designs if d))),
+        "model": row["model"], "tau2_method": row["tau2_method"], "ci_method": row["ci_method"],
+        "estimate": tr(est), "ci_low": tr(lo) if math.isfinite(lo) else math.nan,
+        "ci_high": tr(hi) if math.isfinite(hi) else math.nan,
+        "pi_low": tr(pi_lo) if math.isfinite(pi_lo) else math.nan,
+        "pi_high": tr(pi_hi) if math.isfinite(pi_hi) else math.nan,
+        "I2": _num(row["I2"]), "effect": effect, "start": start,
+        "risk_of_bias": LEVELS[rob_level], "risk_of_bias_reason": rob_reason,
+        "inconsistency": LEVELS[inc_level], "inconsistency_reason": inc_reason,
+        "indirectness": LEVELS[ind_level], "indirectness_reason": ind_reason,
+        "imprecision": LEVELS[imp_level], "imprecision_reason": imp_reason,
+        "publication_bias": "suspected" if pub_level else (
+            "not assessed" if pub_reason.startswith("not assessed") else "undetected"),
+        "publication_bias_reason": pub_reason,
+        "downgrades": downgrades, "certainty": certainty(start, downgrades),
+        "note": "; ".join(notes),
+    }

@@ -1,0 +1,366 @@
+"""Methods and results text (the future ``results/methods.md``), for the authors to edit.
+
+Generated from the validated config and the tables a run writes, never from
+anything else, so the text says exactly what was done: the estimators and
+intervals, the conversions and how many rows each touched, the pre–post
+correlation and its sweep, the subgroup definitions and tests, the
+small-study methods (and where they were not run), and the main numbers of
+each outcome. The same inputs give the same bytes.
+
+Text taken from a review (labels, study ids, reasons) is escaped for
+Markdown (:func:`md_escape`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+
+from scimeta.grade import format_number as _f
+from scimeta.io import html_escape
+
+__all__ = ["methods_text", "md_escape", "METHOD_TEXT"]
+
+_TAU2 = {
+    "DL": "DerSimonian–Laird", "REML": "restricted maximum likelihood (REML)",
+    "PM": "Paule–Mandel", "HE": "Hedges", "SJ": "Sidik–Jonkman", "ML": "maximum likelihood",
+    "EB": "empirical Bayes",
+}
+_CI = {"wald": "Wald-type (normal quantile)",
+       "hksj": "Hartung–Knapp–Sidik–Jonkman (t distribution, k − 1 df)"}
+_MEASURES = {
+    "MD": "mean difference (MD)", "SMD": "standardised mean difference (Hedges' g)",
+    "ROM": "ratio of means (log scale)", "MC": "mean change (MC)",
+    "SMCR": "standardised mean change with raw-score standardisation (SMCR)",
+    "SMCC": "standardised mean change with change-score standardisation (SMCC)",
+}
+#: How each ``sd_method`` / ``mean_method`` / ``effect_method`` of arms.csv is described.
+METHOD_TEXT = {
+    "reported": "as reported",
+    "from_se": "SD from the standard error, SD = SE·√n",
+    "from_ci_t": "SD from a confidence interval of the mean (t distribution, n − 1 df)",
+    "from_ci_z": "SD from a confidence interval of the mean (normal distribution)",
+    "combined_subgroups": "combined from the study's subgroup rows (Cochrane Handbook 6.5.2.10)",
+    "imputed_mean": "SD imputed as the mean SD of the other studies (same outcome and timepoint)",
+    "imputed_max": "SD imputed as the largest SD of the other studies (same outcome and timepoint)",
+    "from_ci": "reported difference with its CI: SE from the CI",
+    "from_p": "reported difference with its p-value: SE from the p-value",
+    "from_t": "reported difference with its t value: SE from t",
+    "from_se_diff": "reported difference with its SE",
+}
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
+_COMPARISON = {"between_arms": "treatment vs control", "pre_post": "follow-up vs baseline"}
+
+
+def md_escape(value) -> str:
+    """Text from a review, safe in Markdown (and in the HTML a Markdown renderer makes).
+
+    HTML special characters are escaped (:func:`scimeta.io.html_escape`), then
+    the inline Markdown punctuation (``\\ ` * _ [ ] # | ~``) gets a backslash,
+    so a title such as ``*Stem* cells <b>`` prints as written. Line breaks
+    become spaces (the text always follows a list marker or other text).
+    """
+    return _MD_SPECIAL.sub(r"\\\1", html_escape(value).replace("\n", " "))
+
+
+def _code(value) -> str:
+    """A config value as inline code (no backticks inside)."""
+    return "`" + str(value).replace("`", "'") + "`"
+
+
+def _num(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _p(p) -> str:
+    p = _num(p)
+    if not math.isfinite(p):
+        return "p = NA"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _is_true(series: pd.Series) -> pd.Series:
+    return series.astype(str).str.lower() == "true"
+
+
+def _method_counts(arms: pd.DataFrame, column: str) -> list[tuple[str, int]]:
+    if column not in arms:
+        return []
+    used = arms[_is_true(arms["included"])] if "included" in arms else arms
+    values = used[column].dropna().astype(str)
+    values = values[values != ""]
+    counts = values.value_counts()
+    return sorted(((m, int(n)) for m, n in counts.items()), key=lambda t: (-t[1], t[0]))
+
+
+def _method_line(method: str, n: int) -> str:
+    text = METHOD_TEXT.get(method)
+    if text is None:
+        for prefix, what in (("luo2018", "mean from the median (Luo et al. 2018)"),
+                             ("wan2014", "from the median and IQR/range (Wan et al. 2014)"),
+                             ("shi2020", "SD from the median and IQR/range (Shi et al. 2020)")):
+            if method.startswith(prefix):
+                text = what
+                break
+    text = text or "see docs/contract.md"
+    return f"- {_code(method)} ({text}): {n} {'row' if n == 1 else 'rows'}"
+
+
+def methods_text(config: dict, *, arms: pd.DataFrame, effects: pd.DataFrame,
+                 pooled: pd.DataFrame, subgroup_tests: pd.DataFrame, bias: pd.DataFrame,
+                 sensitivity: pd.DataFrame | None = None, sof: pd.DataFrame | None = None,
+                 rob_overall: pd.DataFrame | None = None) -> str:
+    """The methods and results paragraphs of a review as Markdown.
+
+    Parameters
+    ----------
+    config : dict
+        The validated config.
+    arms, effects : pandas.DataFrame
+        ``data/processed/arms.csv`` and ``effects.csv``.
+    pooled, subgroup_tests, bias : pandas.DataFrame
+        ``results/tables/pooled.csv``, ``subgroup_tests.csv``, ``bias.csv``.
+    sensitivity : pandas.DataFrame, optional
+        ``results/tables/sensitivity_r.csv``.
+    sof : pandas.DataFrame, optional
+        :func:`scimeta.grade.summary_of_findings`; the results section then
+        gives each outcome's draft certainty too.
+    rob_overall : pandas.DataFrame, optional
+        :func:`scimeta.rob.overall_judgements`.
+
+    Returns
+    -------
+    str
+        Markdown, ending with a newline.
+    """
+    analysis = config.get("analysis", {})
+    tau2 = list(analysis.get("tau2", ["REML"]))
+    cis = list(analysis.get("ci", ["wald"]))
+    level = float(analysis.get("level", 0.95))
+    out = ["# Methods and results", "",
+           "*Draft generated by scimeta from the configuration and the tables of this run; "
+           "edit before use.*", ""]
+
+    out += ["## Effect measures", ""]
+    for key, oc in config["outcomes"].items():
+        between = ", ".join(_MEASURES.get(m, m) for m in oc.get("between_arms", []))
+        pre = ", ".join(_MEASURES.get(m, m) for m in oc.get("pre_post", []))
+        out.append(f"- {md_escape(oc['label'])} at {oc['timepoint']:g} months "
+                   f"({md_escape(oc.get('unit', 'points'))}): treatment vs control as {between}; "
+                   f"follow-up vs baseline as {pre}. The first measure of each is the primary one.")
+    out.append("")
+
+    out += ["## Synthesis", ""]
+    others = [_TAU2.get(m, m) for m in tau2[1:]]
+    text = (f"Random-effects meta-analyses used the {_TAU2.get(tau2[0], tau2[0])} estimator of "
+            "the between-study variance τ² (primary analysis)")
+    if len(others) == 1:
+        text += f"; the {others[0]} estimator is reported as a sensitivity analysis."
+    elif others:
+        text += (f"; the {', '.join(others[:-1])} and {others[-1]} estimators are reported as "
+                 "sensitivity analyses.")
+    else:
+        text += "."
+    text += (f" Confidence intervals of pooled effects are {_CI[cis[0]]}"
+             + (f" (primary), with {', '.join(_CI[c] for c in cis[1:])} also reported" if
+                cis[1:] else "") + f", at the {level:.0%} level.")
+    if analysis.get("common", True):
+        text += " The common-effect (inverse-variance) model is also reported."
+    text += (f" {level:.0%} prediction intervals are reported where at least "
+             f"{int(analysis.get('pi_min_k', 3))} studies are pooled. Heterogeneity is "
+             "described by Cochran's Q, I², H² and τ² with its Q-profile confidence interval. "
+             "Each cohort enters a pool at most once.")
+    out += [text, ""]
+
+    out += ["## Data conversions", ""]
+    n_rows = int(len(arms))
+    n_used = int(_is_true(arms["included"]).sum()) if "included" in arms else n_rows
+    out.append(f"Of {n_rows} extracted rows, {n_used} entered an effect size"
+               + (f"; {n_rows - n_used} did not (listed with the reason in excluded.csv)."
+                  if n_rows > n_used else "."))
+    for column, title in (("sd_method", "Standard deviations"), ("mean_method", "Means"),
+                          ("effect_method", "Reported differences")):
+        counts = _method_counts(arms, column)
+        if counts:
+            out += ["", f"{title}:", ""] + [_method_line(m, n) for m, n in counts]
+    extraction = config.get("extraction", {})
+    out += ["", f"Rows without a usable SD: `{extraction.get('missing_sd', 'exclude')}`; "
+            f"medians: `{extraction.get('median_method', 'luo_wan')}`; CIs of means: "
+            f"`{extraction.get('ci_distribution', 't')}` distribution.", ""]
+
+    out += ["## Pre–post correlation", ""]
+    out.append(_prepost_text(config, effects, sensitivity))
+    out.append("")
+
+    out += ["## Subgroups", ""]
+    out += _subgroup_text(config, subgroup_tests, tau2[0], cis[0])
+    out.append("")
+
+    out += ["## Small-study effects", ""]
+    out += _bias_text(bias, tau2[0])
+    out.append("")
+
+    if rob_overall is not None:
+        out += ["## Risk of bias", ""]
+        out += _rob_text(rob_overall)
+        out.append("")
+
+    out += ["## Results", ""]
+    out += _results_text(config, pooled, sof, level)
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _prepost_text(config, effects, sensitivity) -> str:
+    method = config.get("prepost_method", "paired")
+    r = float(config.get("prepost_r", 0.5))
+    if method == "independent":
+        return ("Follow-up and baseline were compared as independent groups (`prepost_method: "
+                "independent`), ignoring the pre–post correlation, to reproduce reviews that did "
+                "so.")
+    pre = effects[effects["comparison"] == "pre_post"]
+    keys = pre.drop_duplicates(["study_id", "outcome", "population", "timepoint"])
+    sources = keys["r_source"].fillna("").astype(str)
+    sources = sources[sources != ""]
+    counts = sorted(sources.value_counts().items(), key=lambda t: (-t[1], t[0]))
+    text = (f"Before/after effect sizes need the correlation between baseline and follow-up. "
+            f"Where a study gave none, r = {r:g} was assumed (`prepost_r`)")
+    if counts:
+        text += "; across the before/after comparisons: " + ", ".join(
+            f"{md_escape(s)} {n}" for s, n in counts)
+    text += "."
+    if sensitivity is not None and len(sensitivity):
+        grid = sorted(set(float(v) for v in sensitivity["r_assumed"]))
+        values = ", ".join(f"{g:g}" for g in grid)
+        text += f" Every before/after pool was recomputed at r = {values} (sensitivity_r.csv)"
+        spans = []
+        for (o, m), g in sorted(sensitivity.groupby(["outcome", "measure"])):
+            label = config["outcomes"].get(o, {}).get("label", o)
+            first = config["outcomes"].get(o, {}).get("pre_post", [m])[0]
+            if m != first:
+                continue
+            lo, hi = g["estimate"].min(), g["estimate"].max()
+            spans.append(f"{md_escape(label)} ({m}) {_f(lo)} to {_f(hi)}")
+        if spans:
+            text += "; the primary estimates ranged over: " + "; ".join(spans)
+        text += "."
+    return text
+
+
+def _subgroup_text(config, tests, tau2_method, ci_method) -> list[str]:
+    subgroups = list(config.get("subgroups") or [])
+    if not subgroups:
+        return ["No subgroup analyses were specified."]
+    pops = config.get("populations") or {}
+    lines = []
+    for var in subgroups:
+        if var in pops:
+            lines.append(f"- {_code(var)}: within-study populations "
+                         f"{', '.join(md_escape(p) for p in pops[var])} (a study's subgroup rows "
+                         "enter the subgroup pools; its whole-population row the overall pool), "
+                         "and the studies' own value of the column where it has one.")
+        else:
+            lines.append(f"- {_code(var)}: the studies sheet's column.")
+    lines += ["", "Subgroup differences were tested with Q on the subgroup estimates (separate "
+              "τ² per subgroup) and with a mixed-effects model (common τ², with a permutation "
+              f"p-value); primary estimator {tau2_method}, {ci_method} CIs. Tests of the "
+              "primary measure:", ""]
+    if tests is None or tests.empty:
+        return lines + ["No subgroup test could be computed."]
+    t = tests[(tests["method"] == "separate_tau2") & (tests["tau2_method"] == tau2_method)
+              & (tests["ci_method"] == ci_method)]
+    done = skipped = 0
+    for (o, c, m, v), g in t.groupby(["outcome", "comparison", "measure", "subgroup_var"],
+                                     sort=True):
+        oc = config["outcomes"].get(o)
+        if oc is None or m != (oc.get(c) or [m])[0]:
+            continue
+        row = g.iloc[0]
+        if math.isfinite(_num(row["p"])):
+            done += 1
+            lines.append(f"- {md_escape(oc['label'])}, {_COMPARISON[c]} ({m}), by "
+                         f"{md_escape(v)}: Q = {_f(row['Q_between'])}, df = {_num(row['df']):g}, "
+                         f"{_p(row['p'])} ({int(_num(row['k_groups']))} groups, "
+                         f"k = {int(_num(row['k']))})")
+        else:
+            skipped += 1
+    if skipped:
+        lines.append(f"- not computed for {skipped} outcome × variable combinations "
+                     "(fewer than two subgroups with data; reasons in subgroup_tests.csv)")
+    if not done and not skipped:
+        lines.append("- none")
+    return lines
+
+
+def _bias_text(bias, tau2_method) -> list[str]:
+    lines = ["Small-study effects were examined with Egger's regression test (mixed-effects and "
+             "weighted-regression forms), Begg's rank correlation, trim-and-fill (L0 and R0 "
+             "estimators), PET and PEESE, for pools of at least three studies."]
+    if bias is None or bias.empty:
+        return lines + ["", "No pool was large enough."]
+    b = bias[(bias["tau2_method"] == tau2_method) & (bias["test"] == "egger_rma")]
+    ran = b[b["p"].map(_num).map(math.isfinite)]
+    not_run = b[~b.index.isin(ran.index)]
+    lines.append("")
+    lines.append(f"Egger's test was run for {len(ran)} of {len(b)} pools and not run for "
+                 f"{len(not_run)} (fewer than three studies); as a draft GRADE input it counts "
+                 "only where k ≥ 10" + (", which no pool reaches." if (
+                     b["k"].map(_num).fillna(0) < 10).all() else "."))
+    if len(ran):
+        lines.append("")
+    for _, r in ran.iterrows():
+        lines.append(f"- {md_escape(r['outcome'])}, {_COMPARISON[r['comparison']]} "
+                     f"({r['measure']}), k = {int(_num(r['k']))}: {_p(r['p'])}")
+    return lines
+
+
+def _rob_text(overall) -> list[str]:
+    from scimeta.rob import TOOLS
+
+    lines = ["Risk of bias was assessed per study with the tool that fits its design: RoB 2 "
+             "for randomised trials, ROBINS-I for non-randomised controlled studies and the JBI "
+             "checklist for case series (overall judgement derived by the rule of "
+             "`scimeta.rob.jbi_overall`).", ""]
+    for tool_key, g in overall[overall["tool"] != ""].groupby("tool", sort=True):
+        counts = g["overall"].value_counts()
+        parts = ", ".join(f"{j} {int(counts[j])}" for j in sorted(counts.index))
+        lines.append(f"- {TOOLS[tool_key].name}: {len(g)} "
+                     f"{'study' if len(g) == 1 else 'studies'} ({parts})")
+    missing = overall[overall["overall"] == "not assessed"]
+    if len(missing):
+        lines.append("- not assessed: " + ", ".join(md_escape(s) for s in missing["study_id"]))
+    return lines
+
+
+def _results_text(config, pooled, sof, level) -> list[str]:
+    lines = []
+    if sof is not None:
+        for _, r in sof.iterrows():
+            if not isinstance(r.get("effect"), str):
+                lines.append(f"- {md_escape(r['label'])}: {md_escape(r['note'])}")
+                continue
+            n = _num(r["n"])
+            who = f"{int(r['k'])} {'study' if int(r['k']) == 1 else 'studies'}" + (
+                f", {n:.0f} participants" if math.isfinite(n) else "")
+            i2 = f"; I² = {_f(r['I2'], 0)}%" if math.isfinite(_num(r["I2"])) else ""
+            lines.append(f"- {md_escape(r['label'])}, {_COMPARISON[r['comparison']]} "
+                         f"({who}): {md_escape(r['effect'])}{i2}; "
+                         f"draft GRADE certainty **{r['certainty']}**.")
+        return lines or ["No pooled result."]
+    primary = pooled[(pooled["subgroup_var"] == "overall") & _is_true(pooled["primary"])]
+    for key, oc in config["outcomes"].items():
+        for comparison in ("between_arms", "pre_post"):
+            m = (oc.get(comparison) or [None])[0]
+            rows = primary[(primary["outcome"] == key) & (primary["comparison"] == comparison)
+                           & (primary["measure"] == m)]
+            if rows.empty:
+                continue
+            r = rows.iloc[0]
+            lines.append(f"- {md_escape(oc['label'])}, {_COMPARISON[comparison]} ({m}, "
+                         f"k = {int(r['k'])}): {_f(r['estimate'])} ({level:.0%} CI "
+                         f"{_f(r['ci_low'])} to {_f(r['ci_high'])})")
+    return lines or ["No pooled result."]
