@@ -118,18 +118,20 @@ pool_cases <- function(yi, vi, methods) {
 subgroup_cases <- function(yi, vi, g, methods) {
   levels_g <- sort(unique(g))
   separate <- list(); moderator <- list(); common <- list(); per_level <- list()
+  for (m in c("EE", methods)) for (lev in levels_g) for (test in c("z", "knha")) {
+    s <- g == lev
+    r <- suppressWarnings(rma(yi[s], vi[s], method = m, test = test, control = ctrl))
+    per_level[[length(per_level) + 1]] <- c(
+      list(level = lev, method = m, test = test,
+           call = sprintf("rma(yi[g == lev], vi[g == lev], method = '%s', test = '%s', control = %s)", m, test, ctrl_txt)),
+      fit_summary(r, with_ci = FALSE))
+  }
   for (m in methods) {
     b <- se <- numeric(0)
     for (lev in levels_g) {
       s <- g == lev
-      for (test in c("z", "knha")) {
-        r <- suppressWarnings(rma(yi[s], vi[s], method = m, test = test, control = ctrl))
-        per_level[[length(per_level) + 1]] <- c(
-          list(level = lev, method = m, test = test,
-               call = sprintf("rma(yi[g == lev], vi[g == lev], method = '%s', test = '%s', control = %s)", m, test, ctrl_txt)),
-          fit_summary(r, with_ci = FALSE))
-        if (test == "z") { b <- c(b, num(r$beta)); se <- c(se, r$se) }
-      }
+      r <- suppressWarnings(rma(yi[s], vi[s], method = m, control = ctrl))
+      b <- c(b, num(r$beta)); se <- c(se, r$se)
     }
     w <- 1 / se^2
     Q <- sum(w * (b - sum(w * b) / sum(w))^2)
