@@ -96,6 +96,7 @@ for (o in outcomes) {
     QM_z = mz$QM, QMp_z = mz$QMp, tau2_common = mz$tau2,
     common_call = "per level: rma(yi, vi, subset = subgroup == lev, tau2 = tau2_common) (meta's tau.common)",
     subgroups_common_tau2 = common,
+    overall = fit_summary(rma(yi, vi, data = es, control = ctrl)),
     F_knha = mk$QM, Fdf_knha = num(mk$QMdf), Fp_knha = mk$QMp)
 }
 
