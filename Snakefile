@@ -9,13 +9,17 @@ from snakemake.utils import min_version
 min_version("9.17")
 
 
+# common.smk reads and validates the review (config included) before Snakemake parses the
+# config, so that a broken config/config.yaml is reported with its file and line
+include: "workflow/rules/common.smk"
+
+
 configfile: "config/config.yaml"
 
 
 report: "workflow/report/workflow.rst"
 
 
-include: "workflow/rules/common.smk"
 include: "workflow/rules/analyse.smk"
 include: "workflow/rules/tables.smk"
 

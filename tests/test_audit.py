@@ -70,13 +70,13 @@ def test_quote_numbers(tmp_path):
 @pytest.mark.parametrize(
     "kw,check,column",
     [
-        (dict(mean=140, sd=10), "scale_range", "mean"),
+        (dict(mean=40, sd="", ci_low=-5, ci_high=85), "scale_range", "ci_low"),
+        (dict(mean=40, sd="", se=1000), "sd_exceeds_scale", "se"),  # derived SD, like a reported
         (dict(mean=40, sd=60), "sd_exceeds_scale", "sd"),
         (dict(mean=40, sd=0), "sd_zero", "sd"),
         (dict(mean=40, sd=0.5), "se_as_sd", "sd"),
-        (dict(mean="", sd="", median=40, q1=42, q3=50), "median_outside_iqr", "median"),
         (dict(mean=9, sd="", ci_low=1, ci_high=7), "ci_excludes_estimate", "mean"),
-        (dict(kind="change", mean=-150, sd=5), "scale_range", "mean"),
+        (dict(kind="change", mean=-50, sd="", ci_low=-150, ci_high=50), "scale_range", "ci_low"),
     ],
 )
 def test_row_checks(tmp_path, kw, check, column):
@@ -136,6 +136,13 @@ def test_same_cohort_and_duplicates(tmp_path):
     assert dup["rows"].tolist() == ["2;3;4"] and dup["severity"].tolist() == ["warning"]
 
 
+def test_study_without_rows_is_a_finding(tmp_path):
+    f, _, _ = _audit(tmp_path, [outcome_line()])
+    lone = f[f["check"] == "study_without_rows"]
+    assert set(lone["study_id"]) == {"shin2015", "srivastava2019"}
+    assert set(lone["severity"]) == {"warning"} and "no rows in the outcomes sheet" in lone["message"].iloc[0]
+
+
 def test_outcome_counts(tmp_path):
     _, arms, exc = _audit(
         tmp_path,
@@ -146,8 +153,9 @@ def test_outcome_counts(tmp_path):
         ],
     )
     c = outcome_counts(arms, exc).set_index("outcome")
-    assert c.loc["asia_motor"].tolist() == [1, 1, 1, 0]
-    assert c.loc["scim_total"].tolist() == [0, 1, 0, 1]
+    assert c.loc["asia_motor"].tolist() == [1, 1, 1, 0, 0, 0]
+    assert c.loc["scim_total"].tolist() == [0, 1, 0, 1, 0, 0]
+    assert c["rows_excluded"].sum() == len(exc)  # as many as the excluded table lists
 
 
 # ---------------------------------------------------------------- reported_p

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scimeta.compare import build_effects, study_label
+from scimeta.compare import build_effects, study_label, study_labels
 from scimeta.effects import escalc
 
 RTOL = 1e-12  # the same closed forms, computed through the same escalc
@@ -23,8 +23,11 @@ STUDIES = pd.DataFrame(
 
 
 def arm(study_id, arm_, timepoint, kind, n, mean, sd, *, row, population="all", r=math.nan,
-        flags=""):
+        flags="", included=None):
+    if included is None:  # as the extraction decides it: a row without an SD is excluded
+        included = math.isfinite(sd)
     return {
+        "included": included,
         "study_id": study_id, "outcome": "motor", "arm": arm_, "population": population,
         "timepoint": float(timepoint), "kind": kind, "n_used": float(n), "mean_used": mean,
         "sd_used": sd, "yi_used": math.nan, "vi_used": math.nan, "effect_method": "",
@@ -51,6 +54,24 @@ def one(effects, **where):
 def test_labels():
     assert study_label("Smith AB et al.", 2020) == "Smith 2020"
     assert study_label("Lee C", 2021.0) == "Lee 2021"
+    assert study_label("Lee C", math.nan) == "Lee"
+
+
+def test_labels_unique_and_from_the_label_column():
+    studies = pd.DataFrame({
+        "study_id": ["m1", "m2", "x", "m3", "own"],
+        "author": ["Michael A", "Michael A", "Xu", "Michael B", "Michael A"],
+        "year": [2013, 2013, 2014, 2013, 2013],
+        "label": ["", "", "", "", "Michael 2013 (rats)"],
+    })
+    assert study_labels(studies) == {
+        "m1": "Michael 2013a", "m2": "Michael 2013b", "x": "Xu 2014", "m3": "Michael 2013c",
+        "own": "Michael 2013 (rats)",
+    }
+    arms = pd.DataFrame([arm("m2", "treatment", 0, "final", 10, 1.0, 1.0, row=2),
+                         arm("m2", "treatment", 12, "final", 10, 2.0, 1.0, row=3)])
+    effects, _ = build_effects(arms, studies.assign(cohort_id="", design="single_arm"), config())
+    assert set(effects["label"]) == {"Michael 2013b"}
 
 
 def test_between_arms_final_values_md_smd_rom():
@@ -59,8 +80,11 @@ def test_between_arms_final_values_md_smd_rom():
         arm("rct1", "control", 12, "final", 18, 25.0, 9.0, row=3),
     ])
     effects, excluded = build_effects(arms, STUDIES, config())
-    # the treated arm has no baseline: no before/after effect, and that is listed
-    assert excluded["reason"].tolist() == ["pre_post: no baseline value to pair with"]
+    # no row of the outcome has a baseline: no before/after effect is attempted, noted once
+    assert excluded["reason"].tolist() == [
+        "not attempted: pre_post MC, SMCR, SMCC: no baseline rows (timepoint 0) and no change rows"
+    ]
+    assert excluded["stage"].tolist() == ["plan"] and excluded["row"].tolist() == [""]
     for measure in ("MD", "SMD", "ROM"):
         es = escalc(measure, n1i=[20], m1i=[30.0], sd1i=[8.0], n2i=[18], m2i=[25.0], sd2i=[9.0])
         got = one(effects, comparison="between_arms", measure=measure)
@@ -123,7 +147,11 @@ def test_pre_post_change_score_row():
     es = escalc("SMCC", ni=[15], m1i=[6.0], m2i=[0.0], sd1i=[5.0], sd2i=[0.0], ri=[0.0])
     assert smcc["yi"] == pytest.approx(es.yi[0], rel=RTOL)
     assert smcc["effect_method"] == "change_score"
-    assert excluded["reason"].str.contains("SMCR needs the baseline SD").sum() == 1
+    # no row of the outcome has a baseline: SMCR is not attempted, noted once for the outcome
+    assert excluded["reason"].tolist() == [
+        "not attempted: pre_post SMCR: no baseline rows (timepoint 0): SMCR is standardised by "
+        "the baseline SD"
+    ]
 
 
 def test_independent_groups_method():

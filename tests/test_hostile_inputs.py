@@ -81,6 +81,23 @@ def _garbage_xlsx(review):
     (raw / "extraction.xlsx").write_bytes(b"this is not a zip file")
 
 
+def _compose(*edits):
+    def apply(review):
+        for edit in edits:
+            edit(review)
+
+    return apply
+
+
+def _xlsx_formula(review):
+    """An outcomes sheet whose n is a formula with no stored value (as openpyxl writes it)."""
+    _xlsx()(review)
+    path = review / "data/raw/extraction.xlsx"
+    wb = openpyxl.load_workbook(path)
+    wb["outcomes"]["G2"] = "=3*4"
+    wb.save(path)
+
+
 # (id, how to break the review, expected start of str(problem))
 CASES = [
     (
@@ -279,6 +296,179 @@ CASES = [
     ),
     ("config_not_yaml", _config_edit(lambda t: t + "\n  : : [\n"), "config/config.yaml:"),
     (
+        "config_yaml_syntax_line_and_column",
+        _config_edit(lambda t: t.replace("prepost_r: 0.5", "prepost_r: [0.5")),
+        "config/config.yaml:2:11: not valid YAML: did not find expected ',' or ']'",
+    ),
+    (
+        "config_duplicate_key",
+        _config_edit(lambda t: t + "prepost_r: 0.9\n"),
+        "config/config.yaml:21:prepost_r: duplicate key 'prepost_r' (first at line 1); "
+        "YAML would keep only the last one",
+    ),
+    (
+        "config_duplicate_outcome",
+        _config_edit(
+            lambda t: t + "  asia_motor:\n    label: again\n    higher_is_better: true\n"
+            "    timepoint: 6\n"
+        ),
+        "config/config.yaml:21:outcomes.asia_motor: duplicate key 'asia_motor' (first at line 11)",
+    ),
+    (
+        "config_unknown_top_level_key",
+        _config_edit(lambda t: t + "prepost: paired\n"),
+        "config/config.yaml:21:prepost: unknown key 'prepost' (allowed here: analysis,",
+    ),
+    (
+        "config_unknown_outcome_key",
+        _config_edit(lambda t: t.replace("    timepoint: 12\n    scale: [0, 100]\n  scim",
+                                         "    timepoint: 12\n    scale: [0, 100]\n    units: W\n  scim")),
+        "config/config.yaml:16:outcomes.asia_motor.units: unknown key 'units'",
+    ),
+    (
+        "config_value_just_above_bound",
+        _config_edit(lambda t: t.replace("prepost_r: 0.5", "prepost_r: 1.0000001")),
+        "config/config.yaml:1:prepost_r: must be <= 1 (got 1.0000001)",
+    ),
+    (
+        "config_negative_timepoint",
+        _config_edit(lambda t: t.replace("timepoint: 12", "timepoint: -1", 1)),
+        "config/config.yaml:14:outcomes.asia_motor.timepoint: must be >= 0 (got -1)",
+    ),
+    (
+        "config_outcome_key_too_long",
+        _config_edit(lambda t: t.replace("  scim_total:", "  " + "s" * 250 + ":")),
+        "config/config.yaml:16:outcomes." + "s" * 250 + ": '" + "s" * 250 + "' is not a safe key",
+    ),
+    (
+        "config_outcome_key_with_line_break",
+        _config_edit(lambda t: t.replace("  scim_total:", '  "scim_total\\n":')),
+        "config/config.yaml:16:outcomes.scim_total\\n: 'scim_total\\n' is not a safe key",
+    ),
+    (
+        "config_scale_reversed",
+        _config_edit(lambda t: t.replace("scale: [0, 100]", "scale: [100, 0]", 1)),
+        "config/config.yaml:15:outcomes.asia_motor.scale: [min, max] needs min < max",
+    ),
+    (
+        "config_pre_post_against_method",
+        _config_edit(lambda t: t.replace("prepost_r: 0.5", "prepost_r: 0.5\nprepost_method: independent")
+                     .replace("    timepoint: 12\n    scale: [0, 100]\n  scim",
+                              "    timepoint: 12\n    scale: [0, 100]\n    pre_post: [MC]\n  scim")),
+        "config/config.yaml:17:outcomes.asia_motor.pre_post: MC cannot be used with prepost_method "
+        "independent (allowed: MD, SMD)",
+    ),
+    (
+        "infinite_n",
+        _outcomes(outcome_line(timepoint=12, n="1e999")),
+        f"{OUT}:3:n: '1e999' is not a finite number",
+    ),
+    (
+        "infinite_sd",
+        _outcomes(outcome_line(timepoint=12, sd="inf")),
+        f"{OUT}:3:sd: 'inf' is not a finite number",
+    ),
+    (
+        "nan_text",
+        _outcomes(outcome_line(timepoint=12, mean="NaN")),
+        f"{OUT}:3:mean: 'NaN' is not a finite number; leave the cell empty",
+    ),
+    (
+        "thousands_separator_n",
+        _outcomes(outcome_line(timepoint=12, n="1,060")),
+        f"{OUT}:3:n: '1,060' has a thousands separator; write 1060",
+    ),
+    (
+        "ambiguous_comma_mean",
+        _outcomes(outcome_line(timepoint=12, mean="1,060")),
+        f"{OUT}:3:mean: '1,060' has a comma: write 1060 if it is a thousands separator, 1.060 if",
+    ),
+    (
+        "prepost_r_just_above_one",
+        _outcomes(outcome_line(timepoint=12, prepost_r="1.0000001")),
+        f"{OUT}:3:prepost_r: must be <= 1 (got 1.0000001)",
+    ),
+    (
+        "tab_separated",
+        _raw_outcomes((OUTCOMES_HEADER + "\n" + OK + "\n").replace(",", "\t").encode()),
+        f"{OUT}:1: the file is tab-separated, not comma-separated",
+    ),
+    (
+        "semicolon_separated",
+        _raw_outcomes((OUTCOMES_HEADER + "\n" + OK + "\n").replace(",", ";").encode()),
+        f"{OUT}:1: the file is semicolon-separated, not comma-separated",
+    ),
+    (
+        "n_column_missing",
+        _raw_outcomes(
+            (OUTCOMES_HEADER.replace(",n,", ",") + "\n" + OK.replace(",106,", ",", 1) + "\n").encode()
+        ),
+        f"{OUT}:1:n: missing required column (a cell may be empty",
+    ),
+    (
+        "study_id_too_long",
+        _outcomes(outcome_line(study_id="s" * 70)),
+        f"{OUT}:3:study_id: is 70 characters long; at most 64",
+    ),
+    (
+        "study_id_with_line_break",
+        _outcomes(outcome_line(study_id="shin\n2015")),
+        f"{OUT}:3:study_id: 'shin\\n2015' is not a valid id",
+    ),
+    (
+        "median_outside_iqr",
+        _outcomes(outcome_line(timepoint=12, mean="", sd="", median=50, q1=10, q3=20)),
+        f"{OUT}:3:median: median 50 is outside [q1, q3] = [10, 20]",
+    ),
+    (
+        "median_outside_range",
+        _outcomes(outcome_line(timepoint=12, mean="", sd="", median=50, min=10, max=20)),
+        f"{OUT}:3:median: median 50 is outside [min, max] = [10, 20]",
+    ),
+    (
+        "min_above_max",
+        _outcomes(outcome_line(timepoint=12, mean="", sd="", median=15, min=20, max=10)),
+        f"{OUT}:3:min: min 20 is above max 10",
+    ),
+    (
+        "mean_outside_range",
+        _outcomes(outcome_line(timepoint=12, mean=45, sd=3, min=10, max=20)),
+        f"{OUT}:3:mean: mean 45 is outside [min, max] = [10, 20]",
+    ),
+    (
+        "value_outside_scale",
+        _outcomes(outcome_line(timepoint=12, mean=140)),
+        f"{OUT}:3:mean: mean 140 is outside the scale of 'asia_motor', [0, 100]",
+    ),
+    (
+        "change_beyond_scale_width",
+        _outcomes(outcome_line(timepoint=12, kind="change", mean=-150)),
+        f"{OUT}:3:mean: mean -150 is outside the scale of 'asia_motor', [-100, 100] (a change)",
+    ),
+    (
+        "difference_with_zero_se",
+        _outcomes(outcome_line(study_id="srivastava2019", timepoint=12, kind="difference", sd="",
+                               se=0, n="")),
+        f"{OUT}:3:se: must be > 0 on a difference row (got 0)",
+    ),
+    (
+        "explicit_measure_impossible",
+        _compose(
+            _outcomes(outcome_line(study_id="srivastava2019", timepoint=12, kind="difference",
+                                   sd="", se=1.6, n="")),
+            _config_edit(lambda t: t.replace("    timepoint: 12\n    scale: [0, 100]\n  scim",
+                                             "    timepoint: 12\n    scale: [0, 100]\n"
+                                             "    between_arms: [MD, SMD]\n  scim")),
+        ),
+        "config/config.yaml:16:outcomes.asia_motor.between_arms: SMD cannot be computed from the "
+        "rows of 'asia_motor': only reported differences",
+    ),
+    (
+        "xlsx_formula_without_value",
+        _xlsx_formula,
+        "data/raw/extraction.xlsx:outcomes:2:n: cell G2 holds the formula =3*4 without a stored value",
+    ),
+    (
         "config_missing",
         lambda review: (review / "config/config.yaml").unlink(),
         "config/config.yaml: config file not found",
@@ -298,6 +488,44 @@ def test_hostile_input(tmp_path, break_it, expected):
         sio.read_review(review)
     assert expected in str(exc.value)
     assert snapshot(review) == before  # nothing written, nothing removed
+
+
+def test_hidden_sheet_is_warned(tmp_path):
+    review = copy_review(tmp_path)
+    _xlsx()(review)
+    path = review / "data/raw/extraction.xlsx"
+    wb = openpyxl.load_workbook(path)
+    wb["studies"].sheet_state = "hidden"
+    wb.create_sheet("notes").sheet_state = "veryHidden"
+    wb.save(path)
+    warnings = [str(p) for p in validate_review(review) if p.severity == "warning"]
+    assert "data/raw/extraction.xlsx: sheet 'studies' is hidden: read as the studies sheet" in warnings
+    assert ("data/raw/extraction.xlsx: sheet 'notes' is veryHidden: not read (only sheets studies "
+            "and outcomes are)") in warnings
+    sio.read_review(review)  # a warning does not block
+
+
+def test_formula_with_stored_value_is_read(tmp_path):
+    """A workbook saved by a spreadsheet stores each formula's value: that value is read."""
+    review = copy_review(tmp_path)
+    _xlsx()(review)
+    path = review / "data/raw/extraction.xlsx"
+    wb = openpyxl.load_workbook(path)
+    wb["outcomes"]["G2"] = "=3*4"
+    wb.save(path)
+    # write the cached value the way a spreadsheet application does: <f> with a <v> beside it
+    import zipfile
+
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(tmp, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.startswith("xl/worksheets/") and b"<f>3*4</f>" in data:
+                data = data.replace(b"<f>3*4</f><v /></c>", b"<f>3*4</f><v>12</v></c>")
+            zout.writestr(item, data)
+    tmp.replace(path)
+    r = sio.read_review(review)
+    assert r.outcomes["n"].iloc[0] == 12
 
 
 def test_at_least_30_hostile_cases():

@@ -229,6 +229,76 @@ def test_two_hundred_studies_and_size_grows(between):
     assert h_big > h_small + (k - len(between)) * 0.15
 
 
+def _many(k, level=False):
+    i = np.arange(k)
+    extra = {"level": np.where(i % 3 == 0, "cervical", "thoracolumbar")} if level else None
+    return _frame("MD", "between_arms", n1=20 + i % 30, m1=40 + (i % 17) * 0.7, sd1=8 + i % 5,
+                  n2=20 + (i * 7) % 30, m2=38 + (i % 11) * 0.5, sd2=9 + i % 4,
+                  labels=[f"Author{j} {1990 + j % 35}" for j in i], extra=extra)
+
+
+def _png_size(path):
+    with open(path, "rb") as fh:
+        head = fh.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+@pytest.mark.parametrize("subgroup_var", [None, "level"])
+def test_more_studies_than_max_rows_give_a_summary_of_bounded_height(tmp_path, subgroup_var):
+    """2,000 studies: the diamonds, PI and tests, no study rows; every study in the data."""
+    from scimeta.plotting import save_figure
+
+    k, max_rows = 2000, 100
+    eff = _many(k, level=subgroup_var is not None)
+    pooled = _pooled(eff, subgroup_var, tau2_method="DL")
+    res = forest_plot(eff, pooled, outcome_cfg=CFG, comparison="between_arms", measure="MD",
+                      tau2_method="DL", subgroup_var=subgroup_var, max_rows=max_rows,
+                      title="ASIA motor score: treatment vs control (MD)")
+    fig = res.figure
+    assert res.meta["summary"] is True
+    assert not _artists(fig, "square-") and not _artists(fig, "ci-")
+    assert not [t for t in _texts(fig) if t.startswith("Author")]
+    assert len(_artists(fig, "diamond-overall", Polygon)) == 1
+    assert len(_artists(fig, "prediction-interval", Rectangle)) == 1
+    n_sub = 0 if subgroup_var is None else eff[subgroup_var].nunique()
+    assert len(_artists(fig, "diamond-subgroup-", Polygon)) == n_sub
+    summaries = [t for t in _texts(fig) if f"studies (more than {max_rows} rows)" in t]
+    assert len(summaries) == max(1, n_sub)
+    if subgroup_var is None:
+        assert summaries[0].startswith(f"{k:,} studies (more than {max_rows} rows)")
+    studies = res.data[res.data["element"] == "study"]
+    assert len(studies) == k and not studies["drawn"].any()
+    assert sorted(studies["study_id"]) == sorted(eff["study_id"])
+    drawn_yi = studies.set_index("study_id")["estimate"]
+    np.testing.assert_allclose(drawn_yi[eff["study_id"]].to_numpy(), eff["yi"], rtol=1e-12)
+    assert res.data.loc[res.data["element"] != "study", "drawn"].all()
+    overall = res.data[res.data["element"] == "overall"].iloc[0]
+    ref = pooled[pooled["subgroup_var"] == "overall"].iloc[0]
+    assert overall["estimate"] == pytest.approx(ref["estimate"], rel=1e-12)
+    # the axis is set by what is drawn: diamonds and prediction interval
+    lo, hi = res.meta["xlim"]
+    assert lo <= ref["pi_low"] and hi >= ref["pi_high"]
+    written = save_figure(res, tmp_path / "forest", ("png",))
+    width, height = _png_size(written[0])
+    assert height < 2500 and width < 2500, (width, height)
+
+
+def test_max_rows_keeps_small_plots_whole(between):
+    full = forest_plot(between, _pooled(between), outcome_cfg=CFG, comparison="between_arms",
+                       measure="MD")
+    capped = forest_plot(between, _pooled(between), outcome_cfg=CFG, comparison="between_arms",
+                         measure="MD", max_rows=len(between))
+    assert capped.meta["summary"] is False
+    assert len(_artists(capped.figure, "square-", Line2D)) == len(between)
+    assert capped.data["drawn"].all()
+    pd.testing.assert_frame_equal(full.data, capped.data)
+    assert tuple(full.figure.get_size_inches()) == tuple(capped.figure.get_size_inches())
+    with pytest.raises(ValueError, match="max_rows"):
+        forest_plot(between, None, outcome_cfg=CFG, comparison="between_arms", measure="MD",
+                    max_rows=0)
+
+
 def _extent(fig, gid_prefix):
     r = fig.canvas.get_renderer()
     return [t.get_window_extent(r) for t in fig.axes[0].texts

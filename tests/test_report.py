@@ -264,7 +264,7 @@ def test_error_severity_class_and_excluded_rows(tmp_path):
     write_outcomes(
         review,
         [
-            outcome_line(mean=140, sd=10, quote="140 (10)"),  # outside the 0-100 scale: error
+            outcome_line(mean=40, sd="", ci_low=-5, ci_high=85, quote="40 (-5 to 85)"),  # CI past 0: error
             outcome_line(timepoint=12, mean=43.3, sd="", quote="43.3"),  # no SD: excluded
         ],
     )

@@ -129,3 +129,130 @@ def test_cli_usage_and_missing_dir(tmp_path, capsys):
 def test_console_script_declared():
     text = (REPO / "pyproject.toml").read_text()
     assert 'scimeta = "scimeta.cli:main"' in text
+
+
+# ---------------------------------------------------------------- defaults that follow other keys
+def _config(review, fn):
+    cfg = review / "config/config.yaml"
+    cfg.write_text(fn(cfg.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+def test_pre_post_default_follows_prepost_method(tmp_path):
+    review = copy_review(tmp_path)
+    r = sio.read_review(review)
+    assert r.config["outcomes"]["asia_motor"]["pre_post"] == ["MC", "SMCR"]
+    _config(review, lambda t: t.replace("prepost_r: 0.5", "prepost_r: 0.5\nprepost_method: independent"))
+    r = sio.read_review(review)  # no error for a key the user never wrote
+    assert r.config["outcomes"]["asia_motor"]["pre_post"] == ["MD"]
+    assert r.config["outcomes"]["asia_motor"]["between_arms"] == ["MD", "SMD"]
+
+
+def test_default_measures_that_do_not_apply_give_one_note(tmp_path):
+    """No baseline rows: the default pre_post measures are not attempted, with one note."""
+    review = copy_review(tmp_path)
+    write_outcomes(review, [outcome_line(timepoint=12), outcome_line(study_id="shin2015", timepoint=12, n=17)])
+    problems = validate_review(review)
+    assert [p for p in problems if p.severity == "error"] == []
+    notes = [str(p) for p in problems if "not attempted" in p.message]
+    assert notes == [
+        "config/config.yaml:11:outcomes.asia_motor: default measures not attempted: pre_post MC, "
+        "SMCR: no baseline rows (timepoint 0) and no change rows (noted once in excluded.csv)"
+    ]
+    from scimeta.compare import build_effects
+    from scimeta.extract import build_arms
+    from scimeta.workflow import planned_figures
+
+    r = sio.read_review(review)
+    arms, _ = build_arms(r)
+    effects, excluded = build_effects(arms, r.studies, r.config)
+    assert effects.empty
+    assert excluded[["file", "row", "outcome", "stage"]].values.tolist() == [
+        ["config/config.yaml", "", "asia_motor", "plan"]]  # one note, no exclusion per row
+    assert planned_figures(r, r.config)["forest"] == []  # and no placeholder figure
+
+
+def test_written_measures_that_cannot_be_computed_are_errors(tmp_path):
+    review = copy_review(tmp_path)
+    write_outcomes(review, [outcome_line(timepoint=12)])
+    _config(review, lambda t: t.replace("    scale: [0, 100]\n  scim",
+                                        "    scale: [0, 100]\n    pre_post: [MC]\n  scim"))
+    errors = [str(p) for p in validate_review(review) if p.severity == "error"]
+    assert errors == [
+        "config/config.yaml:16:outcomes.asia_motor.pre_post: MC cannot be computed from the rows "
+        "of 'asia_motor': no baseline rows (timepoint 0) and no change rows"
+    ]
+
+
+def test_timepoint_zero_is_immediately_after(tmp_path):
+    """timepoint 0 is valid; with no follow-up to pair, pre_post defaults are noted, not run."""
+    review = copy_review(tmp_path)
+    write_outcomes(review, [outcome_line(), outcome_line(study_id="shin2015", arm="control", n=15,
+                                                        mean=30, sd=9)])
+    _config(review, lambda t: t.replace("timepoint: 12", "timepoint: 0", 1))
+    problems = validate_review(review)
+    assert [p for p in problems if p.severity == "error"] == []
+    assert any("pre_post MC, SMCR: the analysed timepoint is the baseline (0)" in p.message
+               for p in problems)
+
+
+def test_n_column_required_but_empty_cells_are_excluded(tmp_path):
+    review = copy_review(tmp_path)
+    write_outcomes(review, [outcome_line(n=""), outcome_line(timepoint=12)])
+    problems = validate_review(review)
+    assert [str(p) for p in problems if p.column == "n"] == [
+        "data/raw/outcomes.csv:2:n: n is empty: the row will be listed as excluded (n missing)"]
+    assert problems[0].severity == "warning"
+
+
+def test_study_without_rows_is_warned(tmp_path):
+    review = copy_review(tmp_path)
+    write_outcomes(review, [outcome_line()])
+    warned = [str(p) for p in validate_review(review) if "has no rows" in p.message]
+    assert warned == [
+        "data/raw/studies.csv:3:study_id: study 'shin2015' has no rows in the outcomes sheet",
+        "data/raw/studies.csv:4:study_id: study 'srivastava2019' has no rows in the outcomes sheet",
+    ]
+
+
+def test_sd_of_zero_stays_valid(tmp_path):
+    """A real SD of 0 (Oraee-Yazdani 2021 in the example review) is valid; the audit notes it."""
+    review = copy_review(tmp_path)
+    write_outcomes(review, [outcome_line(sd=0), outcome_line(timepoint=12, sd=0)])
+    assert [p for p in validate_review(review) if p.severity == "error"] == []
+
+
+def test_example_reviews_validate():
+    for review in (REPO, REPO / "examples" / "stroke_nsc"):
+        assert [str(p) for p in validate_review(review) if p.severity == "error"] == []
+
+
+# ---------------------------------------------------------------- provenance
+def test_exclusions_name_the_file_read(tmp_path):
+    """Read from extraction.xlsx, the excluded rows and arms name the workbook, not outcomes.csv."""
+    import openpyxl
+    import pandas as pd
+
+    from scimeta.compare import build_effects
+    from scimeta.extract import build_arms
+
+    review = copy_review(tmp_path)
+    write_outcomes(review, [outcome_line(n=""), outcome_line(timepoint=12),
+                            outcome_line(study_id="shin2015", n=17)])
+    raw = review / "data/raw"
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name in ("studies", "outcomes"):
+        ws = wb.create_sheet(name)
+        df = pd.read_csv(raw / f"{name}.csv", dtype=str, keep_default_na=False)
+        ws.append(list(df.columns))
+        for rec in df.itertuples(index=False):
+            ws.append(list(rec))
+        (raw / f"{name}.csv").unlink()
+    wb.save(raw / "extraction.xlsx")
+    r = sio.read_review(review)
+    arms, exc_arms = build_arms(r)
+    _, exc_effects = build_effects(arms, r.studies, r.config)  # the file comes with the arms
+    assert set(arms["source_file"]) == {"data/raw/extraction.xlsx:outcomes"}
+    assert set(exc_arms["file"]) == {"data/raw/extraction.xlsx:outcomes"}
+    assert set(exc_effects.loc[exc_effects["stage"] == "effects", "file"]) == {
+        "data/raw/extraction.xlsx:outcomes"}

@@ -13,18 +13,24 @@ look, ``info`` = recorded for transparency). Checks:
     magnitude (``41.0`` = ``41``; ``−3.2`` and the ``-5`` of ``3-5`` match 3.2
     and 5). Missing n is ``info`` (n often comes from the flow chart).
 ``scale_range``
-    values of final rows inside ``outcomes.<key>.scale``; change and
-    difference values within ± (max − min).
+    CI limits of final rows inside ``outcomes.<key>.scale``; of change and
+    difference rows within ± (max − min). (Values outside the scale, and a
+    median outside its quartiles or range, are validation errors:
+    :mod:`scimeta.validate`.)
 ``sd_zero``, ``sd_exceeds_scale``
     SD = 0, reported or implied by SE = 0 (possible at a ceiling, but unusable
     for an SMD); SD > (max − min)/2,
-    the largest SD a variable bounded by the scale can have.
+    the largest SD a variable bounded by the scale can have, whether reported
+    or derived (from an SE, a CI, a median summary or the SDs of baseline and
+    follow-up).
+``study_without_rows``
+    a study of the studies sheet with no row in the outcomes sheet.
 ``se_as_sd``
     heuristic for an SE reported as an SD: a reported SD below
     0.1 · (max − min) / sqrt(n). Clinical scores rarely vary by less than a
     tenth of their range divided by sqrt(n); an SE is about SD / sqrt(n), so an
     SE entered as an SD for a typical SD of 0.1–0.3 · range falls below it.
-``median_outside_iqr``, ``ci_excludes_estimate``
+``ci_excludes_estimate``
 ``subgroup_n_sum``, ``subgroup_mean``
     subgroup rows of one variable (``populations``) against the reported
     ``all`` row of the same study/outcome/arm/timepoint/kind: n must add up,
@@ -469,6 +475,34 @@ def _reported_p_findings(arms: pd.DataFrame, level: float, out: list) -> None:
                     )
 
 
+#: The column of a row an SD was derived from, by ``sd_method`` prefix.
+_DERIVED_FROM = (("from_se", "se"), ("from_ci", "ci_low"), ("luo", "median"), ("wan", "median"),
+                 ("shi", "median"), ("change_from_sds", "sd"))
+
+
+def _derived_sd_findings(arms: pd.DataFrame, cfg_out: dict, out: list) -> None:
+    """``sd_exceeds_scale`` for SDs derived from an SE, a CI or a median, as for reported ones."""
+    for r in arms.to_dict("records"):
+        scale = (cfg_out.get(r["outcome"]) or {}).get("scale")
+        method = _text(r.get("sd_method"))
+        column = next((c for prefix, c in _DERIVED_FROM if method.startswith(prefix)), None)
+        if scale is None or column is None or not np.isfinite(r["sd_used"]):
+            continue
+        width = float(scale[1]) - float(scale[0])
+        if r["sd_used"] > width / 2:
+            _finding(
+                out,
+                "sd_exceeds_scale",
+                "warning",
+                r["study_id"],
+                r["outcome"],
+                _rows_text(r),
+                column,
+                f"SD {r['sd_used']:.6g} (derived: {method}) exceeds half the scale width "
+                f"({width / 2:g}), the largest SD a score bounded by the scale can have",
+            )
+
+
 def audit_review(review, arms: pd.DataFrame) -> pd.DataFrame:
     """Audit a review and its arms.
 
@@ -533,7 +567,7 @@ def audit_review(review, arms: pd.DataFrame) -> pd.DataFrame:
         if scale is not None:
             lo, hi = float(scale[0]), float(scale[1])
             width = hi - lo
-            for c in ("mean", "median", "q1", "q3", "min", "max", "ci_low", "ci_high"):
+            for c in ("ci_low", "ci_high"):  # values themselves: validation (scale)
                 v = r[c]
                 if not np.isfinite(v):
                     continue
@@ -609,19 +643,6 @@ def audit_review(review, arms: pd.DataFrame) -> pd.DataFrame:
                 "SE = 0, so SD = 0: possible at a floor or ceiling, but the row cannot enter "
                 "an SMD",
             )
-        if np.isfinite(r["median"]):
-            for a, b in (("q1", "q3"), ("min", "max")):
-                if np.isfinite(r[a]) and np.isfinite(r[b]) and not (r[a] <= r["median"] <= r[b]):
-                    _finding(
-                        out,
-                        "median_outside_iqr",
-                        "warning",
-                        sid,
-                        key,
-                        row,
-                        "median",
-                        f"median {r['median']:g} is outside [{a}, {b}] = " f"[{r[a]:g}, {r[b]:g}]",
-                    )
         if (
             np.isfinite(r["mean"])
             and np.isfinite(r["ci_low"])
@@ -814,6 +835,22 @@ def audit_review(review, arms: pd.DataFrame) -> pd.DataFrame:
                 out, "excluded", "info", sid, key, row, "", "row excluded (see excluded table)"
             )
 
+    _derived_sd_findings(arms, cfg_out, out)
+    with_rows = set(oc["study_id"])
+    for r in review.studies.to_dict("records"):
+        if r["study_id"] not in with_rows:
+            _finding(
+                out,
+                "study_without_rows",
+                "warning",
+                r["study_id"],
+                "",
+                str(int(r["source_row"])),
+                "study_id",
+                f"study {r['study_id']!r} has no rows in the outcomes sheet: it is in no table "
+                "and no pool",
+            )
+
     df = pd.DataFrame(out, columns=list(AUDIT_COLUMNS))
     return df.sort_values(
         ["check", "study_id", "outcome", "rows", "column", "message"], kind="mergesort"
@@ -828,29 +865,33 @@ def outcome_counts(arms: pd.DataFrame, excluded: pd.DataFrame | None = None) -> 
     pandas.DataFrame
         ``outcome, rows_included, rows_excluded, studies_included,
         studies_excluded_only`` (studies all of whose rows for the outcome
-        were excluded), sorted by outcome. Synthesised rows count as rows.
+        were excluded), sorted by outcome; with ``excluded``, also
+        ``rows_left_out`` (rows included by the extraction but listed at the
+        ``effects`` stage: left out of a comparison or a measure) and
+        ``notes`` (``plan`` rows: measures not attempted). ``rows_excluded``
+        counts exactly the ``extract`` rows the excluded table lists.
+        Synthesised rows count as rows.
     """
     rows = []
+    columns = ["outcome", "rows_included", "rows_excluded", "studies_included",
+               "studies_excluded_only"]
+    if excluded is not None:
+        columns += ["rows_left_out", "notes"]
     for key, grp in arms.groupby("outcome", sort=True):
         inc = grp[grp["included"]]
         exc = grp[~grp["included"]]
         inc_st = set(inc["study_id"])
-        rows.append(
-            {
-                "outcome": key,
-                "rows_included": int(len(inc)),
-                "rows_excluded": int(len(exc)),
-                "studies_included": int(len(inc_st)),
-                "studies_excluded_only": int(len(set(exc["study_id"]) - inc_st)),
-            }
-        )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "outcome",
-            "rows_included",
-            "rows_excluded",
-            "studies_included",
-            "studies_excluded_only",
-        ],
-    )
+        rec = {
+            "outcome": key,
+            "rows_included": int(len(inc)),
+            "rows_excluded": int(len(exc)),
+            "studies_included": int(len(inc_st)),
+            "studies_excluded_only": int(len(set(exc["study_id"]) - inc_st)),
+        }
+        if excluded is not None:
+            mine = excluded[excluded["outcome"] == key]
+            stage = mine["stage"].astype(str)
+            rec["rows_left_out"] = int(mine.loc[stage == "effects", "row"].astype(str).nunique())
+            rec["notes"] = int((stage == "plan").sum())
+        rows.append(rec)
+    return pd.DataFrame(rows, columns=columns)

@@ -35,7 +35,7 @@ from scimeta._dist import norm_ppf
 from scimeta.effects import MEASURES_BETWEEN as BETWEEN_MEASURES
 from scimeta.effects import MEASURES_PREPOST as PAIRED_MEASURES
 from scimeta.effects import escalc
-from scimeta.extract import EXCLUDED_COLUMNS
+from scimeta.extract import EXCLUDED_COLUMNS, included_arms
 
 __all__ = [
     "EFFECT_COLUMNS",
@@ -44,7 +44,11 @@ __all__ = [
     "INDEPENDENT_MEASURES",
     "BETWEEN_MEASURES",
     "build_effects",
+    "measure_plan",
+    "plan_note",
+    "ComparisonPlan",
     "study_label",
+    "study_labels",
 ]
 
 INDEPENDENT_MEASURES = ("MD", "SMD")
@@ -79,15 +83,172 @@ EFFECT_COLUMNS = [
 
 
 
+@dataclass(frozen=True)
+class ComparisonPlan:
+    """What one comparison of an outcome attempts, decided from its rows and the config.
+
+    Attributes
+    ----------
+    comparison : str
+        ``between_arms`` or ``pre_post``.
+    present : bool
+        Whether the rows hold this comparison at all (control rows or reported
+        differences; treatment rows).
+    measures : tuple of str
+        The measures attempted, in the config's order (the first is the primary one).
+    skipped : dict
+        ``{measure: reason}`` for the configured measures the rows cannot give.
+    """
+
+    comparison: str
+    present: bool
+    measures: tuple
+    skipped: dict
+
+
+def measure_plan(rows: pd.DataFrame, outcome_config: dict, *, prepost_method: str) -> dict:
+    """Which configured measures an outcome's rows can give, per comparison.
+
+    The one place where the data decide what is attempted: the effect sizes
+    (:func:`build_effects`), the figure plan and validation all read it.
+    Validation makes a measure the user wrote that the rows cannot give an
+    error; a default that does not apply is skipped with one note per
+    outcome. A measure is not attempted when, over all rows of the outcome
+
+    * ``between_arms``: there are only reported differences and no control
+      rows (``SMD``, ``ROM``: they need per-arm means and SDs);
+    * ``pre_post``: the analysed timepoint is the baseline (0), or no
+      treatment row is at the analysed timepoint, or there is neither a
+      baseline row (timepoint 0, ``final``) nor a change row (every measure);
+      there is no baseline row (``SMCR``, which is standardised by the
+      baseline SD, and the independent-groups ``MD`` / ``SMD``).
+
+    Parameters
+    ----------
+    rows
+        The outcome's rows (validated sheet rows or arms) with ``arm``,
+        ``kind`` and ``timepoint``.
+    outcome_config
+        The outcome's config entry with its defaults filled in.
+    prepost_method
+        ``paired`` or ``independent``.
+
+    Returns
+    -------
+    dict
+        ``{"between_arms": ComparisonPlan, "pre_post": ComparisonPlan}``.
+    """
+    arm = rows["arm"].astype(str)
+    kind = rows["kind"].astype(str)
+    tp = rows["timepoint"].astype(float)
+    timepoint = float(outcome_config["timepoint"])
+    out = {}
+
+    control = (arm == "control").any()
+    difference = (kind == "difference").any()
+    skipped = {}
+    for m in outcome_config.get("between_arms", ()):
+        if not (control or difference):
+            break  # the comparison is absent: nothing to attempt, nothing to note
+        if not control and m != "MD":
+            skipped[m] = "only reported differences (a standardised or ratio measure needs " \
+                         "per-arm means and SDs)"
+    out["between_arms"] = _plan("between_arms", control or difference,
+                                outcome_config.get("between_arms", ()), skipped)
+
+
+    treat = (arm == "treatment") & (kind != "difference")
+    base = (treat & (tp == 0) & (kind == "final")).any()
+    change = (treat & (kind == "change") & (tp == timepoint)).any()
+    follow = (treat & (tp == timepoint)).any()
+    skipped = {}
+    for m in outcome_config.get("pre_post", ()):
+        if not treat.any():
+            break
+        if timepoint == 0:
+            skipped[m] = "the analysed timepoint is the baseline (0): nothing to compare it with"
+        elif not follow:
+            skipped[m] = f"no treatment rows at the analysed timepoint ({timepoint:g})"
+        elif not (base or change):
+            skipped[m] = "no baseline rows (timepoint 0) and no change rows"
+        elif not base and (m == "SMCR" or prepost_method == "independent"):
+            skipped[m] = "no baseline rows (timepoint 0): " + (
+                "SMCR is standardised by the baseline SD" if m == "SMCR"
+                else "the independent-groups comparison needs them"
+            )
+    out["pre_post"] = _plan("pre_post", bool(treat.any()), outcome_config.get("pre_post", ()),
+                            skipped)
+    return out
+
+
+def _plan(comparison, present, measures, skipped) -> ComparisonPlan:
+    return ComparisonPlan(
+        comparison=comparison,
+        present=bool(present),
+        measures=tuple(m for m in measures if m not in skipped) if present else (),
+        skipped=dict(skipped),
+    )
+
+
+def plan_note(plan: dict) -> str:
+    """The one note of an outcome on the measures not attempted ('' when none)."""
+    parts = []
+    for comparison, p in plan.items():
+        why: dict = {}
+        for m, reason in p.skipped.items():
+            why.setdefault(reason, []).append(m)
+        parts += [f"{comparison} {', '.join(ms)}: {reason}" for reason, ms in why.items()]
+    return ("not attempted: " + "; ".join(parts)) if parts else ""
+
+
 def study_label(author: str, year) -> str:
     """Short label ``Surname Year`` from an ``author`` cell such as ``Shin JC et al.``."""
     text = str(author or "").strip()
     surname = text.split(" ")[0].rstrip(",") if text else ""
     try:
         year_text = str(int(float(year)))
-    except (TypeError, ValueError):
-        year_text = str(year or "").strip()
+    except (TypeError, ValueError, OverflowError):  # text, or an empty (NaN) year
+        year_text = "" if isinstance(year, float) else str(year or "").strip()
     return f"{surname} {year_text}".strip()
+
+
+def study_labels(studies: pd.DataFrame) -> dict:
+    """The label of every study: its ``label`` cell, else ``Surname Year``, unique.
+
+    Default labels that repeat (ten experiments of one paper: "Michael
+    2013") get a letter in the order of the studies sheet: "Michael 2013a",
+    "Michael 2013b", ... A ``label`` written in the sheet is used as written.
+    """
+    given = studies["label"] if "label" in studies.columns else pd.Series("", index=studies.index)
+    default = [study_label(a, y) for a, y in zip(studies.get("author", [""] * len(studies)),
+                                                   studies.get("year", [""] * len(studies)))]
+    written = [str(x).strip() if isinstance(x, str) else "" for x in given]
+    counts: dict = {}
+    for text, d in zip(written, default):
+        if not text:
+            counts[d] = counts.get(d, 0) + 1
+    seen: dict = {}
+    out = {}
+    for sid, text, d in zip(studies["study_id"], written, default):
+        if text:
+            out[sid] = text
+        elif counts[d] > 1:
+            i = seen.get(d, 0)
+            seen[d] = i + 1
+            out[sid] = f"{d}{_letters(i)}"
+        else:
+            out[sid] = d
+    return out
+
+
+def _letters(i: int) -> str:
+    """a, b, ..., z, aa, ab, ... for 0, 1, ..."""
+    text = ""
+    i += 1
+    while i:
+        i, rem = divmod(i - 1, 26)
+        text = chr(ord("a") + rem) + text
+    return text
 
 
 @dataclass(frozen=True)
@@ -131,9 +292,10 @@ class _Collector:
 
     def exclude(self, row, reason: str, *, measure: str | None = None, comparison: str = ""):
         what = f"{comparison} {measure}: " if measure else (f"{comparison}: " if comparison else "")
+        file = row.get("source_file")
         self.excluded.append(
             {
-                "file": self.file,
+                "file": file if isinstance(file, str) and file else self.file,
                 "row": int(row["source_row"]),
                 "study_id": row["study_id"],
                 "outcome": row["outcome"],
@@ -337,7 +499,8 @@ def _pre_post(col: _Collector, study, rows: pd.DataFrame, measures, timepoint):
 
 
 def build_effects(arms: pd.DataFrame, studies: pd.DataFrame, config: dict,
-                  *, outcomes_file: str = "data/raw/outcomes.csv") -> tuple[pd.DataFrame, pd.DataFrame]:
+                  *, outcomes_file: str = "data/raw/outcomes.csv",
+                  config_file: str = "config/config.yaml") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Effect sizes of every comparison the arms allow.
 
     Parameters
@@ -345,8 +508,9 @@ def build_effects(arms: pd.DataFrame, studies: pd.DataFrame, config: dict,
     arms
         The extraction's arms table (``data/processed/arms.csv``): rows with
         ``n_used``, ``mean_used``, ``sd_used`` (and ``yi_used``, ``vi_used``
-        for reported differences); rows whose values could not be derived
-        carry NaN there and are already listed as excluded by the extraction.
+        for reported differences) and ``included``. Only the included rows
+        (:func:`scimeta.extract.included_arms`) are read: a row the extraction
+        listed as excluded never enters an effect size.
     studies
         ``studies.csv``.
     config
@@ -366,37 +530,52 @@ def build_effects(arms: pd.DataFrame, studies: pd.DataFrame, config: dict,
         level=float(config.get("analysis", {}).get("level", 0.95)),
     )
     col = _Collector(settings, outcomes_file)
+    notes: list[dict] = []
     study_info = {}
+    labels = study_labels(studies)
     for _, s in studies.iterrows():
         cohort = s.get("cohort_id")
         cohort = s["study_id"] if (cohort is None or str(cohort).strip() in ("", "nan")) else cohort
         study_info[s["study_id"]] = {
             "cohort_id": cohort,
             "design": s.get("design", ""),
-            "label": study_label(s.get("author", ""), s.get("year", "")),
+            "label": labels[s["study_id"]],
         }
-    usable = arms[arms["sd_used"].notna() | arms.get("vi_used", pd.Series(np.nan, index=arms.index)).notna()]
+    from scimeta.validate import outcome_defaults  # the schema's defaults, in one place
+
+    usable = included_arms(arms)
     for outcome, ocfg in config["outcomes"].items():
+        ocfg = outcome_defaults(ocfg, settings.prepost_method)
         timepoint = float(ocfg["timepoint"])
-        between = ocfg.get("between_arms", list(INDEPENDENT_MEASURES))
-        pre_post = ocfg.get("pre_post", list(PAIRED_MEASURES))
         allowed = INDEPENDENT_MEASURES if settings.prepost_method == "independent" else PAIRED_MEASURES
-        bad = [m for m in pre_post if m not in allowed]
+        bad = [m for m in ocfg["pre_post"] if m not in allowed]
         if bad:
             raise ValueError(
                 f"config.yaml: outcomes.{outcome}.pre_post: {', '.join(bad)} cannot be used with "
                 f"prepost_method {settings.prepost_method} (allowed: {', '.join(allowed)})"
             )
+        plan = measure_plan(arms[arms["outcome"] == outcome], ocfg,
+                            prepost_method=settings.prepost_method)
+        note = plan_note(plan)
+        if note:
+            notes.append({"file": config_file, "row": "", "study_id": "", "outcome": outcome,
+                          "arm": "", "population": "", "timepoint": timepoint, "stage": "plan",
+                          "reason": note})
+        between, pre_post = plan["between_arms"].measures, plan["pre_post"].measures
         sub = usable[usable["outcome"] == outcome]
         for (study_id, _population), rows in sub.groupby(["study_id", "population"], sort=True):
             study = study_info[study_id]
             rows = rows.assign(timepoint=rows["timepoint"].astype(float))
-            _between(col, study, rows, between, timepoint)
-            _pre_post(col, study, rows, pre_post, timepoint)
+            if between:
+                _between(col, study, rows, between, timepoint)
+            if pre_post:
+                _pre_post(col, study, rows, pre_post, timepoint)
     effects = pd.DataFrame(col.effects, columns=EFFECT_COLUMNS)
     effects = effects.sort_values(
         ["outcome", "comparison", "measure", "population", "label", "study_id"], kind="mergesort"
     ).reset_index(drop=True)
     excluded = pd.DataFrame(col.excluded, columns=list(EXCLUDED_COLUMNS))
-    excluded = excluded.sort_values(["file", "row", "reason"], kind="mergesort").reset_index(drop=True)
-    return effects, excluded
+    excluded = excluded.sort_values(["file", "row", "reason"], kind="mergesort")
+    if notes:  # one row per outcome, after the rows of the sheet
+        excluded = pd.concat([excluded.astype(object), pd.DataFrame(notes, columns=list(EXCLUDED_COLUMNS))])
+    return effects, excluded.reset_index(drop=True)

@@ -6,6 +6,9 @@ rows), recording the method of each (a key of
 :data:`scimeta.conversions.METHOD_REFERENCES`) and ';'-joined ``flags``.
 Nothing is dropped silently: rows that cannot be used stay in ``arms`` with
 ``included = False`` and are listed, with the reason, in the excluded table.
+That column is the one decision about exclusion: every consumer reads it
+through :func:`included_arms`, and an excluded row lends nothing to other
+rows (no baseline SD, correlation, subgroup sum or donor SD).
 
 Order of derivation for an arm row:
 
@@ -43,7 +46,7 @@ import pandas as pd
 
 from scimeta import conversions as cv
 
-__all__ = ["build_arms", "ARMS_ADDED_COLUMNS", "EXCLUDED_COLUMNS"]
+__all__ = ["build_arms", "included_arms", "ARMS_ADDED_COLUMNS", "EXCLUDED_COLUMNS"]
 
 #: Columns added to the outcomes columns in ``arms`` (after ``source_row``).
 ARMS_ADDED_COLUMNS = (
@@ -58,6 +61,7 @@ ARMS_ADDED_COLUMNS = (
     "effect_method",
     "included",
     "flags",
+    "source_file",
 )
 #: Columns of the excluded table.
 EXCLUDED_COLUMNS = (
@@ -155,6 +159,37 @@ def _difference_row(r: dict) -> dict:
     return out
 
 
+def _row_reason(rec: dict) -> str:
+    """Why one row cannot be used on its own account ('' when it can)."""
+    if rec["kind"] == "difference":
+        if not _fin(rec["vi_used"]):
+            return (
+                "difference without a usable SE, CI or p-value "
+                "(a p-value with a zero difference carries no variance)"
+            )
+        return ""
+    if not _fin(rec["n_used"]):
+        return "n missing"
+    if not _fin(rec["mean_used"]):
+        return "no mean (and none derivable from a CI or median)"
+    return ""
+
+
+def included_arms(arms: pd.DataFrame) -> pd.DataFrame:
+    """The arm rows that may enter a computation: those with ``included`` true.
+
+    The one decision about exclusion: :func:`build_arms` sets ``included``
+    (False for every row it lists as excluded), and every consumer of the arms
+    (effect sizes, and through them pools, figures and the audit's totals)
+    reads it here. Accepts the column as bool or as the ``true``/``false``
+    text of ``arms.csv``.
+    """
+    flag = arms["included"]
+    if flag.dtype != bool:
+        flag = flag.astype(str).str.strip().str.lower() == "true"
+    return arms[flag]
+
+
 def build_arms(review) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Means, SDs and generic effects for every outcomes row.
 
@@ -208,12 +243,17 @@ def build_arms(review) -> tuple[pd.DataFrame, pd.DataFrame]:
             rec.update(_arm_row(r, ext))
         records.append(rec)
 
+    # Reasons a row cannot be used whatever the other rows hold; such a row gives
+    # nothing to any other row either (no SD, correlation, subgroup sum or donor SD).
+    for rec in records:
+        rec["reason"] = _row_reason(rec)
+
     def group_key(rec):
         return (rec["study_id"], rec["outcome"], rec["arm"], rec["population"])
 
     by_group: dict = {}
     for rec in records:
-        if rec["kind"] != "difference":
+        if rec["kind"] != "difference" and not rec["reason"]:
             by_group.setdefault(group_key(rec), []).append(rec)
 
     def with_sd(recs, kind):
@@ -265,7 +305,7 @@ def build_arms(review) -> tuple[pd.DataFrame, pd.DataFrame]:
             level_of.setdefault(lv, var)
     cells: dict = {}
     for rec in records:
-        if rec["kind"] == "difference":
+        if rec["kind"] == "difference" or rec["reason"]:
             continue
         k = (rec["study_id"], rec["outcome"], rec["arm"], rec["timepoint"], rec["kind"])
         cells.setdefault(k, []).append(rec)
@@ -319,6 +359,7 @@ def build_arms(review) -> tuple[pd.DataFrame, pd.DataFrame]:
     for rec in records + synth:
         if (
             rec["kind"] != "difference"
+            and not rec["reason"]
             and _fin(rec["sd_used"])
             and rec["sd_used"] > 0
             and not rec["sd_method"].startswith("imputed")
@@ -327,20 +368,7 @@ def build_arms(review) -> tuple[pd.DataFrame, pd.DataFrame]:
                 (rec["study_id"], rec["sd_used"])
             )
     for rec in records:
-        if rec["kind"] == "difference":
-            if not _fin(rec["vi_used"]):
-                rec["reason"] = (
-                    "difference without a usable SE, CI or p-value "
-                    "(a p-value with a zero difference carries no variance)"
-                )
-            continue
-        if not _fin(rec["n_used"]):
-            rec["reason"] = "n missing"
-            continue
-        if not _fin(rec["mean_used"]):
-            rec["reason"] = "no mean (and none derivable from a CI or median)"
-            continue
-        if _fin(rec["sd_used"]):
+        if rec["kind"] == "difference" or rec["reason"] or _fin(rec["sd_used"]):
             continue
         if rule == "exclude":
             rec["reason"] = "no SD and none derivable (extraction.missing_sd = exclude)"
@@ -380,8 +408,8 @@ def build_arms(review) -> tuple[pd.DataFrame, pd.DataFrame]:
     out_cols.remove("source_row")
     out_cols += ["source_row", *ARMS_ADDED_COLUMNS]
     out_cols = list(dict.fromkeys(out_cols))
-    arms = pd.DataFrame(ordered, columns=out_cols + ["reason"])
     file = review.sources.get("outcomes", "")
+    arms = pd.DataFrame(ordered, columns=out_cols + ["reason"])
     exc = arms.loc[~arms["included"]]
     excluded = pd.DataFrame(
         {
@@ -397,6 +425,7 @@ def build_arms(review) -> tuple[pd.DataFrame, pd.DataFrame]:
         },
         columns=list(EXCLUDED_COLUMNS),
     ).reset_index(drop=True)
+    arms["source_file"] = file  # the file actually read (a CSV, or a sheet of the workbook)
     arms = arms[out_cols].reset_index(drop=True)
     for c in ("n_used", "mean_used", "sd_used", "yi_used", "vi_used", "prepost_r", "n"):
         arms[c] = arms[c].astype(float)

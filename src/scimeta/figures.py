@@ -107,8 +107,13 @@ def draw_figure(
     metareg: pd.DataFrame | None = None,
     studies: pd.DataFrame | None = None,
     populations: dict | None = None,
+    max_forest_rows: int | None = None,
 ) -> FigureResult:
-    """Draw one planned figure of an outcome (see :func:`scimeta.workflow.planned_figures`)."""
+    """Draw one planned figure of an outcome (see :func:`scimeta.workflow.planned_figures`).
+
+    A forest plot of more than ``max_forest_rows`` studies is drawn as a summary
+    (:func:`scimeta.plotting.forest_plot`, ``max_rows``).
+    """
     kind, comparison, measure, var = item["kind"], item["comparison"], item["measure"], item["var"]
     effects = _text_filled(effects)
     tau2_method, ci_method = _primary(analysis)
@@ -128,6 +133,7 @@ def draw_figure(
             rows, pools, outcome_cfg=outcome_config, comparison=comparison, measure=measure,
             outcome=outcome, layout=layout, tau2_method=tau2_method, ci_method=ci,
             level=level, title=_title(outcome_config, comparison, measure),
+            max_rows=max_forest_rows,
         )
     if kind == "subgroup_forest":
         title = _title(outcome_config, comparison, measure, f"by {var}")
@@ -147,6 +153,7 @@ def draw_figure(
             rows, pools, outcome_cfg=outcome_config, comparison=comparison, measure=measure,
             outcome=outcome, subgroup_var=var, subgroup_tests=tests, layout=layout,
             tau2_method=tau2_method, ci_method=ci_method, level=level, title=title,
+            max_rows=max_forest_rows,
         )
     if kind == "funnel":
         title = _short_title(outcome_config, comparison, measure)

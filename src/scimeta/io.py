@@ -13,17 +13,20 @@ its file, spreadsheet row (header = row 1) and column instead of being coerced.
 from __future__ import annotations
 
 import csv
-import html
 import io as _io
 import math
 import os
+import secrets
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
+
+from scimeta.safe import html_escape, neutralise_cell
 
 __all__ = [
     "Review",
@@ -40,6 +43,7 @@ __all__ = [
     "neutralise_cell",
     "html_escape",
     "write_text",
+    "atomic_write",
     "REPORTED_NUMBERS",
 ]
 
@@ -166,7 +170,33 @@ def _read_csv_text(text: str, rel: str, problems: list):
     if not records or all(not any(c.strip() for c in r) for r in records):
         problems.append(_problem(rel, None, None, "file is empty (no header row)"))
         return None, []
+    other = _other_delimiter(records[0])
+    if other is not None:
+        problems.append(
+            _problem(
+                rel,
+                1,
+                None,
+                f"the file is {other}-separated, not comma-separated: save it as CSV with commas "
+                "(e.g. 'CSV UTF-8 (comma delimited)' in Excel)",
+            )
+        )
+        return None, []
     return _table_from_records(records, rel, problems)
+
+
+#: Delimiters a spreadsheet may have written instead of commas, by name.
+_OTHER_DELIMITERS = {"\t": "tab", ";": "semicolon", "|": "pipe"}
+
+
+def _other_delimiter(header: list[str]) -> str | None:
+    """The name of the delimiter a one-cell header row is split by (tab, semicolon), or None."""
+    if len(header) != 1:
+        return None
+    for char, name in _OTHER_DELIMITERS.items():
+        if header[0].count(char) >= 1:
+            return name
+    return None
 
 
 def _table_from_records(records, rel, problems):
@@ -215,6 +245,50 @@ def _xlsx_cell_text(value) -> str:
     return str(value)
 
 
+def _formulas(path: Path, sheet: str) -> dict:
+    """``{(row, col): formula}`` of the formula cells of one sheet (1-based)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        found = {}
+        for i, row in enumerate(wb[sheet].iter_rows(), start=1):
+            for j, cell in enumerate(row, start=1):
+                if getattr(cell, "data_type", None) == "f":
+                    found[(i, j)] = str(cell.value)
+        return found
+    finally:
+        wb.close()
+
+
+def _uncached_formulas(path, sheet, records, srel, problems):
+    """A formula cell without a stored value is an error: its value cannot be read faithfully.
+
+    openpyxl does not evaluate formulas; Excel and LibreOffice store the last
+    computed value beside each formula when they save, and that is what is
+    read. A workbook written by a program that stores only the formula would
+    otherwise be read as empty cells.
+    """
+    from openpyxl.utils import get_column_letter
+
+    header = [str(h).strip() for h in records[0]] if records else []
+    for (i, j), formula in sorted(_formulas(path, sheet).items()):
+        cached = records[i - 1][j - 1] if i - 1 < len(records) and j - 1 < len(records[i - 1]) else ""
+        if cached != "":
+            continue
+        column = header[j - 1] if j - 1 < len(header) and i > 1 else None
+        problems.append(
+            _problem(
+                srel,
+                i,
+                column or get_column_letter(j),
+                f"cell {get_column_letter(j)}{i} holds the formula {formula} without a stored "
+                "value; open and save the workbook in Excel or LibreOffice (which store the "
+                "computed values), or enter the number",
+            )
+        )
+
+
 def _read_xlsx(path: Path, rel: str, problems: list):
     import openpyxl
 
@@ -225,6 +299,14 @@ def _read_xlsx(path: Path, rel: str, problems: list):
         return {}
     out = {}
     try:
+        for name in wb.sheetnames:
+            state = getattr(wb[name], "sheet_state", "visible")
+            if state != "visible":
+                what = "read as the" if name in SHEETS else "not read (only sheets"
+                tail = f" {name} sheet" if name in SHEETS else " studies and outcomes are)"
+                problems.append(
+                    _problem(rel, None, None, f"sheet {name!r} is {state}: {what}{tail}", "warning")
+                )
         for sheet in SHEETS:
             if sheet not in wb.sheetnames:
                 problems.append(
@@ -242,6 +324,7 @@ def _read_xlsx(path: Path, rel: str, problems: list):
             if not records or all(not any(c.strip() for c in r) for r in records):
                 problems.append(_problem(srel, None, None, "sheet is empty (no header row)"))
                 continue
+            _uncached_formulas(path, sheet, records, srel, problems)
             out[sheet] = _table_from_records(records, srel, problems)
     finally:
         wb.close()
@@ -253,18 +336,27 @@ def _read_xlsx(path: Path, rel: str, problems: list):
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _yaml_lines(text: str) -> dict:
-    """Map dotted key paths of a YAML mapping to their 1-based line numbers."""
+def _yaml_lines(text: str) -> tuple[dict, list]:
+    """Map dotted key paths of a YAML mapping to their 1-based line numbers.
+
+    Also returns the duplicated keys as ``(path, line, first_line)``: YAML
+    loaders keep the last of two equal keys without a word, so a second
+    ``prepost_r:`` would silently change the analysis.
+    """
     lines: dict[str, int] = {}
+    duplicates: list[tuple[str, int, int]] = []
     try:
         node = yaml.compose(text, Loader=_YAML_LOADER)
     except yaml.YAMLError:
-        return lines
+        return lines, duplicates
 
     def walk(n, prefix):
         if isinstance(n, yaml.MappingNode):
             for k, v in n.value:
                 key = f"{prefix}.{k.value}" if prefix else str(k.value)
+                if key in lines:
+                    duplicates.append((key, k.start_mark.line + 1, lines[key]))
+                    continue
                 lines[key] = k.start_mark.line + 1
                 walk(v, key)
         elif isinstance(n, yaml.SequenceNode):
@@ -275,7 +367,7 @@ def _yaml_lines(text: str) -> dict:
 
     if node is not None:
         walk(node, "")
-    return lines
+    return lines, duplicates
 
 
 def read_raw(review_dir) -> RawReview:
@@ -306,11 +398,21 @@ def read_raw(review_dir) -> RawReview:
                     _problem(
                         CONFIG_FILE,
                         mark.line + 1 if mark is not None else None,
-                        None,
-                        f"not valid YAML: {getattr(err, 'problem', err)}",
+                        str(mark.column + 1) if mark is not None else None,
+                        f"not valid YAML: {getattr(err, 'problem', None) or err}",
                     )
                 )
-            config_lines = _yaml_lines(text)
+            config_lines, duplicates = _yaml_lines(text)
+            for key, line, first in duplicates:
+                problems.append(
+                    _problem(
+                        CONFIG_FILE,
+                        line,
+                        key,
+                        f"duplicate key {key.rpartition('.')[2]!r} (first at line {first}); "
+                        "YAML would keep only the last one",
+                    )
+                )
             if config is None and not any(p.file == CONFIG_FILE for p in problems):
                 problems.append(_problem(CONFIG_FILE, None, None, "config file is empty"))
 
@@ -380,36 +482,6 @@ def read_review(review_dir) -> Review:
 
 
 # --------------------------------------------------------------------------- writing
-_INJECTION_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _is_number_text(s: str) -> bool:
-    try:
-        float(s)
-    except ValueError:
-        return False
-    return True
-
-
-def neutralise_cell(value):
-    """Prefix ``'`` to text that a spreadsheet would run as a formula (CSV injection).
-
-    Text starting with ``= + - @``, tab or carriage return gets a leading
-    apostrophe; text that is a plain number (``-4.5``) and non-text values are
-    returned unchanged.
-    """
-    if isinstance(value, str) and value.startswith(_INJECTION_START) and not _is_number_text(value):
-        return "'" + value
-    return value
-
-
-def html_escape(value) -> str:
-    """Escape text for HTML output (``& < > " '``); None and NaN become ''."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return html.escape(str(value), quote=True)
-
-
 def _format_column(s: pd.Series) -> list[str]:
     """The CSV text of every cell of a column (see :func:`write_csv`)."""
     if pd.api.types.is_bool_dtype(s):
@@ -440,22 +512,100 @@ def _file_mode() -> int:
 
 
 _FILE_MODE = _file_mode()
+#: Suffix of the short-lived name a finished file has just before its rename.
+TEMP_SUFFIX = ".tmp"
+#: A temporary name older than this (seconds) is a leftover of a killed writer.
+STALE_TEMP_SECONDS = 60.0
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Delete leftovers ``.<name>.*.tmp`` of ``path`` from writers that were killed."""
+    prefix = f".{path.name}."
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return
+    now = time.time()
+    for entry in entries:
+        if entry.name.startswith(prefix) and entry.name.endswith(TEMP_SUFFIX):
+            try:
+                if now - entry.stat(follow_symlinks=False).st_mtime > STALE_TEMP_SECONDS:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
+
+
+def _open_unnamed(folder: Path):
+    """A file in ``folder`` without a name (Linux ``O_TMPFILE``), or None where unsupported."""
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        return os.open(folder, flag | os.O_WRONLY, _FILE_MODE)
+    except OSError:  # a file system without O_TMPFILE (EOPNOTSUPP, EISDIR, ...)
+        return None
+
+
+def _link_unnamed(fd: int, path: Path) -> str:
+    """Give the unnamed file ``fd`` a fresh temporary name beside ``path``."""
+    # linkat(2) with AT_SYMLINK_FOLLOW on /proc/self/fd/<fd>, as open(2) describes for
+    # O_TMPFILE; os.link takes that path only when given a src_dir_fd
+    proc = os.open("/proc/self/fd", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        for _ in range(100):
+            tmp = str(path.parent / f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+            try:
+                os.link(str(fd), tmp, src_dir_fd=proc, follow_symlinks=True)
+            except FileExistsError:
+                continue
+            return tmp
+    finally:
+        os.close(proc)
+    raise FileExistsError(f"no free temporary name for {path}")
+
+
+def atomic_write(path, write) -> None:
+    """Write a file so that no reader and no kill ever sees part of it.
+
+    ``write(fh)`` gets a binary file object. Where the system allows it
+    (Linux), the data go to a file without a name in the target's folder,
+    which is given a short temporary name only once complete and then renamed
+    over ``path``: a writer killed while writing leaves nothing behind.
+    Elsewhere a hidden temporary file ``.<name>.XXXX.tmp`` is written and
+    renamed (and deleted on any error). Leftovers of killed writers (older
+    than :data:`STALE_TEMP_SECONDS`) are deleted at the next write of the
+    same file. The file gets the mode the umask gives a new file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(path)
+    fd = _open_unnamed(path.parent)
+    tmp = None
+    try:
+        if fd is not None:
+            with os.fdopen(fd, "wb", closefd=False) as fh:
+                write(fh)
+            tmp = _link_unnamed(fd, path)
+        else:
+            fd_named, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX,
+                                             dir=path.parent)
+            os.chmod(tmp, _FILE_MODE)
+            with os.fdopen(fd_named, "wb") as fh:
+                write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp is not None and os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def write_text(text: str, path) -> None:
-    """Write UTF-8 text with ``\\n`` line ends atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.chmod(tmp, _FILE_MODE)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write UTF-8 text with ``\\n`` line ends atomically (:func:`atomic_write`)."""
+    data = text.encode("utf-8")
+    atomic_write(path, lambda fh: fh.write(data))
 
 
 def write_csv(df: pd.DataFrame, path) -> None:
@@ -463,23 +613,16 @@ def write_csv(df: pd.DataFrame, path) -> None:
 
     UTF-8 without BOM, ``\\n`` line ends, minimal quoting, floats as their
     exact shortest ``repr`` (never rounded), NaN as an empty cell, text cells
-    neutralised against formula injection (:func:`neutralise_cell`). The file
-    is written to a temporary file in the same folder and renamed into place,
+    and column names neutralised against formula injection
+    (:func:`scimeta.safe.neutralise_cell`). Written with :func:`atomic_write`,
     so a reader never sees a half-written table.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    header = [neutralise_cell(str(c)) for c in df.columns]
     columns = [_format_column(df.iloc[:, i]) for i in range(df.shape[1])]
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.chmod(tmp, _FILE_MODE)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            # the csv module with pandas' to_csv dialect (minimal quoting), on text cells
-            writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow([str(c) for c in df.columns])
-            writer.writerows(zip(*columns))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    buf = _io.StringIO(newline="")
+    # the csv module with pandas' to_csv dialect (minimal quoting), on text cells
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(zip(*columns))
+    data = buf.getvalue().encode("utf-8")
+    atomic_write(path, lambda fh: fh.write(data))

@@ -7,17 +7,34 @@ apply are left out (``data/raw/outcomes.csv: file is empty (no header row)``).
 
 Rules (the sheet schemas in ``workflow/schemas/`` hold the per-column ones):
 
-* numbers use a decimal point; ``12,3`` (comma decimal), ``12.3±4`` (two
-  numbers in one cell) and any other text in a numeric column are errors;
+* numbers use a decimal point; ``12,3`` (comma decimal), ``1,060``
+  (thousands separator; in a count column it can only be that), ``12.3±4``
+  (two numbers in one cell) and any other text in a numeric column are
+  errors; so are non-finite numbers (``1e999``, ``inf``, ``nan``);
   full-width digits (``１２．３``) are read after Unicode NFKC normalisation;
-  ``NA``, ``N/A``, ``NR`` and ``nan`` are read as empty;
-* ``n`` is a whole number >= 2; ``sd``/``se`` >= 0; ``ci_level`` is a
-  proportion in (0, 1): a percentage such as ``95`` is rejected, never guessed;
-* ids are slugs ``^[A-Za-z0-9][A-Za-z0-9_.-]*$`` without ``..``;
+  ``NA``, ``N/A`` and ``NR`` are read as empty;
+* a file split by tabs or semicolons is named as such, once;
+* ``n`` is a whole number >= 2, and the ``n`` column is required (an empty
+  cell lists the row as excluded); ``sd``/``se`` >= 0 (an SD of 0 is real);
+  ``ci_level`` is a proportion in (0, 1): a percentage such as ``95`` is
+  rejected, never guessed; values are printed at full precision
+  (``must be <= 1 (got 1.0000001)``);
+* ids are slugs ``^[A-Za-z0-9][A-Za-z0-9_.-]*$`` without ``..``, at most
+  :data:`MAX_ID_LENGTH` characters; outcome keys lower-case slugs of the same
+  length: both become parts of file and rule names;
 * a row must carry something usable (mean, median with IQR or range, or CI;
-  for ``kind = difference`` the difference and its SE, CI or p-value);
+  for ``kind = difference`` the difference and its SE, CI or p-value, an SE
+  or CI width above 0);
+* summaries must be possible: q1 <= median <= q3, min <= median <= max,
+  min <= mean <= max, ci_low <= ci_high, and values inside the outcome's
+  ``scale`` (what is merely suspicious is left to :mod:`scimeta.audit`);
 * keys are unique: ``study_id`` in studies, and
-  (study_id, outcome, arm, population, timepoint, kind) in outcomes.
+  (study_id, outcome, arm, population, timepoint, kind) in outcomes; in the
+  config a key written twice is an error (with both lines);
+* config keys and their combinations: unknown keys at their own line,
+  ``pre_post`` measures of the other ``prepost_method``, and measures written
+  in the config that the rows cannot give (:func:`scimeta.compare.measure_plan`);
+  defaults that do not apply are one warning per outcome.
 """
 
 from __future__ import annotations
@@ -38,6 +55,7 @@ __all__ = [
     "validate_review",
     "validate_raw",
     "build_review",
+    "outcome_defaults",
     "OUTCOME_KEY",
     "MISSING_TOKENS",
 ]
@@ -45,9 +63,13 @@ __all__ = [
 #: Columns that identify one outcomes row.
 OUTCOME_KEY = ("study_id", "outcome", "arm", "population", "timepoint", "kind")
 #: Cell texts read as an empty (missing) numeric value.
-MISSING_TOKENS = frozenset({"", "na", "n/a", "nr", "nan"})
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nr"})
+#: Longest outcome key and id: they become parts of file and rule names.
+MAX_ID_LENGTH = 64
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _COMMA_DECIMAL = re.compile(r"[+-]?\d+,\d+")
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_NOT_FINITE = re.compile(r"[+-]?(?:inf|infinity|nan)", re.IGNORECASE)
 _SLUG_MESSAGE = (
     "is not a valid id: use letters, digits, '_', '.', '-', starting with a letter or digit, "
     "without '..'"
@@ -113,20 +135,44 @@ def _sort(problems):
 
 
 def _fmt(v) -> str:
-    return repr(v) if isinstance(v, str) else f"{v:g}"
+    """A value for a message, at full precision (``1.0000001``, not ``1``; ``5``, not ``5.0``)."""
+    if isinstance(v, str):
+        return repr(v)
+    v = float(v)
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
 
 
-def _parse_numeric(series: pd.Series):
-    """Text -> float. Returns (values, bad) with bad a dict index -> message."""
+def _parse_numeric(series: pd.Series, *, integer: bool = False):
+    """Text -> float. Returns (values, bad) with bad a dict index -> message.
+
+    ``integer``: the column holds counts, so ``1,060`` is read as a
+    thousands separator rather than as a decimal comma.
+    """
     text = series.astype(str).map(lambda s: unicodedata.normalize("NFKC", s).strip())
     text = text.str.replace("\u2212", "-", regex=False)  # Unicode minus
     missing = text.str.lower().isin(MISSING_TOKENS)
     ok = text.str.fullmatch(_NUMBER.pattern)
     values = pd.to_numeric(text.where(ok & ~missing), errors="coerce").astype(float)
     bad = {}
+    for idx in text.index[ok & ~missing & ~np.isfinite(values)]:
+        s = text[idx]
+        bad[idx] = f"{s!r} is not a finite number (it is too large to represent)"
+        values[idx] = np.nan
     for idx in text.index[~ok & ~missing]:
         s = text[idx]
-        if _COMMA_DECIMAL.fullmatch(s):
+        if _NOT_FINITE.fullmatch(s):
+            bad[idx] = (
+                f"{s!r} is not a finite number; leave the cell empty (or write NA) "
+                "for a value not reported"
+            )
+        elif _THOUSANDS.fullmatch(s) and (integer or "." in s):
+            bad[idx] = f"{s!r} has a thousands separator; write {s.replace(',', '')}"
+        elif _THOUSANDS.fullmatch(s):
+            bad[idx] = (
+                f"{s!r} has a comma: write {s.replace(',', '')} if it is a thousands "
+                f"separator, {s.replace(',', '.')} if it is a decimal comma"
+            )
+        elif _COMMA_DECIMAL.fullmatch(s):
             bad[idx] = f"{s!r} uses a decimal comma; write {s.replace(',', '.')}"
         elif "±" in s or "+/-" in s or "(" in s:
             bad[idx] = f"{s!r} is not one number; put mean, SD or SE in their own columns"
@@ -150,6 +196,17 @@ def _check_sheet(df, headers, schema, rel, problems, bad_cells=None):
     for col in required:
         if col not in headers:
             problems.append(Problem(rel, 1, col, "missing required column"))
+    for col in schema.get("requiredColumns", []):
+        if col not in headers and col not in required:
+            problems.append(
+                Problem(
+                    rel,
+                    1,
+                    col,
+                    "missing required column (a cell may be empty, and that row is then listed "
+                    f"as excluded, but the column must be there): {props[col]['description']}",
+                )
+            )
     out = df.copy()
     rows = df["source_row"].to_numpy()
     for col, spec in props.items():
@@ -159,7 +216,7 @@ def _check_sheet(df, headers, schema, rel, problems, bad_cells=None):
             if not present:
                 out[col] = np.nan
                 continue
-            values, bad = _parse_numeric(df[col])
+            values, bad = _parse_numeric(df[col], integer=typ == "integer")
             for idx, msg in bad.items():
                 problems.append(Problem(rel, int(rows[idx]), col, msg))
                 if bad_cells is not None:
@@ -183,7 +240,7 @@ def _check_sheet(df, headers, schema, rel, problems, bad_cells=None):
                     with np.errstate(invalid="ignore"):
                         hit = fin & op(v, spec[key])
                     for i in np.flatnonzero(hit):
-                        msg = f"must be {word} {spec[key]:g} (got {_fmt(v[i])})"
+                        msg = f"must be {word} {_fmt(spec[key])} (got {_fmt(v[i])})"
                         if col == "n":
                             msg = f"n must be a whole number >= 2 (got {_fmt(v[i])}" + (
                                 "; an SD needs at least 2 patients)" if v[i] > 0 else ")"
@@ -210,6 +267,17 @@ def _check_sheet(df, headers, schema, rel, problems, bad_cells=None):
                             int(rows[i]),
                             col,
                             f"{s.iloc[i]!r} is not one of: {', '.join(spec['enum'])}",
+                        )
+                    )
+            if "maxLength" in spec:
+                for i in np.flatnonzero((s.str.len() > spec["maxLength"]).to_numpy()):
+                    problems.append(
+                        Problem(
+                            rel,
+                            int(rows[i]),
+                            col,
+                            f"is {len(s.iloc[i])} characters long; at most {spec['maxLength']} "
+                            "(ids become parts of file names)",
                         )
                     )
             if "pattern" in spec:
@@ -248,6 +316,22 @@ def _check_sheet(df, headers, schema, rel, problems, bad_cells=None):
     return out
 
 
+def outcome_defaults(outcome_config: dict, prepost_method: str) -> dict:
+    """One outcome's config with every default filled in, from the config schema.
+
+    The default of ``pre_post`` follows ``prepost_method``
+    (``defaultByPrepostMethod`` in the schema): ``[MC, SMCR]`` when paired,
+    ``[MD]`` when independent. The only place these defaults are decided.
+    """
+    schema = sio.load_schema("config")["properties"]["outcomes"]["additionalProperties"]
+    out = _fill_defaults(outcome_config, schema)
+    for key, sub in schema["properties"].items():
+        by = sub.get("defaultByPrepostMethod")
+        if by and key not in outcome_config and prepost_method in by:
+            out[key] = _copy(by[prepost_method])
+    return out
+
+
 def _fill_defaults(instance, schema):
     """Fill ``default`` values of a JSON schema into a (copied) instance."""
     if not isinstance(instance, dict) or not isinstance(schema, dict):
@@ -283,16 +367,104 @@ def _check_config(raw, problems):
     validator = jsonschema.Draft202012Validator(schema)
     errs = sorted(validator.iter_errors(cfg), key=lambda e: [str(x) for x in e.absolute_path])
     for err in errs:
-        path = ".".join(str(x) for x in err.absolute_path)
-        line = None
-        p = path
-        while p and line is None:
-            line = raw.config_lines.get(p)
-            p = p.rpartition(".")[0]
-        problems.append(Problem(sio.CONFIG_FILE, line, path or None, err.message))
+        for path, message in _schema_messages(err):
+            shown = path.encode("unicode_escape").decode("ascii")  # a key may hold a line break
+            problems.append(Problem(sio.CONFIG_FILE, _line_of(raw, path), shown or None, message))
     if errs:
         return None
-    return _fill_defaults(cfg, schema)
+    out = _fill_defaults(cfg, schema)
+    out["outcomes"] = {
+        key: outcome_defaults(ocfg, out["prepost_method"]) for key, ocfg in cfg["outcomes"].items()
+    }
+    _check_combinations(raw, out, problems)
+    return out
+
+
+def _check_combinations(raw, config, problems):
+    """Keys that are valid alone but not together."""
+    from scimeta.compare import INDEPENDENT_MEASURES, PAIRED_MEASURES
+
+    method = config["prepost_method"]
+    allowed = INDEPENDENT_MEASURES if method == "independent" else PAIRED_MEASURES
+    for key, ocfg in sorted(config["outcomes"].items()):
+        scale = ocfg.get("scale")
+        if scale is not None and not scale[0] < scale[1]:
+            path = f"outcomes.{key}.scale"
+            problems.append(
+                Problem(
+                    sio.CONFIG_FILE,
+                    _line_of(raw, path),
+                    path,
+                    f"[min, max] needs min < max (got [{_fmt(scale[0])}, {_fmt(scale[1])}])",
+                )
+            )
+        bad = [m for m in ocfg["pre_post"] if m not in allowed]
+        if bad:
+            path = f"outcomes.{key}.pre_post"
+            problems.append(
+                Problem(
+                    sio.CONFIG_FILE,
+                    _line_of(raw, path),
+                    path,
+                    f"{', '.join(bad)} cannot be used with prepost_method {method} "
+                    f"(allowed: {', '.join(allowed)})",
+                )
+            )
+
+
+def _line_of(raw, path: str):
+    """The config line of a dotted key, or of its nearest parent that has one."""
+    line = None
+    while path and line is None:
+        line = raw.config_lines.get(path)
+        path = path.rpartition(".")[0]
+    return line
+
+
+def _schema_messages(err) -> list[tuple[str, str]]:
+    """``(dotted path, message)`` pairs for one jsonschema error, in this project's words.
+
+    An unknown key is reported at its own path (so with its own line); bounds
+    are stated as the key's rule with the value at full precision.
+    """
+    path = ".".join(str(x) for x in err.absolute_path)
+    v, sch = err.validator_value, err.schema
+    got = err.instance
+    if err.validator == "additionalProperties" and isinstance(got, dict):
+        known = set(sch.get("properties", {}))
+        out = []
+        for key in got:
+            if key not in known:
+                where = f"{path}.{key}" if path else str(key)
+                allowed = ", ".join(sorted(known))
+                out.append((where, f"unknown key {key!r} (allowed here: {allowed})"))
+        return out
+    if "propertyNames" in err.relative_schema_path:
+        where = f"{path}.{got}" if path else str(got)
+        return [
+            (
+                where,
+                f"{got!r} is not a safe key: use lower-case letters, digits and '_', starting "
+                f"with a letter, at most {MAX_ID_LENGTH} characters, no spaces or line breaks "
+                "(it becomes part of file and rule names)",
+            )
+        ]
+    value = _fmt(got) if isinstance(got, (int, float)) and not isinstance(got, bool) else repr(got)
+    words = {
+        "minimum": ">=",
+        "exclusiveMinimum": ">",
+        "maximum": "<=",
+        "exclusiveMaximum": "<",
+    }
+    if err.validator in words:
+        return [(path, f"must be {words[err.validator]} {_fmt(v)} (got {value})")]
+    if err.validator == "enum":
+        return [(path, f"{value} is not one of: {', '.join(str(x) for x in v)}")]
+    if err.validator == "type":
+        return [(path, f"must be {'a ' if isinstance(v, str) else ''}{v} (got {value})")]
+    if err.validator == "required":
+        return [(path, err.message)]
+    return [(path, err.message)]
 
 
 def _slug_ok(s: str) -> bool:
@@ -395,24 +567,59 @@ def _check_outcomes(oc, st, config, rel, st_rel, problems, bad_cells=frozenset()
                 rel,
                 int(rows[i]),
                 "ci_low",
-                f"ci_low {f['ci_low'][i]:g} is above ci_high {f['ci_high'][i]:g}",
+                f"ci_low {_fmt(f['ci_low'][i])} is above ci_high {_fmt(f['ci_high'][i])}",
             )
         )
-    for lo, hi in (
-        ("q1", "q3"),
-        ("min", "max"),
-        ("min", "q1"),
-        ("q3", "max"),
-        ("min", "median"),
-        ("median", "max"),
+    for lo, hi, col in (
+        ("q1", "q3", "q1"),
+        ("min", "max", "min"),
+        ("min", "q1", "min"),
+        ("q3", "max", "max"),
+        ("q1", "median", "median"),
+        ("median", "q3", "median"),
+        ("min", "median", "median"),
+        ("median", "max", "median"),
+        ("min", "mean", "mean"),
+        ("mean", "max", "mean"),
     ):
-        both = has[lo] & has[hi]
+        both = has[lo] & has[hi] & (~is_diff if col == "mean" else True)
         with np.errstate(invalid="ignore"):
             hit = both & (f[lo] > f[hi])
         for i in np.flatnonzero(hit):
-            problems.append(
-                Problem(rel, int(rows[i]), lo, f"{lo} {f[lo][i]:g} is above {hi} {f[hi][i]:g}")
+            if col in ("median", "mean") and col in (lo, hi):
+                other = hi if col == lo else lo
+                rng = ("q1", "q3") if other in ("q1", "q3") else ("min", "max")
+                if has[rng[0]][i] and has[rng[1]][i] and f[rng[0]][i] > f[rng[1]][i]:
+                    continue  # the bounds themselves are reversed: reported once, below
+                msg = (
+                    f"{col} {_fmt(f[col][i])} is outside [{rng[0]}, {rng[1]}] = "
+                    f"[{_fmt(f[rng[0]][i]) if has[rng[0]][i] else '?'}, "
+                    f"{_fmt(f[rng[1]][i]) if has[rng[1]][i] else '?'}]"
+                )
+            else:
+                msg = f"{lo} {_fmt(f[lo][i])} is above {hi} {_fmt(f[hi][i])}"
+            problems.append(Problem(rel, int(rows[i]), col, msg))
+    for i in np.flatnonzero(is_diff & has["se"] & (f["se"] <= 0)):
+        problems.append(
+            Problem(
+                rel,
+                int(rows[i]),
+                "se",
+                f"must be > 0 on a difference row (got {_fmt(f['se'][i])}): "
+                "a difference with SE 0 has no variance",
             )
+        )
+    for i in np.flatnonzero(is_diff & both_ci & (f["ci_low"] == f["ci_high"]) & ~has["se"]):
+        problems.append(
+            Problem(
+                rel,
+                int(rows[i]),
+                "ci_high",
+                f"ci_low equals ci_high ({_fmt(f['ci_low'][i])}): a CI of width 0 gives the "
+                "difference no variance",
+            )
+        )
+    _check_scale(oc, config, f, has, rel, rows, problems)
     for a, b in (("q1", "q3"), ("min", "max")):
         for i in np.flatnonzero(has[a] ^ has[b]):
             col = b if has[a][i] else a
@@ -472,6 +679,48 @@ def _check_outcomes(oc, st, config, rel, st_rel, problems, bad_cells=frozenset()
                 )
 
 
+#: Values of a row that a bounded instrument's scale bounds (final values; change and
+#: difference values by the width of the scale).
+SCALED_COLUMNS = ("mean", "median", "q1", "q3", "min", "max")
+
+
+def _check_scale(oc, config, f, has, rel, rows, problems):
+    """Values outside the outcome's declared ``scale`` are errors (CI limits are left to the audit).
+
+    A final value must lie in [min, max]; a change or a difference within
+    ± (max − min). A CI of a mean may legitimately reach past a bound, so the
+    audit flags those.
+    """
+    if config is None:
+        return
+    scales = {
+        key: ocfg["scale"] for key, ocfg in config.get("outcomes", {}).items() if ocfg.get("scale")
+    }
+    outcome = oc["outcome"].to_numpy()
+    kind = oc["kind"].to_numpy()
+    for key, (lo, hi) in scales.items():
+        mine = outcome == key
+        width = hi - lo
+        for col in SCALED_COLUMNS:
+            for i in np.flatnonzero(mine & has[col]):
+                v = f[col][i]
+                if kind[i] == "final" and not lo <= v <= hi:
+                    rng = f"[{_fmt(lo)}, {_fmt(hi)}]"
+                elif kind[i] != "final" and abs(v) > width:
+                    rng = f"[-{_fmt(width)}, {_fmt(width)}] (a {kind[i]})"
+                else:
+                    continue
+                problems.append(
+                    Problem(
+                        rel,
+                        int(rows[i]),
+                        col,
+                        f"{col} {_fmt(v)} is outside the scale of {key!r}, {rng} "
+                        f"(outcomes.{key}.scale)",
+                    )
+                )
+
+
 def _check_links(config, st, oc, raw, problems):
     if config is None:
         return
@@ -521,6 +770,8 @@ def _check_links(config, st, oc, raw, problems):
                         "warning",
                     )
                 )
+    if oc is not None and isinstance(raw.config, dict):
+        _check_measures(config, oc, raw, problems)
     if st is not None and oc is not None:
         rel = raw.sources.get("studies", sio.STUDIES_CSV)
         with_rows = set(oc["study_id"])
@@ -535,6 +786,48 @@ def _check_links(config, st, oc, raw, problems):
                         "warning",
                     )
                 )
+
+
+def _check_measures(config, oc, raw, problems):
+    """Measures the rows cannot give: an error when written, one note per outcome when defaults."""
+    from scimeta.compare import measure_plan, plan_note
+
+    written = raw.config.get("outcomes") or {}
+    for key in sorted(config["outcomes"]):
+        ocfg = config["outcomes"][key]
+        rows = oc[oc["outcome"] == key]
+        if rows.empty:
+            continue
+        plan = measure_plan(rows, ocfg, prepost_method=config["prepost_method"])
+        defaults = {}
+        for comparison, p in plan.items():
+            explicit = comparison in (written.get(key) or {})
+            for m, reason in p.skipped.items():
+                if not explicit:
+                    continue
+                path = f"outcomes.{key}.{comparison}"
+                problems.append(
+                    Problem(
+                        sio.CONFIG_FILE,
+                        _line_of(raw, path),
+                        path,
+                        f"{m} cannot be computed from the rows of {key!r}: {reason}",
+                    )
+                )
+            if not explicit:
+                defaults[comparison] = p
+        note = plan_note(defaults)
+        if note:
+            path = f"outcomes.{key}"
+            problems.append(
+                Problem(
+                    sio.CONFIG_FILE,
+                    _line_of(raw, path),
+                    path,
+                    f"default measures {note} (noted once in excluded.csv)",
+                    "warning",
+                )
+            )
 
 
 # --------------------------------------------------------------------------- entry points

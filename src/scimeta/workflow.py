@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from scimeta.compare import measure_plan
+
 __all__ = [
     "library_digest",
     "outcome_digests",
@@ -150,12 +152,13 @@ def planned_figures(review, config: dict) -> dict[str, list[tuple]]:
         rows = outcomes[outcomes["outcome"] == key]
         if rows.empty:
             continue
+        # the measures the rows can give (defaults that do not apply are not drawn)
+        attempted = measure_plan(rows, ocfg, prepost_method=config.get("prepost_method", "paired"))
         for comparison in comparisons_present(rows):
+            measures = attempted[comparison].measures
             if comparison == "between_arms":
-                measures = ocfg.get("between_arms", ["MD", "SMD"])
                 crows = rows[(rows["arm"] == "control") | (rows["kind"] == "difference")]
             else:
-                measures = ocfg.get("pre_post", ["MC", "SMCR"])
                 crows = rows[(rows["arm"] == "treatment") & (rows["kind"] != "difference")]
             n_studies = crows["study_id"].nunique()
             for i, measure in enumerate(measures):

@@ -48,5 +48,6 @@ for _outcome in OUTCOMES:
             r_grid=config["sensitivity"]["r_grid"],
             plan=figure_plan(_outcome),
             layout=config["figures"]["layout"],
+            max_forest_rows=config["figures"]["max_forest_rows"],
         script:
             "../scripts/analyse.py"

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.sourcecache import infer_source_file
-from snakemake.utils import validate
 
 REPO = Path(workflow.basedir)
 if str(REPO / "src") not in sys.path:
     sys.path.insert(0, str(REPO / "src"))
 
 from scimeta.io import read_review  # noqa: E402
+from scimeta.safe import report_labels, report_param, report_text  # noqa: E402
 from scimeta.validate import ReviewError  # noqa: E402
 from scimeta.workflow import (  # noqa: E402
     FIGURE_FORMATS,
@@ -32,8 +32,9 @@ except ReviewError as err:
         + "\n".join(str(p) for p in err.problems if p.severity == "error")
     )
 
-# fills the schema's defaults into the config Snakemake passes to the jobs
-validate(config, REPO / "workflow" / "schemas" / "config.schema.yaml")
+# the validated config, every default filled in (those of the schema and those that follow
+# other keys, e.g. pre_post under prepost_method), is the config the jobs receive
+config.update(REVIEW.config)
 LIB_DIGEST = library_digest(REPO / "src" / "scimeta")
 OUTCOME_DIGESTS = outcome_digests(REVIEW, config)
 OUTCOMES = sorted(config["outcomes"])
@@ -121,8 +122,8 @@ def figure_outputs(outcome):
                     path,
                     caption=FIGURE_CAPTIONS[item["kind"]],
                     category="3. Figures",
-                    subcategory=label,
-                    labels=labels,
+                    subcategory=report_text(label),
+                    labels=report_labels(labels),
                 )
             files.append(path)
     return files

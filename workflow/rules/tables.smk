@@ -83,6 +83,6 @@ rule tables:
     params:
         rows=get_review_digest,
         lib=LIB_DIGEST,
-        outcomes=config["outcomes"],
+        outcomes=report_param(config["outcomes"]),
     script:
         "../scripts/tables.py"

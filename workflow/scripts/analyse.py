@@ -35,7 +35,9 @@ def effect_sizes(review, outcome):
     """Arms (mean and SD, how derived), effect sizes and every exclusion of one outcome."""
     review = restrict_review(review, outcome)
     arms, excluded_arms = build_arms(review)
-    effects, excluded_effects = build_effects(arms, review.studies, review.config)
+    effects, excluded_effects = build_effects(
+        arms, review.studies, review.config, outcomes_file=review.sources["outcomes"]
+    )
     excluded = pd.concat([excluded_arms, excluded_effects], ignore_index=True)
     return arms, effects, excluded
 
@@ -72,7 +74,7 @@ def pools(effects, studies, config):
 
 
 def figures(out: dict, studies, figure_dir, *, outcome, plan, outcome_config, analysis, layout,
-            populations):
+            populations, max_forest_rows=None):
     """Draw every planned figure of the outcome from its tables as written."""
     tables = {name: pd.read_csv(out[name]) for name in FIGURE_TABLES}
     for item in plan:
@@ -83,6 +85,7 @@ def figures(out: dict, studies, figure_dir, *, outcome, plan, outcome_config, an
             analysis=analysis,
             layout=layout,
             populations=populations,
+            max_forest_rows=max_forest_rows,
             studies=studies,
             **tables,
         )
@@ -90,7 +93,8 @@ def figures(out: dict, studies, figure_dir, *, outcome, plan, outcome_config, an
         log.info("%s: %s", item["stem"], ", ".join(written))
 
 
-def main(review_dir, outcome, out: dict, figure_dir, *, plan, layout, **settings):
+def main(review_dir, outcome, out: dict, figure_dir, *, plan, layout, max_forest_rows=None,
+         **settings):
     """``settings``: the rule's params (every config value this job reads)."""
     review = read_review(review_dir)
     config = {
@@ -115,7 +119,7 @@ def main(review_dir, outcome, out: dict, figure_dir, *, plan, layout, **settings
     )
     figures(out, review.studies, figure_dir, outcome=outcome, plan=plan,
             outcome_config=settings["outcome_config"], analysis=config["analysis"],
-            layout=layout, populations=config["populations"])
+            layout=layout, populations=config["populations"], max_forest_rows=max_forest_rows)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import pandas as pd
 from scimeta.audit import audit_review, outcome_counts
 from scimeta.io import read_review, write_csv, write_text
 from scimeta.report import audit_page
+from scimeta.safe import read_param
 from scimeta.workflow import finish_job, start_job
 
 if TYPE_CHECKING:
@@ -76,6 +77,6 @@ if __name__ == "__main__":
         ".",
         {k: list(v) for k, v in snakemake.input.items()},
         dict(snakemake.output),
-        outcomes=snakemake.params.outcomes,
+        outcomes=read_param(snakemake.params.outcomes),
     )
     finish_job()

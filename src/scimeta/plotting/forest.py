@@ -27,6 +27,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon, Rectangle
 from matplotlib.ticker import MaxNLocator, NullLocator
 from scimeta._dist import norm_ppf
+from scimeta.safe import rst_text
 
 from scimeta.plotting._common import (
     CI_NAMES,
@@ -91,7 +92,7 @@ class _Col:
 
 @dataclass
 class _Row:
-    kind: str  # title, section, study, pool, pi, note, blank
+    kind: str  # title, section, study, pool, pi, note, summary, blank, data (not drawn)
     cells: dict = field(default_factory=dict)
     bold: bool = False
     span: str = ""  # text of a note row (spans the table left of the plot)
@@ -129,19 +130,35 @@ class _Measurer:
         return self._cache[key]
 
 
-def favours_labels(comparison: str, higher_is_better) -> tuple[str, str] | None:
+#: Names of the arms and time points when the outcome's config gives none (``arms``).
+ARM_NAMES = {"treatment": "treatment", "control": "control", "baseline": "baseline",
+             "follow_up": "follow-up"}
+
+
+def _arm_names(arms) -> dict:
+    return {**ARM_NAMES, **{k: v for k, v in (arms or {}).items() if v}}
+
+
+def _title(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def favours_labels(comparison: str, higher_is_better, arms=None) -> tuple[str, str] | None:
     """``(left, right)`` labels under the axis, or None without a direction.
 
     Every measure here is group 1 minus (or over) group 2, with group 1 the
     treatment arm (``between_arms``) or the follow-up (``pre_post``); so a
-    positive effect means group 1 scored higher.
+    positive effect means group 1 scored higher. ``arms``: the outcome's
+    ``arms`` config (names of ``treatment``, ``control``, ``baseline``,
+    ``follow_up``).
     """
     if higher_is_better is None:
         return None
+    names = _arm_names(arms)
     if comparison == "pre_post":
-        better, worse = "Better than baseline", "Worse than baseline"
+        better, worse = f"Better than {names['baseline']}", f"Worse than {names['baseline']}"
     else:
-        better, worse = "Favours treatment", "Favours control"
+        better, worse = f"Favours {names['treatment']}", f"Favours {names['control']}"
     return (worse, better) if bool(higher_is_better) else (better, worse)
 
 
@@ -163,6 +180,7 @@ def forest_plot(
     title: str | None = None,
     xlim: tuple[float, float] | None = None,
     digits: int = 2,
+    max_rows: int | None = None,
 ) -> FigureResult:
     """Draw a forest plot of one outcome × comparison × measure.
 
@@ -203,13 +221,21 @@ def forest_plot(
         in arrows. Default: chosen from the data.
     digits : int
         Decimals of effects and CIs.
+    max_rows : int, optional
+        Most study rows drawn. With more studies the plot is a summary, as
+        meta's ``forest(..., study.results = FALSE)``: the (subtotal and) total
+        diamonds, the prediction interval, heterogeneity and tests, and a line
+        per section saying how many studies it pools; every study's numbers
+        stay in the data (``drawn = False``). None: no limit. The figure's
+        height then no longer grows with the number of studies.
 
     Returns
     -------
     FigureResult
         The figure and one data row per drawn row (study, subtotal, total,
         prediction interval, subgroup test) with the numbers on the drawn
-        scale.
+        scale; ``drawn`` is False for the study rows of a summary (see
+        ``max_rows``).
 
     Notes
     -----
@@ -228,22 +254,28 @@ def forest_plot(
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     if model not in ("random", "common"):
         raise ValueError(f"model must be 'random' or 'common', got {model!r}")
+    if max_rows is not None and (isinstance(max_rows, bool) or int(max_rows) != max_rows
+                                 or max_rows < 1):
+        raise ValueError(f"max_rows must be a positive integer or None, got {max_rows!r}")
     eff = _select_effects(effects, comparison, measure, outcome, subgroup_var, level)
     pools = _select_pools(pooled, eff, comparison, measure, model, tau2_method, ci_method)
     log_scale = measure in LOG_MEASURES
-    fam_labels = favours_labels(comparison, (outcome_cfg or {}).get("higher_is_better"))
+    arms = (outcome_cfg or {}).get("arms")
+    fam_labels = favours_labels(comparison, (outcome_cfg or {}).get("higher_is_better"), arms)
 
-    texts = [*eff["label"], title or ""]
+    summary = max_rows is not None and len(eff) > max_rows
+    texts = [*([] if summary else eff["label"]), title or ""]
     if subgroup_var is not None:
         texts += [str(v) for v in eff[subgroup_var].dropna().unique()]
     families = families_for(texts)
     with figure_context(families):
         m = _Measurer(families)
         sections = _sections(eff, pools, subgroup_var)
-        cols = _columns(layout, comparison, measure, model, level, eff)
+        cols = _columns(layout, comparison, measure, model, level, eff, arms)
         rows, footer = _rows(
             sections, pools, cols, eff, comparison, measure, model, tau2_method, ci_method,
             level, digits, subgroup_var, subgroup_tests, outcome, title, log_scale,
+            max_rows=max_rows if summary else None,
         )
         cols = [c for c in cols if c.key == "plot" or any(r.cells.get(c.key) for r in rows)]
         plot_w = PLOT_W[layout]
@@ -306,7 +338,7 @@ def forest_plot(
     data["scale"] = "log" if log_scale else "linear"
     meta = {"xlim": (lo, hi), "ticks": list(ticks), "layout": layout, "model": model,
             "tau2_method": tau2_method, "ci_method": ci_method, "level": level,
-            "size_in": (width_in, height_in)}
+            "size_in": (width_in, height_in), "summary": summary}
     return FigureResult(fig, data, "forest", meta)
 
 
@@ -417,7 +449,8 @@ def _sections(eff, pools, subgroup_var):
 
 
 # --------------------------------------------------------------------------- table
-def _columns(layout, comparison, measure, model, level, eff):
+def _columns(layout, comparison, measure, model, level, eff, arms=None):
+    names = {k: _title(v) for k, v in _arm_names(arms).items()}
     name = MEASURE_NAMES.get(measure, measure)
     method = f"IV, {'Random' if model == 'random' else 'Common'}, {level:.0%} CI"
     effect = _Col("effect", (name, method), "right")
@@ -428,21 +461,21 @@ def _columns(layout, comparison, measure, model, level, eff):
         return [label, plot, effect, weight]
     if comparison == "pre_post":
         data = [
-            _Col("mean2", ("", "Mean"), "right", "Baseline"),
-            _Col("sd2", ("", "SD"), "right", "Baseline"),
-            _Col("mean1", ("", "Mean"), "right", "Follow-up"),
-            _Col("sd1", ("", "SD"), "right", "Follow-up"),
+            _Col("mean2", ("", "Mean"), "right", names["baseline"]),
+            _Col("sd2", ("", "SD"), "right", names["baseline"]),
+            _Col("mean1", ("", "Mean"), "right", names["follow_up"]),
+            _Col("sd1", ("", "SD"), "right", names["follow_up"]),
             _Col("n1", ("", "N"), "right"),
             _Col("r", ("", "r"), "right"),
         ]
     else:
         data = [
-            _Col("mean1", ("", "Mean"), "right", "Treatment"),
-            _Col("sd1", ("", "SD"), "right", "Treatment"),
-            _Col("n1", ("", "Total"), "right", "Treatment"),
-            _Col("mean2", ("", "Mean"), "right", "Control"),
-            _Col("sd2", ("", "SD"), "right", "Control"),
-            _Col("n2", ("", "Total"), "right", "Control"),
+            _Col("mean1", ("", "Mean"), "right", names["treatment"]),
+            _Col("sd1", ("", "SD"), "right", names["treatment"]),
+            _Col("n1", ("", "Total"), "right", names["treatment"]),
+            _Col("mean2", ("", "Mean"), "right", names["control"]),
+            _Col("sd2", ("", "SD"), "right", names["control"]),
+            _Col("n2", ("", "Total"), "right", names["control"]),
         ]
     return [label, *data, weight, effect, plot]
 
@@ -512,7 +545,7 @@ def _weights(vi, pool, model):
 
 
 def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, ci_method, level,
-          digits, subgroup_var, subgroup_tests, outcome, title, log_scale):
+          digits, subgroup_var, subgroup_tests, outcome, title, log_scale, *, max_rows=None):
     tr = np.exp if log_scale else (lambda v: v)
     keys = {c.key for c in cols}
     dec = {k: decimals_for(_num_col(eff, k)) for k in ("mean1", "sd1", "mean2", "sd2")}
@@ -558,9 +591,18 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
                 "r_source": r_src[i] if "r_source" in st else "",
                 "yi": yi[i], "vi": vi[i],
                 "estimate": tr(yi[i]), "ci_low": tr(lo[i]), "ci_high": tr(hi[i]),
-                "weight_pct": w[i], "text": cells["effect"],
+                "weight_pct": w[i], "text": cells["effect"], "drawn": max_rows is None,
             }
-            rows.append(_Row("study", cells=cells, record=rec))
+            # a summary keeps the study's numbers in the data, without drawing its row
+            if max_rows is None:
+                rows.append(_Row("study", cells=cells, record=rec))
+            else:
+                rows.append(_Row("data", record=rec, h=0.0))
+        if max_rows is not None:
+            n_st = len(st)
+            rows.append(_Row("summary", span=(
+                f"{n_st:,} {'study' if n_st == 1 else 'studies'} (more than {max_rows} rows): "
+                "each study's result is in this figure's .csv, not drawn")))
         if sec.pool is not None and (len(sections) > 1 or sec.level is not None):
             rows += _pool_rows(sec.pool, st, "subtotal", j, tr, digits, level, comparison,
                                sec.level or "", with_pi=False)
@@ -783,7 +825,7 @@ def _wrap_notes(rows, cols, plot, m):
     avail = plot.x - GAP - label.x if plot.x > label.x else label.width
     out = []
     for r in rows:
-        if r.kind == "note" and r.span:
+        if r.kind in ("note", "summary") and r.span:
             for k, line in enumerate(_wrap(r.span, avail, m, SMALL, r.bold)):
                 out.append(_Row(r.kind, span=line, bold=r.bold,
                                 record=r.record if k == 0 else {}))
@@ -802,7 +844,7 @@ def _frac(null_t, lo, hi, log_scale):
 def _axis(rows, xlim, log_scale):
     """Limits and ticks on the drawn scale."""
     f = np.log10 if log_scale else (lambda v: np.asarray(v, float))
-    recs = [r.record for r in rows if r.record.get("element") in
+    recs = [r.record for r in rows if r.kind != "data" and r.record.get("element") in
             ("study", "subtotal", "overall", "prediction_interval")]
     core, ends = [0.0], []
     for rec in recs:
@@ -933,7 +975,7 @@ def _draw(fig, ax, rows, cols, plot, lo, hi, log_scale, families):
             text(label_x, yc, r.span, bold=True)
             if r.record:
                 data.append(dict(r.record))
-        elif r.kind == "note":
+        elif r.kind in ("note", "summary"):
             text(label_x, yc, r.span, size=SMALL, color="#333333")
         elif r.kind in ("study", "pool", "pi"):
             rec = dict(r.record)
@@ -962,12 +1004,13 @@ def _draw(fig, ax, rows, cols, plot, lo, hi, log_scale, families):
     order = ["row", "element", "subgroup", "study_id", "label", "n1", "mean1", "sd1", "n2",
              "mean2", "sd2", "r", "r_source", "yi", "vi", "estimate", "ci_low", "ci_high",
              "weight_pct", "square_side_pt", "arrow_low", "arrow_high", "text", "k", "tau2", "I2",
-             "Q", "Q_df", "Q_p", "stat", "df", "p", "pi_low", "pi_high"]
+             "Q", "Q_df", "Q_p", "stat", "df", "p", "pi_low", "pi_high", "drawn"]
     for c in order:
         if c not in df:
             df[c] = "" if c in ("element", "subgroup", "study_id", "label", "text",
                                 "r_source") else np.nan
     df["row"] = np.arange(len(df))
+    df["drawn"] = [d is not False for d in df["drawn"]]  # every row but undrawn studies
     return df[order]
 
 
@@ -1041,16 +1084,18 @@ def caption_forest(*, outcome_label: str, comparison: str, measure: str, model: 
     Returns
     -------
     str
-        What is drawn, the model, the τ² estimator and the CI method.
+        What is drawn, the model, the τ² estimator and the CI method. The
+        outcome label and the subgroup variable are escaped
+        (:func:`scimeta.safe.rst_text`): they read as written, never as markup.
     """
     what = ("treatment versus control" if comparison == "between_arms"
             else "follow-up versus baseline within the treated arm")
     name = MEASURE_NAMES.get(measure, measure)
     name = name[:1].lower() + name[1:]
-    parts = [f"Forest plot of **{outcome_label}**, {what}: {name} ({measure})"
+    parts = [f"Forest plot of **{rst_text(outcome_label)}**, {what}: {name} ({measure})"
              + (f" in {k} {'study' if k == 1 else 'studies'}" if k is not None else "") + "."]
     if subgroup_var:
-        parts.append(f"Studies are grouped by *{subgroup_var}*, with a subtotal diamond and "
+        parts.append(f"Studies are grouped by *{rst_text(subgroup_var)}*, with a subtotal diamond and "
                      "heterogeneity line per subgroup and the test for subgroup differences "
                      "in the footer; weights add up to 100% within each subgroup.")
     parts.append("Squares mark study estimates (area proportional to the study's "

@@ -5,9 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import multiprocessing
-import os
 import struct
-import tempfile
 import zlib
 from io import BytesIO
 from pathlib import Path
@@ -17,6 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
+from scimeta.io import atomic_write, write_csv
 from scimeta.plotting._common import FigureResult
 from scimeta.plotting.style import figure_context
 
@@ -70,8 +69,9 @@ def save_figure(fig: FigureResult | Figure, stem, formats=FORMATS, *, write_data
     -----
     Text stays text: ``svg.fonttype = 'none'`` and ``pdf.fonttype = 42``.
     Output is byte-stable: fixed metadata (no dates, no version strings),
-    fixed ``svg.hashsalt``, and every file is written to a temporary name and
-    renamed, so a reader never sees half a file.
+    fixed ``svg.hashsalt``, and every file is written with
+    :func:`scimeta.io.atomic_write`, so neither a reader nor a kill ever
+    leaves half a file (or a temporary one) behind.
 
     The PNG is matplotlib's Agg render at 300 dpi (same pixels, facecolor and
     size as ``savefig(format="png")``), written by :func:`_write_png`: 8-bit
@@ -269,9 +269,9 @@ def _write_formats(figure: Figure, targets: dict, formats) -> None:
     with figure_context(), _lean_pdf_font_subsets():
         for fmt in formats:
             if fmt == "png":
-                _atomic(targets[fmt], lambda fh: _write_png(figure, fh))
+                atomic_write(targets[fmt], lambda fh: _write_png(figure, fh))
             else:
-                _atomic(targets[fmt], lambda fh, fmt=fmt: figure.savefig(
+                atomic_write(targets[fmt], lambda fh, fmt=fmt: figure.savefig(
                     fh, format=fmt, dpi=PNG_DPI, metadata=SAVE_METADATA[fmt]))
 
 
@@ -343,28 +343,5 @@ def _agg_size(figure: Figure, dpi: float) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def _atomic(target: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual file mode
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _write_data(df: pd.DataFrame, target: Path) -> None:
-    try:
-        from scimeta.io import write_csv
-    except ImportError:  # io.py not available: same conventions, written here
-        write_csv = None
-    if write_csv is not None:
-        write_csv(df, target)
-        return
-    _atomic(target, lambda fh: fh.write(
-        df.to_csv(index=False, float_format="%.17g", lineterminator="\n").encode("utf-8")))
+    write_csv(df, target)
