@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.scimeta-installed
 CORES ?= 2
 
-.PHONY: run test lint format report bench clean-results reference
+.PHONY: run run-examples test lint format report bench clean-results reference
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,16 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP)
 	$(BIN)/snakemake -s Snakefile --cores $(CORES)
 	$(BIN)/snakemake -s Snakefile --cores $(CORES) -d examples/stroke_nsc
+
+# The published reviews under examples/ (Hodgkiss 2023: data/raw built from the authors' sheets).
+EXAMPLES := normand1999 curtis1998 gibson2002 morris2008
+run-examples: $(STAMP)
+	for review in $(EXAMPLES); do \
+		$(BIN)/snakemake -s Snakefile --cores $(CORES) -d examples/$$review || exit 1; \
+	done
+	$(BIN)/python examples/hodgkiss2023/make_raw.py
+	$(BIN)/snakemake -s Snakefile --cores $(CORES) -d examples/hodgkiss2023
+	$(BIN)/python examples/hodgkiss2023/reproduce.py
 
 report: run
 	$(BIN)/snakemake -s Snakefile --cores 1 --report results/report.zip
@@ -35,7 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/pipeline.py
 	$(BIN)/python benchmarks/figures.py
 
-# Regenerate the metafor reference values (needs R with metafor, metadat, jsonlite).
+# Regenerate the metafor reference values (needs R with metafor, metadat, jsonlite, readxl, yaml).
 reference:
 	Rscript tests/reference/make_reference.R
 

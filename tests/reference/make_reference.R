@@ -1,8 +1,8 @@
 # Regenerate every reference value file of the test suite from R's metafor.
 #
-# Run by hand from the repository root (R with metafor, metadat, jsonlite and
-# readxl, e.g. Debian's r-cran-metafor r-cran-metadat r-cran-jsonlite
-# r-cran-readxl):
+# Run by hand from the repository root (R with metafor, metadat, jsonlite,
+# readxl and yaml, e.g. Debian's r-cran-metafor r-cran-metadat r-cran-jsonlite
+# r-cran-readxl r-cran-yaml):
 #
 #     Rscript tests/reference/make_reference.R
 #

@@ -82,6 +82,11 @@ for (o in outcomes) {
   Q <- sum(w * (b - sum(w * b) / sum(w))^2)
   mz <- rma(yi, vi, mods = ~ factor(subgroup), data = es, control = ctrl)
   mk <- rma(yi, vi, mods = ~ factor(subgroup), data = es, test = "knha", control = ctrl)
+  common <- list()
+  for (lev in levs) {
+    common[[lev]] <- fit_summary(rma(yi, vi, data = es, subset = subgroup == lev, tau2 = mz$tau2,
+                                     control = ctrl))
+  }
   class_tests[[o]] <- list(
     file = file, sheet = "CLASS", study = z$study, subgroup = z$subgroup,
     yi = num(es$yi), vi = num(es$vi), levels = levs, subgroups = per,
@@ -89,6 +94,9 @@ for (o in outcomes) {
     Q_between = Q, df = length(levs) - 1, p = pchisq(Q, length(levs) - 1, lower.tail = FALSE),
     moderator_call = sprintf("rma(yi, vi, mods = ~ factor(subgroup), control = %s) and test = 'knha'", ctrl_txt),
     QM_z = mz$QM, QMp_z = mz$QMp, tau2_common = mz$tau2,
+    common_call = "per level: rma(yi, vi, subset = subgroup == lev, tau2 = tau2_common) (meta's tau.common)",
+    subgroups_common_tau2 = common,
+    overall = fit_summary(rma(yi, vi, data = es, control = ctrl)),
     F_knha = mk$QM, Fdf_knha = num(mk$QMdf), Fp_knha = mk$QMp)
 }
 
