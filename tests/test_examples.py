@@ -282,11 +282,6 @@ def test_subgroup_tests_match_metafor(run, name):
     assert n_checked == len(tests)  # every subgroup test of the review was compared
 
 
-@pytest.mark.xfail(
-    reason="issue 9 point 4: a one-study subgroup under the common-tau² model is reported with "
-    "the study's own SE, not the model's (metafor rma(mods = ~ factor(g) - 1))",
-    strict=False,
-)
 def test_one_study_subgroup_under_common_tau2(run):
     pooled = table(run("gibson2002"), "pooled")
     n_checked = 0

@@ -144,7 +144,7 @@ def test_schema_rejects_a_negative_count(tmp_path):
     cfg = review / "config" / "config.yaml"
     cfg.write_text(cfg.read_text().replace("  not_retrieved: 0", "  not_retrieved: -1"))
     msgs = [str(p) for p in validate_review(review)]
-    assert any("prisma.not_retrieved: -1 is less than the minimum of 0" in m for m in msgs), msgs
+    assert any("prisma.not_retrieved: must be >= 0 (got -1)" in m for m in msgs), msgs
 
 
 def test_config_schema_keys_have_description_and_defaults():

