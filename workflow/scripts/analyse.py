@@ -15,11 +15,11 @@ from scimeta.analysis import (
     r_sweep_table,
     subgroup_tables,
 )
-from scimeta.membership import membership_table
 from scimeta.compare import build_effects
 from scimeta.extract import build_arms
 from scimeta.figures import draw_figure
 from scimeta.io import read_review, write_csv
+from scimeta.membership import membership_table
 from scimeta.plotting import save_figure
 from scimeta.workflow import FIGURE_FORMATS, finish_job, restrict_review, start_job
 
@@ -51,7 +51,7 @@ def pools(effects, studies, config):
     # who enters each pool, decided once; every table below reads it
     membership = membership_table(effects, studies, config["subgroups"], config["populations"])
     overall = pooled_table(effects, analysis, membership)
-    by_group, tests, membership = subgroup_tables(
+    by_group, tests, _ = subgroup_tables(  # the membership given, returned as is
         effects,
         studies,
         analysis=analysis,
