@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _settings import analysis
 
 from scimeta.metareg import METAREG_TAU2_METHODS, metareg, predict_line, qm_batch
 
@@ -152,3 +153,29 @@ def test_validation_names_row_and_column():
         metareg([0.1, 0.2, 0.3], [0.1, 0.1, 0.1], [1, np.nan, 3])
     with pytest.raises(ValueError, match="rank deficient"):
         metareg([0.1, 0.2, 0.3], [0.1, 0.1, 0.1], np.ones(3))
+
+
+def test_identical_effect_sizes_under_knapp_hartung_have_a_note_not_silent_gaps():
+    """Every effect size on the fitted line: metafor's ``rma(..., test = "knha")`` gives
+    se 0 and t = +-Inf (the sign following rounding noise); here the statistic, p and F
+    are empty and the note says why, in the meta-regression and in Egger's test."""
+    from scimeta.analysis import metareg_table
+    from scimeta.bias import bias_table
+
+    vi = np.array([0.1, 0.2, 0.3, 0.4])
+    fit = metareg(np.ones(4), vi, np.array([1.0, 2.0, 3.0, 4.0]), test="knha")
+    assert np.allclose(fit.beta, [1.0, 0.0]) and np.all(fit.se == 0)
+    assert np.isnan(fit.stat).all() and np.isnan(fit.pval).all() and np.isnan(fit.F)
+    assert "residual variance 0" in fit.note
+    z = metareg(np.ones(4), vi, np.array([1.0, 2.0, 3.0, 4.0]), test="z")
+    assert np.isfinite(z.stat).all() and "residual variance" not in z.note
+    rows = pd.DataFrame({"study_id": list("abcd"), "outcome": "o", "comparison": "between_arms",
+                         "measure": "MD", "population": "all", "yi": 1.0, "vi": vi,
+                         "n1": 10.0, "n2": 10.0, "year": [1.0, 2.0, 3.0, 4.0]})
+    table = metareg_table(rows, rows[["study_id", "year"]], moderators=["year"],
+                          analysis=analysis(tau2=["REML"], ci=["hksj"]))
+    assert table["p"].isna().all() and table["note"].str.contains("residual variance 0").all()
+    bias = bias_table(rows, outcome="o", comparison="between_arms", measure="MD",
+                      tau2_method="REML", test="knha", level=0.95)
+    egger = bias[bias["test"] == "egger_rma"].iloc[0]
+    assert np.isnan(egger["p"]) and "residual variance 0" in egger["note"]

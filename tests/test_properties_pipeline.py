@@ -302,12 +302,6 @@ def test_random_reviews_run_and_explain_every_gap(spec):
     assert_every_gap_explained(tables)
 
 
-@pytest.mark.xfail(
-    reason="identical effect sizes: under Knapp-Hartung the meta-regression and Egger's "
-    "regression have a residual variance of 0, and their statistic and p are empty "
-    "without a note",
-    strict=False,
-)
 @bounded(INVARIANCE_EXAMPLES)
 @given(reviews(equal_se=True))
 def test_bias_stage_never_raises(spec):

@@ -358,16 +358,22 @@ def metareg(
     se = np.sqrt(np.diag(vb))
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = beta / se
+    if s2w == 0.0:
+        # every effect size on the fitted line: SE 0 and beta / 0 is no test statistic
+        # (metafor prints t = +-Inf, p < .0001; the sign of -Inf follows rounding noise)
+        stat = np.full(p, nan)
+        notes.append("Knapp-Hartung: residual variance 0 (the effect sizes lie on the fitted "
+                     "line), so the standard errors are 0 and there is no t, F or p")
     try:
         sub = vb[np.ix_(btt, btt)]
-        QM = float(beta[list(btt)] @ np.linalg.solve(sub, beta[list(btt)]))
+        QM = float(beta[list(btt)] @ np.linalg.solve(sub, beta[list(btt)])) if s2w != 0 else nan
     except np.linalg.LinAlgError:
         QM = nan
     F = F_df1 = F_df2 = nan
     if test == "knha":
         df = float(k - p)
-        F, F_df1, F_df2 = QM / m, float(m), df
-        QM_p = float(f_sf(F, m, df)) if df > 0 else nan
+        F, F_df1, F_df2 = (QM / m if s2w > 0 else nan), float(m), df
+        QM_p = float(f_sf(F, m, df)) if df > 0 and s2w > 0 else nan
         pval = t_sf2(stat, df) if df > 0 else np.full(p, nan)
         crit = float(t_isf((1 - level) / 2, df)) if df > 0 else nan
     else:
