@@ -18,7 +18,8 @@ from review_factory import (  # noqa: E402
 
 from scimeta import io as sio  # noqa: E402
 from scimeta.extract import build_arms  # noqa: E402
-from scimeta.validate import ReviewError, validate_review  # noqa: E402
+from scimeta.io import validate_review  # noqa: E402
+from scimeta.validate import ReviewError  # noqa: E402
 
 OUT = "data/raw/outcomes.csv"
 ST = "data/raw/studies.csv"

@@ -9,7 +9,7 @@ import pytest
 from scimeta import prisma
 from scimeta.io import read_raw, read_review
 from scimeta.plotting import prisma_flow_diagram, save_figure
-from scimeta.validate import validate_review
+from scimeta.io import validate_review
 
 REPO = Path(__file__).resolve().parents[1]
 

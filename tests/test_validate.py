@@ -11,7 +11,8 @@ from review_factory import copy_review, outcome_line, write_outcomes  # noqa: E4
 
 from scimeta import cli  # noqa: E402
 from scimeta import io as sio  # noqa: E402
-from scimeta.validate import Problem, ReviewError, validate_review  # noqa: E402
+from scimeta.io import validate_review  # noqa: E402
+from scimeta.validate import Problem, ReviewError  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

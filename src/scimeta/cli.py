@@ -25,7 +25,7 @@ __all__ = ["main"]
 
 
 def _cmd_validate(args) -> int:
-    from scimeta.validate import validate_review
+    from scimeta.io import validate_review
 
     try:
         problems = validate_review(args.review_dir)

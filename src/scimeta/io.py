@@ -19,13 +19,26 @@ import os
 import secrets
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
+from scimeta import validate
+from scimeta.review import (  # re-exported: shared with scimeta.validate
+    CONFIG_FILE,
+    EXTRACTION_XLSX,
+    OUTCOMES_CSV,
+    REPORTED_NUMBERS,
+    SHEETS,
+    STUDIES_CSV,
+    Problem,
+    RawReview,
+    Review,
+    load_schema,
+    schemas_dir,
+)
 from scimeta.safe import html_escape, neutralise_cell
 
 __all__ = [
@@ -39,6 +52,7 @@ __all__ = [
     "load_schema",
     "read_raw",
     "read_review",
+    "validate_review",
     "write_csv",
     "neutralise_cell",
     "html_escape",
@@ -47,96 +61,10 @@ __all__ = [
     "REPORTED_NUMBERS",
 ]
 
-CONFIG_FILE = "config/config.yaml"
-STUDIES_CSV = "data/raw/studies.csv"
-OUTCOMES_CSV = "data/raw/outcomes.csv"
-EXTRACTION_XLSX = "data/raw/extraction.xlsx"
-SHEETS = ("studies", "outcomes")
-#: The numbers a paper reports that an outcomes row may hold (besides prepost_r).
-REPORTED_NUMBERS = (
-    "n", "mean", "sd", "se", "ci_low", "ci_high", "median", "q1", "q3", "min", "max",
-    "p_value", "t_value",
-)
-
-
-@dataclass(frozen=True)
-class Review:
-    """A validated review.
-
-    Attributes
-    ----------
-    config : dict
-        ``config/config.yaml`` with the schema defaults filled in.
-    studies, outcomes : pandas.DataFrame
-        The sheets, columns in input order; known columns that the sheet lacks
-        are appended (empty). Text columns hold ``str`` ('' when empty), the
-        numeric columns of the schemas hold float (NaN when empty). Both frames
-        have ``source_row`` (int, spreadsheet row number, header = 1).
-        ``studies.cohort_id`` is filled with ``study_id`` where empty;
-        ``outcomes.population`` defaults to ``all`` and ``kind`` to ``final``.
-    sources : dict
-        ``{'config': ..., 'studies': ..., 'outcomes': ...}``: the file each part
-        came from, relative to the review folder; for the workbook
-        ``data/raw/extraction.xlsx:studies`` and ``data/raw/extraction.xlsx:outcomes``.
-    review_dir : str
-        The folder as given (only for messages; never written by the library).
-    """
-
-    config: dict
-    studies: pd.DataFrame
-    outcomes: pd.DataFrame
-    sources: dict
-    review_dir: str = ""
-
-    def to_dict(self) -> dict:
-        return {
-            "config": self.config,
-            "studies": self.studies.to_dict("records"),
-            "outcomes": self.outcomes.to_dict("records"),
-            "sources": dict(self.sources),
-        }
-
-
-@dataclass(frozen=True)
-class RawReview:
-    """What :func:`read_raw` found: text-only sheets plus reading problems.
-
-    ``studies`` / ``outcomes`` are lists of ``(row_number, {column: text})`` with
-    the header list kept in ``headers``; ``config`` is the parsed YAML (or None).
-    """
-
-    config: object
-    config_lines: dict
-    headers: dict
-    rows: dict
-    sources: dict
-    problems: list = field(default_factory=list)
-
-
-# --------------------------------------------------------------------------- schemas
-def schemas_dir() -> Path:
-    """``<repo>/workflow/schemas`` located relative to the installed package."""
-    import scimeta
-
-    return Path(scimeta.__file__).resolve().parents[2] / "workflow" / "schemas"
-
-
-_SCHEMA_CACHE: dict[str, dict] = {}
-
-
-def load_schema(name: str) -> dict:
-    """Load ``workflow/schemas/<name>.schema.yaml`` (name: config, studies, outcomes)."""
-    if name not in _SCHEMA_CACHE:
-        path = schemas_dir() / f"{name}.schema.yaml"
-        with open(path, encoding="utf-8") as fh:
-            _SCHEMA_CACHE[name] = yaml.load(fh, Loader=_YAML_LOADER)
-    return _SCHEMA_CACHE[name]
 
 
 # --------------------------------------------------------------------------- reading
 def _problem(file, row, column, message, severity="error"):
-    from scimeta.validate import Problem
-
     return Problem(file=file, row=row, column=column, message=message, severity=severity)
 
 
@@ -475,10 +403,20 @@ def read_review(review_dir) -> Review:
     scimeta.validate.ReviewError
         Listing every error (``file:row:column: message``); nothing is written.
     """
-    from scimeta import validate
-
     raw = read_raw(review_dir)
     return validate.build_review(raw, str(review_dir))
+
+
+def validate_review(review_dir) -> list[Problem]:
+    """Check config and sheets of a review folder without running anything.
+
+    Returns
+    -------
+    list of Problem
+        Errors and warnings (:func:`scimeta.validate.validate_raw`), sorted by
+        file, row, column. Empty = clean. Reads only; writes nothing.
+    """
+    return validate.validate_raw(read_raw(review_dir))
 
 
 # --------------------------------------------------------------------------- writing

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import jsonschema
 import pandas as pd
 
-from scimeta.validate import Problem
+from scimeta.review import Problem, load_schema
 
 __all__ = [
     "ROB_CSV",
@@ -53,6 +53,25 @@ __all__ = [
 ROB_CSV = "data/raw/risk_of_bias.csv"
 ROB_COLUMNS = ("study_id", "tool", "domain", "judgement", "support")
 NOT_ASSESSED = "not assessed"
+
+_GREEN, _YELLOW, _RED, _DARK_RED, _BLUE, _GREY = (
+    "#02C100", "#E2DF07", "#BF0000", "#820000", "#4EA1F7", "#BDBDBD")
+MINUS = "\u2212"
+#: Judgement → (fill colour, symbol) in every risk-of-bias figure and table (robvis's colours).
+JUDGEMENT_STYLE = {
+    "low": (_GREEN, "+"),
+    "yes": (_GREEN, "+"),
+    "some concerns": (_YELLOW, MINUS),
+    "moderate": (_YELLOW, MINUS),
+    "unclear": (_YELLOW, "?"),
+    "high": (_RED, "\u00d7"),
+    "serious": (_RED, "\u00d7"),
+    "no": (_RED, "\u00d7"),
+    "critical": (_DARK_RED, "!"),
+    "no information": (_BLUE, "?"),
+    "not applicable": (_GREY, "\u2013"),
+    "not assessed": ("#FFFFFF", ""),
+}
 
 
 @dataclass(frozen=True)
@@ -243,10 +262,9 @@ def validate_risk_of_bias(table: pd.DataFrame, studies: pd.DataFrame, *,
         from :func:`jbi_overall`) and warnings (a study of studies.csv that is
         not assessed). Sorted by row.
     """
-    from scimeta import io as sio
 
     problems: list[Problem] = []
-    schema = sio.load_schema("risk_of_bias")
+    schema = load_schema("risk_of_bias")
     for col in schema["required"]:
         if col not in table.columns:
             problems.append(Problem(file, 1, col, "missing required column"))
@@ -441,7 +459,7 @@ def forest_rob_data(table: pd.DataFrame, studies: pd.DataFrame, study_ids) -> pd
     domains of the study's tool in order, then ``overall``. A study that was
     not assessed has one row with ``domain = 'overall'`` and judgement
     ``not assessed``. Colours and symbols are those of the risk-of-bias
-    figures (:data:`scimeta.plotting.rob.JUDGEMENT_STYLE`), so a forest plot
+    figures (:data:`JUDGEMENT_STYLE`), so a forest plot
     draws one dot per row at column ``position``.
 
     Returns
@@ -449,8 +467,6 @@ def forest_rob_data(table: pd.DataFrame, studies: pd.DataFrame, study_ids) -> pd
     pandas.DataFrame
         ``study_id, tool, position, domain, judgement, color, symbol``.
     """
-    from scimeta.plotting.rob import JUDGEMENT_STYLE
-
     long = judgements_long(table, studies)
     records = []
     for sid in study_ids:

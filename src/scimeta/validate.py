@@ -41,20 +41,20 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 
 import jsonschema
 import numpy as np
 import pandas as pd
 
-from scimeta import io as sio
+from scimeta import review as sio
+from scimeta.review import Problem, ReviewError
 
 __all__ = [
     "Problem",
     "ReviewError",
-    "validate_review",
     "validate_raw",
     "build_review",
+    "config_defaults",
     "outcome_defaults",
     "OUTCOME_KEY",
     "MISSING_TOKENS",
@@ -74,56 +74,6 @@ _SLUG_MESSAGE = (
     "is not a valid id: use letters, digits, '_', '.', '-', starting with a letter or digit, "
     "without '..'"
 )
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One validation problem.
-
-    Attributes
-    ----------
-    file : str
-        Relative to the review folder (``data/raw/outcomes.csv``; for the
-        workbook ``data/raw/extraction.xlsx:outcomes``).
-    row : int or None
-        Spreadsheet row (header = 1), or the config line; None = whole file.
-    column : str or None
-        Column name, or dotted config key.
-    message : str
-    severity : str
-        ``error`` (blocks the analysis) or ``warning``.
-    """
-
-    file: str
-    row: int | None
-    column: str | None
-    message: str
-    severity: str = "error"
-
-    def __str__(self) -> str:
-        parts = [self.file]
-        if self.row is not None or self.column:
-            parts.append("" if self.row is None else str(self.row))
-        if self.column:
-            parts.append(str(self.column))
-        return ":".join(parts) + f": {self.message}"
-
-    def to_dict(self) -> dict:
-        return {
-            "file": self.file,
-            "row": self.row,
-            "column": self.column,
-            "message": self.message,
-            "severity": self.severity,
-        }
-
-
-class ReviewError(Exception):
-    """Raised when a review has errors; ``problems`` holds all of them."""
-
-    def __init__(self, problems):
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -372,11 +322,23 @@ def _check_config(raw, problems):
             problems.append(Problem(sio.CONFIG_FILE, _line_of(raw, path), shown or None, message))
     if errs:
         return None
-    out = _fill_defaults(cfg, schema)
-    out["outcomes"] = {
-        key: outcome_defaults(ocfg, out["prepost_method"]) for key, ocfg in cfg["outcomes"].items()
-    }
+    out = config_defaults(cfg)
     _check_combinations(raw, out, problems)
+    return out
+
+
+def config_defaults(config: dict) -> dict:
+    """A (schema-valid) config with every default of the config schema filled in.
+
+    The defaults are those of ``config.schema.yaml`` and of
+    :func:`outcome_defaults`; nothing else in the library supplies one
+    (:class:`scimeta.settings.Settings` reads the result).
+    """
+    out = _fill_defaults(config, sio.load_schema("config"))
+    out["outcomes"] = {
+        key: outcome_defaults(ocfg, out["prepost_method"])
+        for key, ocfg in (config.get("outcomes") or {}).items()
+    }
     return out
 
 
@@ -873,18 +835,6 @@ def _validate(raw):
 def validate_raw(raw) -> list[Problem]:
     """All problems (errors and warnings) of a :class:`scimeta.io.RawReview`, sorted."""
     return _validate(raw)[3]
-
-
-def validate_review(review_dir) -> list[Problem]:
-    """Check config and sheets of a review folder without running anything.
-
-    Returns
-    -------
-    list of Problem
-        Errors and warnings, sorted by file, row, column. Empty = clean.
-        Reads only; writes nothing.
-    """
-    return validate_raw(sio.read_raw(review_dir))
 
 
 def build_review(raw, review_dir: str = "") -> sio.Review:

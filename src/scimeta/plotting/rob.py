@@ -17,27 +17,10 @@ from matplotlib.patches import Circle, Rectangle
 
 from scimeta.plotting._common import FigureResult, new_figure
 from scimeta.plotting.style import FONT_SIZE, families_for, figure_context
+from scimeta.rob import JUDGEMENT_STYLE
 
 __all__ = ["JUDGEMENT_STYLE", "traffic_light_plot", "rob_summary_plot", "rob_dots"]
 
-_GREEN, _YELLOW, _RED, _DARK_RED, _BLUE, _GREY = (
-    "#02C100", "#E2DF07", "#BF0000", "#820000", "#4EA1F7", "#BDBDBD")
-MINUS = "\u2212"
-#: Judgement → (fill colour, symbol) in every risk-of-bias figure (robvis's colours).
-JUDGEMENT_STYLE = {
-    "low": (_GREEN, "+"),
-    "yes": (_GREEN, "+"),
-    "some concerns": (_YELLOW, MINUS),
-    "moderate": (_YELLOW, MINUS),
-    "unclear": (_YELLOW, "?"),
-    "high": (_RED, "\u00d7"),
-    "serious": (_RED, "\u00d7"),
-    "no": (_RED, "\u00d7"),
-    "critical": (_DARK_RED, "!"),
-    "no information": (_BLUE, "?"),
-    "not applicable": (_GREY, "\u2013"),
-    "not assessed": ("#FFFFFF", ""),
-}
 _TOOL_ORDER = ("rob2", "robins_i", "jbi_case_series")
 
 # layout of the traffic-light plot, in inches
