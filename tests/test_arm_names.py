@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent / "data" / "extraction"))
+from _settings import forest_options, outcome  # noqa: E402
 from review_factory import copy_review  # noqa: E402
 
 from scimeta import io as sio  # noqa: E402
@@ -15,13 +16,18 @@ from scimeta.plotting import favours_labels, forest_plot  # noqa: E402
 from scimeta.pool import pool  # noqa: E402
 
 ARMS = {"treatment": "brain image", "control": "no image"}
+#: An outcome with those names, the other names the schema's defaults.
+OUTCOME = outcome(label="Recall", arms=ARMS)
 
 
 def test_favours_labels_take_the_arm_names():
-    assert favours_labels("between_arms", True, ARMS) == ("Favours no image", "Favours brain image")
-    assert favours_labels("pre_post", True, {"baseline": "admission"}) == (
+    arms = OUTCOME["arms"]
+    assert favours_labels("between_arms", True, arms) == ("Favours no image", "Favours brain image")
+    admission = outcome(arms={"baseline": "admission"})["arms"]
+    assert favours_labels("pre_post", True, admission) == (
         "Worse than admission", "Better than admission")
-    assert favours_labels("between_arms", True) == ("Favours control", "Favours treatment")
+    assert favours_labels("between_arms", True, outcome()["arms"]) == ("Favours control",
+                                                                        "Favours treatment")
 
 
 def test_arm_names_in_config_are_validated_and_defaulted(tmp_path):
@@ -39,7 +45,7 @@ def test_arm_names_in_config_are_validated_and_defaulted(tmp_path):
     cfg.write_text(text.replace("    timepoint: 12\n    scale: [0, 100]\n  scim_total:",
                                 "    timepoint: 12\n    scale: [0, 100]\n    arms: {placebo: x}\n  scim_total:"),
                    encoding="utf-8")
-    from scimeta.validate import validate_review
+    from scimeta.io import validate_review
     msgs = [str(p) for p in validate_review(review) if p.severity == "error"]
     assert any(m.startswith("config/config.yaml:16:outcomes.asia_motor.arms.placebo: unknown key 'placebo'")
                for m in msgs), msgs
@@ -59,7 +65,7 @@ def test_forest_plot_headers_and_favours_use_the_names(tmp_path):
     res.update(outcome="x", comparison="between_arms", measure="MD", subgroup_var="overall",
                subgroup="all")
     fig = forest_plot(eff, pd.DataFrame([res]), comparison="between_arms", measure="MD",
-                      outcome_cfg={"label": "Recall", "higher_is_better": True, "arms": ARMS})
+                      outcome_cfg=OUTCOME, **forest_options())
     fig = getattr(fig, "figure", fig)
     texts = {t.get_text() for f in [fig] for ax in f.axes for t in ax.texts} | {
         t.get_text() for t in fig.texts}

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _settings import config as validated_config
 
 from scimeta import characteristics, methods, rob
 from scimeta.io import read_review
@@ -27,11 +28,9 @@ def _effects():
 def _config():
     oc = {"label": "Motor *score*", "higher_is_better": True, "timepoint": 12, "unit": "points",
           "between_arms": ["MD"], "pre_post": ["MC", "SMCR"]}
-    return {"outcomes": {"motor": oc, "pain": dict(oc, label="Pain")},
-            "analysis": {"tau2": ["REML", "DL"], "ci": ["hksj", "wald"], "level": 0.95,
-                         "common": True, "pi_min_k": 3},
-            "prepost_r": 0.5, "prepost_method": "paired", "subgroups": ["level"],
-            "populations": {"level": ["cervical", "thoracic"]}, "extraction": {}}
+    return validated_config(outcomes={"motor": oc, "pain": dict(oc, label="Pain")},
+                            analysis={"tau2": ["REML", "DL"], "ci": ["hksj", "wald"]},
+                            subgroups=["level"], populations={"level": ["cervical", "thoracic"]})
 
 
 def _studies():

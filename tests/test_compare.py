@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from _settings import config as validated_config
 
 from scimeta.compare import build_effects, study_label, study_labels
 from scimeta.effects import escalc
@@ -39,8 +40,7 @@ def config(**outcome):
     base = {"label": "Motor", "higher_is_better": True, "timepoint": 12,
             "between_arms": ["MD", "SMD", "ROM"], "pre_post": ["MC", "SMCR", "SMCC"]}
     base.update(outcome)
-    return {"prepost_r": 0.5, "prepost_method": "paired", "analysis": {"level": 0.95},
-            "outcomes": {"motor": base}}
+    return validated_config(outcomes={"motor": base})
 
 
 def one(effects, **where):

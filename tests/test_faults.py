@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from _reference import RTOL_CLOSED, RTOL_ITERATIVE, load_reference
+from _settings import analysis, outcome
 
 from scimeta.analysis import (
     bias_tables,
@@ -117,7 +118,7 @@ def stages(tmp_path_factory):
                             ignore_index=True),
         "subgroup_tests": tests,
         "membership": membership,
-        "sensitivity": r_sweep_table(effects, r_grid=[0.5], analysis=analysis,
+        "sensitivity": r_sweep_table(effects, r_grid=[0.5], analysis=analysis, enabled=True,
                                      membership=membership),
         "metareg": metareg_table(effects, review.studies, moderators=config["moderators"],
                                  analysis=analysis, membership=membership),
@@ -208,6 +209,7 @@ def test_every_figure_is_drawn_from_the_tables(stages):
         fig = draw_figure(item, outcome=OUTCOME, outcome_config=review.config["outcomes"][OUTCOME],
                           analysis=review.config["analysis"], layout="revman",
                           studies=review.studies, populations=review.config["populations"],
+                          max_forest_rows=review.config["figures"]["max_forest_rows"],
                           **{k: t[k] for k in ("effects", "pooled", "subgroup_tests", "membership",
                                                "sensitivity", "metareg", "bias")})
         assert not fig.meta.get("placeholder"), item
@@ -215,6 +217,7 @@ def test_every_figure_is_drawn_from_the_tables(stages):
     funnel = draw_figure(items[2], outcome=OUTCOME,
                          outcome_config=review.config["outcomes"][OUTCOME],
                          analysis=review.config["analysis"], layout="revman",
+                         populations=review.config["populations"], max_forest_rows=None,
                          **{k: t[k] for k in ("effects", "pooled", "subgroup_tests", "membership",
                                               "sensitivity", "metareg", "bias")})
     drawn = set(funnel.data["element"])
@@ -254,7 +257,7 @@ def _refuse(*args, **kwargs):
     raise ValueError("refused for the test")
 
 
-ANALYSIS = {"tau2": ["REML"], "ci": ["hksj"], "level": 0.95}
+ANALYSIS = analysis(tau2=["REML"], ci=["hksj"])
 
 
 @pytest.mark.parametrize("target", [
@@ -274,7 +277,7 @@ def test_a_refused_analysis_writes_its_rows_and_nothing_else_changes(monkeypatch
         monkeypatch.setattr("scimeta.bias.metareg", _refuse)
     tables = {
         "pooled": pooled_table(effects, ANALYSIS),
-        "sensitivity": r_sweep_table(effects, r_grid=[0.2, 0.5], analysis=ANALYSIS),
+        "sensitivity": r_sweep_table(effects, r_grid=[0.2, 0.5], analysis=ANALYSIS, enabled=True),
         "metareg": metareg_table(effects, studies, moderators=["year"], analysis=ANALYSIS),
         **bias_tables(effects, ANALYSIS),
     }
@@ -329,10 +332,10 @@ def test_a_figure_that_cannot_be_drawn_is_a_placeholder_with_the_reason(monkeypa
     monkeypatch.setattr("scimeta.figures.forest_plot", _refuse)
     membership = membership_table(effects, None)
     fig = draw_figure(dict(kind="forest", comparison="pre_post", measure="MC", var=""),
-                      outcome="o", outcome_config={"label": "O"}, analysis=ANALYSIS,
+                      outcome="o", outcome_config=outcome(label="O"), analysis=ANALYSIS,
                       layout="revman", effects=effects, pooled=pooled_table(effects, ANALYSIS),
                       subgroup_tests=pd.DataFrame(), membership=membership,
-                      sensitivity=pd.DataFrame())
+                      sensitivity=pd.DataFrame(), populations={}, max_forest_rows=None)
     assert fig.meta.get("placeholder")
     assert "could not be drawn: refused for the test" in fig.data["message"].iloc[0]
 

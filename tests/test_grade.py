@@ -8,6 +8,9 @@ import pandas as pd
 import pytest
 
 from _reference import RTOL_CLOSED, RTOL_ITERATIVE, load_reference
+from _settings import config as validated_config
+from _settings import outcome
+
 from scimeta import grade
 from scimeta.pool import pool
 
@@ -81,12 +84,14 @@ def test_inconsistency(k, i2, ci, pi, expected, text):
 
 
 def test_indirectness_from_config():
-    assert grade.indirectness_rule({}) == (0, "none declared (config `indirectness`)")
-    assert grade.indirectness_rule({"indirectness": "serious",
-                                    "indirectness_reason": "animal-derived cells"}) == (
+    assert grade.indirectness_rule(outcome()) == (0, "none declared (config `indirectness`)")
+    assert grade.indirectness_rule(outcome(indirectness="serious",
+                                           indirectness_reason="animal-derived cells")) == (
         1, "animal-derived cells")
-    assert grade.indirectness_rule({"indirectness": "very serious",
-                                    "indirectness_reason": "surrogate"})[0] == 2
+    assert grade.indirectness_rule(outcome(indirectness="very serious",
+                                           indirectness_reason="surrogate"))[0] == 2
+    with pytest.raises(KeyError):  # the default is the schema's, never guessed here
+        grade.indirectness_rule({})
 
 
 def test_optimal_information_size_formula():
@@ -160,7 +165,7 @@ def _review(k=12, design="rct", mid=None, spread=0.0):
           "indirectness_reason": ""}
     if mid is not None:
         oc["mid"] = mid
-    config = {"analysis": {"level": 0.95}, "outcomes": {"motor": oc, "empty": dict(oc, label="E")}}
+    config = validated_config(outcomes={"motor": oc, "empty": dict(oc, label="E")})
     return pooled, effects, studies, config, fit
 
 
@@ -218,8 +223,9 @@ def test_summary_of_findings_of_the_example_review(tmp_path):
                             "design": ["single_arm", "single_arm", "controlled"]})
     rob = pd.DataFrame({"study_id": effects["study_id"],
                         "overall_common": ["some concerns", "high", "high"]})
-    config = {"outcomes": {"asia_motor": {"label": "ASIA motor", "higher_is_better": True,
-                                          "timepoint": 12, "pre_post": ["MC"]}}}
+    config = validated_config(outcomes={"asia_motor": {"label": "ASIA motor",
+                                                       "higher_is_better": True,
+                                                       "timepoint": 12, "pre_post": ["MC"]}})
     sof = grade.summary_of_findings(pd.DataFrame([row]), effects, studies, config,
                                     rob_overall=rob).iloc[0]
     high_share = sum(ref["weights_pct"][1:]) / 100

@@ -10,9 +10,6 @@ the same members and the same n.
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -27,8 +24,9 @@ from scimeta.analysis import (
 from scimeta.figures import draw_figure
 from scimeta.membership import effect_patients, membership_table, pool_rows
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "scimeta"
-ANALYSIS = {"tau2": ["REML", "DL"], "ci": ["hksj", "wald"], "level": 0.95}
+from _settings import analysis, outcome
+
+ANALYSIS = analysis(tau2=["REML", "DL"], ci=["hksj", "wald"])
 POPULATIONS = {"level": ["cervical", "thoracolumbar"]}
 #: follow-up n of each before/after study (its baseline n is 2 more)
 FOLLOW_UP_N = {"a": 8, "b": 12, "c": 15, "d": 20, "e": 9}
@@ -77,7 +75,7 @@ def tables():
                          ignore_index=True),
         subgroup_tests=tests,
         sensitivity=r_sweep_table(effects, r_grid=[0.3, 0.6], analysis=ANALYSIS,
-                                  membership=membership),
+                                  enabled=True, membership=membership),
         metareg=metareg_table(effects, studies, moderators=["year"], analysis=ANALYSIS,
                               membership=membership),
         **bias_tables(effects, ANALYSIS, membership),
@@ -129,8 +127,8 @@ def test_every_consumer_reads_the_same_members_and_patients(tables):
 
 def _draw(tables, **item):
     item = {"var": "", "comparison": "pre_post", "measure": "MC", **item}
-    return draw_figure(item, outcome="o", outcome_config={"label": "O"}, analysis=ANALYSIS,
-                       layout="revman", populations=POPULATIONS,
+    return draw_figure(item, outcome="o", outcome_config=outcome(label="O"), analysis=ANALYSIS,
+                       layout="revman", populations=POPULATIONS, max_forest_rows=100,
                        **{k: tables[k] for k in ("effects", "pooled", "subgroup_tests",
                                                  "membership", "sensitivity", "metareg", "bias",
                                                  "studies")})
@@ -183,19 +181,3 @@ def test_pool_rows_reads_a_membership_table_read_back_from_csv(tables, tmp_path)
     read = pd.read_csv(path)
     rows = pool_rows(tables["effects"], read, comparison="pre_post", measure="MC")
     assert sorted(rows["study_id"]) == OVERALL and rows["n"].sum() == OVERALL_N
-
-
-def test_no_import_cycle_between_analysis_and_subgroups():
-    def imports(name: str) -> set[str]:
-        tree = ast.parse((SRC / f"{name}.py").read_text())
-        found = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                found.add(node.module)
-            elif isinstance(node, ast.Import):
-                found.update(a.name for a in node.names)
-        return found
-
-    assert "scimeta.analysis" not in imports("subgroups")
-    assert "scimeta.analysis" not in imports("membership")
-    assert "scimeta.subgroups" not in imports("membership")

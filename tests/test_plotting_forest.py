@@ -9,15 +9,25 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.lines import Line2D
+from _settings import forest_options, outcome
 from matplotlib.patches import Polygon, Rectangle
 
 from scimeta.effects import escalc
-from scimeta.plotting import caption_forest, favours_labels, forest_plot
+from scimeta.plotting import caption_forest, favours_labels
+from scimeta.plotting import forest_plot as _forest_plot
 from scimeta.plotting.style import missing_glyphs
 from scimeta.pool import pool
 
 Z95 = 1.959963984540054
-CFG = {"label": "ASIA motor score", "higher_is_better": True, "scale": [0, 100]}
+CFG = outcome(label="ASIA motor score", higher_is_better=True, scale=[0, 100])
+ARMS = CFG["arms"]
+
+
+def forest_plot(*args, **kw):
+    """The forest plot with the config's default layout and primary model unless given."""
+    return _forest_plot(*args, **{**forest_options(), **kw})
+
+
 # Text positions are compared in display pixels at 100 dpi; right/left
 # alignment puts edges within rounding of each other.
 ALIGN_TOL_PX = 0.5
@@ -363,10 +373,11 @@ def test_arrows_where_a_ci_leaves_the_axis(between):
 
 
 def test_favours_labels_follow_direction():
-    assert favours_labels("between_arms", True) == ("Favours control", "Favours treatment")
-    assert favours_labels("between_arms", False) == ("Favours treatment", "Favours control")
-    assert favours_labels("pre_post", False) == ("Better than baseline", "Worse than baseline")
-    assert favours_labels("pre_post", None) is None
+    assert favours_labels("between_arms", True, ARMS) == ("Favours control", "Favours treatment")
+    assert favours_labels("between_arms", False, ARMS) == ("Favours treatment", "Favours control")
+    assert favours_labels("pre_post", False, ARMS) == ("Better than baseline",
+                                                       "Worse than baseline")
+    assert favours_labels("pre_post", None, ARMS) is None
 
 
 def test_common_model_footer_and_no_prediction_interval(between):
@@ -403,7 +414,8 @@ def test_errors_name_study_and_column(between):
 
 def test_caption_names_model_estimator_and_ci():
     cap = caption_forest(outcome_label="ASIA motor score", comparison="pre_post", measure="MC",
-                         tau2_method="PM", ci_method="wald", subgroup_var="level", k=5)
+                         arms=ARMS, tau2_method="PM", ci_method="wald", level=0.95, pi_min_k=3,
+                         subgroup_var="level", k=5)
     assert "\n" not in cap
     assert "**ASIA motor score**" in cap and "5 studies" in cap
     assert "Paule–Mandel" in cap and "Wald" in cap and "*level*" in cap

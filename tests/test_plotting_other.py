@@ -157,9 +157,12 @@ _RENDER = textwrap.dedent("""
                 "stat": 2.5, "p": 0.04, "df": 2, "pi_low": est - 5, "pi_high": est + 5,
                 "tau2": 1.2, "I2": 30.0, "Q": 4.0, "Q_df": 2, "Q_p": 0.13}
     pooled = pd.DataFrame([row("overall", "all", 4.0), row("grp", "a", 4.5), row("grp", "b", 3.7)])
-    cfg = {"label": "Score", "higher_is_better": True}
+    cfg = {"label": "Score", "higher_is_better": True,
+           "arms": {"treatment": "treatment", "control": "control", "baseline": "baseline",
+                    "follow_up": "follow-up"}}
     save_figure(forest_plot(eff, pooled, outcome_cfg=cfg, comparison="between_arms", measure="MD",
-                            subgroup_var="grp"), out / "forest")
+                            subgroup_var="grp", layout="revman", tau2_method="REML",
+                            ci_method="hksj", level=0.95), out / "forest")
     save_figure(funnel_plot(yi, vi, estimate=4.0, measure="MD"), out / "funnel")
     save_figure(bubble_plot(yi, vi, np.arange(k, dtype=float), coef=(3.0, 0.2),
                             vcov=[[1.0, 0.0], [0.0, 0.1]], xlabel="x"), out / "bubble")

@@ -15,6 +15,7 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import pytest
+from _settings import forest_options, outcome
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -124,8 +125,8 @@ def _forest(k: int, seed: int, labels):
         "vi": rng.uniform(2, 9, k), "n1": 20.0, "mean1": 30.5, "sd1": 9.25, "n2": 21.0,
         "mean2": 28.25, "sd2": 8.5,
     })
-    return forest_plot(eff, None, outcome_cfg={"label": "Score", "higher_is_better": True},
-                       comparison="between_arms", measure="MD")
+    return forest_plot(eff, None, outcome_cfg=outcome(label="Score", higher_is_better=True),
+                       comparison="between_arms", measure="MD", **forest_options())
 
 
 _LABELS = ["Smith 2019", "García 2020", "Ødegaard 2021", "Jones 2022", "Lee 2023", "王伟 2019",

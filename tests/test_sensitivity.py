@@ -107,7 +107,8 @@ def test_sweep_at_the_config_r_reproduces_the_pipeline_pools():
     effects, _ = build_effects(arms, review.studies, review.config)
     analysis = review.config["analysis"]
     pooled = pooled_table(effects, analysis)
-    sweep = r_sweep_table(effects, r_grid=[review.config["prepost_r"]], analysis=analysis)
+    sweep = r_sweep_table(effects, r_grid=[review.config["prepost_r"]], analysis=analysis,
+                          enabled=True)
     assert len(sweep)
     for _, row in sweep.iterrows():
         primary = pooled[(pooled["outcome"] == row["outcome"]) & (pooled["measure"] == row["measure"])

@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from _reference import load_reference
+from _settings import config
 
+from scimeta import subgroups as sg
 from scimeta.subgroups import (
     ASSIGNMENT_COLUMNS,
     MIXED,
@@ -23,9 +25,24 @@ from scimeta.subgroups import (
     TEST_COLUMNS,
     assign_subgroups,
     exact_permutation_count,
-    pool_subgroups,
-    subgroup_tests,
 )
+
+#: The config's defaults (the schema's) for what a test does not set: the library has none.
+DEFAULTS = config()
+
+
+def pool_subgroups(*args, **kw):
+    a = DEFAULTS["analysis"]
+    return sg.pool_subgroups(*args, **{"tau2_methods": a["tau2"], "ci_methods": a["ci"],
+                                       "level": a["level"], "pi_min_k": a["pi_min_k"],
+                                       "common": a["common"], **kw})
+
+
+def subgroup_tests(*args, **kw):
+    a = DEFAULTS["analysis"]
+    return sg.subgroup_tests(*args, **{"tau2_methods": a["tau2"], "ci_methods": a["ci"],
+                                       "level": a["level"], "n_perm": DEFAULTS["permutations"],
+                                       "seed": DEFAULTS["seed"], **kw})
 
 REF = json.loads((Path(__file__).parent / "reference" / "subgroups.json").read_text())
 CATEGORICAL = {c["name"]: c for c in REF["categorical"]}

@@ -25,20 +25,19 @@ import pandas as pd
 from scimeta.faults import attempt, not_computed, with_gaps
 from scimeta.membership import (
     OVERALL,
-    effect_patients,
     membership_table,
     pool_notes,
     pool_patients,
     pool_rows,
 )
 from scimeta.pool import RESULT_FLOAT_FIELDS, pool
+from scimeta.settings import analysis_settings, test_of
 from scimeta.subgroups import OVERALL_POOLED_COLUMNS as POOLED_COLUMNS
 
 __all__ = [
     "POOLED_COLUMNS",
     "bias_tables",
     "membership_table",
-    "patients",
     "METAREG_COLUMNS",
     "metareg_table",
     "model_grid",
@@ -52,21 +51,15 @@ __all__ = [
 
 
 
-def model_grid(analysis: dict) -> list[tuple[str, str, str, bool]]:
-    """Every (model, tau2_method, ci_method, primary) the config asks for.
+def model_grid(analysis) -> list[tuple[str, str, str, bool]]:
+    """Every (model, tau2_method, ci_method, primary) the config asks for
+    (:meth:`scimeta.settings.AnalysisSettings.model_grid`).
 
-    The primary model is the random-effects model with the first estimator
-    and the first CI method of the config.
+    ``analysis``: the validated config's ``analysis`` block, or its
+    :class:`scimeta.settings.AnalysisSettings`; here and in every function
+    below a missing key is a ``KeyError``.
     """
-    tau2 = list(analysis.get("tau2", ["REML"]))
-    cis = list(analysis.get("ci", ["wald"]))
-    grid = []
-    if analysis.get("common", True):
-        grid += [("common", "EE", ci, False) for ci in cis]
-    for i, method in enumerate(tau2):
-        for j, ci in enumerate(cis):
-            grid.append(("random", method, ci, i == 0 and j == 0))
-    return grid
+    return analysis_settings(analysis).model_grid()
 
 
 def _overall_membership(effects: pd.DataFrame, membership: pd.DataFrame | None) -> pd.DataFrame:
@@ -97,13 +90,6 @@ def overall_rows(
     return rows, notes
 
 
-def patients(rows: pd.DataFrame) -> tuple[float, list[str]]:
-    """Patients in a set of effect sizes (:func:`scimeta.membership.effect_patients`)."""
-    if "n" not in rows:
-        rows = rows.assign(n=[effect_patients(r) for _, r in rows.iterrows()])
-    return pool_patients(rows)
-
-
 def _analyses(effects: pd.DataFrame):
     """(outcome, comparison, measure) and the effect rows of each analysis, sorted."""
     return effects.groupby(["outcome", "comparison", "measure"], sort=True)
@@ -126,12 +112,12 @@ def _pool_or_note(yi, vi, **options) -> dict:
     return row
 
 
-def pool_models(yi, vi, analysis: dict) -> list[dict]:
+def pool_models(yi, vi, analysis) -> list[dict]:
     """Pool one set of effect sizes under every model of :func:`model_grid`."""
-    level = float(analysis.get("level", 0.95))
-    pi_min_k = int(analysis.get("pi_min_k", 3))
+    settings = analysis_settings(analysis)
+    level, pi_min_k = settings.level, settings.pi_min_k
     out = []
-    for model, method, ci, primary in model_grid(analysis):
+    for model, method, ci, primary in settings.model_grid():
         row = _pool_or_note(
             np.asarray(yi, dtype=float),
             np.asarray(vi, dtype=float),
@@ -148,7 +134,7 @@ def pool_models(yi, vi, analysis: dict) -> list[dict]:
 
 
 def pooled_table(
-    effects: pd.DataFrame, analysis: dict, membership: pd.DataFrame | None = None
+    effects: pd.DataFrame, analysis, membership: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """Overall pools (``subgroup_var == "overall"``) of every comparison × measure in ``effects``.
 
@@ -156,6 +142,7 @@ def pooled_table(
     (made from ``effects`` when not given); ``n`` is the sum of its ``n``.
     """
     records = []
+    analysis = analysis_settings(analysis)
     if effects.empty:
         return pd.DataFrame(columns=POOLED_COLUMNS)
     for (outcome, comparison, measure), group in _analyses(effects):
@@ -189,7 +176,7 @@ def subgroup_tables(
     effects: pd.DataFrame,
     studies: pd.DataFrame,
     *,
-    analysis: dict,
+    analysis,
     subgroups,
     populations: dict,
     permutations: int,
@@ -206,8 +193,9 @@ def subgroup_tables(
     """
     from scimeta import subgroups as sg
 
-    subgroups = list(subgroups or [])
-    populations = dict(populations or {})
+    analysis = analysis_settings(analysis)
+    subgroups = list(subgroups)
+    populations = dict(populations)
     if membership is None:
         membership = membership_table(effects, studies, subgroups, populations)
     if effects.empty or not subgroups:
@@ -218,22 +206,22 @@ def subgroup_tables(
         )
     by_group = membership[membership["subgroup_var"].isin(subgroups)]
     options = dict(
-        tau2_methods=list(analysis.get("tau2", ["REML"])),
-        ci_methods=list(analysis.get("ci", ["wald"])),
-        level=float(analysis.get("level", 0.95)),
+        tau2_methods=list(analysis.tau2_methods),
+        ci_methods=list(analysis.ci_methods),
+        level=analysis.level,
         assignments=by_group,
     )
     pooled = sg.pool_subgroups(
         effects, studies, subgroups, populations,
-        pi_min_k=int(analysis.get("pi_min_k", 3)),
-        common=bool(analysis.get("common", True)),
+        pi_min_k=analysis.pi_min_k,
+        common=analysis.common,
         **options,
     )
     primary = (
         (pooled["model"] == "random")
-        & (pooled["tau2_method"] == options["tau2_methods"][0])
-        & (pooled["ci_method"] == options["ci_methods"][0])
-        & (pooled.get("tau2_scope", "separate") == "separate")
+        & (pooled["tau2_method"] == analysis.tau2_method)
+        & (pooled["ci_method"] == analysis.ci_method)
+        & (pooled["tau2_scope"] == "separate")
     )
     pooled = pooled.drop(columns=["level"], errors="ignore").assign(
         primary=primary, conf_level=options["level"]
@@ -253,8 +241,8 @@ def r_sweep_table(
     effects: pd.DataFrame,
     *,
     r_grid,
-    analysis: dict,
-    enabled: bool = True,
+    analysis,
+    enabled: bool,
     membership: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The before/after overall pools recomputed at every assumed pre-post correlation.
@@ -273,8 +261,8 @@ def r_sweep_table(
         return pd.DataFrame(columns=columns)
     frames = []
     paired = effects[(effects["comparison"] == "pre_post") & effects["measure"].isin(["MC", "SMCR", "SMCC"])]
-    tau2_method = list(analysis.get("tau2", ["REML"]))[0]
-    ci_method = list(analysis.get("ci", ["wald"]))[0]
+    analysis = analysis_settings(analysis)
+    tau2_method, ci_method, level = analysis.tau2_method, analysis.ci_method, analysis.level
     for (outcome, measure), group in paired.groupby(["outcome", "measure"], sort=True):
         rows, _ = overall_rows(group, membership, outcome=outcome)
         if rows.empty:
@@ -286,13 +274,13 @@ def r_sweep_table(
             r_grid=list(r_grid),
             tau2_method=tau2_method,
             ci_method=ci_method,
-            level=float(analysis.get("level", 0.95)),
+            level=level,
         )
         if sweep is None:
             sweep = pd.DataFrame({"measure": measure, "r_assumed": list(r_grid), "k": len(rows),
                                   "model": "random", "tau2_method": tau2_method,
                                   "ci_method": ci_method,
-                                  "level": float(analysis.get("level", 0.95)),
+                                  "level": level,
                                   "note": not_computed(why)})
         combined = rows["population"].astype(str).str.startswith("combined:")
         if combined.any():
@@ -359,7 +347,7 @@ def metareg_table(
     studies: pd.DataFrame,
     *,
     moderators,
-    analysis: dict,
+    analysis,
     membership: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Meta-regression of every overall pool on each continuous moderator of the config.
@@ -378,10 +366,11 @@ def metareg_table(
     from scimeta.metareg import metareg
 
     records = []
-    moderators = list(moderators or [])
+    analysis = analysis_settings(analysis)
+    moderators = list(moderators)
     if effects.empty or not moderators:
         return pd.DataFrame(columns=METAREG_COLUMNS)
-    level = float(analysis.get("level", 0.95))
+    level = analysis.level
     for (outcome, comparison, measure), group in _analyses(effects):
         rows, _ = overall_rows(group, membership, outcome=outcome)
         for moderator in moderators:
@@ -394,8 +383,8 @@ def metareg_table(
             used = rows[have]
             base = dict(outcome=outcome, comparison=comparison, measure=measure,
                         moderator=moderator, k=int(have.sum()), studies=";".join(used["study_id"]))
-            for method in analysis.get("tau2", ["REML"]):
-                for ci in analysis.get("ci", ["wald"]):
+            for method in analysis.tau2_methods:
+                for ci in analysis.ci_methods:
                     if have.sum() < 3 or np.unique(x[have]).size < 2:
                         why = ("fewer than 3 studies" if have.sum() < 3
                                else f"{moderator} takes a single value")
@@ -404,7 +393,7 @@ def metareg_table(
                         continue
                     fit, why = attempt(metareg, used["yi"].to_numpy(float),
                                        used["vi"].to_numpy(float), x[have], tau2_method=method,
-                                       test="knha" if ci == "hksj" else "z", level=level)
+                                       test=test_of(ci), level=level)
                     if fit is None:
                         records.append({**base, "tau2_method": method, "ci_method": ci,
                                         "note": "; ".join(notes + [not_computed(why)])})
@@ -432,7 +421,7 @@ def metareg_table(
 
 
 def bias_tables(
-    effects: pd.DataFrame, analysis: dict, membership: pd.DataFrame | None = None
+    effects: pd.DataFrame, analysis, membership: pd.DataFrame | None = None
 ) -> dict[str, pd.DataFrame]:
     """Small-study and influence diagnostics of every overall pool (:mod:`scimeta.bias`).
 
@@ -448,9 +437,8 @@ def bias_tables(
     """
     from scimeta import bias
 
-    methods = list(analysis.get("tau2", ["REML"]))
-    ci = list(analysis.get("ci", ["wald"]))[0]
-    level = float(analysis.get("level", 0.95))
+    analysis = analysis_settings(analysis)
+    methods, ci, level = analysis.tau2_methods, analysis.ci_method, analysis.level
     columns = {
         "bias": list(bias.BIAS_COLUMNS),
         "leave1out": list(bias.LEAVE1OUT_COLUMNS),
@@ -475,8 +463,7 @@ def bias_tables(
         keys = dict(outcome=outcome, comparison=comparison, measure=measure)
         for method in methods:
             frames["bias"].append(bias.bias_table(
-                rows, **keys, tau2_method=method, test="knha" if ci == "hksj" else "z",
-                level=level))
+                rows, **keys, tau2_method=method, test=analysis.test, level=level))
             if len(rows) >= bias.MIN_K:
                 isolated("leave1out", bias.leave1out_table, rows, **keys, tau2_method=method,
                          ci_method=ci, level=level)

@@ -90,7 +90,8 @@ import numpy as np
 import pandas as pd
 
 from scimeta._dist import norm_ppf, norm_sf2, t_ppf, t_sf2
-from scimeta.io import REPORTED_NUMBERS
+from scimeta.review import REPORTED_NUMBERS
+from scimeta.settings import analysis_settings
 from scimeta.textextract import normalise_quote, read_sources
 
 __all__ = [
@@ -826,7 +827,7 @@ def audit_review(review, arms: pd.DataFrame, sources=None) -> pd.DataFrame:
         _quote_source_findings(oc, *sources, out)
 
     # reported difference and p against the arms
-    _reported_p_findings(arms, float((review.config.get("analysis") or {}).get("level", 0.95)), out)
+    _reported_p_findings(arms, analysis_settings(review.config["analysis"]).level, out)
 
     # recorded by build_arms
     for r in arms.to_dict("records"):

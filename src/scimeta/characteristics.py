@@ -13,7 +13,7 @@ import math
 
 import pandas as pd
 
-from scimeta.analysis import patients
+from scimeta.membership import effect_patients
 from scimeta.compare import study_label
 
 __all__ = ["STUDY_COLUMNS", "DESIGN_NAMES", "studies_table"]
@@ -81,8 +81,8 @@ def studies_table(studies: pd.DataFrame, outcomes: pd.DataFrame, effects: pd.Dat
         reported = set(outcomes.loc[outcomes["study_id"] == sid, "outcome"])
         mine = effects[(effects["study_id"] == sid) & (effects["population"] == "all")]
         analysed = set(mine["outcome"])
-        n = [patients(mine.iloc[[i]]) for i in range(len(mine))]
-        n = [total for total, unknown in n if not unknown]
+        n = [effect_patients(row) for _, row in mine.iterrows()]
+        n = [total for total in n if not math.isnan(total)]
         population = "; ".join(p for p in (
             f"level {_cell(s, 'level')}" if _cell(s, "level") else "",
             f"phase {_cell(s, 'phase')}" if _cell(s, "phase") else "",

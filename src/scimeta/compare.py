@@ -36,6 +36,7 @@ from scimeta.effects import MEASURES_BETWEEN as BETWEEN_MEASURES
 from scimeta.effects import MEASURES_PREPOST as PAIRED_MEASURES
 from scimeta.effects import escalc
 from scimeta.extract import EXCLUDED_COLUMNS, included_arms
+from scimeta.settings import analysis_settings
 
 __all__ = [
     "EFFECT_COLUMNS",
@@ -98,12 +99,16 @@ class ComparisonPlan:
         The measures attempted, in the config's order (the first is the primary one).
     skipped : dict
         ``{measure: reason}`` for the configured measures the rows cannot give.
+    requested : tuple of str
+        The measures the config lists (empty: the comparison is not analysed,
+        and its rows are not excluded one by one: :func:`plan_note` says it once).
     """
 
     comparison: str
     present: bool
     measures: tuple
     skipped: dict
+    requested: tuple = ()
 
 
 def measure_plan(rows: pd.DataFrame, outcome_config: dict, *, prepost_method: str) -> dict:
@@ -147,14 +152,14 @@ def measure_plan(rows: pd.DataFrame, outcome_config: dict, *, prepost_method: st
     control = (arm == "control").any()
     difference = (kind == "difference").any()
     skipped = {}
-    for m in outcome_config.get("between_arms", ()):
+    for m in outcome_config["between_arms"]:
         if not (control or difference):
             break  # the comparison is absent: nothing to attempt, nothing to note
         if not control and m != "MD":
             skipped[m] = "only reported differences (a standardised or ratio measure needs " \
                          "per-arm means and SDs)"
     out["between_arms"] = _plan("between_arms", control or difference,
-                                outcome_config.get("between_arms", ()), skipped)
+                                outcome_config["between_arms"], skipped)
 
 
     treat = (arm == "treatment") & (kind != "difference")
@@ -162,7 +167,7 @@ def measure_plan(rows: pd.DataFrame, outcome_config: dict, *, prepost_method: st
     change = (treat & (kind == "change") & (tp == timepoint)).any()
     follow = (treat & (tp == timepoint)).any()
     skipped = {}
-    for m in outcome_config.get("pre_post", ()):
+    for m in outcome_config["pre_post"]:
         if not treat.any():
             break
         if timepoint == 0:
@@ -176,8 +181,7 @@ def measure_plan(rows: pd.DataFrame, outcome_config: dict, *, prepost_method: st
                 "SMCR is standardised by the baseline SD" if m == "SMCR"
                 else "the independent-groups comparison needs them"
             )
-    out["pre_post"] = _plan("pre_post", bool(treat.any()), outcome_config.get("pre_post", ()),
-                            skipped)
+    out["pre_post"] = _plan("pre_post", bool(treat.any()), outcome_config["pre_post"], skipped)
     return out
 
 
@@ -187,13 +191,20 @@ def _plan(comparison, present, measures, skipped) -> ComparisonPlan:
         present=bool(present),
         measures=tuple(m for m in measures if m not in skipped) if present else (),
         skipped=dict(skipped),
+        requested=tuple(measures),
     )
 
 
 def plan_note(plan: dict) -> str:
-    """The one note of an outcome on the measures not attempted ('' when none)."""
+    """The one note of an outcome on the measures not attempted ('' when none).
+
+    A comparison the rows hold but the config lists no measure for (``pre_post: []``)
+    is named once here; its rows are not listed as excluded.
+    """
     parts = []
     for comparison, p in plan.items():
+        if p.present and not p.requested:
+            parts.append(f"{comparison}: no measure in the config (its rows are not compared)")
         why: dict = {}
         for m, reason in p.skipped.items():
             why.setdefault(reason, []).append(m)
@@ -525,9 +536,9 @@ def build_effects(arms: pd.DataFrame, studies: pd.DataFrame, config: dict,
         :data:`EXCLUDED_COLUMNS` (stage ``effects``).
     """
     settings = _Settings(
-        prepost_r=float(config.get("prepost_r", 0.5)),
-        prepost_method=config.get("prepost_method", "paired"),
-        level=float(config.get("analysis", {}).get("level", 0.95)),
+        prepost_r=float(config["prepost_r"]),
+        prepost_method=config["prepost_method"],
+        level=analysis_settings(config["analysis"]).level,
     )
     col = _Collector(settings, outcomes_file)
     notes: list[dict] = []
@@ -541,11 +552,8 @@ def build_effects(arms: pd.DataFrame, studies: pd.DataFrame, config: dict,
             "design": s.get("design", ""),
             "label": labels[s["study_id"]],
         }
-    from scimeta.validate import outcome_defaults  # the schema's defaults, in one place
-
     usable = included_arms(arms)
     for outcome, ocfg in config["outcomes"].items():
-        ocfg = outcome_defaults(ocfg, settings.prepost_method)
         timepoint = float(ocfg["timepoint"])
         allowed = INDEPENDENT_MEASURES if settings.prepost_method == "independent" else PAIRED_MEASURES
         bad = [m for m in ocfg["pre_post"] if m not in allowed]

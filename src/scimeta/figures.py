@@ -27,11 +27,9 @@ from scimeta.membership import MIXED, OVERALL, pool_rows
 from scimeta.plotting import bubble_plot, forest_plot, funnel_plot, r_sensitivity_plot
 from scimeta.plotting._common import FigureResult, new_figure
 from scimeta.plotting.style import figure_context
+from scimeta.settings import analysis_settings, comparison_text
 
 __all__ = ["draw_figure", "placeholder"]
-
-_COMPARISON_TEXT = {"between_arms": "treatment vs control", "pre_post": "follow-up vs baseline"}
-
 
 def placeholder(message: str, *, kind: str, title: str) -> FigureResult:
     """A small figure stating why there is nothing to draw."""
@@ -43,12 +41,10 @@ def placeholder(message: str, *, kind: str, title: str) -> FigureResult:
     return FigureResult(fig, data, kind, {"placeholder": True})
 
 
-def _primary(analysis: dict) -> tuple[str, str]:
-    return list(analysis.get("tau2", ["REML"]))[0], list(analysis.get("ci", ["wald"]))[0]
-
-
 def _title(outcome_config: dict, comparison: str, measure: str, extra: str = "") -> str:
-    text = f"{outcome_config['label']}: {_COMPARISON_TEXT[comparison]} ({measure})"
+    """``<label>: <treatment> vs <control> (<measure>)``, in the outcome's arm names."""
+    text = (f"{outcome_config['label']}: "
+            f"{comparison_text(comparison, outcome_config['arms'])} ({measure})")
     return f"{text}, {extra}" if extra else text
 
 
@@ -103,14 +99,16 @@ def draw_figure(
     metareg: pd.DataFrame | None = None,
     bias: pd.DataFrame | None = None,
     studies: pd.DataFrame | None = None,
-    populations: dict | None = None,
-    max_forest_rows: int | None = None,
+    populations: dict,
+    max_forest_rows: int | None,
 ) -> FigureResult:
     """Draw one planned figure of an outcome (see :func:`scimeta.workflow.planned_figures`).
 
     Every argument is a table as written (``membership`` is the outcome's
     ``subgroup_membership.csv``, with the overall pool). A figure that cannot
-    be drawn is a placeholder with the reason. A forest plot of more than
+    be drawn is a placeholder with the reason. ``analysis``, ``layout``,
+    ``populations``, ``max_forest_rows``: the validated config's
+    (:class:`scimeta.settings.Settings`). A forest plot of more than
     ``max_forest_rows`` studies is drawn as a summary
     (:func:`scimeta.plotting.forest_plot`, ``max_rows``).
     """
@@ -133,8 +131,8 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
           max_forest_rows=None) -> FigureResult:
     kind, comparison, measure, var = item["kind"], item["comparison"], item["measure"], item["var"]
     effects = _text_filled(effects)
-    tau2_method, ci_method = _primary(analysis)
-    level = float(analysis.get("level", 0.95))
+    analysis = analysis_settings(analysis)
+    tau2_method, ci_method, level = analysis.tau2_method, analysis.ci_method, analysis.level
     nothing = (
         f"No {measure} effect size could be computed for this comparison; "
         "see results/tables/excluded.csv for the reasons."
@@ -161,7 +159,7 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
         pools = pooled[pooled["subgroup_var"].isin([var, "overall"])]
         if "tau2_scope" in pools:
             pools = pools[pools["tau2_scope"].fillna("separate").isin(["separate", ""])]
-        pools = _ordered_pools(pools, var, (populations or {}).get(var))
+        pools = _ordered_pools(pools, var, populations.get(var))
         tests = subgroup_tests[
             (subgroup_tests["subgroup_var"] == var)
             & (subgroup_tests["comparison"] == comparison)

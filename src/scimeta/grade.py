@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from scimeta._dist import norm_ppf
+from scimeta.settings import analysis_settings
 
 __all__ = [
     "SOF_COLUMNS",
@@ -215,8 +216,8 @@ def inconsistency_rule(k: int, i2: float, ci: tuple, pi: tuple, null: float = 0.
 
 def indirectness_rule(outcome_config: dict) -> tuple[int, str]:
     """Downgrade for indirectness as the config declares it."""
-    level = outcome_config.get("indirectness", "not serious")
-    reason = str(outcome_config.get("indirectness_reason", "") or "")
+    level = outcome_config["indirectness"]
+    reason = str(outcome_config["indirectness_reason"] or "")
     if level == "not serious" and not reason:
         reason = "none declared (config `indirectness`)"
     return LEVELS.index(level), reason
@@ -386,7 +387,7 @@ def summary_of_findings(pooled: pd.DataFrame, effects: pd.DataFrame, studies: pd
         with its ``*_reason``; ``status`` is :data:`DRAFT_LABEL`. An outcome
         or comparison without a pool has a row with the reason in ``note``.
     """
-    level = float(config.get("analysis", {}).get("level", 0.95))
+    level = analysis_settings(config["analysis"]).level
     design_of = dict(zip(studies["study_id"].astype(str), studies["design"].astype(str)))
     records = []
     for outcome, oc in config["outcomes"].items():
@@ -397,7 +398,9 @@ def summary_of_findings(pooled: pd.DataFrame, effects: pd.DataFrame, studies: pd
                             "note": "no effect size for this outcome (see excluded.csv)"})
             continue
         for comparison in comparisons:
-            measure = list(oc.get(comparison, []))[0]
+            if not oc[comparison]:
+                continue  # not requested (the effects hold none either)
+            measure = oc[comparison][0]
             base = {"outcome": outcome, "label": oc["label"], "comparison": comparison,
                     "measure": measure, "timepoint": oc["timepoint"], "status": DRAFT_LABEL}
             row, note = _primary_row(pooled, outcome, comparison, measure)
@@ -429,7 +432,7 @@ def _sof_row(base, row, note, effects, design_of, oc, level, bias, rob_overall) 
     est, lo, hi, pi_lo, pi_hi = (_num(row[c]) for c in ("estimate", "ci_low", "ci_high",
                                                         "pi_low", "pi_high"))
     unit = ("ratio of means" if ratio else "SD units" if measure in STANDARDISED
-            else oc.get("unit", "points"))
+            else oc["unit"])
     start, start_reason = start_certainty(comparison, designs)
     rob_level, rob_reason = risk_of_bias_rule(weights, rob_overall)
     inc_level, inc_reason = inconsistency_rule(k, row["I2"], (lo, hi), (pi_lo, pi_hi), 0.0,

@@ -12,7 +12,7 @@ import math
 import pandas as pd
 
 from scimeta.conversions import METHOD_REFERENCES
-from scimeta.io import html_escape
+from scimeta.safe import html_escape
 
 __all__ = ["audit_page"]
 

@@ -54,7 +54,7 @@ ROB_CSV = "data/raw/risk_of_bias.csv"
 ROB_COLUMNS = ("study_id", "tool", "domain", "judgement", "support")
 NOT_ASSESSED = "not assessed"
 
-_GREEN, _YELLOW, _RED, _DARK_RED, _BLUE, _GREY = (
+_GREEN, _YELLOW, _RED, DARK_RED, _BLUE, _GREY = (
     "#02C100", "#E2DF07", "#BF0000", "#820000", "#4EA1F7", "#BDBDBD")
 MINUS = "\u2212"
 #: Judgement → (fill colour, symbol) in every risk-of-bias figure and table (robvis's colours).
@@ -67,7 +67,7 @@ JUDGEMENT_STYLE = {
     "high": (_RED, "\u00d7"),
     "serious": (_RED, "\u00d7"),
     "no": (_RED, "\u00d7"),
-    "critical": (_DARK_RED, "!"),
+    "critical": (DARK_RED, "!"),
     "no information": (_BLUE, "?"),
     "not applicable": (_GREY, "\u2013"),
     "not assessed": ("#FFFFFF", ""),

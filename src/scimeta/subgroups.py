@@ -48,6 +48,7 @@ from scimeta.membership import (
 from scimeta.metareg import metareg, qm_batch
 from scimeta.pool import RESULT_FLOAT_FIELDS
 from scimeta.pool import pool as _pool
+from scimeta.settings import test_of
 
 __all__ = [
     "MIXED",
@@ -137,8 +138,6 @@ STATISTIC_Q, STATISTIC_F = "Q_between", "F"
 #: metafor's tolerance when comparing permuted statistics with the observed one
 #: (``.Machine$double.eps^0.5``), so ties from rounding count as ties.
 PERM_TOL = math.sqrt(np.finfo(float).eps)
-_DEFAULT_CI_METHODS = ("hksj",)
-
 
 
 def _assignments(effects, studies, subgroups, populations_map, assignments):
@@ -205,7 +204,7 @@ def _common_scope_row(y, v, tau2, *, tau2_method, ci_method, level, pi_min_k, co
     if k == 1 and ci_method == "hksj":
         note = "; ".join(x for x in (note, "k = 1: no Knapp-Hartung adjustment (no residual "
                                      "degrees of freedom in the subgroup), Wald CI") if x)
-    test = "knha" if ci_method == "hksj" and k > 1 else "z"
+    test = test_of(ci_method) if k > 1 else "z"
     fit = metareg(y, v, None, tau2=tau2, test=test, level=level)
     row = _nan_row()
     est, se = float(fit.beta[0]), float(fit.se[0])
@@ -268,11 +267,11 @@ def pool_subgroups(
     subgroups: Iterable[str],
     populations_map: Mapping[str, Sequence[str]] | None = None,
     *,
-    tau2_methods: Sequence[str] = ("REML",),
-    ci_methods: Sequence[str] = _DEFAULT_CI_METHODS,
-    level: float = 0.95,
-    pi_min_k: int = 3,
-    common: bool = True,
+    tau2_methods: Sequence[str],
+    ci_methods: Sequence[str],
+    level: float,
+    pi_min_k: int,
+    common: bool,
     scopes: Sequence[str] = ("separate", "common"),
     assignments: pd.DataFrame | None = None,
     pool_fn=None,
@@ -602,7 +601,7 @@ def _moderator_row(base, y, v, labels, tau2_method, ci_method, level, n_perm, se
     """The mixed-effects model with the subgroup factor: chi^2 test of Q_M (``wald``) or
     the Knapp-Hartung F test (``hksj``), with its permutation p-value."""
     G = len(set(labels))
-    test = "knha" if ci_method == "hksj" else "z"
+    test = test_of(ci_method)
     row = {**base, "method": "moderator_model", "tau2_method": tau2_method,
            "ci_method": ci_method, "statistic": STATISTIC_F if test == "knha" else STATISTIC_Q,
            "Q_between": math.nan, "df": G - 1 if G >= 2 else math.nan, "p": math.nan,
@@ -650,11 +649,11 @@ def subgroup_tests(
     subgroups: Iterable[str],
     populations_map: Mapping[str, Sequence[str]] | None = None,
     *,
-    tau2_methods: Sequence[str] = ("REML",),
-    ci_methods: Sequence[str] = _DEFAULT_CI_METHODS,
-    level: float = 0.95,
-    n_perm: int = 1000,
-    seed: int | None = None,
+    tau2_methods: Sequence[str],
+    ci_methods: Sequence[str],
+    level: float,
+    n_perm: int,
+    seed: int | None,
     assignments: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Tests for subgroup differences, one row per analysis, variable, method and estimator.

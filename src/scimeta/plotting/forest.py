@@ -28,6 +28,7 @@ from matplotlib.patches import Polygon, Rectangle
 from matplotlib.ticker import MaxNLocator, NullLocator
 from scimeta._dist import norm_ppf
 from scimeta.safe import rst_text
+from scimeta.settings import comparison_text
 
 from scimeta.plotting._common import (
     CI_NAMES,
@@ -130,31 +131,22 @@ class _Measurer:
         return self._cache[key]
 
 
-#: Names of the arms and time points when the outcome's config gives none (``arms``).
-ARM_NAMES = {"treatment": "treatment", "control": "control", "baseline": "baseline",
-             "follow_up": "follow-up"}
-
-
-def _arm_names(arms) -> dict:
-    return {**ARM_NAMES, **{k: v for k, v in (arms or {}).items() if v}}
-
-
 def _title(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def favours_labels(comparison: str, higher_is_better, arms=None) -> tuple[str, str] | None:
+def favours_labels(comparison: str, higher_is_better, arms) -> tuple[str, str] | None:
     """``(left, right)`` labels under the axis, or None without a direction.
 
     Every measure here is group 1 minus (or over) group 2, with group 1 the
     treatment arm (``between_arms``) or the follow-up (``pre_post``); so a
     positive effect means group 1 scored higher. ``arms``: the outcome's
     ``arms`` config (names of ``treatment``, ``control``, ``baseline``,
-    ``follow_up``).
+    ``follow_up``; the schema's defaults filled in by validation).
     """
     if higher_is_better is None:
         return None
-    names = _arm_names(arms)
+    names = arms
     if comparison == "pre_post":
         better, worse = f"Better than {names['baseline']}", f"Worse than {names['baseline']}"
     else:
@@ -172,11 +164,11 @@ def forest_plot(
     outcome: str | None = None,
     subgroup_var: str | None = None,
     subgroup_tests: pd.DataFrame | None = None,
-    layout: str = "revman",
+    layout: str,
     model: str = "random",
-    tau2_method: str = "REML",
-    ci_method: str = "hksj",
-    level: float = 0.95,
+    tau2_method: str,
+    ci_method: str,
+    level: float,
     title: str | None = None,
     xlim: tuple[float, float] | None = None,
     digits: int = 2,
@@ -260,8 +252,8 @@ def forest_plot(
     eff = _select_effects(effects, comparison, measure, outcome, subgroup_var, level)
     pools = _select_pools(pooled, eff, comparison, measure, model, tau2_method, ci_method)
     log_scale = measure in LOG_MEASURES
-    arms = (outcome_cfg or {}).get("arms")
-    fam_labels = favours_labels(comparison, (outcome_cfg or {}).get("higher_is_better"), arms)
+    arms = outcome_cfg["arms"]
+    fam_labels = favours_labels(comparison, outcome_cfg["higher_is_better"], arms)
 
     summary = max_rows is not None and len(eff) > max_rows
     texts = [*([] if summary else eff["label"]), title or ""]
@@ -449,8 +441,8 @@ def _sections(eff, pools, subgroup_var):
 
 
 # --------------------------------------------------------------------------- table
-def _columns(layout, comparison, measure, model, level, eff, arms=None):
-    names = {k: _title(v) for k, v in _arm_names(arms).items()}
+def _columns(layout, comparison, measure, model, level, eff, arms):
+    names = {k: _title(v) for k, v in arms.items()}
     name = MEASURE_NAMES.get(measure, measure)
     method = f"IV, {'Random' if model == 'random' else 'Common'}, {level:.0%} CI"
     effect = _Col("effect", (name, method), "right")
@@ -1075,21 +1067,25 @@ def _draw_pi(ax, rec, yc):
 
 
 # --------------------------------------------------------------------------- caption
-def caption_forest(*, outcome_label: str, comparison: str, measure: str, model: str = "random",
-                   tau2_method: str = "REML", ci_method: str = "hksj", level: float = 0.95,
-                   subgroup_var: str | None = None, k: int | None = None,
+def caption_forest(*, outcome_label: str, comparison: str, measure: str, arms: dict,
+                   model: str = "random", tau2_method: str, ci_method: str, level: float,
+                   pi_min_k: int, subgroup_var: str | None = None, k: int | None = None,
                    layout: str = "revman") -> str:
     """One-paragraph reStructuredText caption for a forest plot.
+
+    ``arms``: the outcome's ``arms`` config (the schema's defaults filled in);
+    ``tau2_method``, ``ci_method``, ``level``, ``pi_min_k``: the config's
+    primary model (:class:`scimeta.settings.AnalysisSettings`).
 
     Returns
     -------
     str
-        What is drawn, the model, the τ² estimator and the CI method. The
-        outcome label and the subgroup variable are escaped
-        (:func:`scimeta.safe.rst_text`): they read as written, never as markup.
+        What is drawn, with the arms' names, the model, the τ² estimator and
+        the CI method. The outcome label, the arm names and the subgroup
+        variable are escaped (:func:`scimeta.safe.rst_text`): they read as
+        written, never as markup.
     """
-    what = ("treatment versus control" if comparison == "between_arms"
-            else "follow-up versus baseline within the treated arm")
+    what = comparison_text(comparison, {k: rst_text(v) for k, v in arms.items()}, long=True)
     name = MEASURE_NAMES.get(measure, measure)
     name = name[:1].lower() + name[1:]
     parts = [f"Forest plot of **{rst_text(outcome_label)}**, {what}: {name} ({measure})"
@@ -1105,7 +1101,7 @@ def caption_forest(*, outcome_label: str, comparison: str, measure: str, model: 
         parts.append(f"Diamonds show the random-effects pooled estimate with its {level:.0%} CI "
                      f"(τ² estimated by {TAU2_NAMES.get(tau2_method, tau2_method)}; CI by "
                      f"{CI_NAMES.get(ci_method, ci_method)}); the red bar is the {level:.0%} "
-                     "prediction interval, drawn when at least three studies are pooled.")
+                     f"prediction interval, drawn when at least {pi_min_k} studies are pooled.")
     else:
         parts.append(f"Diamonds show the common-effect (inverse-variance) pooled estimate with "
                      f"its {level:.0%} CI ({CI_NAMES.get(ci_method, ci_method)}).")

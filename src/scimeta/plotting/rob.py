@@ -17,7 +17,7 @@ from matplotlib.patches import Circle, Rectangle
 
 from scimeta.plotting._common import FigureResult, new_figure
 from scimeta.plotting.style import FONT_SIZE, families_for, figure_context
-from scimeta.rob import JUDGEMENT_STYLE
+from scimeta.rob import DARK_RED, JUDGEMENT_STYLE
 
 __all__ = ["JUDGEMENT_STYLE", "traffic_light_plot", "rob_summary_plot", "rob_dots"]
 
@@ -49,7 +49,7 @@ def _dot(ax, x, y, judgement, radius=0.115):
     ax.add_patch(Circle((x, y), radius, facecolor=color, edgecolor="#4d4d4d", lw=0.5))
     if symbol:
         ax.text(x, y, symbol, ha="center", va="center_baseline", fontsize=FONT_SIZE + 1,
-                color="white" if color == _DARK_RED else "black", fontweight="bold",
+                color="white" if color == DARK_RED else "black", fontweight="bold",
                 parse_math=False)
 
 
@@ -314,7 +314,7 @@ def rob_summary_plot(judgements: pd.DataFrame, *, weights: dict | None = None,
                     if w > 0.3:
                         ax.text(left + w / 2, y + gap / 2, symbol, ha="center",
                                 va="center_baseline", fontsize=FONT_SIZE,
-                                color="white" if color == _DARK_RED else "black",
+                                color="white" if color == DARK_RED else "black",
                                 fontweight="bold", parse_math=False)
                     left += w
                 y += gap
