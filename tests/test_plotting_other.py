@@ -199,8 +199,9 @@ def test_captions_name_what_is_drawn():
     assert "**ASIA motor score**" in cap and "7 studies" in cap and "Egger" in cap
     assert "p < 0.1, 0.05, 0.01" in cap and "\n" not in cap
     cap = caption_r_sensitivity(outcome_label="ASIA motor score", measure="SMCR", primary_r=0.5,
-                                tau2_method="DL", ci_method="wald")
+                                tau2_method="DL", ci_method="wald", level=0.9)
     assert "DerSimonian–Laird" in cap and "Wald" in cap and "r = 0.5" in cap
+    assert "90% CI" in cap
     assert "raw-score SD" in cap
 
 

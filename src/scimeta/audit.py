@@ -560,8 +560,8 @@ def audit_review(review, arms: pd.DataFrame, sources=None) -> pd.DataFrame:
     pandas.DataFrame
         :data:`AUDIT_COLUMNS`, sorted by check, study_id, outcome, rows, column.
     """
-    cfg_out = review.config.get("outcomes", {})
-    populations = review.config.get("populations") or {}
+    cfg_out = review.config["outcomes"]
+    populations = review.config["populations"]
     oc = review.outcomes
     out: list[dict] = []
 

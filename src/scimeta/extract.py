@@ -211,11 +211,8 @@ def build_arms(review) -> tuple[pd.DataFrame, pd.DataFrame]:
         :data:`EXCLUDED_COLUMNS`, one row per excluded outcomes row
         (``stage = extract``), in input order.
     """
-    ext = dict(review.config.get("extraction") or {})
-    ext.setdefault("missing_sd", "exclude")
-    ext.setdefault("median_method", "luo_wan")
-    ext.setdefault("ci_distribution", "t")
-    populations = review.config.get("populations") or {}
+    ext = review.config["extraction"]  # the schema's defaults, filled in by validation
+    populations = review.config["populations"]
     oc = review.outcomes
     cols = [c for c in oc.columns]
     records = []

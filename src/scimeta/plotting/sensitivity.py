@@ -67,7 +67,7 @@ def r_sensitivity_plot(
             ax.fill_between(r, data["pi_low"], data["pi_high"], color=COLORS["prediction"],
                             alpha=0.12, lw=0, gid="prediction-band", label="Prediction interval")
         ax.fill_between(r, lo, hi, color=COLORS["band"], alpha=0.6, lw=0, gid="ci-band",
-                        label=f"{_level(sw)} CI")
+                        label=f"{_level(sw)}CI")
         ax.plot(r, est, marker="o", ms=3.5, color=COLORS["study"], lw=1.2, gid="estimate",
                 label="Pooled estimate")
         null = 1.0 if measure in LOG_MEASURES else 0.0
@@ -98,13 +98,14 @@ def r_sensitivity_plot(
 
 
 def _level(sw):
+    """``"95% "`` from the sweep's ``level`` column; without one the band is just "CI"."""
     if "level" in sw and np.isfinite(sw["level"].iloc[0]):
-        return f"{float(sw['level'].iloc[0]):.0%}"
-    return "95%"
+        return f"{float(sw['level'].iloc[0]):.0%} "
+    return ""
 
 
 def caption_r_sensitivity(*, outcome_label: str, measure: str, primary_r: float | None = None,
-                          tau2_method: str = "REML", ci_method: str = "hksj") -> str:
+                          tau2_method: str, ci_method: str, level: float) -> str:
     """One-paragraph reStructuredText caption for :func:`r_sensitivity_plot`."""
     from scimeta.plotting._common import CI_NAMES, TAU2_NAMES
 
@@ -114,7 +115,7 @@ def caption_r_sensitivity(*, outcome_label: str, measure: str, primary_r: float 
             "the assumed pre–post correlation r: every study without a reported or derivable "
             "correlation is recomputed at each r and the studies are pooled again "
             f"(random effects, τ² by {TAU2_NAMES.get(tau2_method, tau2_method)}, CI by "
-            f"{CI_NAMES.get(ci_method, ci_method)}). The band is the 95% CI, the light band the "
+            f"{CI_NAMES.get(ci_method, ci_method)}). The band is the {level:.0%} CI, the light band the "
             "prediction interval where it exists.")
     if primary_r is not None:
         text += f" The dotted line marks the primary analysis (r = {primary_r:g})."
