@@ -45,6 +45,7 @@ from scimeta.analysis import (
 from scimeta.compare import build_effects
 from scimeta.extract import build_arms
 from scimeta.io import read_review, write_csv
+from scimeta.tables import columns
 from scimeta.workflow import restrict_review
 
 #: Each example runs every stage of a review of up to 40 studies: a bounded number keeps
@@ -88,30 +89,14 @@ CONFIG = {
 STUDY_COLUMNS = ["study_id", "cohort_id", "author", "year", "design", "level", "grp", "dose"]
 OUTCOME_COLUMNS = ["study_id", "outcome", "arm", "population", "timepoint", "kind", "n", "mean",
                    "sd", "prepost_r", "source", "quote"]
-#: contract columns of every table the analyse job writes (docs/contract.md)
+#: contract columns of every table the analyse job writes (scimeta.tables, docs/contract.md)
 TABLE_COLUMNS = {
     "arms": ["study_id", "outcome", "arm", "mean_used", "sd_used", "sd_method"],
-    "effects": ["study_id", "cohort_id", "outcome", "population", "design", "comparison",
-                "measure", "yi", "vi", "sei", "ci_low", "ci_high", "n1", "mean1", "sd1", "n2",
-                "mean2", "sd2", "r", "note"],
-    "excluded": ["file", "row", "study_id", "outcome", "stage", "reason"],
-    "pooled": ["outcome", "comparison", "measure", "subgroup_var", "subgroup", "k", "n", "model",
-               "tau2_method", "ci_method", "estimate", "se", "ci_low", "ci_high", "stat", "p",
-               "pi_low", "pi_high", "tau2", "tau2_ci_low", "tau2_ci_high", "tau", "I2", "H2",
-               "Q", "Q_df", "Q_p", "note"],
-    "subgroup_tests": ["outcome", "comparison", "measure", "subgroup_var", "method", "Q_between",
-                       "df", "p", "note"],
-    "membership": [],
-    "sensitivity": ["outcome", "comparison", "measure"],
-    "metareg": ["outcome", "comparison", "measure", "moderator", "term", "estimate", "se", "p",
-                "note"],
-    "bias": ["outcome", "comparison", "measure", "tau2_method", "test", "statistic", "df", "p",
-             "k", "k0", "estimate", "ci_low", "ci_high", "side", "note"],
-    "leave1out": ["outcome", "comparison", "measure", "tau2_method", "study_id", "estimate", "se",
-                  "ci_low", "ci_high", "tau2", "I2", "Q"],
-    "influence": ["outcome", "comparison", "measure", "tau2_method", "study_id", "rstudent",
-                  "dffits", "cook_d", "cov_r", "tau2_del", "Q_del", "hat", "weight",
-                  "influential"],
+    **{name: columns(declared) for name, declared in (
+        ("effects", "effects"), ("excluded", "excluded"), ("pooled", "pooled"),
+        ("subgroup_tests", "subgroup_tests"), ("membership", "subgroup_membership"),
+        ("sensitivity", "sensitivity_r"), ("metareg", "metareg"), ("bias", "bias"),
+        ("leave1out", "leave1out"), ("influence", "influence"))},
 }
 POOLED_KEY = ["outcome", "comparison", "measure", "subgroup_var", "subgroup", "model",
               "tau2_method", "ci_method"]

@@ -33,6 +33,7 @@ from scimeta.membership import (
 from scimeta.pool import RESULT_FLOAT_FIELDS, pool
 from scimeta.settings import analysis_settings, test_of
 from scimeta.subgroups import OVERALL_POOLED_COLUMNS as POOLED_COLUMNS
+from scimeta.tables import columns, conform
 
 __all__ = [
     "POOLED_COLUMNS",
@@ -199,11 +200,7 @@ def subgroup_tables(
     if membership is None:
         membership = membership_table(effects, studies, subgroups, populations)
     if effects.empty or not subgroups:
-        return (
-            pd.DataFrame(columns=POOLED_COLUMNS),
-            pd.DataFrame(columns=sg.TEST_COLUMNS),
-            membership,
-        )
+        return conform("pooled", pd.DataFrame()), conform("subgroup_tests", pd.DataFrame()), membership
     by_group = membership[membership["subgroup_var"].isin(subgroups)]
     options = dict(
         tau2_methods=list(analysis.tau2_methods),
@@ -230,11 +227,7 @@ def subgroup_tables(
         effects, studies, subgroups, populations, n_perm=int(permutations), seed=int(seed),
         **options,
     )
-    extra = [c for c in pooled.columns if c not in POOLED_COLUMNS]
-    for col in POOLED_COLUMNS:
-        if col not in pooled:
-            pooled[col] = np.nan
-    return pooled[POOLED_COLUMNS + extra], tests, membership
+    return conform("pooled", pooled), conform("subgroup_tests", tests), membership
 
 
 def r_sweep_table(
@@ -253,12 +246,10 @@ def r_sweep_table(
     study whose subgroup rows were combined (named in ``note``). A sweep
     that cannot be computed gives one row per grid value with the reason.
     """
-    from scimeta.sensitivity import SWEEP_COLUMNS, r_sweep
+    from scimeta.sensitivity import r_sweep
 
-    columns = ["outcome", "comparison", "measure", *[c for c in SWEEP_COLUMNS
-                                                      if c not in ("outcome", "comparison", "measure")]]
     if not enabled or effects.empty:
-        return pd.DataFrame(columns=columns)
+        return conform("sensitivity_r", pd.DataFrame())
     frames = []
     paired = effects[(effects["comparison"] == "pre_post") & effects["measure"].isin(["MC", "SMCR", "SMCC"])]
     analysis = analysis_settings(analysis)
@@ -291,49 +282,11 @@ def r_sweep_table(
         sweep = sweep.assign(outcome=outcome, comparison="pre_post", measure=measure)
         frames.append(sweep)
     if not frames:
-        return pd.DataFrame(columns=columns)
-    table = pd.concat(frames, ignore_index=True)
-    for col in columns:
-        if col not in table:
-            table[col] = np.nan
-    return table[[c for c in columns if c in table.columns] + [c for c in table.columns if c not in columns]]
+        return conform("sensitivity_r", pd.DataFrame())
+    return conform("sensitivity_r", pd.concat(frames, ignore_index=True))
 
 
-METAREG_COLUMNS = [
-    "outcome",
-    "comparison",
-    "measure",
-    "moderator",
-    "tau2_method",
-    "ci_method",
-    "k",
-    "term",
-    "estimate",
-    "se",
-    "stat",
-    "p",
-    "ci_low",
-    "ci_high",
-    "df",
-    "QM",
-    "QM_df",
-    "QM_p",
-    "F",
-    "F_df1",
-    "F_df2",
-    "tau2",
-    "I2",
-    "R2",
-    "QE",
-    "QE_df",
-    "QE_p",
-    "converged",
-    "studies",
-    "note",
-    "cov_intercept",
-    "cov_slope",
-    "crit",
-]
+METAREG_COLUMNS = columns("metareg")
 
 
 def moderator_values(rows: pd.DataFrame, studies: pd.DataFrame, moderator: str) -> np.ndarray:
@@ -369,7 +322,7 @@ def metareg_table(
     analysis = analysis_settings(analysis)
     moderators = list(moderators)
     if effects.empty or not moderators:
-        return pd.DataFrame(columns=METAREG_COLUMNS)
+        return conform("metareg", pd.DataFrame())
     level = analysis.level
     for (outcome, comparison, measure), group in _analyses(effects):
         rows, _ = overall_rows(group, membership, outcome=outcome)
@@ -413,11 +366,7 @@ def metareg_table(
                             "cov_intercept": fit.vcov[i, 0], "cov_slope": fit.vcov[i, 1],
                             "crit": fit.crit,
                         })
-    table = pd.DataFrame(records)
-    for col in METAREG_COLUMNS:
-        if col not in table:
-            table[col] = np.nan
-    return table[METAREG_COLUMNS]
+    return conform("metareg", pd.DataFrame(records))
 
 
 def bias_tables(
@@ -439,11 +388,6 @@ def bias_tables(
 
     analysis = analysis_settings(analysis)
     methods, ci, level = analysis.tau2_methods, analysis.ci_method, analysis.level
-    columns = {
-        "bias": list(bias.BIAS_COLUMNS),
-        "leave1out": list(bias.LEAVE1OUT_COLUMNS),
-        "influence": list(bias.INFLUENCE_COLUMNS),
-    }
     frames: dict[str, list] = {"bias": [], "leave1out": [], "influence": []}
 
     def isolated(name, build, rows, **keys):
@@ -453,7 +397,7 @@ def bias_tables(
                                   "note": not_computed(why)})
             table = table.assign(**{k: v for k, v in keys.items()
                                     if k in ("outcome", "comparison", "measure", "tau2_method")})
-            table = table.reindex(columns=columns[name])
+            table = conform(name, table)
         frames[name].append(table)
 
     for (outcome, comparison, measure), group in _analyses(effects):
@@ -471,6 +415,6 @@ def bias_tables(
     out = {}
     for name, parts in frames.items():
         parts = [p for p in parts if len(p)]
-        out[name] = (pd.concat(parts, ignore_index=True) if parts
-                     else pd.DataFrame(columns=columns[name]))
+        out[name] = conform(name, pd.concat(parts, ignore_index=True) if parts
+                            else pd.DataFrame())
     return out

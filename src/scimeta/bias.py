@@ -34,6 +34,7 @@ from scimeta._dist import chi2_sf, norm_cdf, norm_sf, t_isf, t_sf2
 from scimeta.faults import attempt, not_computed
 from scimeta.metareg import metareg
 from scimeta.pool import CI_METHODS, TAU2_METHODS, OneRow, PoolResult, check_yi_vi, pool, pool_many
+from scimeta.tables import columns
 
 __all__ = [
     "BIAS_COLUMNS",
@@ -63,21 +64,11 @@ __all__ = [
 
 #: Tests of :func:`bias_table`, in the order of its rows.
 BIAS_TESTS = ("egger_rma", "egger_lm", "begg", "trimfill_L0", "trimfill_R0", "pet", "peese")
-BIAS_COLUMNS = (
-    "outcome", "comparison", "measure", "tau2_method", "test", "statistic", "df", "p",
-    "k", "k0", "estimate", "ci_low", "ci_high", "side", "note",
-    "intercept", "slope", "fill_yi", "fill_vi",
-)
+BIAS_COLUMNS = tuple(columns("bias"))
 #: Separator of the filled studies' values in ``fill_yi`` / ``fill_vi``.
 FILL_SEPARATOR = ";"
-LEAVE1OUT_COLUMNS = (
-    "outcome", "comparison", "measure", "tau2_method", "study_id",
-    "estimate", "se", "ci_low", "ci_high", "tau2", "I2", "Q", "note",
-)
-INFLUENCE_COLUMNS = (
-    "outcome", "comparison", "measure", "tau2_method", "study_id", "rstudent", "dffits",
-    "cook_d", "cov_r", "tau2_del", "Q_del", "hat", "weight", "influential", "dfbetas", "note",
-)
+LEAVE1OUT_COLUMNS = tuple(columns("leave1out"))
+INFLUENCE_COLUMNS = tuple(columns("influence"))
 #: Smallest k for which the tables run a test or a leave-one-out analysis:
 #: the regression tests have two coefficients and need k - 2 >= 1 residual
 #: degrees of freedom; the rank test and trim and fill (whose side is chosen

@@ -37,6 +37,7 @@ from scimeta.effects import MEASURES_PREPOST as PAIRED_MEASURES
 from scimeta.effects import escalc
 from scimeta.extract import EXCLUDED_COLUMNS, included_arms
 from scimeta.settings import analysis_settings
+from scimeta.tables import columns, conform
 
 __all__ = [
     "EFFECT_COLUMNS",
@@ -54,33 +55,7 @@ __all__ = [
 
 INDEPENDENT_MEASURES = ("MD", "SMD")
 
-EFFECT_COLUMNS = [
-    "study_id",
-    "cohort_id",
-    "label",
-    "outcome",
-    "population",
-    "design",
-    "comparison",
-    "measure",
-    "timepoint",
-    "yi",
-    "vi",
-    "sei",
-    "ci_low",
-    "ci_high",
-    "n1",
-    "mean1",
-    "sd1",
-    "n2",
-    "mean2",
-    "sd2",
-    "r",
-    "r_source",
-    "effect_method",
-    "source_rows",
-    "note",
-]
+EFFECT_COLUMNS = columns("effects")
 
 
 

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from scimeta import conversions as cv
+from scimeta.tables import columns
 
 __all__ = ["build_arms", "included_arms", "ARMS_ADDED_COLUMNS", "EXCLUDED_COLUMNS"]
 
@@ -64,17 +65,7 @@ ARMS_ADDED_COLUMNS = (
     "source_file",
 )
 #: Columns of the excluded table.
-EXCLUDED_COLUMNS = (
-    "file",
-    "row",
-    "study_id",
-    "outcome",
-    "arm",
-    "population",
-    "timepoint",
-    "stage",
-    "reason",
-)
+EXCLUDED_COLUMNS = tuple(columns("excluded"))
 
 
 def _fin(x) -> bool:

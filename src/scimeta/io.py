@@ -40,6 +40,7 @@ from scimeta.review import (  # re-exported: shared with scimeta.validate
     schemas_dir,
 )
 from scimeta.safe import html_escape, neutralise_cell
+from scimeta.tables import conform
 
 __all__ = [
     "Review",
@@ -546,15 +547,20 @@ def write_text(text: str, path) -> None:
     atomic_write(path, lambda fh: fh.write(data))
 
 
-def write_csv(df: pd.DataFrame, path) -> None:
+def write_csv(df: pd.DataFrame, path, *, table: str | None = None) -> None:
     """Write a table deterministically and atomically.
 
     UTF-8 without BOM, ``\\n`` line ends, minimal quoting, floats as their
     exact shortest ``repr`` (never rounded), NaN as an empty cell, text cells
     and column names neutralised against formula injection
     (:func:`scimeta.safe.neutralise_cell`). Written with :func:`atomic_write`,
-    so a reader never sees a half-written table.
+    so a reader never sees a half-written table. ``table``: the name of a
+    declared output table (:data:`scimeta.tables.TABLES`); the frame is put
+    in its columns (:func:`scimeta.tables.conform`; an undeclared column is
+    an error) before it is written.
     """
+    if table is not None:
+        df = conform(table, df)
     header = [neutralise_cell(str(c)) for c in df.columns]
     columns = [_format_column(df.iloc[:, i]) for i in range(df.shape[1])]
     buf = _io.StringIO(newline="")

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from scimeta._dist import norm_isf
+from scimeta.tables import columns
 
 __all__ = [
     "MIXED",
@@ -41,23 +42,7 @@ OVERALL = "overall"
 MIXED = "mixed / not reported"
 ANALYSIS_KEYS = ["outcome", "comparison", "measure"]
 
-ASSIGNMENT_COLUMNS = [
-    "outcome",
-    "comparison",
-    "measure",
-    "subgroup_var",
-    "subgroup",
-    "study_id",
-    "cohort_id",
-    "population",
-    "yi",
-    "vi",
-    "n",
-    "included",
-    "in_test",
-    "reason",
-    "effect_row",
-]
+ASSIGNMENT_COLUMNS = columns("subgroup_membership")
 
 
 def _is_blank(value) -> bool:

@@ -15,40 +15,15 @@ import pandas as pd
 
 from scimeta.effects import MEASURES_PREPOST, escalc
 from scimeta.pool import pool_many
+from scimeta.tables import columns
 
-__all__ = ["r_sweep", "uses_assumed_r", "SWEEP_COLUMNS", "DEFAULT_R_GRID"]
+__all__ = ["r_sweep", "uses_assumed_r", "SWEEP_COLUMNS"]
 
-DEFAULT_R_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 #: ``r_source`` values starting with this word mark an assumed correlation.
 ASSUMED_PREFIX = "assumed"
 
-SWEEP_COLUMNS = [
-    "measure",
-    "r_assumed",
-    "k",
-    "k_assumed_r",
-    "k_own_r",
-    "own_r_studies",
-    "model",
-    "tau2_method",
-    "ci_method",
-    "level",
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "stat",
-    "p",
-    "df",
-    "pi_low",
-    "pi_high",
-    "tau2",
-    "I2",
-    "Q",
-    "Q_p",
-    "converged",
-    "note",
-]
+#: The columns of :func:`r_sweep` (``sensitivity_r.csv`` without outcome and comparison).
+SWEEP_COLUMNS = [c for c in columns("sensitivity_r") if c not in ("outcome", "comparison")]
 
 
 def uses_assumed_r(rows: pd.DataFrame) -> np.ndarray:
@@ -74,7 +49,7 @@ def r_sweep(
     rows: pd.DataFrame,
     *,
     measure: str,
-    r_grid=DEFAULT_R_GRID,
+    r_grid,
     model: str = "random",
     tau2_method: str = "REML",
     ci_method: str = "hksj",

@@ -49,6 +49,7 @@ from scimeta.metareg import metareg, qm_batch
 from scimeta.pool import RESULT_FLOAT_FIELDS
 from scimeta.pool import pool as _pool
 from scimeta.settings import test_of
+from scimeta.tables import columns
 
 __all__ = [
     "MIXED",
@@ -64,42 +65,10 @@ __all__ = [
 ]
 
 
-#: The columns of ``pooled.csv`` (the overall pools; :mod:`scimeta.analysis`).
-OVERALL_POOLED_COLUMNS = [
-    "outcome",
-    "comparison",
-    "measure",
-    "subgroup_var",
-    "subgroup",
-    "k",
-    "n",
-    "model",
-    "tau2_method",
-    "ci_method",
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "stat",
-    "p",
-    "pi_low",
-    "pi_high",
-    "tau2",
-    "tau2_ci_low",
-    "tau2_ci_high",
-    "tau",
-    "I2",
-    "H2",
-    "Q",
-    "Q_df",
-    "Q_p",
-    "df",
-    "conf_level",
-    "primary",
-    "converged",
-    "studies",
-    "note",
-]
+#: The columns of the overall pools (:mod:`scimeta.analysis`): ``pooled.csv`` without
+#: what only a subgroup pool has.
+OVERALL_POOLED_COLUMNS = [c for c in columns("pooled")
+                          if c not in ("tau2_scope", "in_test", "iterations")]
 
 #: The columns of the overall pools and what a subgroup pool adds: which
 #: tau^2 it used, whether its subgroup enters the tests for differences, the
@@ -110,27 +79,7 @@ POOLED_COLUMNS = [c for c in OVERALL_POOLED_COLUMNS if c not in ("conf_level", "
     "iterations",
 ]
 
-TEST_COLUMNS = [
-    "outcome",
-    "comparison",
-    "measure",
-    "subgroup_var",
-    "method",
-    "Q_between",
-    "df",
-    "p",
-    "tau2_method",
-    "ci_method",
-    "k_groups",
-    "k",
-    "F",
-    "df2",
-    "p_perm",
-    "n_perm",
-    "perm_exact",
-    "note",
-    "statistic",
-]
+TEST_COLUMNS = columns("subgroup_tests")
 
 #: ``statistic`` of a test row: which statistic its ``p`` belongs to.
 STATISTIC_Q, STATISTIC_F = "Q_between", "F"
