@@ -90,6 +90,9 @@ OVERALL_N = sum(FOLLOW_UP_N.values())
 def test_a_before_after_row_counts_its_follow_up_patients():
     row = pd.Series({"comparison": "pre_post", "n1": 8.0, "n2": 10.0})
     assert effect_patients(row) == 8
+    # study a of the crafted review is such a row: baseline 10, follow-up 8
+    a = effects_and_studies()[0].iloc[0]
+    assert (a["study_id"], a["n1"], a["n2"]) == ("a", 8.0, 10.0)
     assert effect_patients(pd.Series({"comparison": "between_arms", "n1": 8.0, "n2": 10.0})) == 18
     assert np.isnan(effect_patients(pd.Series({"comparison": "between_arms", "n1": 8.0,
                                                "n2": np.nan})))
@@ -123,6 +126,13 @@ def test_every_consumer_reads_the_same_members_and_patients(tables):
     n_by_level = sub.groupby("subgroup")["n"].first()
     assert n_by_level["cervical"] == FOLLOW_UP_N["a"] + FOLLOW_UP_N["c"] + 4
     assert n_by_level["thoracolumbar"] == FOLLOW_UP_N["b"] + FOLLOW_UP_N["d"] + 5
+    # the tests for subgroup differences: the tested members of the same table
+    m = tables["membership"]
+    tested = m[(m["subgroup_var"] == "level") & m["included"] & m["in_test"]]
+    tests = tables["subgroup_tests"]
+    assert len(tests) and (tests["k"] == len(tested)).all()
+    assert (tests["k_groups"] == tested["subgroup"].nunique()).all()
+    assert (sub.groupby("subgroup")["k"].first() == tested.groupby("subgroup").size()).all()
 
 
 def _draw(tables, **item):

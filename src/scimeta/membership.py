@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from scimeta._dist import norm_isf
+from scimeta.pool import check_yi_vi
 from scimeta.tables import columns
 
 __all__ = [
@@ -78,22 +79,10 @@ def _check_effects(effects: pd.DataFrame) -> None:
     missing = [c for c in need if c not in effects.columns]
     if missing:
         raise ValueError(f"effects: missing column(s) {', '.join(missing)}")
-    for col in ("yi", "vi"):
-        vals = pd.to_numeric(effects[col], errors="coerce")
-        bad = effects.index[~np.isfinite(vals.to_numpy(dtype=float))]
-        if len(bad):
-            i = bad[0]
-            raise ValueError(
-                f"effects row {i} (study {effects.at[i, 'study_id']}): column {col} "
-                f"is not a finite number ({effects.at[i, col]!r})"
-            )
-    bad = effects.index[pd.to_numeric(effects["vi"]).to_numpy(dtype=float) <= 0]
-    if len(bad):
-        i = bad[0]
-        raise ValueError(
-            f"effects row {i} (study {effects.at[i, 'study_id']}): column vi must be "
-            f"> 0, got {effects.at[i, 'vi']!r}"
-        )
+    # the one check of yi and vi (finite, vi > 0), naming the study
+    check_yi_vi(pd.to_numeric(effects["yi"], errors="coerce"),
+                pd.to_numeric(effects["vi"], errors="coerce"),
+                study_id=effects["study_id"].astype(str).tolist())
 
 
 def combine_rows(yi, vi) -> tuple[float, float]:
