@@ -26,4 +26,4 @@ def forest_options() -> dict:
     cfg = config()
     a = cfg["analysis"]
     return dict(layout=cfg["figures"]["layout"], tau2_method=a["tau2"][0], ci_method=a["ci"][0],
-                level=a["level"])
+                level=a["level"], pi_min_k=a["pi_min_k"])

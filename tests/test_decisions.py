@@ -100,7 +100,7 @@ def review():
     """The example review's primary outcome, with a primary model other than the defaults'."""
     whole = read_review(REPO)
     config = dict(whole.config, analysis={**whole.config["analysis"], "tau2": ["DL", "REML"],
-                                          "ci": ["wald", "hksj"]})
+                                          "ci": ["wald", "hksj"], "pi_min_k": 4})
     one = restrict_review(dataclasses.replace(whole, config=config), OUTCOME)
     arms, _ = build_arms(one)
     effects, _ = build_effects(arms, one.studies, one.config)
@@ -152,6 +152,12 @@ def test_the_primary_model_reaches_every_consumer(review):
     want = primary[(primary["subgroup_var"] == "overall") & (primary["measure"] == "MC")
                    & (primary["comparison"] == "pre_post")].iloc[0]
     assert total["estimate"] == want["estimate"] and total["ci_low"] == want["ci_low"]
+    # ... and pi_min_k: no prediction interval below 4 studies, in the table and the footer
+    random = pooled[pooled["model"] == "random"]
+    assert random.loc[random["k"] < 4, "pi_low"].isna().all()
+    assert (random["k"] == 3).any()  # pools that would have one under the default of 3
+    footer = " ".join(x.get_text() for x in fig.figure.texts)
+    assert "Prediction interval shown when k \u2265 4." in footer
     # the methods text and the summary of findings name and use the same model
     text = methods_text(one.config, arms=arms, effects=effects, pooled=pooled,
                         subgroup_tests=t["subgroup_tests"], bias=t["bias"])

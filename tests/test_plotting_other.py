@@ -162,7 +162,7 @@ _RENDER = textwrap.dedent("""
                     "follow_up": "follow-up"}}
     save_figure(forest_plot(eff, pooled, outcome_cfg=cfg, comparison="between_arms", measure="MD",
                             subgroup_var="grp", layout="revman", tau2_method="REML",
-                            ci_method="hksj", level=0.95), out / "forest")
+                            ci_method="hksj", level=0.95, pi_min_k=3), out / "forest")
     save_figure(funnel_plot(yi, vi, estimate=4.0, measure="MD"), out / "funnel")
     save_figure(bubble_plot(yi, vi, np.arange(k, dtype=float), coef=(3.0, 0.2),
                             vcov=[[1.0, 0.0], [0.0, 0.1]], xlabel="x"), out / "bubble")

@@ -147,8 +147,8 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
         return forest_plot(
             rows, pools, outcome_cfg=outcome_config, comparison=comparison, measure=measure,
             outcome=outcome, layout=layout, tau2_method=tau2_method, ci_method=ci,
-            level=level, title=_title(outcome_config, comparison, measure),
-            max_rows=max_forest_rows,
+            level=level, pi_min_k=analysis.pi_min_k,
+            title=_title(outcome_config, comparison, measure), max_rows=max_forest_rows,
         )
     if kind == "subgroup_forest":
         title = _title(outcome_config, comparison, measure, f"by {var}")
@@ -168,7 +168,8 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
         return forest_plot(
             rows, pools, outcome_cfg=outcome_config, comparison=comparison, measure=measure,
             outcome=outcome, subgroup_var=var, subgroup_tests=tests, layout=layout,
-            tau2_method=tau2_method, ci_method=ci_method, level=level, title=title,
+            tau2_method=tau2_method, ci_method=ci_method, level=level,
+            pi_min_k=analysis.pi_min_k, title=title,
             max_rows=max_forest_rows,
         )
     if kind == "funnel":

@@ -169,6 +169,7 @@ def forest_plot(
     tau2_method: str,
     ci_method: str,
     level: float,
+    pi_min_k: int,
     title: str | None = None,
     xlim: tuple[float, float] | None = None,
     digits: int = 2,
@@ -204,8 +205,9 @@ def forest_plot(
     layout : {'revman', 'compact'}
         ``revman``: study, per-arm mean/SD/n, weight, effect text, plot.
         ``compact``: study, plot, effect text, weight.
-    model, tau2_method, ci_method, level
-        Which pool to draw, and what the footer says about it.
+    model, tau2_method, ci_method, level, pi_min_k
+        Which pool to draw, and what the footer says about it (the config's
+        primary model and ``pi_min_k``: :class:`scimeta.settings.AnalysisSettings`).
     title : str, optional
         Bold line above the table.
     xlim : (float, float), optional
@@ -267,7 +269,7 @@ def forest_plot(
         rows, footer = _rows(
             sections, pools, cols, eff, comparison, measure, model, tau2_method, ci_method,
             level, digits, subgroup_var, subgroup_tests, outcome, title, log_scale,
-            max_rows=max_rows if summary else None,
+            max_rows=max_rows if summary else None, pi_min_k=pi_min_k,
         )
         cols = [c for c in cols if c.key == "plot" or any(r.cells.get(c.key) for r in rows)]
         plot_w = PLOT_W[layout]
@@ -537,7 +539,8 @@ def _weights(vi, pool, model):
 
 
 def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, ci_method, level,
-          digits, subgroup_var, subgroup_tests, outcome, title, log_scale, *, max_rows=None):
+          digits, subgroup_var, subgroup_tests, outcome, title, log_scale, *, max_rows=None,
+          pi_min_k):
     tr = np.exp if log_scale else (lambda v: v)
     keys = {c.key for c in cols}
     dec = {k: decimals_for(_num_col(eff, k)) for k in ("mean1", "sd1", "mean2", "sd2")}
@@ -634,7 +637,7 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
                       f"{CI_NAMES.get(ci_method, ci_method)}.")
     notes = [f"Study CIs: {level:.0%}, normal approximation."]
     if overall is not None and model == "random":
-        notes.append("Prediction interval shown when k \u2265 3.")
+        notes.append(f"Prediction interval shown when k \u2265 {pi_min_k}.")
     if subgroup_var is not None:
         notes.append("Weights add up to 100% within each subgroup.")
     if log_scale:
