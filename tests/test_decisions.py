@@ -156,7 +156,8 @@ def test_the_primary_model_reaches_every_consumer(review):
     random = pooled[pooled["model"] == "random"]
     assert random.loc[random["k"] < 4, "pi_low"].isna().all()
     assert (random["k"] == 3).any()  # pools that would have one under the default of 3
-    footer = " ".join(x.get_text() for x in fig.figure.texts)
+    footer = " ".join(x.get_text() for x in fig.figure.texts) + " ".join(
+        x.get_text() for ax in fig.figure.axes for x in ax.texts)
     assert "Prediction interval shown when k \u2265 4." in footer
     # the methods text and the summary of findings name and use the same model
     text = methods_text(one.config, arms=arms, effects=effects, pooled=pooled,
