@@ -37,7 +37,7 @@ from scimeta.effects import MEASURES_PREPOST as PAIRED_MEASURES
 from scimeta.effects import escalc
 from scimeta.extract import EXCLUDED_COLUMNS, included_arms
 from scimeta.settings import analysis_settings
-from scimeta.tables import columns, conform
+from scimeta.tables import columns
 
 __all__ = [
     "EFFECT_COLUMNS",
