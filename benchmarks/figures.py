@@ -29,9 +29,18 @@ from scimeta.plotting import (
 )
 from scimeta.pool import pool
 from scimeta.sensitivity import r_sweep
+from scimeta.settings import Settings
+from scimeta.validate import config_defaults
 
 SEED = 20231122
-CFG = {"label": "ASIA motor score", "higher_is_better": True}
+#: a config with the schema's defaults (its outcome as validation fills it in)
+CONFIG = config_defaults({"outcomes": {"asia_motor": {"label": "ASIA motor score",
+                                                      "higher_is_better": True,
+                                                      "timepoint": 12}}})
+CFG = CONFIG["outcomes"]["asia_motor"]
+_A = Settings.from_config(CONFIG).analysis
+FOREST = dict(layout=CONFIG["figures"]["layout"], tau2_method=_A.tau2_method,
+              ci_method=_A.ci_method, level=_A.level, pi_min_k=_A.pi_min_k)
 
 
 def synthetic_effects(k: int, rng: np.random.Generator, *, prepost: bool = False) -> pd.DataFrame:
@@ -97,12 +106,12 @@ def main(out_dir: Path) -> None:
     pp = synthetic_effects(8, rng, prepost=True)
     # warm-up: font loading and first-use caches are not what we measure
     save_figure(forest_plot(jobs[0][1], jobs[0][2], outcome_cfg=CFG, comparison="between_arms",
-                            measure="MD"), out_dir / "warmup")
+                            measure="MD", **FOREST), out_dir / "warmup")
     total = 0.0
     for label, eff, pooled, var in jobs:
         total += timed(label, lambda eff=eff, pooled=pooled, var=var: save_figure(
             forest_plot(eff, pooled, outcome_cfg=CFG, comparison="between_arms", measure="MD",
-                        subgroup_var=var), out_dir / "forest"))
+                        subgroup_var=var, **FOREST), out_dir / "forest"))
     total += timed("funnel, 20 studies", lambda: save_figure(funnel_plot(
         jobs[1][1]["yi"], jobs[1][1]["vi"], estimate=5.0, measure="MD"), out_dir / "funnel"))
     total += timed("r sweep (10 values) + r-sensitivity plot", lambda: save_figure(
@@ -116,7 +125,7 @@ def main(out_dir: Path) -> None:
     holder = {}
     big_total = timed("forest, 200 studies: layout + draw", lambda: holder.update(
         res=forest_plot(big, big_pooled, outcome_cfg=CFG, comparison="between_arms",
-                        measure="MD")))
+                        measure="MD", **FOREST)))
     for fmt in ("svg", "png", "pdf"):
         big_total += timed(f"forest, 200 studies: save {fmt}", lambda fmt=fmt: save_figure(
             holder["res"], out_dir / "forest200", formats=(fmt,), write_data=fmt == "svg"))
@@ -124,7 +133,7 @@ def main(out_dir: Path) -> None:
     print(f"{'all figures, wall':<46s} {total + big_total:7.2f} s")
     par = timed("forest, 200 studies: layout + draw", lambda: holder.update(
         res=forest_plot(big, big_pooled, outcome_cfg=CFG, comparison="between_arms",
-                        measure="MD")))
+                        measure="MD", **FOREST)))
     par += timed("forest, 200 studies: save svg+png+pdf, jobs=2", lambda: save_figure(
         holder["res"], out_dir / "forest200", jobs=2))
     print(f"{'forest, 200 studies, jobs=2: total wall':<46s} {par:7.2f} s")
