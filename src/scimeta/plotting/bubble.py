@@ -121,9 +121,10 @@ def bubble_plot(
                          "ci_low": tr(band[0]), "ci_high": tr(band[1])})
     lines = []
     if stats is not None:
-        lines.append(_stats_text(stats))
+        lines += textwrap.wrap(_stats_text(stats, xlabel), 78)
+    n_stats = len(lines)
     if warning:
-        lines += textwrap.wrap(warning, 80)
+        lines += textwrap.wrap(warning, 78)
     texts = pd.DataFrame({"element": "text", "label": lines})
     data = pd.concat([studies, line, texts], ignore_index=True)
     top = 0.97 - (0.06 if title else 0.0) - 0.045 * len(lines)
@@ -153,20 +154,20 @@ def bubble_plot(
                         color="#333333", annotation_clip=False, gid=f"label-{i:03d}")
         y = 0.97
         if title:
-            fig.text(0.15, y, title, ha="left", va="top", fontsize=FONT_SIZE + 1,
+            fig.text(0.03, y, title, ha="left", va="top", fontsize=FONT_SIZE + 1,
                      fontweight="bold", parse_math=False)
             y -= 0.06
         for j, text in enumerate(lines):
-            is_warning = warning is not None and j >= (1 if stats is not None else 0)
-            fig.text(0.15, y, text, ha="left", va="top", fontsize=FONT_SIZE - 0.5,
+            is_warning = j >= n_stats
+            fig.text(0.03, y, text, ha="left", va="top", fontsize=FONT_SIZE - 0.5,
                      color=COLORS["prediction"] if is_warning else "black", parse_math=False,
                      gid="warning" if is_warning else "stats")
             y -= 0.045
     return FigureResult(fig, data, "bubble", {"coef": (b0, b1), "tau2": float(tau2)})
 
 
-def _stats_text(stats: dict) -> str:
-    """``Slope 0.12 [-0.3, 0.5] per unit; p = 0.42; k = 5``, the slope's decimals from its size."""
+def _stats_text(stats: dict, moderator: str) -> str:
+    """``Slope per unit of year: 0.12 [-0.3, 0.5] (95% CI); p = 0.42; k = 5``."""
     slope, lo, hi = stats["slope"], stats["ci_low"], stats["ci_high"]
     mag = max(abs(v) for v in (slope, lo, hi) if np.isfinite(v)) if np.isfinite(slope) else 1.0
     dec = 2 if mag >= 1 else min(4, 2 - int(np.floor(np.log10(mag))) if mag > 0 else 2)
@@ -174,5 +175,5 @@ def _stats_text(stats: dict) -> str:
     level = stats.get("level", 0.95)
     ci = (f" [{fmt_num(lo, dec)}, {fmt_num(hi, dec)}]" if np.isfinite(lo) and np.isfinite(hi)
           else "")
-    return (f"Slope {fmt_num(slope, dec)}{ci} ({level:.0%} CI) per unit of the moderator; "
+    return (f"Slope per unit of {moderator}: {fmt_num(slope, dec)}{ci} ({level:.0%} CI); "
             f"{fmt_p(stats['p'])}; k = {int(stats['k'])}")

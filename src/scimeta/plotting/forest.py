@@ -621,6 +621,7 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
     rows.append(_Row("rule", h=0.5))
     any_assumed = False
     marks_used = {}
+    uncounted = []
     study_i = 0
     for j, sec in enumerate(sections, start=1):
         descriptive = sec.pool is not None and _in_test(sec.pool) is False
@@ -645,6 +646,8 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
             mark = _method_mark(methods[i])
             if mark:
                 marks_used[mark[0]] = mark[1]
+            if not np.isfinite(patients[i]):
+                uncounted.append(st["label"].iloc[i])
             cells = {
                 "label": st["label"].iloc[i] + (f" {mark[0]}" if mark else ""),
                 "weight": "" if not np.isfinite(w[i]) else f"{w[i]:.1f}%",
@@ -746,9 +749,12 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
     if log_scale:
         notes.append("Ratios pooled as log ratios, drawn on a log scale.")
     if any_assumed and "r" in keys:
-        notes.append("\u2020 Pre\u2013post correlation assumed (not reported).")
+        notes.append("\u2020\u00a0Pre\u2013post correlation assumed (not reported).")
     for mark, text in marks_used.items():
-        notes.append(f"{mark} {text[:1].upper()}{text[1:]}.")
+        notes.append(f"{mark}\u00a0{text[:1].upper()}{text[1:]}.")
+    if uncounted:
+        notes.append("Not counted in N (n not reported): "
+                     + ", ".join(dict.fromkeys(uncounted)) + ".")
     footer.append(" ".join(notes))
     rows_extra = [_Row("data", record=d) for d in data_extra]
     return rows + rows_extra, footer
@@ -1064,10 +1070,10 @@ def _axis(rows, xlim, log_scale, span=None):
         core = np.clip(core, -span, span)
         ends = [min(max(v, -span), span) for v in ends]
     c_lo, c_hi = core.min(), core.max()
-    span = max(c_hi - c_lo, 1e-9)
+    width = max(c_hi - c_lo, 1e-9)
     ends = np.array(ends or [c_lo, c_hi])
-    lo = min(c_lo, max(ends.min(), c_lo - span))
-    hi = max(c_hi, min(ends.max(), c_hi + span))
+    lo = min(c_lo, max(ends.min(), c_lo - width))
+    hi = max(c_hi, min(ends.max(), c_hi + width))
     if xlim is not None:
         lo, hi = (math.log10(v) if log_scale else v for v in xlim)
         ticks_t = _log_ticks(lo, hi, exact=True) if log_scale else MaxNLocator(
@@ -1295,7 +1301,7 @@ def _edge_arrows(ax, l, h, lo, hi, yc, color, gid):
     for flag, x, marker in (("arrow_low", lo, "<"), ("arrow_high", hi, ">")):
         if out[flag]:
             ax.add_line(Line2D([x], [yc], marker=marker, markersize=5, color=color, lw=0,
-                               clip_on=False, gid=f"arrow-{flag[6:]}-{gid}"))
+                               clip_on=False, gid=f"{gid}-arrow-{flag[6:]}"))
     return out
 
 
@@ -1316,6 +1322,8 @@ def _rob_layout(rob):
         doms = rob[rob["tool"] == tools[0]].drop_duplicates("position").sort_values("position")
         header = [(int(p), "All" if d == "overall" else str(d))
                   for p, d in zip(doms["position"], doms["domain"])]
+    else:  # tools with different domains: only the overall column lines up
+        header = [(n_pos - 1, "All")]
     parts = []
     for t in tools:
         tool = TOOLS[t]
@@ -1329,7 +1337,8 @@ def _rob_layout(rob):
               "figures) \u2013 " + "; ".join(parts) + ". Green +: low / yes; yellow \u2212: "
               "some concerns / moderate; yellow ?: unclear; red \u00d7: high / serious / no; "
               "dark red !: critical; blue ?: no information.")
-    return {"width": n_pos * ROB_CELL + ROB_OVERALL_GAP, "header": header, "legend": legend}
+    return {"width": n_pos * ROB_CELL + ROB_OVERALL_GAP, "header": header, "legend": legend,
+            "positions": n_pos}
 
 
 def _draw_rob(fig, rows, cols, rob, layout, width_in, height_in, data):
@@ -1353,6 +1362,9 @@ def _draw_rob(fig, rows, cols, rob, layout, width_in, height_in, data):
                          gid=f"rob-header-{pos}")
         elif r.kind == "study":
             dots = rob[rob["study_id"].astype(str) == str(r.record["study_id"])]
+            # every study's overall judgement in the last column, whatever its tool
+            dots = dots.assign(position=np.where(dots["domain"] == "overall",
+                                                 layout["positions"] - 1, dots["position"]))
             if len(dots):
                 rob_dots(rax, dots, x0, y, cell=ROB_CELL, radius=ROB_RADIUS,
                          overall_gap=ROB_OVERALL_GAP)

@@ -85,8 +85,13 @@ def funnel_plot(
     se_max = max(sei.max(), np.sqrt(f_v).max() if len(f_v) else 0.0) * 1.08
     rows = []
     with figure_context():
-        fig = new_figure(6.2, 3.8)
-        ax = fig.add_axes((0.1, 0.13, 0.6, 0.78 if title else 0.83))
+        # a warning gets its own lines under the plot, across the figure
+        note_lines = textwrap.wrap(warning, 105) if warning else []
+        extra = 0.15 * len(note_lines) + (0.1 if note_lines else 0.0)
+        height = 3.8 + extra
+        fig = new_figure(6.2, height)
+        ax = fig.add_axes((0.1, (0.13 * 3.8 + extra) / height, 0.6,
+                           (0.78 if title else 0.83) * 3.8 / height))
         zs = sorted(((float(a), float(norm_ppf(1 - a / 2))) for a in contours),
                     key=lambda t: t[1])
         x_extent = max(np.abs(yi).max(), np.abs(f_y).max() if len(f_y) else 0.0,
@@ -145,10 +150,11 @@ def funnel_plot(
         ax.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.03, 1.0),
                   fontsize=FONT_SIZE - 0.5, frameon=False, title="Significance of a study",
                   title_fontsize=FONT_SIZE - 0.5, alignment="left")
+        for i, line in enumerate(note_lines):
+            fig.text(0.02, (0.08 + 0.15 * (len(note_lines) - 1 - i)) / height, line, ha="left",
+                     va="bottom", fontsize=FONT_SIZE - 0.5, color=COLORS["prediction"],
+                     parse_math=False, gid=f"warning-{i}")
         if warning:
-            fig.text(0.73, 0.13, "\n".join(textwrap.wrap(warning, 40)), ha="left", va="bottom",
-                     fontsize=FONT_SIZE - 0.5, color=COLORS["prediction"], parse_math=False,
-                     gid="warning")
             rows.append({"element": "warning", "label": warning, "x": np.nan, "y": np.nan})
         ax.set_xlim(-x_extent, x_extent)
         ax.set_ylim(se_max, 0)
@@ -158,7 +164,7 @@ def funnel_plot(
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         if title:
-            fig.text(0.1, 0.965, title, ha="left", va="top", fontsize=FONT_SIZE + 1,
+            fig.text(0.1, 1 - 0.035 * 3.8 / height, title, ha="left", va="top", fontsize=FONT_SIZE + 1,
                      fontweight="bold", parse_math=False)
     return FigureResult(fig, pd.DataFrame(rows, columns=["element", "label", "x", "y"]),
                         "funnel", {"measure": measure})

@@ -28,7 +28,8 @@ def r_sensitivity_plot(
         ``estimate``, ``ci_low``, ``ci_high``, ``pi_low``, ``pi_high``,
         ``measure``, ``k_own_r`` ...).
     outcome_cfg : dict, optional
-        The outcome's config entry; ``label`` names the y axis.
+        The outcome's config entry: ``unit`` goes on the y axis of a mean
+        change; ``label`` names the y axis when there is no title.
     primary_r : float, optional
         The correlation of the primary analysis (config ``prepost_r``),
         marked with a dotted vertical line.
@@ -81,9 +82,12 @@ def r_sensitivity_plot(
                        label=f"Primary analysis (r = {primary_r:g})")
         ax.set_xlim(min(r.min(), 0.0) - 0.03, max(r.max(), 0.9) + 0.03)
         ax.set_xlabel("Assumed pre\u2013post correlation r")
-        label = (outcome_cfg or {}).get("label", "")
+        # the title names the outcome; the axis says the measure (and unit of a raw one)
         name = MEASURE_NAMES.get(measure, measure)
-        ax.set_ylabel(name if not label else f"{label}\n{name}")
+        unit = (outcome_cfg or {}).get("unit")
+        ylabel = f"{name} ({unit})" if unit and measure == "MC" else name
+        label = (outcome_cfg or {}).get("label", "")
+        ax.set_ylabel(f"{label}\n{ylabel}" if label and not title else ylabel)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=2, fontsize=FONT_SIZE - 1,
