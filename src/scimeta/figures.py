@@ -279,8 +279,12 @@ def _rob_dots(rob, studies, rows) -> tuple[pd.DataFrame | None, str]:
     """The risk-of-bias dots of the plotted studies, or None and why they are not shown."""
     if rob is None or studies is None:
         return None, ""
-    from scimeta.rob import forest_rob_data
+    from scimeta.rob import forest_rob_data, validate_risk_of_bias
 
+    errors = [p for p in validate_risk_of_bias(rob, studies) if p.severity == "error"]
+    if errors:  # the sheet's own check names the file, row and column
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        return None, f"Risk of bias not shown: {errors[0]}{more}."
     ids = list(dict.fromkeys(str(s) for s in rows["study_id"]))
     dots, why = attempt(forest_rob_data, rob, studies, ids)
     if dots is None:
