@@ -14,6 +14,14 @@ table (:func:`scimeta.membership.pool_rows`), the diamonds from
 regression line from ``metareg.csv``; nothing is refitted here. A figure
 that cannot be drawn is a placeholder that says why; the other figures are
 still drawn.
+
+Where the evidence is too thin for a figure to be read as usual — a funnel
+plot or bubble plot of fewer than ``figures.min_k_small_study`` studies, a
+test for subgroup differences whose subgroups are single studies — the
+config's ``figures.small_k`` decides: ``warn`` draws it with the warning on
+the figure, ``skip`` does not draw it and says why (:func:`thin_evidence`).
+An r-sensitivity plot is not drawn when no study uses the assumed
+correlation (the sweep is flat by construction).
 """
 
 from __future__ import annotations
@@ -23,13 +31,14 @@ import pandas as pd
 
 from scimeta.analysis import moderator_values
 from scimeta.faults import attempt
+from scimeta.io import load_schema
 from scimeta.membership import MIXED, OVERALL, pool_rows
 from scimeta.plotting import bubble_plot, forest_plot, funnel_plot, r_sensitivity_plot
 from scimeta.plotting._common import FigureResult, new_figure
 from scimeta.plotting.style import figure_context
-from scimeta.settings import analysis_settings, comparison_text
+from scimeta.settings import FigureSettings, analysis_settings, comparison_text
 
-__all__ = ["draw_figure", "placeholder"]
+__all__ = ["draw_figure", "placeholder", "thin_evidence"]
 
 def placeholder(message: str, *, kind: str, title: str) -> FigureResult:
     """A small figure stating why there is nothing to draw."""
@@ -39,6 +48,29 @@ def placeholder(message: str, *, kind: str, title: str) -> FigureResult:
         fig.text(0.02, 0.3, message, fontsize=9, ha="left", va="center", wrap=True)
     data = pd.DataFrame({"message": [message]})
     return FigureResult(fig, data, kind, {"placeholder": True})
+
+
+def thin_evidence(kind: str, k: int, options: FigureSettings) -> str:
+    """The warning for a funnel or bubble plot of ``k`` studies, or "" when there are enough.
+
+    Sterne et al. 2011 (doi:10.1136/bmj.d4002): tests for funnel plot
+    asymmetry, and funnel plots read by eye, need at least 10 studies; the
+    Cochrane Handbook (10.11.5.1) asks the same of meta-regression.
+    """
+    min_k = options.min_k_small_study
+    if k >= min_k:
+        return ""
+    if kind == "funnel":
+        return (f"Only {k} studies (fewer than {min_k}): too few to judge funnel asymmetry; "
+                "the Egger line has little power and is shown for completeness.")
+    return (f"Only {k} studies (fewer than {min_k}): the slope rests on very few points "
+            "and may be spurious.")
+
+
+def _skipped(kind: str, title: str, why: str, options: FigureSettings) -> FigureResult:
+    """The placeholder of a figure left out under ``figures.small_k: skip``."""
+    result = placeholder(f"Not drawn (figures.small_k = skip): {why}", kind=kind, title=title)
+    return FigureResult(result.figure, result.data, kind, {**result.meta, "skipped": why})
 
 
 def _title(outcome_config: dict, comparison: str, measure: str, extra: str = "") -> str:
@@ -101,6 +133,8 @@ def draw_figure(
     studies: pd.DataFrame | None = None,
     populations: dict,
     max_forest_rows: int | None,
+    figures: dict,
+    rob: pd.DataFrame | None = None,
 ) -> FigureResult:
     """Draw one planned figure of an outcome (see :func:`scimeta.workflow.planned_figures`).
 
@@ -110,12 +144,17 @@ def draw_figure(
     ``populations``, ``max_forest_rows``: the validated config's
     (:class:`scimeta.settings.Settings`). A forest plot of more than
     ``max_forest_rows`` studies is drawn as a summary
-    (:func:`scimeta.plotting.forest_plot`, ``max_rows``).
+    (:func:`scimeta.plotting.forest_plot`, ``max_rows``). ``figures`` is the
+    validated config's ``figures`` block
+    (:class:`scimeta.settings.FigureSettings`: ``small_k``, ``min_k_small_study``). ``rob`` is ``data/raw/risk_of_bias.csv`` as read
+    (text cells), or None: with it (and ``studies``) forest plots get a
+    risk-of-bias column (:func:`scimeta.rob.forest_rob_data`).
     """
     tables = dict(outcome=outcome, outcome_config=outcome_config, analysis=analysis,
                   layout=layout, effects=effects, pooled=pooled, subgroup_tests=subgroup_tests,
                   membership=membership, sensitivity=sensitivity, metareg=metareg, bias=bias,
-                  studies=studies, populations=populations, max_forest_rows=max_forest_rows)
+                  studies=studies, populations=populations, max_forest_rows=max_forest_rows,
+                  options=FigureSettings.from_figures(figures), rob=rob)
     result, why = attempt(_draw, item, **tables)
     if result is None:
         kind = {"subgroup_forest": "forest", "sensitivity": "r_sensitivity"}.get(item["kind"],
@@ -127,7 +166,7 @@ def draw_figure(
 
 
 def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, subgroup_tests,
-          membership, sensitivity, metareg, bias, studies, populations,
+          membership, sensitivity, metareg, bias, studies, populations, options, rob,
           max_forest_rows=None) -> FigureResult:
     kind, comparison, measure, var = item["kind"], item["comparison"], item["measure"], item["var"]
     effects = _text_filled(effects)
@@ -142,13 +181,16 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
         if rows.empty:
             return placeholder(nothing, kind="forest", title=_title(outcome_config, comparison, measure))
         pools = pooled[pooled["subgroup_var"] == "overall"]
-        # One study: no Hartung-Knapp interval exists; the total is the study's own (Wald) CI.
+        # One study: no Hartung-Knapp interval exists; the total is the study's own (Wald) CI,
+        # the row of pooled.csv that has it.
         ci = "wald" if len(rows) == 1 else ci_method
+        dots, rob_note = _rob_dots(rob, studies, rows)
         return forest_plot(
             rows, pools, outcome_cfg=outcome_config, comparison=comparison, measure=measure,
             outcome=outcome, layout=layout, tau2_method=tau2_method, ci_method=ci,
             level=level, pi_min_k=analysis.pi_min_k,
             title=_title(outcome_config, comparison, measure), max_rows=max_forest_rows,
+            rob=dots, rob_note=rob_note,
         )
     if kind == "subgroup_forest":
         title = _title(outcome_config, comparison, measure, f"by {var}")
@@ -165,12 +207,16 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
             & (subgroup_tests["comparison"] == comparison)
             & (subgroup_tests["measure"] == measure)
         ]
+        total_rows = _members(effects, membership, comparison, measure)
+        dots, rob_note = _rob_dots(rob, studies, rows)
         return forest_plot(
             rows, pools, outcome_cfg=outcome_config, comparison=comparison, measure=measure,
             outcome=outcome, subgroup_var=var, subgroup_tests=tests, layout=layout,
             tau2_method=tau2_method, ci_method=ci_method, level=level,
             pi_min_k=analysis.pi_min_k, title=title,
-            max_rows=max_forest_rows,
+            max_rows=max_forest_rows, total_rows=total_rows,
+            skip_single_study_tests=options.small_k == "skip",
+            rob=dots, rob_note=rob_note,
         )
     if kind == "funnel":
         title = _short_title(outcome_config, comparison, measure)
@@ -184,11 +230,15 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
                 f"A funnel plot needs at least 3 studies; {len(rows)} entered the pool.",
                 kind="funnel", title=title,
             )
+        warning = thin_evidence("funnel", len(rows), options)
+        if warning and options.small_k == "skip":
+            return _skipped("funnel", title, warning, options)
         egger, filled = _funnel_overlays(bias, comparison, measure, tau2_method)
         return funnel_plot(
             rows["yi"].to_numpy(float), rows["vi"].to_numpy(float),
             estimate=float(primary["estimate"].iloc[0]), measure=measure,
             labels=list(rows["label"]), title=title, egger=egger, filled=filled,
+            warning=warning or None,
         )
     if kind == "sensitivity":
         title = _short_title(outcome_config, comparison, measure)
@@ -199,12 +249,36 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
             why = str(sweep["note"].iloc[0]) if pd.notna(sweep["note"].iloc[0]) else ""
             return placeholder(f"The r sweep has no pooled estimate: {why}",
                                kind="r_sensitivity", title=title)
+        if "k_assumed_r" in sweep and (pd.to_numeric(sweep["k_assumed_r"]) == 0).all():
+            result = placeholder(
+                "Not drawn: every study keeps its own (reported, derived or not needed) "
+                "pre\u2013post correlation, so the pooled effect does not depend on the "
+                "assumed r.", kind="r_sensitivity", title=title)
+            return FigureResult(result.figure, result.data, "r_sensitivity",
+                                {**result.meta, "skipped": "no study uses the assumed r"})
         return r_sensitivity_plot(sweep, outcome_cfg=outcome_config,
                                   primary_r=item.get("prepost_r"), title=title)
     if kind == "bubble":
         return _bubble(effects, membership, metareg, studies, outcome_config, comparison,
-                       measure, var, tau2_method, ci_method, level)
+                       measure, var, tau2_method, ci_method, level, options)
     raise ValueError(f"unknown figure kind {kind!r}")
+
+
+def _rob_dots(rob, studies, rows) -> tuple[pd.DataFrame | None, str]:
+    """The risk-of-bias dots of the plotted studies, or None and why they are not shown."""
+    if rob is None or studies is None:
+        return None, ""
+    from scimeta.rob import forest_rob_data, validate_risk_of_bias
+
+    errors = [p for p in validate_risk_of_bias(rob, studies) if p.severity == "error"]
+    if errors:  # the sheet's own check names the file, row and column
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        return None, f"Risk of bias not shown: {errors[0]}{more}."
+    ids = list(dict.fromkeys(str(s) for s in rows["study_id"]))
+    dots, why = attempt(forest_rob_data, rob, studies, ids)
+    if dots is None:
+        return None, f"Risk of bias not shown: {why}"
+    return dots, ""
 
 
 def _funnel_overlays(bias, comparison, measure, tau2_method):
@@ -229,7 +303,7 @@ def _funnel_overlays(bias, comparison, measure, tau2_method):
 
 
 def _bubble(effects, membership, metareg, studies, outcome_config, comparison, measure,
-            moderator, tau2_method, ci_method, level) -> FigureResult:
+            moderator, tau2_method, ci_method, level, options) -> FigureResult:
     """The studies of the overall pool against the moderator, and the line of ``metareg.csv``."""
     title = _short_title(outcome_config, comparison, measure)
     rows = _members(effects, membership, comparison, measure)
@@ -252,10 +326,17 @@ def _bubble(effects, membership, metareg, studies, outcome_config, comparison, m
         )
     coef = coef.set_index("term").loc[["intercept", moderator]]
     used = rows[have]
+    warning = thin_evidence("bubble", len(used), options)
+    if warning and options.small_k == "skip":
+        return _skipped("bubble", title, warning, options)
+    slope = coef.loc[moderator]
+    stats = {"slope": float(slope["estimate"]), "ci_low": float(slope["ci_low"]),
+             "ci_high": float(slope["ci_high"]), "p": float(slope["p"]), "k": int(len(used)),
+             "level": level}
     vcov = coef[["cov_intercept", "cov_slope"]].to_numpy(float)
     return bubble_plot(
         used["yi"].to_numpy(float), used["vi"].to_numpy(float), x[have],
         coef=coef["estimate"].to_numpy(float), vcov=vcov, tau2=float(coef["tau2"].iloc[0]),
         crit=float(coef["crit"].iloc[0]), level=level, measure=measure, xlabel=moderator,
-        labels=list(used["label"]), title=title,
+        labels=list(used["label"]), title=title, stats=stats, warning=warning or None,
     )

@@ -144,6 +144,17 @@ def r_sweep(
     batch = pool_many(Y, V, model=model, tau2_method=tau2_method, ci_method=ci_method,
                       level=level)
     res = batch.to_frame()
+    if k == 1 and ci_method == "hksj":
+        # one study: no Hartung-Knapp interval exists; its own Wald CI, as the forest plot
+        # and pooled.csv's wald row of a one-study pool show it
+        wald = pool_many(Y, V, model=model, tau2_method=tau2_method, ci_method="wald",
+                         level=level).to_frame()
+        for col in ("se", "ci_low", "ci_high", "stat", "p"):
+            if col in res and col in wald:
+                res[col] = wald[col].to_numpy()
+        if "note" in res:
+            res["note"] = [f"{n}; the CI is the study's own (Wald)" if isinstance(n, str) and n
+                           else "the CI is the study's own (Wald)" for n in res["note"]]
     out = pd.DataFrame({
         "measure": measure,
         "r_assumed": grid,

@@ -123,10 +123,19 @@ class FigureSettings:
 
     layout: str
     max_forest_rows: int
+    small_k: str
+    min_k_small_study: int
 
     @classmethod
     def from_figures(cls, figures: Mapping) -> "FigureSettings":
-        return cls(layout=str(figures["layout"]), max_forest_rows=int(figures["max_forest_rows"]))
+        if isinstance(figures, FigureSettings):
+            return figures
+        return cls(
+            layout=str(figures["layout"]),
+            max_forest_rows=int(figures["max_forest_rows"]),
+            small_k=str(figures["small_k"]),
+            min_k_small_study=int(figures["min_k_small_study"]),
+        )
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from scimeta.figures import draw_figure
 from scimeta.io import read_review, write_csv
 from scimeta.membership import membership_table
 from scimeta.plotting import save_figure
+from scimeta.rob import ROB_CSV
 from scimeta.workflow import FIGURE_FORMATS, finish_job, restrict_review, start_job
 
 if TYPE_CHECKING:  # Snakemake >= 9.17: the object exists only when Snakemake runs the script
@@ -81,8 +82,16 @@ def pools(effects, studies, config):
     }
 
 
+def read_rob(review_dir):
+    """``data/raw/risk_of_bias.csv`` as text cells, or None when the review has none."""
+    path = Path(review_dir) / ROB_CSV
+    if not path.is_file():
+        return None
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
 def figures(out: dict, studies, figure_dir, *, outcome, plan, outcome_config, analysis, layout,
-            populations, max_forest_rows=None):
+            populations, max_forest_rows=None, figure_options=None, rob=None):
     """Draw every planned figure of the outcome from its tables as written."""
     tables = {name: pd.read_csv(out[name]) for name in FIGURE_TABLES}
     for item in plan:
@@ -95,6 +104,8 @@ def figures(out: dict, studies, figure_dir, *, outcome, plan, outcome_config, an
             populations=populations,
             max_forest_rows=max_forest_rows,
             studies=studies,
+            figures=figure_options,
+            rob=rob,
             **tables,
         )
         written = save_figure(result, Path(figure_dir) / item["stem"], FIGURE_FORMATS[item["kind"]])
@@ -127,7 +138,8 @@ def main(review_dir, outcome, out: dict, figure_dir, *, plan, layout, max_forest
     )
     figures(out, review.studies, figure_dir, outcome=outcome, plan=plan,
             outcome_config=settings["outcome_config"], analysis=config["analysis"],
-            layout=layout, populations=config["populations"], max_forest_rows=max_forest_rows)
+            layout=layout, populations=config["populations"], max_forest_rows=max_forest_rows,
+            figure_options=config["figures"], rob=read_rob(review_dir))
 
 
 if __name__ == "__main__":

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 from scimeta._dist import norm_ppf
 
-from scimeta.plotting._common import LOG_MEASURES, MEASURE_NAMES, FigureResult, new_figure
+from scimeta.plotting._common import (
+    LOG_MEASURES,
+    MEASURE_NAMES,
+    FigureResult,
+    decimals_for,
+    fmt_num,
+    fmt_p,
+    new_figure,
+)
 from scimeta.plotting.style import COLORS, FONT_SIZE, figure_context
 
 __all__ = ["bubble_plot"]
@@ -31,6 +41,8 @@ def bubble_plot(
     labels=None,
     title: str | None = None,
     n_grid: int = 101,
+    stats: dict | None = None,
+    warning: str | None = None,
 ) -> FigureResult:
     r"""Effect sizes against a moderator, bubbles sized by weight, with the fitted line.
 
@@ -60,13 +72,21 @@ def bubble_plot(
     ylabel, labels, title : optional
     n_grid : int
         Points along the fitted line.
+    stats : dict, optional
+        The slope's test as ``metareg.csv`` has it: ``slope``, ``ci_low``,
+        ``ci_high``, ``p``, ``k`` (and ``level``); printed above the plot.
+    warning : str, optional
+        Printed under the statistics (e.g. too few studies; see
+        :func:`scimeta.figures.thin_evidence`).
 
     Returns
     -------
     FigureResult
         ``data``: one row per study (``element = 'study'``: x, y, weight,
-        marker area) and per grid point of the line (``element = 'fit'``:
-        x, fit, ci_low, ci_high).
+        marker area), per grid point of the line (``element = 'fit'``:
+        x, fit, ci_low, ci_high) and one row per printed line
+        (``element = 'text'``, the text in ``label``). Each bubble is
+        labelled with its study.
     """
     yi, vi, x = (np.asarray(a, dtype=float) for a in (yi, vi, x))
     if not (yi.shape == vi.shape == x.shape) or yi.ndim != 1 or len(yi) == 0:
@@ -99,10 +119,18 @@ def bubble_plot(
                             "weight_pct": w_pct, "marker_area_pt2": area})
     line = pd.DataFrame({"element": "fit", "label": "", "x": grid, "y": tr(fit),
                          "ci_low": tr(band[0]), "ci_high": tr(band[1])})
-    data = pd.concat([studies, line], ignore_index=True)
+    lines = []
+    if stats is not None:
+        lines += textwrap.wrap(_stats_text(stats, xlabel), 78)
+    n_stats = len(lines)
+    if warning:
+        lines += textwrap.wrap(warning, 78)
+    texts = pd.DataFrame({"element": "text", "label": lines})
+    data = pd.concat([studies, line, texts], ignore_index=True)
+    top = 0.97 - (0.06 if title else 0.0) - 0.045 * len(lines)
     with figure_context():
         fig = new_figure(4.8, 3.6)
-        ax = fig.add_axes((0.15, 0.14, 0.8, 0.74 if title else 0.8))
+        ax = fig.add_axes((0.15, 0.14, 0.8, top - 0.16))
         if log:
             ax.set_yscale("log")
         if vcov is not None:
@@ -116,8 +144,36 @@ def bubble_plot(
         ax.set_ylabel(ylabel or (MEASURE_NAMES.get(measure, measure) if measure else "Effect size"))
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-        ax.margins(x=0.08, y=0.1)
+        ax.margins(x=0.12, y=0.12)
+        for i, (xx, yy, lab) in enumerate(zip(x, tr(yi), labels)):
+            # labels beside the bubble, alternating above and below so neighbours do not collide
+            r_pt = float(np.sqrt(area[i] / np.pi)) + 1.5
+            ax.annotate(lab, (xx, yy), xytext=(0, r_pt if i % 2 == 0 else -r_pt),
+                        textcoords="offset points", ha="center",
+                        va="bottom" if i % 2 == 0 else "top", fontsize=FONT_SIZE - 1,
+                        color="#333333", annotation_clip=False, gid=f"label-{i:03d}")
+        y = 0.97
         if title:
-            fig.text(0.15, 0.97, title, ha="left", va="top", fontsize=FONT_SIZE + 1,
+            fig.text(0.03, y, title, ha="left", va="top", fontsize=FONT_SIZE + 1,
                      fontweight="bold", parse_math=False)
+            y -= 0.06
+        for j, text in enumerate(lines):
+            is_warning = j >= n_stats
+            fig.text(0.03, y, text, ha="left", va="top", fontsize=FONT_SIZE - 0.5,
+                     color=COLORS["prediction"] if is_warning else "black", parse_math=False,
+                     gid="warning" if is_warning else "stats")
+            y -= 0.045
     return FigureResult(fig, data, "bubble", {"coef": (b0, b1), "tau2": float(tau2)})
+
+
+def _stats_text(stats: dict, moderator: str) -> str:
+    """``Slope per unit of year: 0.12 [-0.3, 0.5] (95% CI); p = 0.42; k = 5``."""
+    slope, lo, hi = stats["slope"], stats["ci_low"], stats["ci_high"]
+    mag = max(abs(v) for v in (slope, lo, hi) if np.isfinite(v)) if np.isfinite(slope) else 1.0
+    dec = 2 if mag >= 1 else min(4, 2 - int(np.floor(np.log10(mag))) if mag > 0 else 2)
+    dec = max(dec, decimals_for([slope], 0))
+    level = stats.get("level", 0.95)
+    ci = (f" [{fmt_num(lo, dec)}, {fmt_num(hi, dec)}]" if np.isfinite(lo) and np.isfinite(hi)
+          else "")
+    return (f"Slope per unit of {moderator}: {fmt_num(slope, dec)}{ci} ({level:.0%} CI); "
+            f"{fmt_p(stats['p'])}; k = {int(stats['k'])}")

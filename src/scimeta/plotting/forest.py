@@ -72,6 +72,14 @@ TAU2_FLOOR = 1e-4  # smaller positive tau2 values are printed as "< 0.0001"
 _REQUIRED_POOLED = ("comparison", "measure", "subgroup_var", "subgroup", "estimate", "ci_low",
                     "ci_high")
 _REQUIRED = ("study_id", "comparison", "measure", "yi", "vi")
+#: Measures on the instrument's own scale (a difference of raw scores).
+RAW_MEASURES = ("MD", "MC")
+#: Footnote marks of rows whose numbers are not per-arm final values (``effect_method``).
+METHOD_MARKS = {
+    "reported_difference": ("\u2021", "between-arm difference as reported (no per-arm "
+                                       "means and SDs)"),
+    "change_values": ("\u00a7", "change from baseline in each arm (change scores)"),
+}
 _ASSUMED_R = "assumed"
 
 
@@ -174,6 +182,10 @@ def forest_plot(
     xlim: tuple[float, float] | None = None,
     digits: int = 2,
     max_rows: int | None = None,
+    total_rows: pd.DataFrame | None = None,
+    skip_single_study_tests: bool = False,
+    rob: pd.DataFrame | None = None,
+    rob_note: str = "",
 ) -> FigureResult:
     """Draw a forest plot of one outcome × comparison × measure.
 
@@ -222,6 +234,22 @@ def forest_plot(
         per section saying how many studies it pools; every study's numbers
         stay in the data (``drawn = False``). None: no limit. The figure's
         height then no longer grows with the number of studies.
+    total_rows : DataFrame, optional
+        With ``subgroup_var``: the rows the Total pools (the overall pool's
+        members, e.g. whole-cohort rows where studies report a split). Their
+        patients are the Total's N, and the figure says which rows the Total
+        pools when they are not the subgroup rows drawn above it.
+    skip_single_study_tests : bool
+        A test for subgroup differences in which a subgroup is a single
+        study is replaced by a line saying it is not shown (config
+        ``figures.small_k: skip``); otherwise it is printed with a caution.
+    rob : DataFrame, optional
+        :func:`scimeta.rob.forest_rob_data` of the plotted studies: a
+        risk-of-bias column of coloured dots per domain (robvis style,
+        :func:`scimeta.plotting.rob.rob_dots`) right of the plot, the overall
+        judgement last; the study rows' data get ``rob_overall``.
+    rob_note : str
+        A line for the footer (e.g. why risk of bias is not shown).
 
     Returns
     -------
@@ -242,7 +270,18 @@ def forest_plot(
     interval (bar) is drawn for the overall pool when ``pi_low``/``pi_high``
     are finite (``pooled.csv`` leaves them empty below ``pi_min_k``). A
     subgroup of one study shows that study's own row of ``pooled.csv``
-    (model ``common``, k = 1) as its subtotal.
+    (model ``common``, k = 1) as its subtotal. A subgroup whose pool is
+    marked ``in_test = False`` in ``pooled.csv`` (``mixed / not reported``)
+    is drawn as an open diamond, labelled descriptive, outside the test.
+
+    N is :func:`scimeta.membership.effect_patients` of each row (column
+    ``n`` where the rows carry it, as :func:`scimeta.membership.pool_rows`
+    gives them) and ``n`` of the pool's ``pooled.csv`` row for subtotals and
+    the total, so the figure and the table count the same patients.
+
+    With the outcome's ``scale`` (``[min, max]``), the axis of a raw
+    difference (MD, MC) stays within ± (max − min): intervals (studies,
+    diamonds, prediction interval) running beyond it end in arrows.
     """
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
@@ -253,6 +292,7 @@ def forest_plot(
         raise ValueError(f"max_rows must be a positive integer or None, got {max_rows!r}")
     eff = _select_effects(effects, comparison, measure, outcome, subgroup_var, level)
     pools = _select_pools(pooled, eff, comparison, measure, model, tau2_method, ci_method)
+    span = _scale_span(outcome_cfg, measure)
     log_scale = measure in LOG_MEASURES
     arms = outcome_cfg["arms"]
     fam_labels = favours_labels(comparison, outcome_cfg["higher_is_better"], arms)
@@ -265,15 +305,23 @@ def forest_plot(
     with figure_context(families):
         m = _Measurer(families)
         sections = _sections(eff, pools, subgroup_var)
-        cols = _columns(layout, comparison, measure, model, level, eff, arms)
+        rob_layout = _rob_layout(rob) if rob is not None and len(rob) and not summary else None
+        cols = _columns(layout, comparison, measure, model, level, eff, arms,
+                        rob=rob_layout is not None)
         rows, footer = _rows(
             sections, pools, cols, eff, comparison, measure, model, tau2_method, ci_method,
             level, digits, subgroup_var, subgroup_tests, outcome, title, log_scale,
-            max_rows=max_rows if summary else None, pi_min_k=pi_min_k,
+            max_rows=max_rows if summary else None, pi_min_k=pi_min_k, total_rows=total_rows,
+            skip_single_study_tests=skip_single_study_tests,
         )
-        cols = [c for c in cols if c.key == "plot" or any(r.cells.get(c.key) for r in rows)]
+        if rob_layout is not None:
+            footer.append(rob_layout["legend"])
+        if rob_note:
+            footer.append(rob_note)
+        cols = [c for c in cols if c.key in ("plot", "rob")
+                or any(r.cells.get(c.key) for r in rows)]
         plot_w = PLOT_W[layout]
-        _measure_columns(cols, rows, m, plot_w)
+        _measure_columns(cols, rows, m, plot_w, rob_layout)
         total_w = _place_columns(cols)
         if title:
             total_w = max(total_w, m(title, bold=True, size=FONT_SIZE + 1))
@@ -282,7 +330,7 @@ def forest_plot(
             rows, footer = _notes_to_footer(rows, footer)
         rows = _wrap_notes(rows, cols, plot, m)
 
-        lo, hi, ticks = _axis(rows, xlim, log_scale)
+        lo, hi, ticks = _axis(rows, xlim, log_scale, span)
         tick_labels = [_tick_label(t, log_scale) for t in ticks]
         # room beyond the plot column for favours labels and the outer tick labels
         frac = _frac(0.0, lo, hi, log_scale)
@@ -306,8 +354,10 @@ def forest_plot(
             r.y = y
             y += r.h
         axis_y = next(r.y + r.h / 2 for r in rows if r.kind == "endrule")
-        fav_y = axis_y + 2.0
-        foot_y = (fav_y if fam_labels else axis_y + 1.1) + 1.3
+        x_title = _axis_title(measure, outcome_cfg, log_scale)
+        title_y = axis_y + 2.0
+        fav_y = title_y + 1.1
+        foot_y = (fav_y if fam_labels else title_y) + 1.3
         n_rows = foot_y + len(footer) - 0.3
         height_in = n_rows * ROW_H + 2 * MARGIN
         fig = new_figure(width_in, height_in)
@@ -322,6 +372,11 @@ def forest_plot(
         ax.yaxis.set_visible(False)
         data = _draw(fig, ax, rows, cols, plot, lo, hi, log_scale, families)
         _draw_axis(fig, ax, axis_y, fav_y, lo, hi, ticks, tick_labels, fam_labels, log_scale)
+        ax.text((lo * hi) ** 0.5 if log_scale else (lo + hi) / 2, title_y, x_title,
+                ha="center", va="center_baseline", fontsize=FONT_SIZE, clip_on=False,
+                parse_math=False, gid="x-title")
+        if rob_layout is not None:
+            data = _draw_rob(fig, rows, cols, rob, rob_layout, width_in, height_in, data)
         tx = mtransforms.blended_transform_factory(_inch_x(fig), ax.transData)
         for i, line in enumerate(footer):
             ax.text(0.0, foot_y + i + 0.5, line, transform=tx, ha="left", va="center_baseline",
@@ -332,7 +387,8 @@ def forest_plot(
     data["scale"] = "log" if log_scale else "linear"
     meta = {"xlim": (lo, hi), "ticks": list(ticks), "layout": layout, "model": model,
             "tau2_method": tau2_method, "ci_method": ci_method, "level": level,
-            "size_in": (width_in, height_in), "summary": summary}
+            "size_in": (width_in, height_in), "summary": summary, "x_title": x_title,
+            "footer": list(footer), "rob": rob_layout is not None}
     return FigureResult(fig, data, "forest", meta)
 
 
@@ -443,7 +499,7 @@ def _sections(eff, pools, subgroup_var):
 
 
 # --------------------------------------------------------------------------- table
-def _columns(layout, comparison, measure, model, level, eff, arms):
+def _columns(layout, comparison, measure, model, level, eff, arms, rob=False):
     names = {k: _title(v) for k, v in arms.items()}
     name = MEASURE_NAMES.get(measure, measure)
     method = f"IV, {'Random' if model == 'random' else 'Common'}, {level:.0%} CI"
@@ -451,8 +507,9 @@ def _columns(layout, comparison, measure, model, level, eff, arms):
     plot = _Col("plot", (name, method), "center")
     label = _Col("label", ("", "Study"), "left")
     weight = _Col("weight", ("", "Weight"), "right")
+    extra = [_Col("rob", ("Risk of bias", ""), "left")] if rob else []
     if layout == "compact":
-        return [label, plot, effect, weight]
+        return [label, plot, effect, weight, *extra]
     if comparison == "pre_post":
         data = [
             _Col("mean2", ("", "Mean"), "right", names["baseline"]),
@@ -471,7 +528,7 @@ def _columns(layout, comparison, measure, model, level, eff, arms):
             _Col("sd2", ("", "SD"), "right", names["control"]),
             _Col("n2", ("", "Total"), "right", names["control"]),
         ]
-    return [label, *data, weight, effect, plot]
+    return [label, *data, weight, effect, plot, *extra]
 
 
 def _num_col(eff, col):
@@ -520,7 +577,7 @@ def _test_text(pool):
     if not np.isfinite(stat):
         if int(pool.get("k", 0) or 0) < 2:
             return f"Test for overall effect: not applicable (k = {int(pool.get('k', 0) or 0)})"
-        note = str(pool.get("note") or "").strip()
+        note = _pretty(str(pool.get("note") or "").strip())
         return "Test for overall effect: not available" + (f" ({note})" if note else "")
     df = pool.get("df", np.nan)
     if pool.get("ci_method") == "hksj" and np.isfinite(df):
@@ -540,10 +597,13 @@ def _weights(vi, pool, model):
 
 def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, ci_method, level,
           digits, subgroup_var, subgroup_tests, outcome, title, log_scale, *, max_rows=None,
-          pi_min_k):
+          pi_min_k, total_rows=None, skip_single_study_tests=False):
     tr = np.exp if log_scale else (lambda v: v)
     keys = {c.key for c in cols}
-    dec = {k: decimals_for(_num_col(eff, k)) for k in ("mean1", "sd1", "mean2", "sd2")}
+    # one number of decimals for every mean and SD, so the columns read alike
+    dec_all = decimals_for(np.concatenate([_num_col(eff, k) for k in
+                                           ("mean1", "sd1", "mean2", "sd2")]))
+    dec = {k: dec_all for k in ("mean1", "sd1", "mean2", "sd2")}
     rows = []
     if title:
         rows.append(_Row("title", span=title, bold=True))
@@ -554,23 +614,36 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
     rows.append(_Row("header2"))
     rows.append(_Row("rule", h=0.5))
     any_assumed = False
+    marks_used = {}
+    uncounted = []
     study_i = 0
     for j, sec in enumerate(sections, start=1):
+        descriptive = sec.pool is not None and _in_test(sec.pool) is False
         if sec.level is not None:
-            rows.append(_Row("section", span=f"{_title_case(subgroup_var)}: {sec.level}", bold=True,
+            head = f"{_title_case(subgroup_var)}: {sec.level}"
+            if descriptive:
+                head += " (descriptive, not in the test)"
+            rows.append(_Row("section", span=head, bold=True,
                              record={"element": "subgroup_header", "subgroup": sec.level}))
         st = sec.studies
         yi, vi = st["yi"].to_numpy(float), st["vi"].to_numpy(float)
         w = _weights(vi, sec.pool, model)
         lo, hi = st["ci_low"].to_numpy(float), st["ci_high"].to_numpy(float)
         nums = {k: _num_col(st, k) for k in ("n1", "mean1", "sd1", "n2", "mean2", "sd2", "r")}
+        patients = _patients(st, comparison)
         r_src = st["r_source"].astype(str).tolist() if "r_source" in st else [""] * len(st)
+        methods = st["effect_method"].astype(str).tolist() if "effect_method" in st else [""] * len(st)
         for i in range(len(st)):
             study_i += 1
             assumed = r_src[i].startswith(_ASSUMED_R) and np.isfinite(nums["r"][i])
             any_assumed |= assumed
+            mark = _method_mark(methods[i])
+            if mark:
+                marks_used[mark[0]] = mark[1]
+            if not np.isfinite(patients[i]):
+                uncounted.append(st["label"].iloc[i])
             cells = {
-                "label": st["label"].iloc[i],
+                "label": st["label"].iloc[i] + (f" {mark[0]}" if mark else ""),
                 "weight": "" if not np.isfinite(w[i]) else f"{w[i]:.1f}%",
                 "effect": _effect_text(tr(yi[i]), tr(lo[i]), tr(hi[i]), digits),
             }
@@ -578,6 +651,8 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
                 cells[k] = fmt_num(nums[k][i], dec[k])
             for k in ("n1", "n2"):
                 cells[k] = fmt_num(nums[k][i], 0)
+            if comparison == "pre_post":  # N: the patients the membership table counts
+                cells["n1"] = fmt_num(patients[i], 0)
             cells["r"] = fmt_num(nums["r"][i], 2) + ("\u2020" if assumed else "")
             rec = {
                 "element": "study", "index": study_i, "subgroup": sec.level or "",
@@ -587,6 +662,7 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
                 "yi": yi[i], "vi": vi[i],
                 "estimate": tr(yi[i]), "ci_low": tr(lo[i]), "ci_high": tr(hi[i]),
                 "weight_pct": w[i], "text": cells["effect"], "drawn": max_rows is None,
+                "n": patients[i], "effect_method": methods[i] if methods[i] != "nan" else "",
             }
             # a summary keeps the study's numbers in the data, without drawing its row
             if max_rows is None:
@@ -600,17 +676,26 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
                 "each study's result is in this figure's .csv, not drawn")))
         if sec.pool is not None and (len(sections) > 1 or sec.level is not None):
             rows += _pool_rows(sec.pool, st, "subtotal", j, tr, digits, level, comparison,
-                               sec.level or "", with_pi=False)
+                               sec.level or "", with_pi=False, descriptive=descriptive)
         if len(sections) > 1:
             rows.append(_Row("blank", h=0.6))
     overall = _pool_row(pools, "overall", "all")
+    total_st = total_rows if subgroup_var is not None and total_rows is not None else eff
     if overall is not None:
-        rows += _pool_rows(overall, eff, "overall", 0, tr, digits, level, comparison, "",
+        rows += _pool_rows(overall, total_st, "overall", 0, tr, digits, level, comparison, "",
                            with_pi=True)
     rows.append(_Row("endrule", h=0.5))
 
     footer = []
     data_extra = []
+    if subgroup_var is not None:
+        tested = [s for s in sections if s.pool is not None and _in_test(s.pool) is not False]
+        single = [s.level for s in tested if _pool_k(s.pool) == 1]
+        caution = ""
+        if len(tested) >= 2 and single:
+            names = _join(single)
+            caution = (f"{names} {'is a single study' if len(single) == 1 else 'are single studies'}"
+                       ": the test compares studies, not subgroups")
     if subgroup_var is not None and subgroup_tests is not None and len(subgroup_tests):
         t = subgroup_tests[(subgroup_tests["subgroup_var"] == subgroup_var)
                            & (subgroup_tests["comparison"] == comparison)
@@ -623,11 +708,23 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
         if "ci_method" in t:  # per method, the row of this CI method where there is one
             t = t.iloc[np.argsort((t["ci_method"] != ci_method).to_numpy(), kind="stable")]
         t = t.drop_duplicates("method")
-        for _, tt in t.sort_values("method", key=lambda s: s.map(
-                {"separate_tau2": 0, "moderator_model": 1}).fillna(2)).iterrows():
-            footer.append(_subgroup_test_text(tt))
-            data_extra.append({"element": "subgroup_test", "subgroup": tt["method"],
-                               "Q": tt["Q_between"], "Q_df": tt["df"], "Q_p": tt["p"]})
+        t = t.sort_values("method", key=lambda s: s.map(
+            {"separate_tau2": 0, "moderator_model": 1}).fillna(2))
+        if caution and skip_single_study_tests:
+            footer.append(f"Test for subgroup differences: not shown ({caution}; "
+                          "figures.small_k = skip).")
+            data_extra.append({"element": "subgroup_test", "subgroup": "not shown",
+                               "text": caution})
+        else:
+            for _, tt in t.iterrows():
+                footer.append(_subgroup_test_text(tt))
+                data_extra.append({"element": "subgroup_test", "subgroup": tt["method"],
+                                   "Q": tt["Q_between"], "Q_df": tt["df"], "Q_p": tt["p"]})
+            if caution and len(t):
+                footer.append(f"Caution: {caution}.")
+                data_extra.append({"element": "warning", "text": caution})
+    if subgroup_var is not None:
+        footer.append(_membership_text(sections, overall, total_st, eff))
     if model == "random":
         footer.append(f"Random-effects model, inverse-variance weights; \u03c4\u00b2 estimator: "
                       f"{TAU2_NAMES.get(tau2_method, tau2_method)}; {level:.0%} CI: "
@@ -635,6 +732,9 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
     else:
         footer.append(f"Common-effect model, inverse-variance weights; {level:.0%} CI: "
                       f"{CI_NAMES.get(ci_method, ci_method)}.")
+    if overall is not None and _pool_k(overall) == 1 and ci_method == "wald":
+        footer.append(f"One study: the total is the study's own estimate with its {level:.0%} "
+                      "Wald CI (a Hartung\u2013Knapp interval needs at least 2 studies).")
     notes = [f"Study CIs: {level:.0%}, normal approximation."]
     if overall is not None and model == "random":
         notes.append(f"Prediction interval shown when k \u2265 {pi_min_k}.")
@@ -643,10 +743,77 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
     if log_scale:
         notes.append("Ratios pooled as log ratios, drawn on a log scale.")
     if any_assumed and "r" in keys:
-        notes.append("\u2020 Pre\u2013post correlation assumed (not reported).")
+        notes.append("\u2020\u00a0Pre\u2013post correlation assumed (not reported).")
+    for mark, text in marks_used.items():
+        notes.append(f"{mark}\u00a0{text[:1].upper()}{text[1:]}.")
+    if uncounted:
+        notes.append("Not counted in N (n not reported): "
+                     + ", ".join(dict.fromkeys(uncounted)) + ".")
     footer.append(" ".join(notes))
     rows_extra = [_Row("data", record=d) for d in data_extra]
     return rows + rows_extra, footer
+
+
+def _method_mark(method: str):
+    """The footnote mark and text of a row's ``effect_method``, or None."""
+    for prefix, mark in METHOD_MARKS.items():
+        if str(method).startswith(prefix):
+            return mark
+    return None
+
+
+def _patients(st, comparison):
+    """Patients of each row: ``n`` where the rows carry it (the membership's count)."""
+    if "n" in st:
+        return _num_col(st, "n")
+    n1, n2 = _num_col(st, "n1"), _num_col(st, "n2")
+    return n1 if comparison == "pre_post" else n1 + n2
+
+
+def _in_test(pool):
+    """``in_test`` of a pool's ``pooled.csv`` row: True, False, or None when not given."""
+    v = pool.get("in_test") if pool is not None else None
+    if v is None or (isinstance(v, float) and not np.isfinite(v)) or v == "":
+        return None
+    return str(v).lower() in ("true", "1")
+
+
+def _pool_k(pool):
+    k = pool.get("k", np.nan) if pool is not None else np.nan
+    try:
+        return int(k)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _join(names):
+    names = [str(n) for n in names]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _membership_text(sections, overall, total_st, eff):
+    """Which subgroups the test compares, which are only described, and what the Total pools."""
+    tested = [s for s in sections if s.pool is not None and _in_test(s.pool) is not False]
+    shown = [s for s in sections if s not in tested]
+    parts = []
+    if tested:
+        parts.append("Subgroups in the test: " + ", ".join(
+            f"{s.level} (k = {len(s.studies)})" for s in tested))
+    if shown:
+        parts.append("shown, not in the test: " + ", ".join(
+            f"{s.level} (k = {len(s.studies)})" for s in shown))
+    text = "; ".join(parts) + "." if parts else ""
+    if overall is not None:
+        k = _pool_k(overall)
+        key = lambda f: set(zip(f["study_id"].astype(str),  # noqa: E731
+                                f["population"].astype(str) if "population" in f else [""] * len(f)))
+        same = key(total_st) == key(eff)
+        what = (f"Total: the {k} {'study' if k == 1 else 'studies'} above pooled together"
+                if same else
+                f"Total: the overall pool, {k} {'study' if k == 1 else 'studies'} with their "
+                "whole-cohort rows (not the subgroup rows above)")
+        text = (text + " " if text else "") + what + "."
+    return text
 
 
 _TEST_NAMES = {"separate_tau2": "separate \u03c4\u00b2 per subgroup",
@@ -658,7 +825,7 @@ def _subgroup_test_text(tt) -> str:
     q, df = _float(tt.get("Q_between")), _float(tt.get("df"))
     f_stat, df2 = _float(tt.get("F")), _float(tt.get("df2"))
     if not np.isfinite(q) and not np.isfinite(f_stat):
-        note = str(tt.get("note") or "").split(";")[0].strip()
+        note = _pretty(str(tt.get("note") or "").split(";")[0].strip())
         return f"{head}: not done" + (f" ({note})" if note else "")
     if np.isfinite(f_stat) and np.isfinite(df2):
         text = f"{head}: F = {fmt_num(f_stat, 2)}, df = {df:g}, {df2:g} ({fmt_p(tt['p'])})"
@@ -670,6 +837,14 @@ def _subgroup_test_text(tt) -> str:
     return text
 
 
+def _pretty(text: str) -> str:
+    """Table notes as a figure prints them: τ², I² and ≥ instead of their ASCII spellings."""
+    for ascii_, nice in (("tau^2", "\u03c4\u00b2"), ("tau2", "\u03c4\u00b2"),
+                         ("I^2", "I\u00b2"), (">=", "\u2265"), ("<=", "\u2264")):
+        text = text.replace(ascii_, nice)
+    return text
+
+
 def _float(v) -> float:
     try:
         return float(v)
@@ -677,11 +852,19 @@ def _float(v) -> float:
         return math.nan
 
 
-def _pool_rows(pool, st, kind, j, tr, digits, level, comparison, subgroup, *, with_pi):
+def _pool_rows(pool, st, kind, j, tr, digits, level, comparison, subgroup, *, with_pi,
+               descriptive=False):
     est, lo, hi = (float(pool.get(k, np.nan)) for k in ("estimate", "ci_low", "ci_high"))
-    label = f"{'Subtotal' if kind == 'subtotal' else 'Total'} ({level:.0%} CI)"
+    name = "Subtotal" if kind == "subtotal" else "Total"
+    label = f"{name}{', descriptive' if descriptive else ''} ({level:.0%} CI)"
     n1 = np.nansum(_num_col(st, "n1"))
     n2 = np.nansum(_num_col(st, "n2"))
+    # the pool's patients as pooled.csv counts them (the membership's n of its rows)
+    n = _float(pool.get("n", np.nan))
+    if not np.isfinite(n):
+        n = float(np.nansum(_patients(st, comparison)))
+    if comparison == "pre_post":
+        n1 = n
     cells = {
         "label": label,
         "effect": _effect_text(tr(est), tr(lo), tr(hi), digits),
@@ -691,11 +874,13 @@ def _pool_rows(pool, st, kind, j, tr, digits, level, comparison, subgroup, *, wi
     if comparison != "pre_post":
         cells["n2"] = fmt_num(n2, 0) if n2 > 0 else ""
     gid = "diamond-overall" if kind == "overall" else f"diamond-subgroup-{j}"
+    in_test = _in_test(pool)
     rec = {"element": kind, "subgroup": subgroup, "label": label, "gid": gid,
            "estimate": tr(est), "ci_low": tr(lo), "ci_high": tr(hi), "text": cells["effect"],
            **{k: pool.get(k, np.nan) for k in ("k", "tau2", "I2", "Q", "Q_df", "Q_p", "stat",
                                                 "df", "p", "pi_low", "pi_high")},
-           "n1": n1, "n2": n2 if comparison != "pre_post" else np.nan}
+           "n1": n1, "n2": n2 if comparison != "pre_post" else np.nan, "n": n,
+           "in_test": "" if in_test is None or kind == "overall" else in_test}
     rec["pi_low"], rec["pi_high"] = tr(float(rec["pi_low"])), tr(float(rec["pi_high"]))
     rows = [_Row("pool", cells=cells, bold=True, record=rec)]
     pi_lo, pi_hi = float(pool.get("pi_low", np.nan)), float(pool.get("pi_high", np.nan))
@@ -715,10 +900,13 @@ def _title_case(s):
     return s[:1].upper() + s[1:]
 
 
-def _measure_columns(cols, rows, m, plot_w):
+def _measure_columns(cols, rows, m, plot_w, rob_layout=None):
     for c in cols:
         if c.key == "plot":
             c.width = plot_w
+            continue
+        if c.key == "rob":
+            c.width = max(rob_layout["width"], m(c.header[0], bold=True))
             continue
         w = max(m(c.header[0], bold=True), m(c.header[1], bold=True))
         for r in rows:
@@ -742,7 +930,8 @@ def _place_columns(cols):
     x = 0.0
     for i, c in enumerate(cols):
         if i:
-            x += GAP * (1.6 if c.key in ("plot", "weight") or cols[i - 1].key == "plot" else 1.0)
+            x += GAP * (1.6 if c.key in ("plot", "weight", "rob") or cols[i - 1].key == "plot"
+                        else 1.0)
         c.x = x
         x += c.width
     return x
@@ -836,8 +1025,26 @@ def _frac(null_t, lo, hi, log_scale):
     return (f(null) - f(lo)) / (f(hi) - f(lo))
 
 
-def _axis(rows, xlim, log_scale):
-    """Limits and ticks on the drawn scale."""
+def _scale_span(outcome_cfg, measure):
+    """± (max − min) of the outcome's ``scale`` for a raw difference (MD, MC), else None."""
+    scale = (outcome_cfg or {}).get("scale")
+    if measure not in RAW_MEASURES or not scale or len(scale) != 2:
+        return None
+    width = float(scale[1]) - float(scale[0])
+    return width if np.isfinite(width) and width > 0 else None
+
+
+def _axis_title(measure, outcome_cfg, log_scale):
+    """The x axis title: the measure, its unit for a raw difference, the log scale of ROM."""
+    name = MEASURE_NAMES.get(measure, measure)
+    if log_scale:
+        return f"{name} (log scale)"
+    unit = (outcome_cfg or {}).get("unit")
+    return f"{name} ({unit})" if unit and measure in RAW_MEASURES else name
+
+
+def _axis(rows, xlim, log_scale, span=None):
+    """Limits and ticks on the drawn scale; a linear axis stays within ± ``span``."""
     f = np.log10 if log_scale else (lambda v: np.asarray(v, float))
     recs = [r.record for r in rows if r.kind != "data" and r.record.get("element") in
             ("study", "subtotal", "overall", "prediction_interval")]
@@ -853,11 +1060,14 @@ def _axis(rows, xlim, log_scale):
         else:
             core += list(vals)
     core = np.array(core, float)
+    if span is not None and not log_scale:
+        core = np.clip(core, -span, span)
+        ends = [min(max(v, -span), span) for v in ends]
     c_lo, c_hi = core.min(), core.max()
-    span = max(c_hi - c_lo, 1e-9)
+    width = max(c_hi - c_lo, 1e-9)
     ends = np.array(ends or [c_lo, c_hi])
-    lo = min(c_lo, max(ends.min(), c_lo - span))
-    hi = max(c_hi, min(ends.max(), c_hi + span))
+    lo = min(c_lo, max(ends.min(), c_lo - width))
+    hi = max(c_hi, min(ends.max(), c_hi + width))
     if xlim is not None:
         lo, hi = (math.log10(v) if log_scale else v for v in xlim)
         ticks_t = _log_ticks(lo, hi, exact=True) if log_scale else MaxNLocator(
@@ -873,7 +1083,10 @@ def _axis(rows, xlim, log_scale):
     t_hi = min(v for v in t if v >= hi - 1e-12 * max(1, abs(hi)))
     ticks = [float(v) for v in t if t_lo - 1e-12 <= v <= t_hi + 1e-12]
     ticks = [0.0 if abs(v) < 1e-12 * max(1.0, abs(t_hi - t_lo)) else v for v in ticks]
-    return t_lo, t_hi, ticks
+    if span is not None and (t_lo < -span or t_hi > span):
+        t_lo, t_hi = max(t_lo, -span), min(t_hi, span)
+        ticks = [v for v in ticks if t_lo - 1e-12 <= v <= t_hi + 1e-12]
+    return float(t_lo), float(t_hi), ticks
 
 
 _LOG_STEPS = ((1,), (1, 2, 5), (1, 1.5, 2, 3, 5, 7), (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8),
@@ -985,9 +1198,9 @@ def _draw(fig, ax, rows, cols, plot, lo, hi, log_scale, families):
             if r.kind == "study":
                 rec.update(_draw_study(ax, rec, yc, lo, hi, side_max_pt, max_w))
             elif r.kind == "pool":
-                _draw_diamond(ax, rec, yc)
+                rec.update(_draw_diamond(ax, rec, yc, lo, hi))
             else:
-                _draw_pi(ax, rec, yc)
+                rec.update(_draw_pi(ax, rec, yc, lo, hi))
             data.append(rec)
 
     # line of no effect, from the header rule to the table's bottom rule
@@ -999,11 +1212,12 @@ def _draw(fig, ax, rows, cols, plot, lo, hi, log_scale, families):
     order = ["row", "element", "subgroup", "study_id", "label", "n1", "mean1", "sd1", "n2",
              "mean2", "sd2", "r", "r_source", "yi", "vi", "estimate", "ci_low", "ci_high",
              "weight_pct", "square_side_pt", "arrow_low", "arrow_high", "text", "k", "tau2", "I2",
-             "Q", "Q_df", "Q_p", "stat", "df", "p", "pi_low", "pi_high", "drawn"]
+             "Q", "Q_df", "Q_p", "stat", "df", "p", "pi_low", "pi_high", "n", "in_test",
+             "effect_method", "drawn"]
     for c in order:
         if c not in df:
             df[c] = "" if c in ("element", "subgroup", "study_id", "label", "text",
-                                "r_source") else np.nan
+                                "r_source", "effect_method", "in_test") else np.nan
     df["row"] = np.arange(len(df))
     df["drawn"] = [d is not False for d in df["drawn"]]  # every row but undrawn studies
     return df[order]
@@ -1054,19 +1268,106 @@ def _draw_study(ax, rec, yc, lo, hi, side_max_pt, max_w):
     return out
 
 
-def _draw_diamond(ax, rec, yc):
+def _draw_diamond(ax, rec, yc, lo, hi):
+    """The diamond, cut at the axis limits (clipped to the plot) with an arrow where it runs on."""
     est, l, h = rec["estimate"], rec["ci_low"], rec["ci_high"]
+    out = {"arrow_low": False, "arrow_high": False}
     if not (np.isfinite(est) and np.isfinite(l) and np.isfinite(h)):
-        return
+        return out
     face = COLORS["pool"] if rec["element"] == "overall" else COLORS["subtotal"]
+    descriptive = rec.get("in_test") is False
     ax.add_patch(Polygon([(l, yc), (est, yc - DIAMOND_HALF), (h, yc), (est, yc + DIAMOND_HALF)],
-                         closed=True, facecolor=face, edgecolor=face, lw=0.5, gid=rec["gid"]))
+                         closed=True, facecolor="white" if descriptive else face,
+                         edgecolor=face, lw=0.7 if descriptive else 0.5, gid=rec["gid"]))
+    return {**out, **_edge_arrows(ax, l, h, lo, hi, yc, face, rec["gid"])}
 
 
-def _draw_pi(ax, rec, yc):
+def _draw_pi(ax, rec, yc, lo, hi):
     l, h = rec["ci_low"], rec["ci_high"]
     ax.add_patch(Rectangle((l, yc - PI_HALF), h - l, 2 * PI_HALF, facecolor=COLORS["prediction"],
                            edgecolor="none", gid="prediction-interval"))
+    return _edge_arrows(ax, l, h, lo, hi, yc, COLORS["prediction"], "prediction-interval")
+
+
+def _edge_arrows(ax, l, h, lo, hi, yc, color, gid):
+    """Arrows at the axis limits for an interval running beyond them."""
+    out = {"arrow_low": bool(l < lo), "arrow_high": bool(h > hi)}
+    for flag, x, marker in (("arrow_low", lo, "<"), ("arrow_high", hi, ">")):
+        if out[flag]:
+            ax.add_line(Line2D([x], [yc], marker=marker, markersize=5, color=color, lw=0,
+                               clip_on=False, gid=f"{gid}-arrow-{flag[6:]}"))
+    return out
+
+
+# --------------------------------------------------------------------------- risk of bias
+ROB_CELL = 0.17  # inches between dot centres
+ROB_RADIUS = 0.062  # inches
+ROB_OVERALL_GAP = 0.06  # extra inches before the overall dot
+
+
+def _rob_layout(rob):
+    """Width, header (domain ids when every assessed study uses one tool) and legend line."""
+    from scimeta.rob import TOOLS
+
+    n_pos = int(pd.to_numeric(rob["position"]).max()) + 1
+    tools = [t for t in dict.fromkeys(rob["tool"].astype(str)) if t and t in TOOLS]
+    header = []
+    if len(tools) == 1:
+        doms = rob[rob["tool"] == tools[0]].drop_duplicates("position").sort_values("position")
+        header = [(int(p), "All" if d == "overall" else str(d))
+                  for p, d in zip(doms["position"], doms["domain"])]
+    else:  # tools with different domains: only the overall column lines up
+        header = [(n_pos - 1, "All")]
+    parts = []
+    for t in tools:
+        tool = TOOLS[t]
+        ids = [d for d, _ in tool.domains]
+        span = f"{ids[0]}\u2013{ids[-1]}" if len(ids) > 2 else ", ".join(ids)
+        parts.append(f"{tool.name}: {span}, then overall"
+                     + (" (derived from the items)" if tool.overall_derived else ""))
+    if (rob["judgement"] == "not assessed").any():
+        parts.append("white: not assessed")
+    legend = ("Risk of bias (robvis colours; the domains are named in the risk-of-bias "
+              "figures) \u2013 " + "; ".join(parts) + ". Green +: low / yes; yellow \u2212: "
+              "some concerns / moderate; yellow ?: unclear; red \u00d7: high / serious / no; "
+              "dark red !: critical; blue ?: no information.")
+    return {"width": n_pos * ROB_CELL + ROB_OVERALL_GAP, "header": header, "legend": legend,
+            "positions": n_pos}
+
+
+def _draw_rob(fig, rows, cols, rob, layout, width_in, height_in, data):
+    """The dots, in an overlay whose data units are inches (so circles stay round)."""
+    from scimeta.plotting.rob import rob_dots
+
+    rax = fig.add_axes((0, 0, 1, 1))
+    rax.set_xlim(0, width_in)
+    rax.set_ylim(height_in, 0)
+    rax.set_axis_off()
+    rax.patch.set_visible(False)
+    col = next(c for c in cols if c.key == "rob")
+    x0 = MARGIN + col.x + ROB_RADIUS
+    for r in rows:
+        y = MARGIN + (r.y + r.h / 2) * ROW_H
+        if r.kind == "header2":
+            for pos, text in layout["header"]:
+                gap = ROB_OVERALL_GAP if text == "All" else 0.0
+                rax.text(x0 + pos * ROB_CELL + gap, y, text, ha="center", va="center_baseline",
+                         fontsize=SMALL - 2, fontweight="bold", parse_math=False,
+                         gid=f"rob-header-{pos}")
+        elif r.kind == "study":
+            dots = rob[rob["study_id"].astype(str) == str(r.record["study_id"])]
+            # every study's overall judgement in the last column, whatever its tool
+            dots = dots.assign(position=np.where(dots["domain"] == "overall",
+                                                 layout["positions"] - 1, dots["position"]))
+            if len(dots):
+                rob_dots(rax, dots, x0, y, cell=ROB_CELL, radius=ROB_RADIUS,
+                         overall_gap=ROB_OVERALL_GAP)
+    overall = {str(sid): j for sid, d, j in zip(rob["study_id"], rob["domain"], rob["judgement"])
+               if d == "overall"}
+    data = data.copy()
+    data["rob_overall"] = [overall.get(str(sid), "") if el == "study" else ""
+                           for sid, el in zip(data["study_id"], data["element"])]
+    return data
 
 
 # --------------------------------------------------------------------------- caption

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
@@ -28,6 +30,7 @@ def funnel_plot(
     egger: dict | None = None,
     filled: pd.DataFrame | dict | None = None,
     title: str | None = None,
+    warning: str | None = None,
 ) -> FigureResult:
     r"""Contour-enhanced funnel plot: effect sizes against their standard errors.
 
@@ -53,12 +56,17 @@ def funnel_plot(
     filled : DataFrame or dict, optional
         Studies imputed by trim-and-fill: ``yi`` and ``vi``; drawn as open circles.
     title : str, optional
+    warning : str, optional
+        Printed on the figure, under the legend (e.g. too few studies to judge
+        asymmetry; see :func:`scimeta.figures.thin_evidence`), and kept in the
+        data as a row ``element = 'warning'``.
 
     Returns
     -------
     FigureResult
         ``data`` has one row per point (``study`` or ``filled``), the contour
-        multipliers (``contour``) and the lines drawn (``estimate``, ``egger``).
+        multipliers (``contour``), the lines drawn (``estimate``, ``egger``)
+        and the warning, if any. The legend names every shade and every line.
     """
     yi = np.asarray(yi, dtype=float)
     vi = np.asarray(vi, dtype=float)
@@ -77,8 +85,13 @@ def funnel_plot(
     se_max = max(sei.max(), np.sqrt(f_v).max() if len(f_v) else 0.0) * 1.08
     rows = []
     with figure_context():
-        fig = new_figure(6.2, 3.8)
-        ax = fig.add_axes((0.1, 0.13, 0.6, 0.78 if title else 0.83))
+        # a warning gets its own lines under the plot, across the figure
+        note_lines = textwrap.wrap(warning, 105) if warning else []
+        extra = 0.15 * len(note_lines) + (0.1 if note_lines else 0.0)
+        height = 3.8 + extra
+        fig = new_figure(6.2, height)
+        ax = fig.add_axes((0.1, (0.13 * 3.8 + extra) / height, 0.6,
+                           (0.78 if title else 0.83) * 3.8 / height))
         zs = sorted(((float(a), float(norm_ppf(1 - a / 2))) for a in contours),
                     key=lambda t: t[1])
         x_extent = max(np.abs(yi).max(), np.abs(f_y).max() if len(f_y) else 0.0,
@@ -102,6 +115,11 @@ def funnel_plot(
             names.append(f"p < {zs[-1][0]:g}")
             legend = [Patch(facecolor=face, edgecolor="#999999", lw=0.4, label=lab)
                       for face, lab in zip(shades, names)]
+        legend += [
+            Line2D([], [], color="black", lw=0.8, label="Pooled estimate"),
+            Line2D([], [], color="black", lw=0.6, ls=(0, (4, 3)), label="Pseudo 95% limits"),
+            Line2D([], [], color=COLORS["null"], lw=0.6, label="No effect"),
+        ]
         ax.add_line(Line2D([0, 0], [0, se_max], color=COLORS["null"], lw=0.6, zorder=2,
                            gid="null-line"))
         ax.add_line(Line2D([estimate, estimate], [0, se_max], color="black", lw=0.8, zorder=3,
@@ -127,10 +145,17 @@ def funnel_plot(
                                lw=0.9, zorder=3, gid="egger-line"))
             rows.append({"element": "egger", "label": "intercept", "x": b0, "y": 0.0})
             rows.append({"element": "egger", "label": "slope", "x": b1, "y": np.nan})
-            legend.append(Line2D([], [], color=COLORS["prediction"], label="Egger regression"))
+            legend.append(Line2D([], [], color=COLORS["prediction"], lw=0.9,
+                                 label="Egger regression line"))
         ax.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.03, 1.0),
                   fontsize=FONT_SIZE - 0.5, frameon=False, title="Significance of a study",
                   title_fontsize=FONT_SIZE - 0.5, alignment="left")
+        for i, line in enumerate(note_lines):
+            fig.text(0.02, (0.08 + 0.15 * (len(note_lines) - 1 - i)) / height, line, ha="left",
+                     va="bottom", fontsize=FONT_SIZE - 0.5, color=COLORS["prediction"],
+                     parse_math=False, gid=f"warning-{i}")
+        if warning:
+            rows.append({"element": "warning", "label": warning, "x": np.nan, "y": np.nan})
         ax.set_xlim(-x_extent, x_extent)
         ax.set_ylim(se_max, 0)
         name = MEASURE_NAMES.get(measure, measure)
@@ -139,7 +164,7 @@ def funnel_plot(
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         if title:
-            fig.text(0.1, 0.965, title, ha="left", va="top", fontsize=FONT_SIZE + 1,
+            fig.text(0.1, 1 - 0.035 * 3.8 / height, title, ha="left", va="top", fontsize=FONT_SIZE + 1,
                      fontweight="bold", parse_math=False)
     return FigureResult(fig, pd.DataFrame(rows, columns=["element", "label", "x", "y"]),
                         "funnel", {"measure": measure})

@@ -46,9 +46,12 @@ def _legend_text(tool) -> list[str]:
 
 def _dot(ax, x, y, judgement, radius=0.115):
     color, symbol = JUDGEMENT_STYLE[judgement]
-    ax.add_patch(Circle((x, y), radius, facecolor=color, edgecolor="#4d4d4d", lw=0.5))
+    ax.add_patch(Circle((x, y), radius, facecolor=color, edgecolor="#4d4d4d",
+                        lw=0.5 if radius >= 0.09 else 0.35))
+    # the symbol fills the dot: full size on the risk-of-bias figures, smaller in a forest column
+    size = FONT_SIZE + 1 if radius >= 0.09 else max(4.0, radius * 72 * 1.2)
     if symbol:
-        ax.text(x, y, symbol, ha="center", va="center_baseline", fontsize=FONT_SIZE + 1,
+        ax.text(x, y, symbol, ha="center", va="center_baseline", fontsize=size,
                 color="white" if color == DARK_RED else "black", fontweight="bold",
                 parse_math=False)
 

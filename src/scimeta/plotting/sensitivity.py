@@ -28,7 +28,8 @@ def r_sensitivity_plot(
         ``estimate``, ``ci_low``, ``ci_high``, ``pi_low``, ``pi_high``,
         ``measure``, ``k_own_r`` ...).
     outcome_cfg : dict, optional
-        The outcome's config entry; ``label`` names the y axis.
+        The outcome's config entry: ``unit`` goes on the y axis of a mean
+        change; ``label`` names the y axis when there is no title.
     primary_r : float, optional
         The correlation of the primary analysis (config ``prepost_r``),
         marked with a dotted vertical line.
@@ -58,34 +59,39 @@ def r_sensitivity_plot(
     for col in ("k", "k_own_r", "tau2", "I2", "p"):
         if col in sw:
             data[col] = sw[col].to_numpy()
+    k = int(sw["k"].iloc[0]) if "k" in sw and np.isfinite(sw["k"].iloc[0]) else None
+    one = k == 1
     with figure_context():
         fig = new_figure(4.8, 3.6)
-        ax = fig.add_axes((0.14, 0.2, 0.82, 0.68 if title else 0.74))
+        # the legend sits in its own band above the plot, never over the lines
+        ax = fig.add_axes((0.14, 0.2, 0.82, 0.6 if title else 0.66))
         if measure in LOG_MEASURES:
             ax.set_yscale("log")
         if has_pi:
             ax.fill_between(r, data["pi_low"], data["pi_high"], color=COLORS["prediction"],
                             alpha=0.12, lw=0, gid="prediction-band", label="Prediction interval")
-        ax.fill_between(r, lo, hi, color=COLORS["band"], alpha=0.6, lw=0, gid="ci-band",
-                        label=f"{_level(sw)}CI")
+        if np.isfinite(lo).any() and np.isfinite(hi).any():
+            ax.fill_between(r, lo, hi, color=COLORS["band"], alpha=0.6, lw=0, gid="ci-band",
+                            label=f"{_level(sw)}CI" + (" (the study's own)" if one else ""))
         ax.plot(r, est, marker="o", ms=3.5, color=COLORS["study"], lw=1.2, gid="estimate",
-                label="Pooled estimate")
+                label="Estimate (one study)" if one else "Pooled estimate")
         null = 1.0 if measure in LOG_MEASURES else 0.0
         ax.axhline(null, color=COLORS["null"], lw=0.6, zorder=0.5, gid="null-line")
         if primary_r is not None:
-            ax.axvline(primary_r, color="black", lw=0.6, ls=(0, (1, 2)), gid="primary-r")
-            ax.annotate(f"primary analysis (r = {primary_r:g})", (primary_r, 1.0),
-                        xycoords=("data", "axes fraction"), xytext=(3, -2),
-                        textcoords="offset points", ha="left", va="top",
-                        fontsize=FONT_SIZE - 1, annotation_clip=False)
+            ax.axvline(primary_r, color="black", lw=0.6, ls=(0, (1, 2)), gid="primary-r",
+                       label=f"Primary analysis (r = {primary_r:g})")
         ax.set_xlim(min(r.min(), 0.0) - 0.03, max(r.max(), 0.9) + 0.03)
         ax.set_xlabel("Assumed pre\u2013post correlation r")
-        label = (outcome_cfg or {}).get("label", "")
+        # the title names the outcome; the axis says the measure (and unit of a raw one)
         name = MEASURE_NAMES.get(measure, measure)
-        ax.set_ylabel(name if not label else f"{label}\n{name}")
+        unit = (outcome_cfg or {}).get("unit")
+        ylabel = f"{name} ({unit})" if unit and measure == "MC" else name
+        label = (outcome_cfg or {}).get("label", "")
+        ax.set_ylabel(f"{label}\n{ylabel}" if label and not title else ylabel)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-        ax.legend(loc="best", fontsize=FONT_SIZE - 1, frameon=False)
+        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=2, fontsize=FONT_SIZE - 1,
+                  frameon=False, borderaxespad=0.0, handlelength=1.6, columnspacing=1.2)
         own = int(sw["k_own_r"].iloc[0]) if "k_own_r" in sw else 0
         if own:
             fig.text(0.02, 0.02, f"{own} of {int(sw['k'].iloc[0])} studies keep their own "
