@@ -864,15 +864,40 @@ def _validate(raw):
             bad_cells["outcomes"],
         )
     _check_links(config, st, oc, raw, problems)
+    rob_table = _check_journal(raw, config, st, problems)
     if st is not None:
         st = st.copy()
         st["cohort_id"] = st["cohort_id"].where(st["cohort_id"] != "", st["study_id"])
-    return config, st, oc, _sort(problems)
+    return config, st, oc, rob_table, _sort(problems)
+
+
+def _check_journal(raw, config, st, problems):
+    """The risk-of-bias sheet (:func:`scimeta.rob.validate_risk_of_bias`) and the
+    ``prisma`` block (:func:`scimeta.prisma.validate_prisma`), against a valid studies sheet.
+
+    Returns the risk-of-bias sheet as read (text cells, ``source_row``), or None.
+    """
+    from scimeta import prisma, rob
+
+    studies_ok = st is not None and not any(
+        p.severity == "error" and p.file == raw.sources.get("studies") for p in problems)
+    table = None
+    if "risk_of_bias" in raw.headers:
+        hdr = raw.headers["risk_of_bias"]
+        rel = raw.sources["risk_of_bias"]
+        if len(set(hdr)) == len(hdr) and "" not in hdr and raw.rows["risk_of_bias"]:
+            table = _frame(hdr, raw.rows["risk_of_bias"])
+            if studies_ok:
+                problems.extend(rob.validate_risk_of_bias(table, st, file=rel))
+    if studies_ok and config is not None:
+        problems.extend(prisma.validate_prisma(config, st, lines=raw.config_lines,
+                                               file=sio.CONFIG_FILE))
+    return table
 
 
 def validate_raw(raw) -> list[Problem]:
     """All problems (errors and warnings) of a :class:`scimeta.io.RawReview`, sorted."""
-    return _validate(raw)[3]
+    return _validate(raw)[4]
 
 
 def validate_review(review_dir) -> list[Problem]:
@@ -895,7 +920,7 @@ def build_review(raw, review_dir: str = "") -> sio.Review:
     ReviewError
         When there is at least one error (warnings do not block).
     """
-    config, st, oc, problems = _validate(raw)
+    config, st, oc, rob_table, problems = _validate(raw)
     errors = [p for p in problems if p.severity == "error"]
     if errors or config is None or st is None or oc is None:
         raise ReviewError(errors or problems)
@@ -905,4 +930,5 @@ def build_review(raw, review_dir: str = "") -> sio.Review:
         outcomes=oc.reset_index(drop=True),
         sources=dict(raw.sources),
         review_dir=review_dir,
+        risk_of_bias=rob_table,
     )
