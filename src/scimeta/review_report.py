@@ -46,6 +46,9 @@ CI_NAMES = {"wald": "Wald", "hksj": "Hartung–Knapp–Sidik–Jonkman"}
 #: doi:10.1136/bmj.d4002), and for which a moderator may be fitted (Cochrane Handbook 10.11.5).
 FUNNEL_MIN_K = 10
 METAREG_MIN_K_PER_MODERATOR = 10
+#: How much wider than its natural size (1 pt = 1/72 in at 96 px per inch) a figure may be
+#: drawn, within the page's width: the figures' 7-8 pt text then reads at 12-14 px.
+FIGURE_ZOOM = 1.45
 #: Fewer studies than this give an imprecise τ² (and a wide HKSJ interval).
 TAU2_MIN_K = 5
 
@@ -68,6 +71,7 @@ th, td { border: 1px solid #d0d7de; padding: 3px 6px; text-align: left; vertical
 th { background: #eef2f6; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .scroll { overflow-x: auto; }
+.refs { font-size: 0.88em; }
 figure { margin: 14px 0 22px; }
 figure .svg svg { display: block; width: 100%; height: auto; }
 figcaption { font-size: 0.9em; color: #333; margin-top: 6px; }
@@ -122,6 +126,22 @@ def html_table(frame: pd.DataFrame, columns: dict, *, digits: int = 2, cls: dict
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>'
             + "".join(body) + "</tbody></table></div>")
+
+
+def _text(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
+def _interval(estimate, lo, hi) -> str:
+    """``4.22 (0.80 to 7.63)``; the interval alone without an estimate; '' when absent."""
+    lo, hi = _num(lo), _num(hi)
+    text = "" if estimate is None else format_number(estimate)
+    if math.isfinite(lo) and math.isfinite(hi):
+        span = f"{format_number(lo)} to {format_number(hi)}"
+        text = f"{text} ({span})" if text else span
+    return text
 
 
 def _certainty_class(value) -> str:
@@ -227,7 +247,7 @@ def figure_caption(item: dict, label: str, primary, *, level: float, prepost_r=N
 
 # ------------------------------------------------------------------ the page
 def _figure(svg_html: str, width: float, caption: str, fig_id: str) -> str:
-    return (f'<figure id="{fig_id}"><div class="svg" style="max-width:{width:.0f}px">{svg_html}'
+    return (f'<figure id="{fig_id}"><div class="svg" style="max-width:{width * FIGURE_ZOOM:.0f}px">{svg_html}'
             f"</div><figcaption>{caption}</figcaption></figure>")
 
 
@@ -298,19 +318,26 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
     # included studies
     cite = studies.set_index(studies["study_id"].astype(str))
     st = study_table.copy()
-    st["reference"] = [
-        "; ".join(p for p in (str(cite.at[s, c]).strip() if c in cite.columns else ""
-                              for c in ("author", "year", "title", "journal", "doi")) if p
-                  and p != "nan")
-        for s in st["study_id"].astype(str)]
+    st["intervention_route"] = [", ".join(p for p in (_text(a), _text(b)) if p)
+                                for a, b in zip(st["intervention"], st["route"])]
     out.append('<h2 id="studies">Included studies</h2>')
     out.append(html_table(st, {"study": "Study", "design": "Design", "n_enrolled": "Enrolled",
                                "n_analysed": "Analysed", "population": "Population",
-                               "intervention": "Intervention", "route": "Route",
+                               "intervention_route": "Intervention, route",
                                "followup_months": "Follow-up (months)",
                                "outcomes_analysed": "Outcomes analysed",
-                               "risk_of_bias": "Risk of bias (overall)",
-                               "reference": "Reference", "note": "Note"}))
+                               "risk_of_bias": "Risk of bias (overall)", "note": "Note"}))
+    refs = []
+    for sid, label in zip(st["study_id"].astype(str), st["study"]):
+        row = cite.loc[sid] if sid in cite.index else {}
+        parts = [_text(row.get(c, "")) for c in ("author", "title", "journal")]
+        year = _num(row.get("year", ""))
+        parts.insert(1, f"{year:.0f}" if math.isfinite(year) else _text(row.get("year", "")))
+        doi = _text(row.get("doi", ""))
+        text = ". ".join(p.rstrip(".") for p in parts if p) + "."
+        refs.append(f"<li><b>{esc(label)}</b>: {esc(text)}"
+                    + (f" doi: {esc(doi)}" if doi else "") + "</li>")
+    out.append('<p class="muted">References</p><ol class="refs">' + "".join(refs) + "</ol>")
 
     # summary of findings
     out.append('<h2 id="sof">Summary of findings</h2>')
@@ -390,49 +417,71 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
                 out.append(html_table(ex, {"study_id": "Study", "arm": "Arm",
                                            "timepoint": "Timepoint", "reason": "Reason"}))
             continue
-        out.append("<h3>Pooled estimates</h3>")
+        analysis = config.get("analysis", {})
+        primary_tau2 = list(analysis.get("tau2", ["REML"]))[0]
+        primary_ci = list(analysis.get("ci", ["hksj"]))[0]
+        is_primary = mine["primary"].astype(str).str.lower() == "true"
+        prim = mine[is_primary].copy()
+        prim["comparison_text"] = prim["comparison"].map(lambda c: COMPARISON_TEXT.get(c, c))
+        prim["effect"] = [_interval(e, lo, hi) for e, lo, hi in
+                          zip(prim["estimate"], prim["ci_low"], prim["ci_high"])]
+        prim["pi"] = [_interval(None, lo, hi) for lo, hi in zip(prim["pi_low"], prim["pi_high"])]
+        out.append("<h3>Pooled estimates (primary analysis)</h3>")
+        out.append(f'<p class="muted">{esc(_pool_words(prim.iloc[0]) if len(prim) else "")}; '
+                   "ROM on the log scale.</p>")
+        out.append(html_table(prim, {
+            "comparison_text": "Comparison", "measure": "Measure", "k": "k", "n": "n",
+            "effect": "Estimate (CI)", "pi": "Prediction interval", "I2": "I² (%)",
+            "tau2": "τ²", "Q_p": "p (Q)", "note": "Note"}))
+        out.append(f"<details><summary>Every model, estimator and CI ({len(mine)} rows)"
+                   "</summary>")
         out.append(html_table(mine, {
             "comparison": "Comparison", "measure": "Measure", "model": "Model",
-            "tau2_method": "τ²", "ci_method": "CI", "primary": "Primary", "k": "k", "n": "n",
+            "tau2_method": "τ²", "ci_method": "CI", "primary": "Primary", "k": "k",
             "estimate": "Estimate", "ci_low": "CI low", "ci_high": "CI high",
-            "pi_low": "PI low", "pi_high": "PI high", "I2": "I² (%)", "tau2": "τ²",
-            "Q": "Q", "Q_p": "p (Q)", "note": "Note"}))
-        for name, title_, cols in (
+            "pi_low": "PI low", "pi_high": "PI high", "I2": "I² (%)", "tau2": "τ²"}))
+        out.append("</details>")
+        for name, title_, cols, keep in (
                 ("subgroup_tests", "Tests for subgroup differences", {
                     "comparison": "Comparison", "measure": "Measure", "subgroup_var": "Variable",
-                    "method": "Method", "tau2_method": "τ²", "ci_method": "CI", "k": "k",
-                    "k_groups": "Groups", "Q_between": "Q between", "df": "df", "p": "p",
-                    "p_perm": "p (permutation)", "note": "Note"}),
+                    "method": "Method", "k": "k", "k_groups": "Groups",
+                    "Q_between": "Q between", "df": "df", "p": "p",
+                    "p_perm": "p (permutation)", "note": "Note"}, "p"),
                 ("bias", "Small-study effects", {
-                    "comparison": "Comparison", "measure": "Measure", "tau2_method": "τ²",
-                    "test": "Test", "k": "k", "estimate": "Estimate", "statistic": "Statistic",
-                    "p": "p", "k0": "k0", "note": "Note"}),
+                    "comparison": "Comparison", "measure": "Measure", "test": "Test", "k": "k",
+                    "estimate": "Estimate", "statistic": "Statistic", "p": "p", "k0": "k0",
+                    "note": "Note"}, "estimate"),
                 ("sensitivity", "Sensitivity to the pre–post correlation", {
                     "measure": "Measure", "r_assumed": "r", "k": "k", "estimate": "Estimate",
-                    "ci_low": "CI low", "ci_high": "CI high", "I2": "I² (%)", "note": "Note"}),
+                    "ci_low": "CI low", "ci_high": "CI high", "I2": "I² (%)", "note": "Note"},
+                 "estimate"),
                 ("leave1out", "Leave-one-out", {
-                    "comparison": "Comparison", "measure": "Measure", "left_out": "Left out",
-                    "k": "k", "estimate": "Estimate", "ci_low": "CI low", "ci_high": "CI high",
-                    "I2": "I² (%)", "note": "Note"})):
+                    "comparison": "Comparison", "measure": "Measure", "study_id": "Left out",
+                    "estimate": "Estimate", "ci_low": "CI low", "ci_high": "CI high",
+                    "I2": "I² (%)", "note": "Note"}, "estimate")):
             t = tables.get(name)
             if t is None or not len(t) or "outcome" not in t:
                 continue
             t = t[t["outcome"] == key]
-            if "tau2_method" in t and name in ("subgroup_tests", "bias", "sensitivity",
-                                               "leave1out"):
-                primary_tau2 = list(config.get("analysis", {}).get("tau2", ["REML"]))[0]
-                t = t[t["tau2_method"].isin([primary_tau2, ""]) | t["tau2_method"].isna()]
-            if "ci_method" in t and name != "bias":
-                primary_ci = list(config.get("analysis", {}).get("ci", ["hksj"]))[0]
-                t = t[t["ci_method"].isin([primary_ci, ""]) | t["ci_method"].isna()]
+            if "tau2_method" in t:
+                t = t[(t["tau2_method"] == primary_tau2) | t["tau2_method"].isna()]
+            if "ci_method" in t:
+                t = t[(t["ci_method"] == primary_ci) | t["ci_method"].isna()]
+            computed = t[pd.to_numeric(t[keep], errors="coerce").notna()]
             if not len(t):
                 continue
-            fold = name in ("sensitivity", "leave1out")
-            out.append(f"<details><summary>{esc(title_)} ({len(t)} rows)</summary>" if fold
-                       else f"<h3>{esc(title_)}</h3>")
-            out.append(html_table(t, cols, digits=3 if name != "sensitivity" else 2))
-            if fold:
-                out.append("</details>")
+            out.append(f"<details><summary>{esc(title_)}: {len(computed)} computed, "
+                       f"{len(t) - len(computed)} not (primary estimator {esc(primary_tau2)})"
+                       "</summary>")
+            if len(computed):
+                out.append(html_table(computed, cols, digits=3))
+            reasons = t.loc[~t.index.isin(computed.index), "note"].fillna("").astype(str)
+            if len(reasons):
+                counts = reasons.value_counts()
+                out.append("<p class=\"muted\">Not computed: " + esc("; ".join(
+                    f"{r or 'no reason given'} ({n})" for r, n in
+                    sorted(counts.items(), key=lambda x: (-x[1], x[0])))) + "</p>")
+            out.append("</details>")
         out.append("<h3>Figures</h3>")
         for item in [f for f in figures if f["outcome"] == key]:
             prow = mine[(mine["comparison"] == item["comparison"])
