@@ -9,85 +9,8 @@ risk-of-bias sheet or a prisma block gets the tables with a note saying so and n
 figure (listed in the report and the methods text); nothing fails.
 """
 
-HAS_ROB = REVIEW.risk_of_bias is not None
-HAS_PRISMA = bool(config.get("prisma"))
-# the files the review was read from (config and sheets; a workbook once)
-RAW_FILES = sorted({str(source).split(":")[0] for source in REVIEW.sources.values()})
-# one weighted risk-of-bias summary per outcome x comparison with rows
-ROB_POOLS = sorted({(outcome, comparison) for outcome, comparison, _ in FIGURES["forest"]})
-ROB_FIGURE_EXTENSIONS = ("svg", "png", "csv")
-# the contract tables the journal rules and the report read (docs/contract.md)
-CONTRACT_TABLES = {
-    "arms": "data/processed/arms.csv",
-    "effects": "data/processed/effects.csv",
-    "excluded": "results/tables/excluded.csv",
-    "pooled": "results/tables/pooled.csv",
-    "subgroup_tests": "results/tables/subgroup_tests.csv",
-    "sensitivity": "results/tables/sensitivity_r.csv",
-    "metareg": "results/tables/metareg.csv",
-    "bias": "results/tables/bias.csv",
-    "leave1out": "results/tables/leave1out.csv",
-    "influence": "results/tables/influence.csv",
-    "audit": "results/tables/audit.csv",
-}
-JOURNAL_TABLES = {
-    "studies": "results/tables/studies.csv",
-    "summary_of_findings": "results/tables/summary_of_findings.csv",
-    "risk_of_bias": "results/tables/risk_of_bias.csv",
-}
 
-
-def rob_figure_stems():
-    """Stems of the risk-of-bias figures (none without a risk-of-bias sheet)."""
-    if not HAS_ROB:
-        return []
-    stems = ["rob_traffic_light", "rob_summary"]
-    stems += [f"rob_summary_{outcome}_{comparison}" for outcome, comparison in ROB_POOLS]
-    return stems
-
-
-def rob_figure_files():
-    return [
-        f"results/figures/{stem}.{ext}"
-        for stem in rob_figure_stems()
-        for ext in ROB_FIGURE_EXTENSIONS
-    ]
-
-
-def prisma_files():
-    if not HAS_PRISMA:
-        return []
-    return [f"results/figures/prisma.{ext}" for ext in ("svg", "png", "csv")]
-
-
-def get_run_figures(wildcards):
-    """Every file of the analysis figures (all formats), as the report hashes them."""
-    return [
-        f"results/figures/{item['stem']}.{ext}"
-        for outcome in OUTCOMES
-        for item in figure_plan(outcome)
-        for ext in FIGURE_EXTENSIONS[item["kind"]]
-    ]
-
-
-def report_figure_plan():
-    """The analysis figures the report shows, each with what its caption needs."""
-    return [
-        {**item, "outcome": outcome}
-        for outcome in OUTCOMES
-        for item in figure_plan(outcome)
-    ]
-
-
-def journal_targets():
-    """What ``all`` asks of this file."""
-    return [
-        *JOURNAL_TABLES.values(),
-        *rob_figure_files(),
-        *prisma_files(),
-        "results/methods.md",
-        "results/report.html",
-    ]
+include: "journal_common.smk"
 
 
 rule studies_table:
@@ -160,7 +83,7 @@ if HAS_PRISMA:
 
     rule prisma:
         input:
-            raw=RAW_FILES,
+            raw=PRISMA_FILES,
         output:
             svg="results/figures/prisma.svg",
             png=report(
