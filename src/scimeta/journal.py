@@ -15,6 +15,7 @@ import pandas as pd
 from scimeta import grade, rob
 from scimeta.characteristics import studies_table
 from scimeta.compare import study_labels
+from scimeta.prisma import prisma_given
 
 __all__ = [
     "ROB_TABLE_COLUMNS",
@@ -118,6 +119,6 @@ def missing_inputs(review) -> list[str]:
     out = []
     if review.risk_of_bias is None:
         out.append(NO_ROB_SHEET)
-    if not review.config.get("prisma"):
+    if not prisma_given(review.config):
         out.append(NO_PRISMA)
     return out

@@ -2,8 +2,10 @@
 which figures they draw, what the report shows. Computed once, when the Snakefile is parsed,
 from the validated review (common.smk) and the figure plan."""
 
+from scimeta.prisma import prisma_given  # noqa: E402
+
 HAS_ROB = REVIEW.risk_of_bias is not None
-HAS_PRISMA = bool(config.get("prisma"))
+HAS_PRISMA = prisma_given(config)
 # the files the review was read from (config and sheets; a workbook once)
 RAW_FILES = sorted({str(source).split(":")[0] for source in REVIEW.sources.values()})
 # what the PRISMA diagram reads: the config and the studies sheet
