@@ -34,7 +34,11 @@ Rules (the sheet schemas in ``workflow/schemas/`` hold the per-column ones):
 * config keys and their combinations: unknown keys at their own line,
   ``pre_post`` measures of the other ``prepost_method``, and measures written
   in the config that the rows cannot give (:func:`scimeta.compare.measure_plan`);
-  defaults that do not apply are one warning per outcome.
+  defaults that do not apply are one warning per outcome;
+* the optional risk-of-bias sheet (``data/raw/risk_of_bias.csv`` or the
+  workbook's ``risk_of_bias`` sheet) by :func:`scimeta.rob.validate_risk_of_bias`,
+  and the config's ``prisma`` counts by :func:`scimeta.prisma.validate_prisma`
+  (each error names its config key and line), once the studies sheet is valid.
 """
 
 from __future__ import annotations
