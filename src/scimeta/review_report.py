@@ -416,72 +416,72 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
             if len(ex):
                 out.append(html_table(ex, {"study_id": "Study", "arm": "Arm",
                                            "timepoint": "Timepoint", "reason": "Reason"}))
-            continue
-        analysis = config.get("analysis", {})
-        primary_tau2 = list(analysis.get("tau2", ["REML"]))[0]
-        primary_ci = list(analysis.get("ci", ["hksj"]))[0]
-        is_primary = mine["primary"].astype(str).str.lower() == "true"
-        prim = mine[is_primary].copy()
-        prim["comparison_text"] = prim["comparison"].map(lambda c: COMPARISON_TEXT.get(c, c))
-        prim["effect"] = [_interval(e, lo, hi) for e, lo, hi in
-                          zip(prim["estimate"], prim["ci_low"], prim["ci_high"])]
-        prim["pi"] = [_interval(None, lo, hi) for lo, hi in zip(prim["pi_low"], prim["pi_high"])]
-        out.append("<h3>Pooled estimates (primary analysis)</h3>")
-        out.append(f'<p class="muted">{esc(_pool_words(prim.iloc[0]) if len(prim) else "")}; '
-                   "ROM on the log scale.</p>")
-        out.append(html_table(prim, {
-            "comparison_text": "Comparison", "measure": "Measure", "k": "k", "n": "n",
-            "effect": "Estimate (CI)", "pi": "Prediction interval", "I2": "I² (%)",
-            "tau2": "τ²", "Q_p": "p (Q)", "note": "Note"}))
-        out.append(f"<details><summary>Every model, estimator and CI ({len(mine)} rows)"
-                   "</summary>")
-        out.append(html_table(mine, {
-            "comparison": "Comparison", "measure": "Measure", "model": "Model",
-            "tau2_method": "τ²", "ci_method": "CI", "primary": "Primary", "k": "k",
-            "estimate": "Estimate", "ci_low": "CI low", "ci_high": "CI high",
-            "pi_low": "PI low", "pi_high": "PI high", "I2": "I² (%)", "tau2": "τ²"}))
-        out.append("</details>")
-        for name, title_, cols, keep in (
-                ("subgroup_tests", "Tests for subgroup differences", {
-                    "comparison": "Comparison", "measure": "Measure", "subgroup_var": "Variable",
-                    "method": "Method", "k": "k", "k_groups": "Groups",
-                    "Q_between": "Q between", "df": "df", "p": "p",
-                    "p_perm": "p (permutation)", "note": "Note"}, "p"),
-                ("bias", "Small-study effects", {
-                    "comparison": "Comparison", "measure": "Measure", "test": "Test", "k": "k",
-                    "estimate": "Estimate", "statistic": "Statistic", "p": "p", "k0": "k0",
-                    "note": "Note"}, "estimate"),
-                ("sensitivity", "Sensitivity to the pre–post correlation", {
-                    "measure": "Measure", "r_assumed": "r", "k": "k", "estimate": "Estimate",
-                    "ci_low": "CI low", "ci_high": "CI high", "I2": "I² (%)", "note": "Note"},
-                 "estimate"),
-                ("leave1out", "Leave-one-out", {
-                    "comparison": "Comparison", "measure": "Measure", "study_id": "Left out",
-                    "estimate": "Estimate", "ci_low": "CI low", "ci_high": "CI high",
-                    "I2": "I² (%)", "note": "Note"}, "estimate")):
-            t = tables.get(name)
-            if t is None or not len(t) or "outcome" not in t:
-                continue
-            t = t[t["outcome"] == key]
-            if "tau2_method" in t:
-                t = t[(t["tau2_method"] == primary_tau2) | t["tau2_method"].isna()]
-            if "ci_method" in t:
-                t = t[(t["ci_method"] == primary_ci) | t["ci_method"].isna()]
-            computed = t[pd.to_numeric(t[keep], errors="coerce").notna()]
-            if not len(t):
-                continue
-            out.append(f"<details><summary>{esc(title_)}: {len(computed)} computed, "
-                       f"{len(t) - len(computed)} not (primary estimator {esc(primary_tau2)})"
+        else:
+            analysis = config.get("analysis", {})
+            primary_tau2 = list(analysis.get("tau2", ["REML"]))[0]
+            primary_ci = list(analysis.get("ci", ["hksj"]))[0]
+            is_primary = mine["primary"].astype(str).str.lower() == "true"
+            prim = mine[is_primary].copy()
+            prim["comparison_text"] = prim["comparison"].map(lambda c: COMPARISON_TEXT.get(c, c))
+            prim["effect"] = [_interval(e, lo, hi) for e, lo, hi in
+                              zip(prim["estimate"], prim["ci_low"], prim["ci_high"])]
+            prim["pi"] = [_interval(None, lo, hi) for lo, hi in zip(prim["pi_low"], prim["pi_high"])]
+            out.append("<h3>Pooled estimates (primary analysis)</h3>")
+            out.append(f'<p class="muted">{esc(_pool_words(prim.iloc[0]) if len(prim) else "")}; '
+                       "ROM on the log scale.</p>")
+            out.append(html_table(prim, {
+                "comparison_text": "Comparison", "measure": "Measure", "k": "k", "n": "n",
+                "effect": "Estimate (CI)", "pi": "Prediction interval", "I2": "I² (%)",
+                "tau2": "τ²", "Q_p": "p (Q)", "note": "Note"}))
+            out.append(f"<details><summary>Every model, estimator and CI ({len(mine)} rows)"
                        "</summary>")
-            if len(computed):
-                out.append(html_table(computed, cols, digits=3))
-            reasons = t.loc[~t.index.isin(computed.index), "note"].fillna("").astype(str)
-            if len(reasons):
-                counts = reasons.value_counts()
-                out.append("<p class=\"muted\">Not computed: " + esc("; ".join(
-                    f"{r or 'no reason given'} ({n})" for r, n in
-                    sorted(counts.items(), key=lambda x: (-x[1], x[0])))) + "</p>")
+            out.append(html_table(mine, {
+                "comparison": "Comparison", "measure": "Measure", "model": "Model",
+                "tau2_method": "τ²", "ci_method": "CI", "primary": "Primary", "k": "k",
+                "estimate": "Estimate", "ci_low": "CI low", "ci_high": "CI high",
+                "pi_low": "PI low", "pi_high": "PI high", "I2": "I² (%)", "tau2": "τ²"}))
             out.append("</details>")
+            for name, title_, cols, keep in (
+                    ("subgroup_tests", "Tests for subgroup differences", {
+                        "comparison": "Comparison", "measure": "Measure", "subgroup_var": "Variable",
+                        "method": "Method", "k": "k", "k_groups": "Groups",
+                        "Q_between": "Q between", "df": "df", "p": "p",
+                        "p_perm": "p (permutation)", "note": "Note"}, "p"),
+                    ("bias", "Small-study effects", {
+                        "comparison": "Comparison", "measure": "Measure", "test": "Test", "k": "k",
+                        "estimate": "Estimate", "statistic": "Statistic", "p": "p", "k0": "k0",
+                        "note": "Note"}, "estimate"),
+                    ("sensitivity", "Sensitivity to the pre–post correlation", {
+                        "measure": "Measure", "r_assumed": "r", "k": "k", "estimate": "Estimate",
+                        "ci_low": "CI low", "ci_high": "CI high", "I2": "I² (%)", "note": "Note"},
+                     "estimate"),
+                    ("leave1out", "Leave-one-out", {
+                        "comparison": "Comparison", "measure": "Measure", "study_id": "Left out",
+                        "estimate": "Estimate", "ci_low": "CI low", "ci_high": "CI high",
+                        "I2": "I² (%)", "note": "Note"}, "estimate")):
+                t = tables.get(name)
+                if t is None or not len(t) or "outcome" not in t:
+                    continue
+                t = t[t["outcome"] == key]
+                if "tau2_method" in t:
+                    t = t[(t["tau2_method"] == primary_tau2) | t["tau2_method"].isna()]
+                if "ci_method" in t:
+                    t = t[(t["ci_method"] == primary_ci) | t["ci_method"].isna()]
+                computed = t[pd.to_numeric(t[keep], errors="coerce").notna()]
+                if not len(t):
+                    continue
+                out.append(f"<details><summary>{esc(title_)}: {len(computed)} computed, "
+                           f"{len(t) - len(computed)} not (primary estimator {esc(primary_tau2)})"
+                           "</summary>")
+                if len(computed):
+                    out.append(html_table(computed, cols, digits=3))
+                reasons = t.loc[~t.index.isin(computed.index), "note"].fillna("").astype(str)
+                if len(reasons):
+                    counts = reasons.value_counts()
+                    out.append("<p class=\"muted\">Not computed: " + esc("; ".join(
+                        f"{r or 'no reason given'} ({n})" for r, n in
+                        sorted(counts.items(), key=lambda x: (-x[1], x[0])))) + "</p>")
+                out.append("</details>")
         out.append("<h3>Figures</h3>")
         for item in [f for f in figures if f["outcome"] == key]:
             prow = mine[(mine["comparison"] == item["comparison"])
