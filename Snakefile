@@ -22,6 +22,7 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/analyse.smk"
 include: "workflow/rules/tables.smk"
+include: "workflow/rules/journal.smk"
 
 
 rule all:
@@ -40,6 +41,7 @@ rule all:
         "results/tables/audit.csv",
         "results/audit.html",
         get_all_figures,
+        journal_targets(),
 
 
 onsuccess:

@@ -18,6 +18,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -40,6 +41,7 @@ CELL_PAYLOADS = (HTML_PAYLOAD, FORMULA_PAYLOAD, "@SUM(1+1)*cmd|' /C calc'!A0", "
                  "-2+3", "\tx=1", "-1.5")
 STUDY_TEXT = ("author", "title", "journal", "doi", "condition", "intervention", "route", "notes")
 OUTCOME_TEXT = ("source", "quote")
+ROB_TEXT = ("support",)
 
 
 def _poison_sheet(path: Path, text_columns) -> None:
@@ -58,10 +60,34 @@ def _poison_sheet(path: Path, text_columns) -> None:
         writer.writerows(rows)
 
 
+def _add_journal_inputs(review: Path) -> None:
+    """The example's risk-of-bias rows of the review's studies, and a prisma block with payloads."""
+    studies = pd.read_csv(review / "data/raw/studies.csv", dtype=str, keep_default_na=False)
+    rob = pd.read_csv(REPO / "data/raw/risk_of_bias.csv", dtype=str, keep_default_na=False)
+    rob[rob["study_id"].isin(studies["study_id"])].to_csv(
+        review / "data/raw/risk_of_bias.csv", index=False, lineterminator="\n")
+    n = len(studies)
+    cohorts = studies["cohort_id"].where(studies["cohort_id"] != "", studies["study_id"])
+    cfg_path = review / "config/config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+    cfg["prisma"] = {"identified": {"other": {HTML_PAYLOAD: n}}, "screened": n, "sought": n,
+                     "assessed": n, "studies_included": int(cohorts.nunique()),
+                     "reports_included": n, "note": HTML_PAYLOAD + FORMULA_PAYLOAD,
+                     "participants": {studies["study_id"][0]: {
+                         "included": int(float(studies["n_enrolled"][0])) if "n_enrolled" in
+                         studies and studies["n_enrolled"][0] else 10, "note": HTML_PAYLOAD}}}
+    cfg["title"] = HTML_PAYLOAD
+    cfg["question"] = FORMULA_PAYLOAD + HTML_PAYLOAD
+    cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True),
+                        encoding="utf-8")
+
+
 def _poisoned_review(root: Path) -> Path:
     review = copy_review(root)
     _poison_sheet(review / "data/raw/studies.csv", STUDY_TEXT)
     _poison_sheet(review / "data/raw/outcomes.csv", OUTCOME_TEXT)
+    _add_journal_inputs(review)
+    _poison_sheet(review / "data/raw/risk_of_bias.csv", ROB_TEXT)
     cfg_path = review / "config/config.yaml"
     cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
     asia, scim = cfg["outcomes"]["asia_motor"], cfg["outcomes"]["scim_total"]
@@ -163,7 +189,9 @@ def test_snakemake_report_data_blocks_parse_and_hold_text_only(poisoned_run):
     categories = _script_var(parsed, "categories")
     figures = {p: r for p, r in results.items() if p.startswith("results/figures/")}
     assert figures, "no figure in the report"
-    outcome_labels = {r["labels"]["outcome"] for r in figures.values()}
+    # review-level figures (PRISMA, risk of bias) carry no outcome label
+    outcome_labels = {r["labels"]["outcome"] for r in figures.values()
+                      if r.get("labels") and "outcome" in r["labels"]}
     # the payloads reached the report, as plain text on one line
     assert any("script" in lab and "alert" in lab for lab in outcome_labels)
     assert any("HYPERLINK" in lab for lab in outcome_labels)
@@ -274,3 +302,44 @@ def test_captions_render_no_free_text_of_the_config():
             assert source == "config", f"{name}: {expr!r} reads snakemake.{source}"
             keys = [k.strip("\"' ") for k in re.findall(r"\[([^\]]+)\]", subscripts)]
             assert _holds_no_text(_schema_node(schema, keys)), f"{name}: {expr!r}"
+
+
+def test_review_report_escapes_every_field(poisoned_run):
+    """results/report.html: no script, handler or element from the review; texts shown as text."""
+    review, _ = poisoned_run
+    from scimeta.safe import html_escape
+
+    text = (review / "results/report.html").read_text(encoding="utf-8")
+    parsed = _parse_html(text)
+    _no_handlers(parsed, "report.html")
+    tags = [t for t, _ in parsed.tags]
+    assert "script" not in tags and "img" not in tags and "iframe" not in tags
+    assert "textarea" not in tags and "title" in tags and tags.count("title") == 1
+    # the only SVGs are the figures, one per <figure>
+    assert tags.count("svg") == tags.count("figure") > 0
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)" in text  # the payload is shown, as text
+    studies = pd.read_csv(review / "data/raw/studies.csv", dtype=str, keep_default_na=False)
+    for author, title in zip(studies["author"], studies["title"]):
+        assert html_escape(author) in text, author
+        assert html_escape(title) in text, title
+    assert html_escape("<script>alert('label')</script><svg onload=alert(1)>") in text
+    rob = pd.read_csv(review / "data/raw/risk_of_bias.csv", dtype=str, keep_default_na=False)
+    assert html_escape(rob["support"].iloc[0]) in text
+
+
+def test_journal_tables_neutralise_formulas(poisoned_run):
+    """studies.csv and summary_of_findings.csv: cells from the review starting a formula get '."""
+    review, _ = poisoned_run
+    with (review / "results/tables/studies.csv").open(encoding="utf-8", newline="") as fh:
+        studies = list(csv.DictReader(fh))
+    with (review / "results/tables/summary_of_findings.csv").open(encoding="utf-8",
+                                                                    newline="") as fh:
+        sof = list(csv.DictReader(fh))
+    # odd rows of the poisoned studies sheet have authors starting with the formula
+    assert any(r["study"].startswith("'" + FORMULA_PAYLOAD.split(" ")[0]) for r in studies)
+    assert any(r["intervention"].startswith("'=") for r in studies)
+    labels = [r["label"] for r in sof]
+    assert any(label.startswith("'" + FORMULA_PAYLOAD) for label in labels), labels
+    for r in [*studies, *sof]:
+        for cell in r.values():
+            assert not cell.startswith(FORMULA_PREFIXES) or _is_number(cell), cell

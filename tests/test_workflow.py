@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -45,7 +46,24 @@ CONTRACT_TABLES = {
         "outcome", "comparison", "measure", "tau2_method", "study_id", "rstudent", "dffits",
         "cook_d", "cov_r", "tau2_del", "Q_del", "hat", "weight", "influential",
     ],
+    "results/tables/studies.csv": [
+        "study_id", "study", "design", "n_enrolled", "n_analysed", "population", "intervention",
+        "outcomes_reported", "outcomes_analysed", "risk_of_bias", "risk_of_bias_tool", "note",
+    ],
+    "results/tables/summary_of_findings.csv": [
+        "outcome", "label", "comparison", "measure", "k", "n", "estimate", "ci_low", "ci_high",
+        "effect", "start", "risk_of_bias", "risk_of_bias_reason", "inconsistency",
+        "indirectness", "imprecision", "publication_bias", "downgrades", "certainty", "status",
+        "note",
+    ],
+    "results/tables/risk_of_bias.csv": [
+        "study_id", "study", "tool", "domain", "domain_label", "judgement", "overall_common",
+        "support", "note",
+    ],
 }
+#: Report limits: the example review's page stays small enough to mail.
+REPORT_MAX_BYTES = 5 * 1024 * 1024
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def snakemake(review: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -153,7 +171,8 @@ def test_noop_rerun_does_nothing(example_run):
 def test_deterministic_outputs(example_run, tmp_path):
     second = copy_review(REPO, tmp_path / "again")
     snakemake(second)
-    for pattern in ("data/processed/*.csv", "results/tables/*.csv", "results/figures/*"):
+    for pattern in ("data/processed/*.csv", "results/tables/*.csv", "results/figures/*",
+                    "results/*.html", "results/*.md"):
         first = digest_tree(example_run, pattern)
         assert first, pattern
         assert first == digest_tree(second, pattern), pattern
@@ -172,8 +191,12 @@ def test_editing_one_outcome_reruns_only_that_outcome(example_run, tmp_path):
     text = proc.stdout + proc.stderr
     jobs = [line.split() for line in text.splitlines() if line.strip()]
     counts = {parts[0]: parts[-1] for parts in jobs if len(parts) == 2 and parts[-1].isdigit()}
-    assert counts.pop("total") == "3", counts
-    assert counts == {"analyse_whoqol_health": "1", "tables": "1", "all": "1"}, counts
+    assert counts.pop("total") == "8", counts
+    # the journal artefacts read the gathered tables and the sheets; the PRISMA diagram
+    # (config and studies sheet only) is not redrawn
+    assert counts == {"analyse_whoqol_health": "1", "tables": "1", "studies_table": "1",
+                      "summary_of_findings": "1", "risk_of_bias": "1", "methods": "1",
+                      "report": "1", "all": "1"}, counts
 
 
 def test_invalid_review_stops_before_any_job(tmp_path):
@@ -194,6 +217,17 @@ def test_second_example_review_runs(tmp_path):
     snakemake(review)
     excluded = pd.read_csv(review / "results/tables/excluded.csv")
     assert set(excluded["outcome"]) == {"fma_motor", "fma_upper", "fma_lower", "barthel", "nihss"}
+    # no risk-of-bias sheet, no prisma block: said in the tables and the report, no figure
+    rob = pd.read_csv(review / "results/tables/risk_of_bias.csv")
+    assert len(rob) == 1 and rob["note"].iloc[0].startswith("no risk-of-bias sheet")
+    sof = pd.read_csv(review / "results/tables/summary_of_findings.csv")
+    reasons = sof["risk_of_bias_reason"].dropna().astype(str)
+    assert len(sof) and reasons.str.startswith("not assessed").all(), list(reasons)
+    assert not list((review / "results/figures").glob("rob_*"))
+    assert not (review / "results/figures/prisma.svg").exists()
+    page = (review / "results/report.html").read_text(encoding="utf-8")
+    assert "no risk-of-bias sheet" in page and "no prisma block" in page
+    assert "## Not assessed" in (review / "results/methods.md").read_text(encoding="utf-8")
 
 
 def test_snakemake_lint():
@@ -228,3 +262,113 @@ def test_invalid_config_is_named_with_its_line(tmp_path):
     assert proc.returncode != 0
     assert "config/config.yaml:5:prepost_r" in proc.stdout + proc.stderr
     assert not (review / "results").exists()
+
+
+# ------------------------------------------------------------------ journal artefacts
+def test_journal_outputs_of_the_example_review(example_run):
+    studies = pd.read_csv(example_run / "results/tables/studies.csv")
+    assert list(studies["study_id"]) == list(
+        pd.read_csv(REPO / "data/raw/studies.csv")["study_id"])
+    assert studies.set_index("study_id").at["akhlaghpasand2025", "n_analysed"] == 106
+    sof = pd.read_csv(example_run / "results/tables/summary_of_findings.csv")
+    assert set(sof["outcome"]) == set(_example_config()["outcomes"])
+    assert sof["certainty"].dropna().isin(["high", "moderate", "low", "very low"]).all()
+    assert (sof["status"] == "draft for the review team").all()
+    rob = pd.read_csv(example_run / "results/tables/risk_of_bias.csv")
+    assert set(rob["study_id"]) == set(studies["study_id"])
+    assert rob["support"].notna().all()
+    for stem in ("rob_traffic_light", "rob_summary", "rob_summary_asia_motor_pre_post",
+                 "prisma"):
+        for ext in ("svg", "png", "csv"):
+            assert (example_run / f"results/figures/{stem}.{ext}").stat().st_size > 0, stem
+    weights = pd.read_csv(example_run / "results/figures/rob_summary_asia_motor_pre_post.csv")
+    overall = weights[(weights["domain"] == "overall") & (weights["tool"] == "all")]
+    assert overall["share"].sum() == pytest.approx(100.0)
+    prisma = pd.read_csv(example_run / "results/figures/prisma.csv").set_index(["box", "item"])
+    assert prisma.at[("participants", "akhlaghpasand2025: screened"), "n"] == 189
+    methods = (example_run / "results/methods.md").read_text(encoding="utf-8")
+    assert "## Risk of bias" in methods and "draft GRADE certainty" in methods
+
+
+def _example_config():
+    import yaml
+
+    return yaml.safe_load((REPO / "config/config.yaml").read_text(encoding="utf-8"))
+
+
+def test_report_html_is_self_contained_with_a_manifest(example_run):
+    path = example_run / "results/report.html"
+    page = path.read_text(encoding="utf-8")
+    assert path.stat().st_size <= REPORT_MAX_BYTES
+    assert "<script" not in page.lower()
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:|//|file:)""", page)
+    assert "@import" not in page and "@font-face" not in page
+    # every figure of the run inlined as SVG, each with its own caption
+    svgs = sorted((example_run / "results/figures").glob("*.svg"))
+    assert page.count("<svg") == len(svgs)
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", page, re.S)
+    assert len(captions) == len(svgs) == len(set(captions))
+    assert "Forest plot</b> of <b>ASIA motor score</b>, follow-up vs baseline (treated arm): " \
+           "mean change (MC); k = 3, 134 participants." in page
+    assert "Caution: two studies" in page  # a small-k warning
+    # tables rendered, not only linked
+    assert "<h2 id=\"sof\">Summary of findings</h2>" in page
+    assert page.count("<table>") > 20
+    # the manifest: the SHA-256 of every file the page was made from
+    rows = dict(re.findall(r"<tr><td>([^<]+)</td><td class=\"num\">\d+</td><td>([0-9a-f]{64})"
+                           r"</td></tr>", page))
+    for rel in ("config/config.yaml", "data/raw/outcomes.csv", "data/raw/risk_of_bias.csv",
+                "results/tables/pooled.csv", "results/tables/summary_of_findings.csv",
+                "results/figures/forest_asia_motor_pre_post_MC.pdf", "results/methods.md"):
+        assert rows[rel] == hashlib.sha256((example_run / rel).read_bytes()).hexdigest(), rel
+    assert all(not f.startswith("/") for f in rows)
+
+
+#: Run in the page (a copy, in the test's folder): marks the body once every figure is laid
+#: out with a non-zero size, and lists the ones that are not.
+_LOAD_CHECK = """<script>
+window.addEventListener("load", () => {
+  const bad = [];
+  const figs = document.querySelectorAll("figure svg, img");
+  figs.forEach((el, i) => {
+    const r = el.getBoundingClientRect();
+    if (!(r.width > 0 && r.height > 0)) bad.push(el.closest("figure")?.id || ("#" + i));
+  });
+  const tables = document.querySelectorAll("table");
+  tables.forEach((t, i) => { if (!t.rows.length || !(t.getBoundingClientRect().height > 0))
+    bad.push("table " + i); });
+  document.body.setAttribute("data-figures", String(figs.length));
+  document.body.setAttribute("data-tables", String(tables.length));
+  document.body.setAttribute("data-bad", bad.join(","));
+  document.body.setAttribute("data-checked", "yes");
+});
+</script>"""
+
+
+def _chromium(*args, timeout=240):
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+           "--no-first-run", "--disable-extensions", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium not installed "
+                    "(Debian package chromium): the report is not opened in a browser")
+def test_report_opens_in_chromium_with_every_figure_and_table(example_run, tmp_path):
+    page = (example_run / "results/report.html").read_text(encoding="utf-8")
+    probe = tmp_path / "report_probe.html"
+    # the page forbids scripts (Content-Security-Policy); the probe copy lifts that for its own
+    probe.write_text(re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page)
+                     .replace("</body>", _LOAD_CHECK + "</body>"), encoding="utf-8")
+    proc = _chromium("--virtual-time-budget=20000", "--dump-dom", probe.as_uri())
+    dom = proc.stdout
+    assert 'data-checked="yes"' in dom, proc.stderr[-2000:]
+    n_svg = len(list((example_run / "results/figures").glob("*.svg")))
+    assert f'data-figures="{n_svg}"' in dom
+    assert re.search(r'data-tables="(\d+)"', dom) and 'data-bad=""' in dom, \
+        re.search(r'data-bad="[^"]*"', dom).group()
+    # the page as a reader gets it: screenshots of the top and of a figure section
+    for name, size in (("report_top.png", "1200,2400"), ("report_long.png", "1200,9000")):
+        target = tmp_path / name
+        _chromium(f"--window-size={size}", f"--screenshot={target}",
+                  (example_run / "results/report.html").as_uri())
+        assert target.stat().st_size > 50_000, name

@@ -31,7 +31,6 @@ import pandas as pd
 
 from scimeta.analysis import moderator_values
 from scimeta.faults import attempt
-from scimeta.io import load_schema
 from scimeta.membership import MIXED, OVERALL, pool_rows
 from scimeta.plotting import bubble_plot, forest_plot, funnel_plot, r_sensitivity_plot
 from scimeta.plotting._common import FigureResult, new_figure

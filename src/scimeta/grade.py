@@ -57,6 +57,7 @@ __all__ = [
     "publication_bias_rule",
     "optimal_information_size",
     "certainty",
+    "primary_pool",
     "format_number",
     "summary_of_findings",
 ]
@@ -340,7 +341,13 @@ def certainty(start: str, downgrades: int) -> str:
     return CERTAINTY[max(0, min(3, score - 1))]
 
 
-def _primary_row(pooled: pd.DataFrame, outcome: str, comparison: str, measure: str):
+def primary_pool(pooled: pd.DataFrame, outcome: str, comparison: str, measure: str):
+    """The pool the summary of findings rates: the primary overall row of ``measure``.
+
+    Returns ``(row, note)``; ``(None, "")`` without such a row. A k = 1 pool
+    whose primary CI is empty (HKSJ needs k ≥ 2) is replaced by the same
+    model's Wald row, and ``note`` says so.
+    """
     rows = pooled[(pooled["outcome"] == outcome) & (pooled["comparison"] == comparison)
                   & (pooled["measure"] == measure) & (pooled["subgroup_var"] == "overall")]
     primary = rows[rows["primary"].astype(str).str.lower() == "true"]
@@ -403,7 +410,7 @@ def summary_of_findings(pooled: pd.DataFrame, effects: pd.DataFrame, studies: pd
             measure = oc[comparison][0]
             base = {"outcome": outcome, "label": oc["label"], "comparison": comparison,
                     "measure": measure, "timepoint": oc["timepoint"], "status": DRAFT_LABEL}
-            row, note = _primary_row(pooled, outcome, comparison, measure)
+            row, note = primary_pool(pooled, outcome, comparison, measure)
             if row is None:
                 records.append({**base, "note": f"no {measure} pool for this comparison "
                                                 "(see pooled.csv and excluded.csv)"})

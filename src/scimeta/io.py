@@ -29,8 +29,10 @@ from scimeta import validate
 from scimeta.review import (  # re-exported: shared with scimeta.validate
     CONFIG_FILE,
     EXTRACTION_XLSX,
+    OPTIONAL_SHEETS,
     OUTCOMES_CSV,
     REPORTED_NUMBERS,
+    RISK_OF_BIAS_CSV,
     SHEETS,
     STUDIES_CSV,
     Problem,
@@ -49,6 +51,7 @@ __all__ = [
     "STUDIES_CSV",
     "OUTCOMES_CSV",
     "EXTRACTION_XLSX",
+    "RISK_OF_BIAS_CSV",
     "schemas_dir",
     "load_schema",
     "read_raw",
@@ -231,8 +234,9 @@ def _read_xlsx(path: Path, rel: str, problems: list):
         for name in wb.sheetnames:
             state = getattr(wb[name], "sheet_state", "visible")
             if state != "visible":
-                what = "read as the" if name in SHEETS else "not read (only sheets"
-                tail = f" {name} sheet" if name in SHEETS else " studies and outcomes are)"
+                known = name in SHEETS + OPTIONAL_SHEETS
+                what = "read as the" if known else "not read (only sheets"
+                tail = f" {name} sheet" if known else " studies, outcomes and risk_of_bias are)"
                 problems.append(
                     _problem(rel, None, None, f"sheet {name!r} is {state}: {what}{tail}", "warning")
                 )
@@ -255,6 +259,14 @@ def _read_xlsx(path: Path, rel: str, problems: list):
                 continue
             _uncached_formulas(path, sheet, records, srel, problems)
             out[sheet] = _table_from_records(records, srel, problems)
+        for sheet in OPTIONAL_SHEETS:
+            if sheet in wb.sheetnames:
+                records = [[_xlsx_cell_text(v) for v in row]
+                           for row in wb[sheet].iter_rows(values_only=True)]
+                srel = f"{rel}:{sheet}"
+                if records and any(any(c.strip() for c in r) for r in records):
+                    _uncached_formulas(path, sheet, records, srel, problems)
+                    out[sheet] = _table_from_records(records, srel, problems)
     finally:
         wb.close()
     return out
@@ -362,8 +374,9 @@ def read_raw(review_dir) -> RawReview:
         )
     elif xlsx_path.is_file():
         tables = _read_xlsx(xlsx_path, EXTRACTION_XLSX, problems)
-        for sheet in SHEETS:
-            sources[sheet] = f"{EXTRACTION_XLSX}:{sheet}"
+        for sheet in SHEETS + OPTIONAL_SHEETS:
+            if sheet in SHEETS or sheet in tables:
+                sources[sheet] = f"{EXTRACTION_XLSX}:{sheet}"
             if sheet in tables:
                 headers[sheet], rows[sheet] = tables[sheet]
     else:
@@ -382,6 +395,18 @@ def read_raw(review_dir) -> RawReview:
             header, recs = _read_csv_text(text, rel, problems)
             if header is not None:
                 headers[sheet], rows[sheet] = header, recs
+    rob_path = root / RISK_OF_BIAS_CSV
+    if rob_path.is_file() and "risk_of_bias" in sources:
+        problems.append(_problem("data/raw", None, None,
+                                 f"both {RISK_OF_BIAS_CSV} and the risk_of_bias sheet of "
+                                 f"{EXTRACTION_XLSX} are present; keep only one"))
+    elif rob_path.is_file():
+        sources["risk_of_bias"] = RISK_OF_BIAS_CSV
+        text = _decode(rob_path.read_bytes(), RISK_OF_BIAS_CSV, problems)
+        if text is not None:
+            header, recs = _read_csv_text(text, RISK_OF_BIAS_CSV, problems)
+            if header is not None:
+                headers["risk_of_bias"], rows["risk_of_bias"] = header, recs
     return RawReview(
         config=config,
         config_lines=config_lines,

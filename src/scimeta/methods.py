@@ -114,7 +114,7 @@ def _method_line(method: str, n: int) -> str:
 def methods_text(config: dict, *, arms: pd.DataFrame, effects: pd.DataFrame,
                  pooled: pd.DataFrame, subgroup_tests: pd.DataFrame, bias: pd.DataFrame,
                  sensitivity: pd.DataFrame | None = None, sof: pd.DataFrame | None = None,
-                 rob_overall: pd.DataFrame | None = None) -> str:
+                 rob_overall: pd.DataFrame | None = None, missing=()) -> str:
     """The methods and results paragraphs of a review as Markdown.
 
     Parameters
@@ -132,6 +132,9 @@ def methods_text(config: dict, *, arms: pd.DataFrame, effects: pd.DataFrame,
         gives each outcome's draft certainty too.
     rob_overall : pandas.DataFrame, optional
         :func:`scimeta.rob.overall_judgements`.
+    missing : sequence of str
+        What the review lacks for the journal artefacts
+        (:func:`scimeta.journal.missing_inputs`), listed under "Not assessed".
 
     Returns
     -------
@@ -211,6 +214,9 @@ def methods_text(config: dict, *, arms: pd.DataFrame, effects: pd.DataFrame,
         out += ["## Risk of bias", ""]
         out += _rob_text(rob_overall)
         out.append("")
+
+    if missing:
+        out += ["## Not assessed", ""] + [f"- {md_escape(m)}" for m in missing] + [""]
 
     out += ["## Results", ""]
     out += _results_text(config, pooled, sof, level)

@@ -28,9 +28,10 @@ import math
 
 import pandas as pd
 
-from scimeta.validate import Problem
+from scimeta.review import Problem
 
-__all__ = ["COUNT_KEYS", "SOURCES", "prisma_counts", "validate_prisma", "participant_flow"]
+__all__ = ["COUNT_KEYS", "SOURCES", "prisma_given", "prisma_counts", "validate_prisma",
+           "participant_flow"]
 
 CONFIG_FILE = "config/config.yaml"
 #: Source types of ``prisma.identified``, in the diagram's order, with their labels.
@@ -40,6 +41,22 @@ COUNT_KEYS = ("duplicates_removed", "other_removed", "screened", "excluded_scree
               "not_retrieved", "assessed", "studies_included", "reports_included")
 #: Counts that must be given (the others default to 0).
 REQUIRED_KEYS = ("screened", "sought", "assessed", "studies_included", "reports_included")
+
+
+def prisma_given(config: dict) -> bool:
+    """Whether the review has a PRISMA flow: a ``prisma`` block with something in it.
+
+    The one test of it. Validation fills the block's defaults (zeros, empty
+    mappings) even when the config has none, so a block counts as given when
+    any required count is there or any value differs from its default.
+    """
+    block = config.get("prisma") or {}
+    if any(key in block for key in REQUIRED_KEYS):
+        return True
+    identified = block.get("identified") or {}
+    return bool(any(identified.get(t) for t, _ in SOURCES) or block.get("excluded_reasons")
+                or block.get("participants") or block.get("note")
+                or any(block.get(k) for k in COUNT_KEYS))
 
 
 def prisma_counts(prisma: dict) -> dict:
@@ -94,9 +111,9 @@ def validate_prisma(config: dict, studies: pd.DataFrame, *, lines: dict | None =
         One error per count that does not add up, naming the key
         (``prisma.screened``, ``prisma.participants.<study_id>.included`` …).
     """
-    prisma = config.get("prisma") or {}
-    if not prisma:
+    if not prisma_given(config):
         return []
+    prisma = config["prisma"]
     lines = lines or {}
     problems: list[Problem] = []
 

@@ -26,6 +26,8 @@ __all__ = [
     "Review",
     "ReviewError",
     "STUDIES_CSV",
+    "RISK_OF_BIAS_CSV",
+    "OPTIONAL_SHEETS",
     "load_schema",
     "schemas_dir",
 ]
@@ -36,7 +38,10 @@ CONFIG_FILE = "config/config.yaml"
 STUDIES_CSV = "data/raw/studies.csv"
 OUTCOMES_CSV = "data/raw/outcomes.csv"
 EXTRACTION_XLSX = "data/raw/extraction.xlsx"
+RISK_OF_BIAS_CSV = "data/raw/risk_of_bias.csv"
 SHEETS = ("studies", "outcomes")
+#: Sheets a review may leave out (``risk_of_bias.csv``, or the workbook's ``risk_of_bias``).
+OPTIONAL_SHEETS = ("risk_of_bias",)
 #: The numbers a paper reports that an outcomes row may hold (besides prepost_r).
 REPORTED_NUMBERS = (
     "n", "mean", "sd", "se", "ci_low", "ci_high", "median", "q1", "q3", "min", "max",
@@ -65,6 +70,10 @@ class Review:
         ``data/raw/extraction.xlsx:studies`` and ``data/raw/extraction.xlsx:outcomes``.
     review_dir : str
         The folder as given (only for messages; never written by the library).
+    risk_of_bias : pandas.DataFrame or None
+        The risk-of-bias sheet as validated by
+        :func:`scimeta.rob.validate_risk_of_bias` (every cell text, with
+        ``source_row``); None when the review has none.
     """
 
     config: dict
@@ -72,6 +81,7 @@ class Review:
     outcomes: pd.DataFrame
     sources: dict
     review_dir: str = ""
+    risk_of_bias: pd.DataFrame | None = None
 
     def to_dict(self) -> dict:
         return {

@@ -21,6 +21,12 @@ reader's tool. Each output has its own rule, and each rule lives here:
 * **reStructuredText** (:func:`rst_text`): for any review text placed into a
   caption; inline markup, hyperlinks and directives are escaped so the text
   reads as written.
+* **Markdown to HTML** (:func:`markdown_html`): the methods text
+  (``results/methods.md``, whose review texts are escaped by
+  :func:`scimeta.methods.md_escape`) rendered for the HTML report: headings,
+  lists, paragraphs, ``**bold**``, ``*italic*`` and ``code`` only; every
+  ``<`` and ``>`` is escaped and every ``&`` that does not start a character
+  reference, so the text can make no element, whatever it holds.
 
 SVG, PNG and PDF text is drawn by matplotlib, which escapes it in SVG.
 """
@@ -41,6 +47,7 @@ __all__ = [
     "report_param",
     "read_param",
     "rst_text",
+    "markdown_html",
 ]
 
 #: First characters that make a spreadsheet read a cell as a formula.
@@ -144,3 +151,106 @@ def rst_text(value) -> str:
     if value is None:
         return ""
     return _RST_SPECIAL.sub(r"\\\1", _CONTROL.sub(" ", str(value)).strip())
+
+
+_CHAR_REF = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
+_MD_ESCAPABLE = set("\\`*_[]#|~")
+
+
+def _html_text_keeping_refs(text: str) -> str:
+    """``< >`` escaped, and every ``&`` that does not start a character reference."""
+    out, i = [], 0
+    for m in _CHAR_REF.finditer(text):
+        out.append(html.escape(text[i:m.start()], quote=False))
+        out.append(m.group())
+        i = m.end()
+    out.append(html.escape(text[i:], quote=False))
+    return "".join(out)
+
+
+def _md_inline(text: str) -> str:
+    out: list[str] = []
+    plain: list[str] = []
+    open_tags: list[str] = []
+
+    def flush():
+        out.append(_html_text_keeping_refs("".join(plain)))
+        plain.clear()
+
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text) and text[i + 1] in _MD_ESCAPABLE:
+            plain.append(text[i + 1])
+            i += 2
+            continue
+        if ch == "`":
+            end = text.find("`", i + 1)
+            if end > i:
+                flush()
+                out.append("<code>" + _html_text_keeping_refs(text[i + 1:end]) + "</code>")
+                i = end + 1
+                continue
+        if ch == "*":
+            tag = "strong" if text.startswith("**", i) else "em"
+            flush()
+            if open_tags and open_tags[-1] == tag:
+                out.append(f"</{open_tags.pop()}>")
+            else:
+                out.append(f"<{tag}>")
+                open_tags.append(tag)
+            i += 2 if tag == "strong" else 1
+            continue
+        plain.append(ch)
+        i += 1
+    flush()
+    out += [f"</{t}>" for t in reversed(open_tags)]
+    return "".join(out)
+
+
+def markdown_html(text: str, *, heading_offset: int = 0) -> str:
+    """The Markdown of the methods text as HTML; no input can make an element or attribute.
+
+    Reads ``#`` headings (level + ``heading_offset``, at most 6), ``- `` list
+    items, blank-line separated paragraphs, and inline ``**bold**``,
+    ``*italic*``, ```code``` and backslash escapes. Text is escaped as
+    :func:`_html_text_keeping_refs` says: character references already in the
+    text (what :func:`scimeta.methods.md_escape` writes for ``<`` in a review
+    text) are kept, so they show the character they stand for.
+    """
+    blocks: list[str] = []
+    para: list[str] = []
+    items: list[str] = []
+
+    def end_para():
+        if para:
+            blocks.append("<p>" + _md_inline(" ".join(para)) + "</p>")
+            para.clear()
+
+    def end_list():
+        if items:
+            blocks.append("<ul>" + "".join(f"<li>{_md_inline(t)}</li>" for t in items) + "</ul>")
+            items.clear()
+
+    for line in str(text).splitlines():
+        stripped = line.strip()
+        heading = re.match(r"^(#{1,6})\s+(.*)$", stripped)
+        if not stripped:
+            end_para()
+            end_list()
+        elif heading:
+            end_para()
+            end_list()
+            level = min(6, len(heading.group(1)) + heading_offset)
+            blocks.append(f"<h{level}>{_md_inline(heading.group(2))}</h{level}>")
+        elif stripped.startswith("- "):
+            end_para()
+            items.append(stripped[2:])
+        elif items and line.startswith("  "):
+            items[-1] += " " + stripped
+        else:
+            end_list()
+            para.append(stripped)
+    end_para()
+    end_list()
+    return "\n".join(blocks)

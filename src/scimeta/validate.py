@@ -34,7 +34,11 @@ Rules (the sheet schemas in ``workflow/schemas/`` hold the per-column ones):
 * config keys and their combinations: unknown keys at their own line,
   ``pre_post`` measures of the other ``prepost_method``, and measures written
   in the config that the rows cannot give (:func:`scimeta.compare.measure_plan`);
-  defaults that do not apply are one warning per outcome.
+  defaults that do not apply are one warning per outcome;
+* the optional risk-of-bias sheet (``data/raw/risk_of_bias.csv`` or the
+  workbook's ``risk_of_bias`` sheet) by :func:`scimeta.rob.validate_risk_of_bias`,
+  and the config's ``prisma`` counts by :func:`scimeta.prisma.validate_prisma`
+  (each error names its config key and line), once the studies sheet is valid.
 """
 
 from __future__ import annotations
@@ -826,15 +830,40 @@ def _validate(raw):
             bad_cells["outcomes"],
         )
     _check_links(config, st, oc, raw, problems)
+    rob_table = _check_journal(raw, config, st, problems)
     if st is not None:
         st = st.copy()
         st["cohort_id"] = st["cohort_id"].where(st["cohort_id"] != "", st["study_id"])
-    return config, st, oc, _sort(problems)
+    return config, st, oc, rob_table, _sort(problems)
+
+
+def _check_journal(raw, config, st, problems):
+    """The risk-of-bias sheet (:func:`scimeta.rob.validate_risk_of_bias`) and the
+    ``prisma`` block (:func:`scimeta.prisma.validate_prisma`), against a valid studies sheet.
+
+    Returns the risk-of-bias sheet as read (text cells, ``source_row``), or None.
+    """
+    from scimeta import prisma, rob
+
+    studies_ok = st is not None and not any(
+        p.severity == "error" and p.file == raw.sources.get("studies") for p in problems)
+    table = None
+    if "risk_of_bias" in raw.headers:
+        hdr = raw.headers["risk_of_bias"]
+        rel = raw.sources["risk_of_bias"]
+        if len(set(hdr)) == len(hdr) and "" not in hdr and raw.rows["risk_of_bias"]:
+            table = _frame(hdr, raw.rows["risk_of_bias"])
+            if studies_ok:
+                problems.extend(rob.validate_risk_of_bias(table, st, file=rel))
+    if studies_ok and config is not None:
+        problems.extend(prisma.validate_prisma(config, st, lines=raw.config_lines,
+                                               file=sio.CONFIG_FILE))
+    return table
 
 
 def validate_raw(raw) -> list[Problem]:
     """All problems (errors and warnings) of a :class:`scimeta.io.RawReview`, sorted."""
-    return _validate(raw)[3]
+    return _validate(raw)[4]
 
 
 def build_review(raw, review_dir: str = "") -> sio.Review:
@@ -845,7 +874,7 @@ def build_review(raw, review_dir: str = "") -> sio.Review:
     ReviewError
         When there is at least one error (warnings do not block).
     """
-    config, st, oc, problems = _validate(raw)
+    config, st, oc, rob_table, problems = _validate(raw)
     errors = [p for p in problems if p.severity == "error"]
     if errors or config is None or st is None or oc is None:
         raise ReviewError(errors or problems)
@@ -855,4 +884,5 @@ def build_review(raw, review_dir: str = "") -> sio.Review:
         outcomes=oc.reset_index(drop=True),
         sources=dict(raw.sources),
         review_dir=review_dir,
+        risk_of_bias=rob_table,
     )

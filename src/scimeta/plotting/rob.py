@@ -19,7 +19,8 @@ from scimeta.plotting._common import FigureResult, new_figure
 from scimeta.plotting.style import FONT_SIZE, families_for, figure_context
 from scimeta.rob import DARK_RED, JUDGEMENT_STYLE
 
-__all__ = ["JUDGEMENT_STYLE", "traffic_light_plot", "rob_summary_plot", "rob_dots"]
+__all__ = ["JUDGEMENT_STYLE", "traffic_light_plot", "rob_summary_plot", "rob_dots",
+           "placeholder_plot"]
 
 _TOOL_ORDER = ("rob2", "robins_i", "jbi_case_series")
 
@@ -347,3 +348,28 @@ def rob_summary_plot(judgements: pd.DataFrame, *, weights: dict | None = None,
             ax.text(0.15, key_y + 0.27, "Not in the pool (no weight): " + ", ".join(left_out),
                     fontsize=FONT_SIZE - 1, va="center", color="#333333", parse_math=False)
     return FigureResult(fig, data, "rob_summary", {"weighted": weights is not None})
+
+
+def placeholder_plot(title: str, message: str) -> FigureResult:
+    """A figure that says why the figure of its name could not be drawn.
+
+    Returns
+    -------
+    FigureResult
+        ``kind = 'placeholder'``; ``data``: one row (``title, message``).
+    """
+    lines = textwrap.wrap(message, 100) or [""]
+    height = 0.35 + 0.3 + 0.2 * len(lines) + 0.15
+    with figure_context(families_for([title, message])):
+        fig = new_figure(7.0, height)
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_xlim(0, 7.0)
+        ax.set_ylim(height, 0)
+        ax.set_axis_off()
+        ax.text(0.15, 0.3, title, fontsize=FONT_SIZE + 1, fontweight="bold", va="center",
+                parse_math=False)
+        for i, line in enumerate(lines):
+            ax.text(0.15, 0.65 + 0.2 * i, line, fontsize=FONT_SIZE, va="center",
+                    color="#333333", parse_math=False)
+    return FigureResult(fig, pd.DataFrame([{"title": title, "message": message}]),
+                        "placeholder")

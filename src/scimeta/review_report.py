@@ -1,0 +1,516 @@
+"""The report a reviewer opens: ``results/report.html``, one self-contained page.
+
+Everything is in the file: styles inline, figures inlined as SVG (text stays
+text, searchable and selectable), tables as HTML tables. It loads nothing
+(no scripts, fonts, images or links to fetch; a Content-Security-Policy of
+``default-src 'none'`` says so to the browser too), so it reads the same
+offline, from an e-mail attachment or an archive.
+
+The page: a landing section (title, question, included studies, summary of
+findings with the draft GRADE certainty), risk of bias, the PRISMA flow, one
+section per outcome (pooled estimates, subgroup tests, small-study tests,
+r sensitivity, leave-one-out, and each figure with a caption naming its
+outcome, measure, k and model, with the warnings small k calls for), the
+methods text, and a manifest: the SHA-256 of every input and output file of
+the run that the page was made from.
+
+Every text from a review is escaped (:func:`scimeta.safe.html_escape`); the
+methods Markdown is rendered by :func:`scimeta.safe.markdown_html`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+
+from scimeta.grade import format_number
+from scimeta.safe import html_escape as esc
+from scimeta.safe import markdown_html
+
+__all__ = ["review_report", "inline_svg", "figure_caption", "small_k_warnings", "DEFAULT_TITLE"]
+
+DEFAULT_TITLE = "Meta-analysis report"
+COMPARISON_TEXT = {"between_arms": "treatment vs control",
+                   "pre_post": "follow-up vs baseline (treated arm)"}
+MEASURE_NAMES = {
+    "MD": "mean difference", "SMD": "standardised mean difference (Hedges' g)",
+    "ROM": "ratio of means", "MC": "mean change", "SMCR": "standardised mean change (raw-score "
+    "standardisation)", "SMCC": "standardised mean change (change-score standardisation)",
+}
+TAU2_NAMES = {"DL": "DerSimonian–Laird", "REML": "REML", "PM": "Paule–Mandel", "HE": "Hedges",
+              "SJ": "Sidik–Jonkman", "ML": "maximum likelihood", "EB": "empirical Bayes"}
+CI_NAMES = {"wald": "Wald", "hksj": "Hartung–Knapp–Sidik–Jonkman"}
+#: Fewest studies for which funnel-plot asymmetry is worth reading (Sterne et al. 2011,
+#: doi:10.1136/bmj.d4002), and for which a moderator may be fitted (Cochrane Handbook 10.11.5).
+FUNNEL_MIN_K = 10
+METAREG_MIN_K_PER_MODERATOR = 10
+#: How much wider than its natural size (1 pt = 1/72 in at 96 px per inch) a figure may be
+#: drawn, within the page's width: the figures' 7-8 pt text then reads at 12-14 px.
+FIGURE_ZOOM = 1.45
+#: Fewer studies than this give an imprecise τ² (and a wide HKSJ interval).
+TAU2_MIN_K = 5
+
+_CSS = """
+:root { --w: 1060px; }
+* { box-sizing: border-box; }
+body { font: 15px/1.45 "DejaVu Sans", "Liberation Sans", Arial, sans-serif; color: #1a1a1a;
+  margin: 0; background: #fafafa; }
+main { max-width: var(--w); margin: 0 auto; padding: 16px 28px 48px; background: #fff; }
+h1 { font-size: 1.7em; margin: 0.4em 0 0.2em; }
+h2 { font-size: 1.35em; border-bottom: 2px solid #d0d7de; padding-bottom: 4px; margin-top: 2em; }
+h3 { font-size: 1.1em; margin-top: 1.4em; }
+nav ol { columns: 2; font-size: 0.92em; }
+.question { font-size: 1.05em; background: #f1f6fb; border-left: 4px solid #4a79a8;
+  padding: 8px 12px; }
+.note { color: #6a3d00; background: #fff6e0; border-left: 4px solid #e0a800; padding: 6px 10px; }
+.muted { color: #555; font-size: 0.9em; }
+table { border-collapse: collapse; font-size: 0.86em; margin: 8px 0 14px; width: 100%; }
+th, td { border: 1px solid #d0d7de; padding: 3px 6px; text-align: left; vertical-align: top; }
+th { background: #eef2f6; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.scroll { overflow-x: auto; }
+.refs { font-size: 0.88em; }
+figure { margin: 14px 0 22px; }
+figure .svg svg { display: block; width: 100%; height: auto; }
+figcaption { font-size: 0.9em; color: #333; margin-top: 6px; }
+.cert-high { background: #d8f0d8; } .cert-moderate { background: #eef5cc; }
+.cert-low { background: #fbeccb; } .cert-very { background: #f8d5d2; }
+details { margin: 8px 0; } summary { cursor: pointer; font-weight: 600; }
+code { font-size: 0.92em; background: #f3f3f3; padding: 0 3px; }
+"""
+
+
+# ------------------------------------------------------------------ small pieces
+def _num(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _cell(value, digits: int = 2) -> tuple[str, bool]:
+    """A table value as HTML text, and whether it is a number (right-aligned)."""
+    if isinstance(value, bool):
+        return esc(str(value)), False
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        v = float(value)
+        if not math.isfinite(v):
+            return "", True
+        if v.is_integer() and abs(v) < 1e12:
+            return str(int(v)), True
+        if abs(v) < 0.001:
+            return esc(f"{v:.2e}".replace("-", "\u2212")), True
+        return esc(format_number(v, digits)), True
+    return esc(value), False
+
+
+def html_table(frame: pd.DataFrame, columns: dict, *, digits: int = 2, cls: dict | None = None) -> str:
+    """``frame`` as an HTML table: ``columns`` maps column → header; every cell escaped.
+
+    ``cls`` maps a column to a function of the cell value giving a CSS class.
+    """
+    cols = [c for c in columns if c in frame.columns]
+    head = "".join(f"<th>{esc(columns[c])}</th>" for c in cols)
+    body = []
+    for _, row in frame.iterrows():
+        cells = []
+        for c in cols:
+            text, numeric = _cell(row[c], digits)
+            classes = ["num"] if numeric else []
+            if cls and c in cls:
+                classes.append(cls[c](row[c]))
+            attr = f' class="{" ".join(classes)}"' if classes else ""
+            cells.append(f"<td{attr}>{text}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>'
+            + "".join(body) + "</tbody></table></div>")
+
+
+def _text(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
+def _interval(estimate, lo, hi) -> str:
+    """``4.22 (0.80 to 7.63)``; the interval alone without an estimate; '' when absent."""
+    lo, hi = _num(lo), _num(hi)
+    text = "" if estimate is None else format_number(estimate)
+    if math.isfinite(lo) and math.isfinite(hi):
+        span = f"{format_number(lo)} to {format_number(hi)}"
+        text = f"{text} ({span})" if text else span
+    return text
+
+
+def _certainty_class(value) -> str:
+    return {"high": "cert-high", "moderate": "cert-moderate", "low": "cert-low",
+            "very low": "cert-very"}.get(str(value), "")
+
+
+_TAG = re.compile(r"<[^>]*>")
+_PROLOGUE = re.compile(r"^\s*(<\?xml[^>]*\?>\s*)?(<!DOCTYPE[^>]*>\s*)?", re.S)
+_SIZE = re.compile(r'<svg\b[^>]*?\bwidth="([\d.]+)pt"')
+
+
+def inline_svg(svg_text: str, prefix: str) -> tuple[str, float]:
+    """An SVG file's text ready to sit inside HTML, and its natural width in CSS pixels.
+
+    The XML prologue and doctype are dropped; every ``id`` and every
+    reference to one (``url(#…)``, ``href="#…"``) inside the tags gets
+    ``prefix``, so clip paths and markers of one figure never resolve to
+    another figure's. Text content is left as matplotlib escaped it.
+    """
+    body = _PROLOGUE.sub("", svg_text, count=1)
+
+    def fix(match):
+        tag = match.group(0)
+        tag = re.sub(r'(\s)id="', rf'\1id="{prefix}', tag)
+        tag = tag.replace("url(#", f"url(#{prefix}")
+        return re.sub(r'href="#', f'href="#{prefix}', tag)
+
+    body = _TAG.sub(fix, body)
+    size = _SIZE.search(body)
+    width = float(size.group(1)) * 96 / 72 if size else 800.0
+    return body.strip(), width
+
+
+def small_k_warnings(kind: str, k: int) -> list[str]:
+    """What a reader must know when a figure of ``kind`` rests on ``k`` studies."""
+    out = []
+    if k <= 0:
+        return ["no study could be pooled"]
+    if k == 1:
+        out.append("one study: nothing is pooled, the diamond is that study's estimate")
+    elif k == 2:
+        out.append("two studies: τ² is barely estimable and the HKSJ interval (t with 1 df) is "
+                   "very wide")
+    elif k < TAU2_MIN_K:
+        out.append(f"k = {k}: τ² and I² are imprecise")
+    if 1 < k < 3:
+        out.append("no prediction interval (fewer than 3 studies)")
+    if kind == "funnel" and k < FUNNEL_MIN_K:
+        out.append(f"k = {k} < {FUNNEL_MIN_K}: funnel asymmetry and its tests have little power "
+                   "and cannot exclude small-study effects")
+    if kind == "bubble" and k < METAREG_MIN_K_PER_MODERATOR:
+        out.append(f"k = {k} < {METAREG_MIN_K_PER_MODERATOR} studies for one moderator: the "
+                   "meta-regression is exploratory")
+    return out
+
+
+def _pool_words(row) -> str:
+    if row is None:
+        return "no pooled estimate (see pooled.csv)"
+    if row["model"] == "random":
+        return (f"random effects, τ² by {TAU2_NAMES.get(row['tau2_method'], row['tau2_method'])}, "
+                f"{CI_NAMES.get(row['ci_method'], row['ci_method'])} CI")
+    return f"common effect, {CI_NAMES.get(row['ci_method'], row['ci_method'])} CI"
+
+
+def figure_caption(item: dict, label: str, primary, *, level: float, prepost_r=None) -> str:
+    """The HTML caption of one analysis figure: what it shows, of which pool, with its warnings.
+
+    ``item``: one entry of the figure plan (``kind, comparison, measure, var``);
+    ``primary``: the pool's primary row of pooled.csv (or None).
+    """
+    kind, measure = item["kind"], item["measure"]
+    comparison, var = item.get("comparison", ""), item.get("var", "")
+    k = int(_num(primary["k"])) if primary is not None else 0
+    n = _num(primary["n"]) if primary is not None else math.nan
+    what = {"forest": "Forest plot", "subgroup_forest": "Subgroup forest plot",
+            "funnel": "Contour-enhanced funnel plot", "sensitivity": "Sensitivity to the "
+            "assumed pre–post correlation r", "bubble": "Meta-regression (bubble plot)"}[kind]
+    parts = [f"<b>{what}</b> of <b>{esc(label)}</b>, {esc(COMPARISON_TEXT.get(comparison, comparison))}"
+             f": {esc(MEASURE_NAMES.get(measure, measure))} ({esc(measure)}); k = {k}"
+             + (f", {n:.0f} participants" if math.isfinite(n) and n > 0 else "") + "."]
+    if kind == "subgroup_forest":
+        parts.append(f"Studies grouped by <code>{esc(var)}</code>, one subtotal per subgroup and "
+                     "the test for subgroup differences in the footer.")
+    if kind == "bubble":
+        parts.append(f"Effect sizes against <code>{esc(var)}</code>, circle area proportional to "
+                     "the weight, with the fitted mixed-effects meta-regression line.")
+    if kind == "sensitivity":
+        parts.append("Every study without a reported or derivable correlation recomputed at each "
+                     "r of the grid and pooled again" + (f"; the primary analysis uses r = "
+                                                         f"{_num(prepost_r):g}" if prepost_r is
+                                                         not None else "") + ".")
+    if kind == "funnel":
+        parts.append("Each study's effect against its standard error; shaded contours mark "
+                     "where a study would be significant.")
+    parts.append(f"Primary pool: {esc(_pool_words(primary))}, {level:.0%} intervals.")
+    warnings = small_k_warnings(kind, k)
+    if warnings:
+        parts.append('<span class="warn">Caution: ' + esc("; ".join(warnings)) + ".</span>")
+    return " ".join(parts)
+
+
+# ------------------------------------------------------------------ the page
+def _figure(svg_html: str, width: float, caption: str, fig_id: str) -> str:
+    return (f'<figure id="{fig_id}"><div class="svg" style="max-width:{width * FIGURE_ZOOM:.0f}px">{svg_html}'
+            f"</div><figcaption>{caption}</figcaption></figure>")
+
+
+def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFrame,
+                  sof: pd.DataFrame, rob: pd.DataFrame, tables: dict, figures: list[dict],
+                  journal_figures: dict, methods_md: str, manifest: pd.DataFrame,
+                  missing: list[str]) -> str:
+    """The whole page as a string (deterministic: the same inputs give the same bytes).
+
+    Parameters
+    ----------
+    config : dict
+        The validated config (``title``, ``question``, outcome labels, ``analysis.level``).
+    studies : pandas.DataFrame
+        The validated studies sheet (citation: author, year, title, journal, doi).
+    study_table, sof, rob : pandas.DataFrame
+        ``results/tables/studies.csv``, ``summary_of_findings.csv``, ``risk_of_bias.csv``.
+    tables : dict
+        Contract tables by name (``pooled``, ``subgroup_tests``, ``bias``,
+        ``sensitivity``, ``leave1out``, ``excluded``).
+    figures : list of dict
+        The analysis figures: each a figure-plan entry (``kind, outcome,
+        comparison, measure, var, stem``) with ``svg`` (the file's text).
+    journal_figures : dict
+        ``stem`` → SVG text of the risk-of-bias and PRISMA figures drawn.
+    methods_md : str
+        ``results/methods.md``.
+    manifest : pandas.DataFrame
+        ``file, bytes, sha256``.
+    missing : list of str
+        What the review cannot show (:func:`scimeta.journal.missing_inputs`).
+    """
+    level = float(config.get("analysis", {}).get("level", 0.95))
+    title = str(config.get("title") or "") or DEFAULT_TITLE
+    question = str(config.get("question") or "")
+    outcomes = config["outcomes"]
+    pooled = tables["pooled"]
+    counter = iter(range(1, 10_000))
+
+    def fig(svg_text, caption, anchor):
+        n = next(counter)
+        body, width = inline_svg(svg_text, f"f{n}-")
+        return _figure(body, width, f"Figure {n}. {caption}", anchor)
+
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+           "style-src 'unsafe-inline'; img-src data:\">",
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           f"<title>{esc(title)}</title><style>{_CSS}</style></head><body><main>",
+           f"<h1>{esc(title)}</h1>"]
+    out.append(f'<p class="question"><b>Question.</b> {esc(question)}</p>' if question else
+               '<p class="question muted">The review question is not stated (config key '
+               "<code>question</code>).</p>")
+    n_studies = len(study_table)
+    n_pat = pd.to_numeric(study_table.get("n_enrolled"), errors="coerce").sum()
+    out.append(f"<p>{n_studies} {'study' if n_studies == 1 else 'studies'} included"
+               + (f", {n_pat:.0f} participants enrolled" if n_pat > 0 else "")
+               + f"; {len(outcomes)} outcomes. All intervals are {level:.0%} intervals.</p>")
+    for text in missing:
+        out.append(f'<p class="note">{esc(text)}.</p>')
+    sections = [("studies", "Included studies"), ("sof", "Summary of findings"),
+                ("rob", "Risk of bias"), ("prisma", "PRISMA flow")]
+    sections += [(f"outcome-{key}", oc["label"]) for key, oc in outcomes.items()]
+    sections += [("methods", "Methods and results text"), ("manifest", "Manifest")]
+    out.append("<nav><ol>" + "".join(f'<li><a href="#{esc(a)}">{esc(t)}</a></li>'
+                                     for a, t in sections) + "</ol></nav>")
+
+    # included studies
+    cite = studies.set_index(studies["study_id"].astype(str))
+    st = study_table.copy()
+    st["intervention_route"] = [", ".join(p for p in (_text(a), _text(b)) if p)
+                                for a, b in zip(st["intervention"], st["route"])]
+    out.append('<h2 id="studies">Included studies</h2>')
+    out.append(html_table(st, {"study": "Study", "design": "Design", "n_enrolled": "Enrolled",
+                               "n_analysed": "Analysed", "population": "Population",
+                               "intervention_route": "Intervention, route",
+                               "followup_months": "Follow-up (months)",
+                               "outcomes_analysed": "Outcomes analysed",
+                               "risk_of_bias": "Risk of bias (overall)", "note": "Note"}))
+    refs = []
+    for sid, label in zip(st["study_id"].astype(str), st["study"]):
+        row = cite.loc[sid] if sid in cite.index else {}
+        parts = [_text(row.get(c, "")) for c in ("author", "title", "journal")]
+        year = _num(row.get("year", ""))
+        parts.insert(1, f"{year:.0f}" if math.isfinite(year) else _text(row.get("year", "")))
+        doi = _text(row.get("doi", ""))
+        text = ". ".join(p.rstrip(".") for p in parts if p) + "."
+        refs.append(f"<li><b>{esc(label)}</b>: {esc(text)}"
+                    + (f" doi: {esc(doi)}" if doi else "") + "</li>")
+    out.append('<p class="muted">References</p><ol class="refs">' + "".join(refs) + "</ol>")
+
+    # summary of findings
+    out.append('<h2 id="sof">Summary of findings</h2>')
+    out.append('<p class="muted">Primary analysis of each comparison\'s first measure. The '
+               "GRADE certainty is a <b>draft for the review team</b>: each downgrade is "
+               "computed by a stated rule (scimeta.grade) and is to be confirmed.</p>")
+    s = sof.copy()
+    s["comparison_text"] = s["comparison"].map(lambda c: COMPARISON_TEXT.get(c, c)
+                                               if isinstance(c, str) else "")
+    for dom in ("risk_of_bias", "inconsistency", "indirectness", "imprecision",
+                "publication_bias"):
+        s[f"{dom}_html"] = [f"{a}: {b}" if isinstance(a, str) else ""
+                            for a, b in zip(s[dom], s[f"{dom}_reason"].fillna(""))]
+    out.append(html_table(s, {"label": "Outcome", "comparison_text": "Comparison",
+                              "k": "k", "n": "Participants", "effect": "Effect (primary pool)",
+                              "certainty": "Certainty (draft)", "note": "Note"},
+                          cls={"certainty": _certainty_class}))
+    out.append("<details><summary>Reasons for each GRADE domain</summary>")
+    out.append(html_table(s, {"label": "Outcome", "comparison_text": "Comparison",
+                              "start": "Start", "risk_of_bias_html": "Risk of bias",
+                              "inconsistency_html": "Inconsistency",
+                              "indirectness_html": "Indirectness",
+                              "imprecision_html": "Imprecision",
+                              "publication_bias_html": "Publication bias",
+                              "downgrades": "Downgrades"}))
+    out.append("</details>")
+
+    # risk of bias
+    out.append('<h2 id="rob">Risk of bias</h2>')
+    if "rob_traffic_light" in journal_figures:
+        out.append(fig(journal_figures["rob_traffic_light"],
+                       f"Risk of bias of the {rob['study_id'].nunique()} included studies, one "
+                       "row per study, one dot per domain of its tool (RoB 2, ROBINS-I, JBI "
+                       "case-series checklist) and its overall judgement (JBI: derived by "
+                       "the rule of scimeta.rob.jbi_overall).", "fig-rob-traffic-light"))
+    if "rob_summary" in journal_figures:
+        out.append(fig(journal_figures["rob_summary"],
+                       "Share of studies at each judgement per domain, and the overall "
+                       "judgements of all tools on one scale (every study counts once; the "
+                       "summaries weighted by each pool are in the outcome sections).",
+                       "fig-rob-summary"))
+    if len(rob) and rob["study_id"].notna().any():
+        out.append("<details><summary>Every judgement with its support</summary>")
+        out.append(html_table(rob, {"study": "Study", "tool": "Tool", "domain": "Domain",
+                                    "domain_label": "Domain (name)", "judgement": "Judgement",
+                                    "support": "Support (quote or reason)"}))
+        out.append("</details>")
+    else:
+        out.append(f'<p class="note">{esc(rob["note"].iloc[0] if len(rob) else "")}.</p>')
+
+    # PRISMA
+    out.append('<h2 id="prisma">PRISMA flow</h2>')
+    if "prisma" in journal_figures:
+        note = str((config.get("prisma") or {}).get("note", "") or "")
+        out.append(fig(journal_figures["prisma"],
+                       "PRISMA 2020 flow diagram of the review (config <code>prisma</code>), "
+                       "with the published participant flow of included studies."
+                       + (f" {esc(note)}" if note else ""), "fig-prisma"))
+    else:
+        out.append('<p class="note">No PRISMA flow diagram: the config has no '
+                   "<code>prisma</code> block.</p>")
+
+    # outcomes
+    overall = pooled[pooled["subgroup_var"] == "overall"] if len(pooled) else pooled
+    for key, oc in outcomes.items():
+        label = oc["label"]
+        out.append(f'<h2 id="outcome-{esc(key)}">{esc(label)}</h2>')
+        out.append(f'<p class="muted">Outcome <code>{esc(key)}</code>; unit '
+                   f"{esc(oc.get('unit', 'points'))}; timepoint {_num(oc['timepoint']):g} "
+                   "months.</p>")
+        mine = overall[overall["outcome"] == key] if len(overall) else overall
+        if mine.empty:
+            ex = tables["excluded"]
+            ex = ex[ex["outcome"] == key] if len(ex) and "outcome" in ex else ex.iloc[0:0]
+            out.append('<p class="note">No pooled estimate for this outcome.</p>')
+            if len(ex):
+                out.append(html_table(ex, {"study_id": "Study", "arm": "Arm",
+                                           "timepoint": "Timepoint", "reason": "Reason"}))
+        else:
+            analysis = config.get("analysis", {})
+            primary_tau2 = list(analysis.get("tau2", ["REML"]))[0]
+            primary_ci = list(analysis.get("ci", ["hksj"]))[0]
+            is_primary = mine["primary"].astype(str).str.lower() == "true"
+            prim = mine[is_primary].copy()
+            prim["comparison_text"] = prim["comparison"].map(lambda c: COMPARISON_TEXT.get(c, c))
+            prim["effect"] = [_interval(e, lo, hi) for e, lo, hi in
+                              zip(prim["estimate"], prim["ci_low"], prim["ci_high"])]
+            prim["pi"] = [_interval(None, lo, hi) for lo, hi in zip(prim["pi_low"], prim["pi_high"])]
+            out.append("<h3>Pooled estimates (primary analysis)</h3>")
+            out.append(f'<p class="muted">{esc(_pool_words(prim.iloc[0]) if len(prim) else "")}; '
+                       "ROM on the log scale.</p>")
+            out.append(html_table(prim, {
+                "comparison_text": "Comparison", "measure": "Measure", "k": "k", "n": "n",
+                "effect": "Estimate (CI)", "pi": "Prediction interval", "I2": "I² (%)",
+                "tau2": "τ²", "Q_p": "p (Q)", "note": "Note"}))
+            out.append(f"<details><summary>Every model, estimator and CI ({len(mine)} rows)"
+                       "</summary>")
+            out.append(html_table(mine, {
+                "comparison": "Comparison", "measure": "Measure", "model": "Model",
+                "tau2_method": "τ²", "ci_method": "CI", "primary": "Primary", "k": "k",
+                "estimate": "Estimate", "ci_low": "CI low", "ci_high": "CI high",
+                "pi_low": "PI low", "pi_high": "PI high", "I2": "I² (%)", "tau2": "τ²"}))
+            out.append("</details>")
+            for name, title_, cols, keep in (
+                    ("subgroup_tests", "Tests for subgroup differences", {
+                        "comparison": "Comparison", "measure": "Measure", "subgroup_var": "Variable",
+                        "method": "Method", "k": "k", "k_groups": "Groups",
+                        "Q_between": "Q between", "df": "df", "p": "p",
+                        "p_perm": "p (permutation)", "note": "Note"}, "p"),
+                    ("bias", "Small-study effects", {
+                        "comparison": "Comparison", "measure": "Measure", "test": "Test", "k": "k",
+                        "estimate": "Estimate", "statistic": "Statistic", "p": "p", "k0": "k0",
+                        "note": "Note"}, "estimate"),
+                    ("sensitivity", "Sensitivity to the pre–post correlation", {
+                        "measure": "Measure", "r_assumed": "r", "k": "k", "estimate": "Estimate",
+                        "ci_low": "CI low", "ci_high": "CI high", "I2": "I² (%)", "note": "Note"},
+                     "estimate"),
+                    ("leave1out", "Leave-one-out", {
+                        "comparison": "Comparison", "measure": "Measure", "study_id": "Left out",
+                        "estimate": "Estimate", "ci_low": "CI low", "ci_high": "CI high",
+                        "I2": "I² (%)", "note": "Note"}, "estimate")):
+                t = tables.get(name)
+                if t is None or not len(t) or "outcome" not in t:
+                    continue
+                t = t[t["outcome"] == key]
+                if "tau2_method" in t:
+                    t = t[(t["tau2_method"] == primary_tau2) | t["tau2_method"].isna()]
+                if "ci_method" in t:
+                    t = t[(t["ci_method"] == primary_ci) | t["ci_method"].isna()]
+                computed = t[pd.to_numeric(t[keep], errors="coerce").notna()]
+                if not len(t):
+                    continue
+                out.append(f"<details><summary>{esc(title_)}: {len(computed)} computed, "
+                           f"{len(t) - len(computed)} not (primary estimator {esc(primary_tau2)})"
+                           "</summary>")
+                if len(computed):
+                    out.append(html_table(computed, cols, digits=3))
+                reasons = t.loc[~t.index.isin(computed.index), "note"].fillna("").astype(str)
+                if len(reasons):
+                    counts = reasons.value_counts()
+                    out.append("<p class=\"muted\">Not computed: " + esc("; ".join(
+                        f"{r or 'no reason given'} ({n})" for r, n in
+                        sorted(counts.items(), key=lambda x: (-x[1], x[0])))) + "</p>")
+                out.append("</details>")
+        out.append("<h3>Figures</h3>")
+        for item in [f for f in figures if f["outcome"] == key]:
+            prow = mine[(mine["comparison"] == item["comparison"])
+                        & (mine["measure"] == item["measure"])
+                        & (mine["primary"].astype(str).str.lower() == "true")]
+            if item["kind"] == "sensitivity":
+                prow = mine[(mine["comparison"] == "pre_post") & (mine["measure"] == item["measure"])
+                            & (mine["primary"].astype(str).str.lower() == "true")]
+            primary = prow.iloc[0] if len(prow) else None
+            out.append(fig(item["svg"], figure_caption(item, label, primary, level=level,
+                                                       prepost_r=config.get("prepost_r")),
+                           f"fig-{esc(item['stem'])}"))
+        for comparison in ("between_arms", "pre_post"):
+            stem = f"rob_summary_{key}_{comparison}"
+            if stem in journal_figures:
+                out.append(fig(journal_figures[stem],
+                               f"Risk of bias of the <b>{esc(label)}</b> pool, "
+                               f"{esc(COMPARISON_TEXT[comparison])} (the pool the summary of "
+                               "findings rates): share of the pool's inverse-variance weight at "
+                               "each judgement per domain; studies outside the pool are "
+                               "listed under the bars.", f"fig-{stem}"))
+
+    out.append('<h2 id="methods">Methods and results text</h2>')
+    out.append('<p class="muted">results/methods.md, generated from the same tables.</p>')
+    out.append(f'<div class="methods">{markdown_html(methods_md, heading_offset=2)}</div>')
+
+    out.append('<h2 id="manifest">Manifest</h2>')
+    out.append("<p class=\"muted\">SHA-256 of every input and output file this page was made "
+               "from (paths relative to the review folder; the page itself is not listed).</p>")
+    out.append(html_table(manifest, {"file": "File", "bytes": "Bytes", "sha256": "SHA-256"}))
+    out.append("</main></body></html>")
+    return "\n".join(out) + "\n"

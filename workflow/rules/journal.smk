@@ -1,0 +1,151 @@
+"""Journal artefacts of the run, and the report a reviewer opens.
+
+Risk of bias (table, traffic-light plot, summary bars weighted by each primary pool), the
+summary of findings, the study table, the PRISMA flow diagram, the methods text and
+results/report.html. These rules read only contract outputs (results/tables/*.csv,
+data/processed/arms.csv and effects.csv), the raw sheets and the config; the report also
+inlines the figures of the run, listed by figure_plan (common.smk). A review without a
+risk-of-bias sheet or a prisma block gets the tables with a note saying so and no such
+figure (listed in the report and the methods text); nothing fails.
+"""
+
+
+include: "journal_common.smk"
+
+
+rule studies_table:
+    input:
+        raw=RAW_FILES,
+        effects=CONTRACT_TABLES["effects"],
+    output:
+        table=report(
+            JOURNAL_TABLES["studies"],
+            caption="../report/studies_table.rst",
+            category="4. Journal",
+        ),
+    log:
+        "logs/studies_table.log",
+    conda:
+        "../envs/scimeta.yaml"
+    params:
+        lib=LIB_DIGEST,
+    script:
+        "../scripts/studies_table.py"
+
+
+rule summary_of_findings:
+    input:
+        raw=RAW_FILES,
+        effects=CONTRACT_TABLES["effects"],
+        pooled=CONTRACT_TABLES["pooled"],
+        bias=CONTRACT_TABLES["bias"],
+    output:
+        table=report(
+            JOURNAL_TABLES["summary_of_findings"],
+            caption="../report/summary_of_findings.rst",
+            category="4. Journal",
+        ),
+    log:
+        "logs/summary_of_findings.log",
+    conda:
+        "../envs/scimeta.yaml"
+    params:
+        lib=LIB_DIGEST,
+    script:
+        "../scripts/summary_of_findings.py"
+
+
+rule risk_of_bias:
+    input:
+        raw=RAW_FILES,
+        effects=CONTRACT_TABLES["effects"],
+        pooled=CONTRACT_TABLES["pooled"],
+    output:
+        table=report(
+            JOURNAL_TABLES["risk_of_bias"],
+            caption="../report/risk_of_bias.rst",
+            category="4. Journal",
+        ),
+        figures=rob_figure_files(),
+    log:
+        "logs/risk_of_bias.log",
+    conda:
+        "../envs/scimeta.yaml"
+    params:
+        lib=LIB_DIGEST,
+        pools=report_param(ROB_POOLS),
+        stems=rob_figure_stems(),
+    script:
+        "../scripts/risk_of_bias.py"
+
+
+if HAS_PRISMA:
+
+    rule prisma:
+        input:
+            raw=PRISMA_FILES,
+        output:
+            svg="results/figures/prisma.svg",
+            png=report(
+                "results/figures/prisma.png",
+                caption="../report/prisma.rst",
+                category="4. Journal",
+            ),
+            data="results/figures/prisma.csv",
+        log:
+            "logs/prisma.log",
+        conda:
+            "../envs/scimeta.yaml"
+        params:
+            lib=LIB_DIGEST,
+        script:
+            "../scripts/prisma.py"
+
+
+rule methods:
+    input:
+        raw=RAW_FILES,
+        arms=CONTRACT_TABLES["arms"],
+        effects=CONTRACT_TABLES["effects"],
+        pooled=CONTRACT_TABLES["pooled"],
+        subgroup_tests=CONTRACT_TABLES["subgroup_tests"],
+        bias=CONTRACT_TABLES["bias"],
+        sensitivity=CONTRACT_TABLES["sensitivity"],
+    output:
+        text=report(
+            "results/methods.md",
+            caption="../report/methods.rst",
+            category="4. Journal",
+        ),
+    log:
+        "logs/methods.log",
+    conda:
+        "../envs/scimeta.yaml"
+    params:
+        lib=LIB_DIGEST,
+    script:
+        "../scripts/methods.py"
+
+
+rule report:
+    input:
+        raw=RAW_FILES,
+        tables=[*CONTRACT_TABLES.values(), *JOURNAL_TABLES.values()],
+        figures=get_run_figures,
+        journal_figures=[*rob_figure_files(), *prisma_files()],
+        methods="results/methods.md",
+        audit="results/audit.html",
+    output:
+        html="results/report.html",
+    log:
+        "logs/report.log",
+    conda:
+        "../envs/scimeta.yaml"
+    params:
+        lib=LIB_DIGEST,
+        plan=report_param(report_figure_plan()),
+        pools=report_param(ROB_POOLS),
+        rob_stems=rob_figure_stems(),
+        prisma=HAS_PRISMA,
+    script:
+        "../scripts/report.py"

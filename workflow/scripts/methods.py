@@ -1,0 +1,37 @@
+"""Rule ``methods``: the methods and results text of the run, ``results/methods.md``."""
+
+import logging
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from scimeta.io import read_review, write_text
+from scimeta.journal import missing_inputs, rob_overall, sof_table
+from scimeta.methods import methods_text
+from scimeta.workflow import finish_job, start_job
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake
+
+log = logging.getLogger("scimeta.methods")
+
+
+def main(review_dir, inputs: dict, out_md):
+    review = read_review(review_dir)
+    tables = {k: pd.read_csv(inputs[k]) for k in ("arms", "effects", "pooled",
+                                                  "subgroup_tests", "bias", "sensitivity")}
+    sof = sof_table(review, pooled=tables["pooled"], effects=tables["effects"],
+                    bias=tables["bias"])
+    text = methods_text(review.config, arms=tables["arms"], effects=tables["effects"],
+                        pooled=tables["pooled"], subgroup_tests=tables["subgroup_tests"],
+                        bias=tables["bias"], sensitivity=tables["sensitivity"], sof=sof,
+                        rob_overall=rob_overall(review), missing=missing_inputs(review))
+    write_text(text, out_md)
+    log.info("%d lines", text.count("\n"))
+
+
+if __name__ == "__main__":
+    start_job()
+    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
+    main(".", dict(snakemake.input), snakemake.output.text)
+    finish_job()

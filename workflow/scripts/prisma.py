@@ -1,0 +1,35 @@
+"""Rule ``prisma``: the PRISMA 2020 flow diagram of the config's ``prisma`` block."""
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scimeta.compare import study_labels
+from scimeta.io import read_review
+from scimeta.plotting import prisma_flow_diagram, save_figure
+from scimeta.prisma import participant_flow, prisma_counts
+from scimeta.workflow import finish_job, start_job
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake
+
+log = logging.getLogger("scimeta.prisma")
+
+
+def main(review_dir, svg):
+    review = read_review(review_dir)
+    block = review.config["prisma"]
+    figure = prisma_flow_diagram(prisma_counts(block),
+                                 participants=participant_flow(review.config),
+                                 labels=study_labels(review.studies),
+                                 note=str(block.get("note", "") or ""))
+    stem = Path(svg).with_suffix("")
+    written = save_figure(figure, stem, ("svg", "png"))
+    log.info("wrote %s", ", ".join(written))
+
+
+if __name__ == "__main__":
+    start_job()
+    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
+    main(".", snakemake.output.svg)
+    finish_job()
