@@ -345,6 +345,10 @@ METAREG_COLUMNS = [
     "cov_intercept",
     "cov_slope",
     "crit",
+    "p_perm",
+    "QM_p_perm",
+    "n_perm",
+    "perm_exact",
 ]
 
 
@@ -361,6 +365,8 @@ def metareg_table(
     moderators,
     analysis: dict,
     membership: pd.DataFrame | None = None,
+    permutations: int = 0,
+    seed: int | None = None,
 ) -> pd.DataFrame:
     """Meta-regression of every overall pool on each continuous moderator of the config.
 
@@ -373,9 +379,14 @@ def metareg_table(
     reason. What the bubble plot draws is in the table: the coefficients,
     ``cov_intercept`` and ``cov_slope`` (the row of the coefficients'
     covariance matrix that belongs to the term), ``crit`` (the normal or t
-    quantile of the CIs) and ``tau2``.
+    quantile of the CIs) and ``tau2``. With ``permutations`` > 0, each model's
+    permutation test (:func:`scimeta.permutation.permutest`, metafor
+    ``permutest``: exact when there are at most ``permutations`` distinct
+    orderings, else that many seeded random ones): ``p_perm`` of the term,
+    ``QM_p_perm`` of the model, ``n_perm`` and ``perm_exact``.
     """
     from scimeta.metareg import metareg
+    from scimeta.permutation import permutest
 
     records = []
     moderators = list(moderators or [])
@@ -410,6 +421,21 @@ def metareg_table(
                                         "note": "; ".join(notes + [not_computed(why)])})
                         continue
                     note = "; ".join([n for n in [fit.note] + notes if n])
+                    perm = {"p_perm": [np.nan, np.nan], "QM_p_perm": np.nan, "n_perm": 0,
+                            "perm_exact": False}
+                    if permutations and int(permutations) > 0:
+                        res, why = attempt(permutest, used["yi"].to_numpy(float),
+                                           used["vi"].to_numpy(float), x[have],
+                                           tau2_method=method, test="knha" if ci == "hksj" else "z",
+                                           n_perm=int(permutations), seed=seed)
+                        if res is None:
+                            note = "; ".join(n for n in (note, "permutation test "
+                                                         + not_computed(why)) if n)
+                        else:
+                            perm = {"p_perm": list(res.p_perm), "QM_p_perm": res.QM_p_perm,
+                                    "n_perm": res.n_perm + res.n_failed,
+                                    "perm_exact": res.exact}
+                            note = "; ".join(n for n in (note, res.note) if n)
                     for i, term in enumerate(["intercept", moderator]):
                         records.append({
                             **base, "tau2_method": method, "ci_method": ci, "term": term,
@@ -422,7 +448,9 @@ def metareg_table(
                             "note": note if ci == "hksj" else "; ".join(
                                 n for n in (note, "z tests (wald): no F test, no df") if n),
                             "cov_intercept": fit.vcov[i, 0], "cov_slope": fit.vcov[i, 1],
-                            "crit": fit.crit,
+                            "crit": fit.crit, "p_perm": perm["p_perm"][i],
+                            "QM_p_perm": perm["QM_p_perm"], "n_perm": perm["n_perm"],
+                            "perm_exact": perm["perm_exact"],
                         })
     table = pd.DataFrame(records)
     for col in METAREG_COLUMNS:

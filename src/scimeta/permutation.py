@@ -29,8 +29,11 @@ __all__ = ["COMPTOL", "PERMUTEST_COLUMNS", "PermutationResult", "permutation_cou
 #: Tolerance of the comparisons ``stat_perm >= stat_obs - COMPTOL`` (metafor's
 #: ``comptol``, ``.Machine$double.eps^0.5``): ties are not lost to rounding.
 COMPTOL = float(np.finfo(float).eps ** 0.5)
-#: Permutations refitted in one batched call.
+#: Permutations refitted in one batched call, at most.
 CHUNK_SIZE = 4096
+#: Cells (permutations x studies x coefficients) of the permuted designs held at once: the
+#: chunk shrinks with k so that memory stays bounded (about 0.1 GB of temporaries).
+CHUNK_CELLS = 2_000_000
 #: Largest exact enumeration accepted when ``exact=True`` is forced.
 MAX_EXACT = 5_000_000
 #: Columns of :meth:`PermutationResult.to_frame` (one row per coefficient).
@@ -233,7 +236,8 @@ def permutest(
         at most ``n_perm`` (metafor's rule); ``True`` forces it (at most
         :data:`MAX_EXACT`), ``False`` forbids it.
     chunk_size : int
-        Permutations refitted per batched call.
+        Permutations refitted per batched call, at most (fewer when the
+        designs of a chunk would exceed :data:`CHUNK_CELLS` cells).
 
     Returns
     -------
@@ -287,8 +291,9 @@ def permutest(
         perm_stat = np.empty((n, 1))
         perm_qm = np.empty(n)
         ci = "hksj" if test == "knha" else "wald"
-        for start in range(0, n, int(chunk_size)):
-            s = signs[start:start + int(chunk_size)]
+        step = max(1, min(int(chunk_size), CHUNK_CELLS // k))
+        for start in range(0, n, step):
+            s = signs[start:start + step]
             b = pool_many(s * y, np.broadcast_to(v, s.shape), tau2_method=tau2_method, ci_method=ci,
                           tau2_ci=False, model="common" if tau2_method == "EE" else "random")
             perm_stat[start:start + s.shape[0], 0] = b.stat
@@ -300,8 +305,9 @@ def permutest(
         perm_stat = np.empty((n, M.shape[1]))
         perm_qm = np.empty(n)
         bt = fit.btt
-        for start in range(0, n, int(chunk_size)):
-            o = orders[start:start + int(chunk_size)]
+        step = max(1, min(int(chunk_size), CHUNK_CELLS // (k * M.shape[1])))
+        for start in range(0, n, step):
+            o = orders[start:start + step]
             _, st, qm = fit_batch(y, v, M[o], tau2_method=tau2_method, test=test, btt=bt)
             perm_stat[start:start + o.shape[0]] = st
             perm_qm[start:start + o.shape[0]] = qm
