@@ -45,7 +45,7 @@ from scimeta.membership import (
     combine_rows,
 )
 from scimeta.metareg import metareg
-from scimeta.permutation import permutation_count, permutest
+from scimeta.permutation import permutation_count, permutest_tests
 from scimeta.pool import RESULT_FLOAT_FIELDS
 from scimeta.pool import pool as _pool
 
@@ -474,23 +474,28 @@ def exact_permutation_count(labels: Sequence) -> int:
     return permutation_count(np.array([levels.index(x) for x in labels], dtype=float))
 
 
-def _permutation_p(y, v, labels, *, tau2_method, test, n_perm, seed):
-    """p-value of QM (or F) by permuting the subgroup labels: :func:`scimeta.permutation.permutest`
+def _permutation_p(y, v, labels, *, tau2_method, tests, n_perm, seed):
+    """p-value of QM (or F) by permuting the subgroup labels, for each test of ``tests``
+    (``"z"``, ``"knha"``; the refits are shared): :func:`scimeta.permutation.permutest_tests`
     on the factor's contrast columns (levels sorted, the first the reference).
 
-    Returns ``(p_perm, n_run, exact, note)``; ``n_run`` counts the refits run, failed
-    ones included (the note says how many failed and were left out of the p-value).
+    Returns ``{test: (p_perm, n_run, exact, note)}``; ``n_run`` counts the refits run,
+    failed ones included (the note says how many failed and were left out of the p-value).
     """
     levels = sorted(set(labels))
     codes = np.array([levels.index(x) for x in labels])
     contrasts = pd.DataFrame({f"g{lev}": (codes == j).astype(float)
                               for j, lev in enumerate(levels) if j})
     if exact_permutation_count(labels) > n_perm and seed is None:
-        return math.nan, 0, False, "no seed given: permutation test not run"
-    res = permutest(y, v, contrasts, tau2_method=tau2_method, test=test, n_perm=n_perm, seed=seed)
-    if not math.isfinite(res.QM_p_perm):
-        return math.nan, res.n_perm, res.exact, "permutation refits failed"
-    return res.QM_p_perm, res.n_perm + res.n_failed, res.exact, res.note
+        return dict.fromkeys(tests, (math.nan, 0, False, "no seed given: permutation test not run"))
+    out = {}
+    for test, res in permutest_tests(y, v, contrasts, tau2_method=tau2_method, tests=tests,
+                                     n_perm=n_perm, seed=seed).items():
+        if not math.isfinite(res.QM_p_perm):
+            out[test] = (math.nan, res.n_perm, res.exact, "permutation refits failed")
+        else:
+            out[test] = (res.QM_p_perm, res.n_perm + res.n_failed, res.exact, res.note)
+    return out
 
 def _separate_tau2_row(base, y, v, labels, levels, tau2_method, mixed_note) -> dict:
     """Q-between on the subgroup estimates, each with its own tau^2 and Wald SE (one row
@@ -539,7 +544,7 @@ def _separate_tau2_row(base, y, v, labels, levels, tau2_method, mixed_note) -> d
 
 
 def _moderator_row(base, y, v, labels, tau2_method, ci_method, level, n_perm, seed,
-                   mixed_note) -> dict:
+                   mixed_note, permutations=None) -> dict:
     """The mixed-effects model with the subgroup factor: chi^2 test of Q_M (``wald``) or
     the Knapp-Hartung F test (``hksj``), with its permutation p-value."""
     G = len(set(labels))
@@ -569,8 +574,9 @@ def _moderator_row(base, y, v, labels, tau2_method, ci_method, level, n_perm, se
         if fit.note:
             notes.append(fit.note)
         if n_perm and n_perm > 0:
-            perm, failed = attempt(_permutation_p, y, v, labels, tau2_method=tau2_method,
-                                   test=test, n_perm=int(n_perm), seed=seed)
+            perm, failed = attempt(permutations, test) if permutations is not None else attempt(
+                lambda t: _permutation_p(y, v, labels, tau2_method=tau2_method, tests=(t,),
+                                         n_perm=int(n_perm), seed=seed)[t], test)
             if perm is None:
                 notes.append("permutation p-value " + not_computed(failed))
             else:
@@ -678,11 +684,21 @@ def subgroup_tests(
             "k_groups": G,
             "k": len(y),
         }
+        tests = tuple(dict.fromkeys("knha" if cm == "hksj" else "z" for cm in ci_methods))
         for tm in tau2_methods:
             rows.append(_separate_tau2_row(base, y, v, labels, levels, tm, mixed_note))
+            # one set of permuted refits serves every CI method (tau² does not depend on it)
+            cache: dict = {}
+
+            def permutations(test, tm=tm, cache=cache):
+                if not cache:
+                    cache.update(_permutation_p(y, v, labels, tau2_method=tm, tests=tests,
+                                                n_perm=int(n_perm), seed=seed))
+                return cache[test]
+
             for cm in ci_methods:
                 rows.append(_moderator_row(base, y, v, labels, tm, cm, level, n_perm, seed,
-                                           mixed_note))
+                                           mixed_note, permutations))
     out = (
         pd.DataFrame.from_records(rows, columns=TEST_COLUMNS)
         if rows

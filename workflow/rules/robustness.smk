@@ -56,6 +56,9 @@ rule gosh_part:
         part=temp("results/outcomes/{outcome}/gosh/part_{chunk}.csv"),
     log:
         "logs/gosh/{outcome}_{chunk}.log",
+    resources:
+        mem_mb=1500,
+        runtime=30,
     conda:
         "../envs/scimeta.yaml"
     params:
@@ -79,6 +82,9 @@ rule gosh:
         influence="results/outcomes/{outcome}/gosh_influence.csv",
     log:
         "logs/gosh/{outcome}.log",
+    resources:
+        mem_mb=2000,
+        runtime=15,
     conda:
         "../envs/scimeta.yaml"
     params:
@@ -97,6 +103,9 @@ rule cumulative:
         cumulative="results/outcomes/{outcome}/cumulative.csv",
     log:
         "logs/cumulative/{outcome}.log",
+    resources:
+        mem_mb=1000,
+        runtime=15,
     conda:
         "../envs/scimeta.yaml"
     params:
@@ -124,6 +133,9 @@ rule gosh_figure:
         csv="results/figures/gosh_{outcome}_{comparison}_{measure}.csv",
     log:
         "logs/figures/gosh_{outcome}_{comparison}_{measure}.log",
+    resources:
+        mem_mb=1500,
+        runtime=10,
     conda:
         "../envs/scimeta.yaml"
     params:
@@ -148,6 +160,9 @@ rule cumulative_figure:
         csv="results/figures/cumulative_{outcome}_{comparison}_{measure}.csv",
     log:
         "logs/figures/cumulative_{outcome}_{comparison}_{measure}.log",
+    resources:
+        mem_mb=1500,
+        runtime=10,
     conda:
         "../envs/scimeta.yaml"
     params:
