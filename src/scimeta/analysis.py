@@ -386,7 +386,7 @@ def metareg_table(
     ``QM_p_perm`` of the model, ``n_perm`` and ``perm_exact``.
     """
     from scimeta.metareg import metareg
-    from scimeta.permutation import permutest
+    from scimeta.permutation import permutest_tests
 
     records = []
     moderators = list(moderators or [])
@@ -405,7 +405,10 @@ def metareg_table(
             used = rows[have]
             base = dict(outcome=outcome, comparison=comparison, measure=measure,
                         moderator=moderator, k=int(have.sum()), studies=";".join(used["study_id"]))
+            tests = tuple(dict.fromkeys("knha" if ci == "hksj" else "z"
+                                        for ci in analysis.get("ci", ["wald"])))
             for method in analysis.get("tau2", ["REML"]):
+                permuted: dict = {}  # one set of permuted refits serves every CI method
                 for ci in analysis.get("ci", ["wald"]):
                     if have.sum() < 3 or np.unique(x[have]).size < 2:
                         why = ("fewer than 3 studies" if have.sum() < 3
@@ -424,10 +427,13 @@ def metareg_table(
                     perm = {"p_perm": [np.nan, np.nan], "QM_p_perm": np.nan, "n_perm": 0,
                             "perm_exact": False}
                     if permutations and int(permutations) > 0:
-                        res, why = attempt(permutest, used["yi"].to_numpy(float),
-                                           used["vi"].to_numpy(float), x[have],
-                                           tau2_method=method, test="knha" if ci == "hksj" else "z",
-                                           n_perm=int(permutations), seed=seed)
+                        if not permuted:
+                            permuted.update(dict(zip(["results", "why"], attempt(
+                                permutest_tests, used["yi"].to_numpy(float),
+                                used["vi"].to_numpy(float), x[have], tau2_method=method,
+                                tests=tests, n_perm=int(permutations), seed=seed))))
+                        why = permuted["why"]
+                        res = (permuted["results"] or {}).get("knha" if ci == "hksj" else "z")
                         if res is None:
                             note = "; ".join(n for n in (note, "permutation test "
                                                          + not_computed(why)) if n)
