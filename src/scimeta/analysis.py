@@ -512,9 +512,14 @@ def bias_tables(
                 rows, **keys, tau2_method=method, test="knha" if ci == "hksj" else "z",
                 level=level))
             if len(rows) >= bias.MIN_K:
+                # the deleted fits, once: leave-one-out and influence both read them
+                deleted, _ = attempt(bias.leave1out, rows["yi"].to_numpy(float),
+                                     rows["vi"].to_numpy(float), tau2_method=method,
+                                     ci_method=ci, level=level)
                 isolated("leave1out", bias.leave1out_table, rows, **keys, tau2_method=method,
-                         ci_method=ci, level=level)
-                isolated("influence", bias.influence_table, rows, **keys, tau2_method=method)
+                         ci_method=ci, level=level, result=deleted)
+                isolated("influence", bias.influence_table, rows, **keys, tau2_method=method,
+                         deleted=deleted)
     out = {}
     for name, parts in frames.items():
         parts = [p for p in parts if len(p)]

@@ -945,7 +945,8 @@ class InfluenceResult:
         return out
 
 
-def influence(yi, vi, *, tau2_method: str = "REML") -> InfluenceResult:
+def influence(yi, vi, *, tau2_method: str = "REML",
+              deleted: LeaveOneOutResult | None = None) -> InfluenceResult:
     """Influence diagnostics, as metafor's ``influence(rma(yi, vi, method = tau2_method))``.
 
     Viechtbauer & Cheung (2010, doi:10.1002/jrsm.11), for the intercept-only
@@ -985,6 +986,11 @@ def influence(yi, vi, *, tau2_method: str = "REML") -> InfluenceResult:
         k >= 3 (so each deleted fit has two or more studies).
     tau2_method : str
         As in :func:`scimeta.pool.pool` (``"EE"``: common-effect model).
+    deleted : LeaveOneOutResult, optional
+        :func:`leave1out` of the same studies and estimator (any CI method; by
+        default the deleted fits are computed here):
+        its deleted fits are used instead of refitting them (the estimates,
+        tau² and Q of a deleted fit do not depend on the CI method).
 
     Returns
     -------
@@ -1003,20 +1009,25 @@ def influence(yi, vi, *, tau2_method: str = "REML") -> InfluenceResult:
     hat = np.where(hat > 1.0 - 10.0 * eps, 1.0, hat)
     weight = 100.0 * w / sw
     vb = 1.0 / sw
-    b = _deleted_fits(y, v, tau2_method=tau2_method, tau2_ci=False)
-    t2d = b.tau2
-    vbd = b.se**2
-    diff = full.estimate - b.estimate
-    resid = y - b.estimate
+    if deleted is None:
+        deleted = _deleted_fits(y, v, tau2_method=tau2_method, tau2_ci=False)
+    elif deleted.tau2_method != full.tau2_method or np.shape(deleted.estimate) != (k,):
+        raise ValueError("deleted: the leave-one-out fits of other studies or another estimator")
+    t2d = np.asarray(deleted.tau2, dtype=float)
+    # sums over all k studies at each deleted tau^2, a block of deletions at a time
+    step = max(1, _DELETION_CELLS // k)
+    sum_all = np.concatenate([np.sum(1.0 / (v[None, :] + t2d[lo:lo + step, None]), axis=1)
+                              for lo in range(0, k, step)])
+    vbd = 1.0 / (sum_all - 1.0 / (v + t2d))  # Var of the deleted fit's estimate (Wald)
+    vb_all = 1.0 / sum_all
+    est_del = np.asarray(deleted.estimate, dtype=float)
+    diff = full.estimate - est_del
+    resid = y - est_del
     resid = np.where(np.abs(resid) < 100.0 * eps, 0.0, resid)
     rstudent = resid / np.sqrt(v + vbd + t2d)
     dffits = diff / np.sqrt(hat * (t2d + v))
     cook = diff**2 / vb
     cov_r = vbd / vb
-    # sum over all k studies at each deleted tau^2, a block of deletions at a time
-    step = max(1, _DELETION_CELLS // k)
-    vb_all = np.concatenate([1.0 / np.sum(1.0 / (v[None, :] + t2d[lo:lo + step, None]), axis=1)
-                             for lo in range(0, k, step)])
     dfbetas = diff / np.sqrt(vb_all)
     with np.errstate(invalid="ignore"):
         infl = (
@@ -1026,7 +1037,7 @@ def influence(yi, vi, *, tau2_method: str = "REML") -> InfluenceResult:
             | (np.abs(dfbetas) > 1.0)
         )
     notes = [full.note] if full.note else []
-    failed = np.flatnonzero(np.isnan(b.estimate))
+    failed = np.flatnonzero(np.isnan(est_del))
     if failed.size:
         notes.append(f"deleted fit failed for study index {failed.tolist()}: NaN")
     return InfluenceResult(
@@ -1037,7 +1048,7 @@ def influence(yi, vi, *, tau2_method: str = "REML") -> InfluenceResult:
         cook_d=cook,
         cov_r=cov_r,
         tau2_del=t2d,
-        Q_del=b.Q,
+        Q_del=np.asarray(deleted.Q, dtype=float),
         hat=hat,
         weight=weight,
         dfbetas=dfbetas,
@@ -1184,6 +1195,7 @@ def leave1out_table(
     tau2_method: str = "REML",
     ci_method: str = "wald",
     level: float = 0.95,
+    result: LeaveOneOutResult | None = None,
 ) -> pd.DataFrame:
     """Rows of ``leave1out.csv``: one per left-out study, in input order.
 
@@ -1194,7 +1206,8 @@ def leave1out_table(
     sid, y, v = _effects(effects_rows)
     if y.size < MIN_K:
         return pd.DataFrame(columns=list(LEAVE1OUT_COLUMNS))
-    r = leave1out(y, v, tau2_method=tau2_method, ci_method=ci_method, level=level)
+    r = result if result is not None else leave1out(y, v, tau2_method=tau2_method,
+                                                      ci_method=ci_method, level=level)
     frame = pd.DataFrame({
         "outcome": outcome, "comparison": comparison, "measure": measure,
         "tau2_method": r.tau2_method, "study_id": sid, "estimate": r.estimate, "se": r.se,
@@ -1211,8 +1224,10 @@ def influence_table(
     comparison: str,
     measure: str,
     tau2_method: str = "REML",
+    deleted: LeaveOneOutResult | None = None,
 ) -> pd.DataFrame:
-    """Rows of ``influence.csv``: one per study, in input order.
+    """Rows of ``influence.csv``: one per study, in input order (``deleted``: see
+    :func:`influence`).
 
     Columns :data:`INFLUENCE_COLUMNS`: the contract columns and, added at
     the end, ``dfbetas`` (part of metafor's ``influential`` rule). With
@@ -1221,7 +1236,7 @@ def influence_table(
     sid, y, v = _effects(effects_rows)
     if y.size < MIN_K:
         return pd.DataFrame(columns=list(INFLUENCE_COLUMNS))
-    r = influence(y, v, tau2_method=tau2_method)
+    r = influence(y, v, tau2_method=tau2_method, deleted=deleted)
     frame = pd.DataFrame({
         "outcome": outcome, "comparison": comparison, "measure": measure,
         "tau2_method": r.tau2_method, "study_id": sid, "rstudent": r.rstudent,
