@@ -23,6 +23,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/analyse.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/journal.smk"
+include: "workflow/rules/robustness.smk"
 
 
 rule all:
@@ -38,10 +39,13 @@ rule all:
         "results/tables/bias.csv",
         "results/tables/leave1out.csv",
         "results/tables/influence.csv",
+        "results/tables/gosh.csv",
+        "results/tables/cumulative.csv",
         "results/tables/audit.csv",
         "results/audit.html",
         get_all_figures,
         journal_targets(),
+        get_robustness_figures,
 
 
 onsuccess:

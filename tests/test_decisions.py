@@ -145,7 +145,7 @@ def test_the_primary_model_reaches_every_consumer(review):
     fig = draw_figure({"kind": "forest", "comparison": "pre_post", "measure": "MC", "var": ""},
                       outcome=OUTCOME, outcome_config=oc, analysis=one.config["analysis"],
                       layout="revman", populations=one.config["populations"],
-                      max_forest_rows=None, studies=one.studies,
+                      max_forest_rows=None, studies=one.studies, figures=one.config["figures"],
                       **{k: t[k] for k in ("effects", "pooled", "subgroup_tests", "membership",
                                            "sensitivity", "metareg", "bias")})
     total = fig.data[fig.data["element"] == "overall"].iloc[0]
@@ -209,13 +209,15 @@ def test_arm_names_reach_titles_captions_and_the_methods_text(review):
     fig = draw_figure({"kind": "funnel", "comparison": "pre_post", "measure": "MC", "var": ""},
                       outcome=OUTCOME, outcome_config=oc, analysis=config["analysis"],
                       layout="revman", populations=config["populations"], max_forest_rows=None,
+                      figures=config["figures"],
                       studies=one.studies, **{k: t[k] for k in (
                           "effects", "pooled", "subgroup_tests", "membership", "sensitivity",
                           "metareg", "bias")})
     forest = draw_figure({"kind": "forest", "comparison": "pre_post", "measure": "MC", "var": ""},
                          outcome=OUTCOME, outcome_config=oc, analysis=config["analysis"],
                          layout="revman", populations=config["populations"],
-                         max_forest_rows=None, studies=one.studies, **{k: t[k] for k in (
+                         max_forest_rows=None, studies=one.studies, figures=config["figures"],
+                         **{k: t[k] for k in (
                              "effects", "pooled", "subgroup_tests", "membership",
                              "sensitivity", "metareg", "bias")})
     texts = {x.get_text() for x in forest.figure.texts} | {

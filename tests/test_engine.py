@@ -97,6 +97,20 @@ def test_gosh_random_subsets_are_seeded():
         gosh(y, v, max_exact_k=8)
 
 
+def test_gosh_ranges_are_the_full_run():
+    """Parts of a run (one job each in the workflow) are rows of the full run, exact or sampled,
+    whatever the chunk size and wherever the ranges cut the seeded blocks."""
+    y, v = _bcg(13)
+    for kw in (dict(), dict(max_exact_k=8, n_subsets=2500, seed=3)):
+        whole = gosh(y, v, tau2_method="DL", **kw)
+        cuts = [0, 1, 700, 1024, 1500, len(whole)]
+        parts = [gosh(y, v, tau2_method="DL", start=a, stop=b, chunk_size=97, **kw)
+                 for a, b in zip(cuts[:-1], cuts[1:])]
+        pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole)
+    with pytest.raises(ValueError, match="outside"):
+        gosh(y, v, max_exact_k=8, n_subsets=10, seed=1, start=5, stop=11)
+
+
 def test_gosh_rejects_bad_input():
     with pytest.raises(ValueError, match="k >= 2"):
         gosh([0.1], [0.1])

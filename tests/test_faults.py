@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from _reference import RTOL_CLOSED, RTOL_ITERATIVE, load_reference
-from _settings import analysis, outcome
+from _settings import analysis, config, outcome
 
 from scimeta.analysis import (
     bias_tables,
@@ -210,6 +210,7 @@ def test_every_figure_is_drawn_from_the_tables(stages):
                           analysis=review.config["analysis"], layout="revman",
                           studies=review.studies, populations=review.config["populations"],
                           max_forest_rows=review.config["figures"]["max_forest_rows"],
+                          figures=review.config["figures"],
                           **{k: t[k] for k in ("effects", "pooled", "subgroup_tests", "membership",
                                                "sensitivity", "metareg", "bias")})
         assert not fig.meta.get("placeholder"), item
@@ -218,6 +219,7 @@ def test_every_figure_is_drawn_from_the_tables(stages):
                          outcome_config=review.config["outcomes"][OUTCOME],
                          analysis=review.config["analysis"], layout="revman",
                          populations=review.config["populations"], max_forest_rows=None,
+                         figures=review.config["figures"],
                          **{k: t[k] for k in ("effects", "pooled", "subgroup_tests", "membership",
                                               "sensitivity", "metareg", "bias")})
     drawn = set(funnel.data["element"])
@@ -335,7 +337,8 @@ def test_a_figure_that_cannot_be_drawn_is_a_placeholder_with_the_reason(monkeypa
                       outcome="o", outcome_config=outcome(label="O"), analysis=ANALYSIS,
                       layout="revman", effects=effects, pooled=pooled_table(effects, ANALYSIS),
                       subgroup_tests=pd.DataFrame(), membership=membership,
-                      sensitivity=pd.DataFrame(), populations={}, max_forest_rows=None)
+                      sensitivity=pd.DataFrame(), populations={}, max_forest_rows=None,
+                      figures=config()["figures"])
     assert fig.meta.get("placeholder")
     assert "could not be drawn: refused for the test" in fig.data["message"].iloc[0]
 

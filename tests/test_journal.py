@@ -14,6 +14,8 @@ import pytest
 from scimeta import cli
 from scimeta.io import read_raw, read_review
 from scimeta.journal import NO_PRISMA, NO_ROB_SHEET, missing_inputs, rob_table
+from _settings import config, outcome
+from scimeta.settings import comparison_text
 from scimeta.review_report import (figure_caption, inline_svg, review_report,
                                    small_k_warnings)
 from scimeta.safe import markdown_html
@@ -225,17 +227,25 @@ def test_inline_svg_prefixes_ids_and_references_only_in_tags():
 
 
 def test_small_k_warnings_and_captions_name_the_pool():
-    assert small_k_warnings("forest", 1)[0].startswith("one study")
-    assert any("prediction interval" in w for w in small_k_warnings("forest", 2))
-    assert any("k = 4 < 10" in w for w in small_k_warnings("funnel", 4))
-    assert small_k_warnings("forest", 12) == []
+    cfg = config()
+    thresholds = dict(min_k_small_study=cfg["figures"]["min_k_small_study"],
+                      pi_min_k=cfg["analysis"]["pi_min_k"])
+    assert small_k_warnings("forest", 1, **thresholds)[0].startswith("one study")
+    assert any("prediction interval" in w for w in small_k_warnings("forest", 2, **thresholds))
+    assert any("k = 4 < 10" in w for w in small_k_warnings("funnel", 4, **thresholds))
+    assert small_k_warnings("forest", 12, **thresholds) == []
+    # the thresholds are the config's, not the report's own
+    assert not any("funnel" in w for w in small_k_warnings("funnel", 4, min_k_small_study=4,
+                                                             pi_min_k=3))
     primary = pd.Series({"k": 3, "n": 134, "model": "random", "tau2_method": "REML",
                          "ci_method": "hksj"})
     item = {"kind": "funnel", "comparison": "pre_post", "measure": "MC", "var": ""}
-    cap = figure_caption(item, HOSTILE, primary, level=0.95)
+    arms = outcome(arms={"treatment": "Cells", "control": "Usual care"})["arms"]
+    cap = figure_caption(item, HOSTILE, primary, arms=arms, level=0.95, **thresholds)
     assert "mean change (MC); k = 3, 134 participants" in cap
     assert "τ² by REML, Hartung–Knapp–Sidik–Jonkman CI" in cap
     assert "k = 3 &lt; 10: funnel asymmetry" in cap
+    assert comparison_text("pre_post", arms) in cap
     assert "<script" not in cap and "&lt;script&gt;" in cap
 
 

@@ -24,7 +24,7 @@ from scimeta.analysis import (
 from scimeta.figures import draw_figure
 from scimeta.membership import effect_patients, membership_table, pool_rows
 
-from _settings import analysis, outcome
+from _settings import analysis, config, outcome
 
 ANALYSIS = analysis(tau2=["REML", "DL"], ci=["hksj", "wald"])
 POPULATIONS = {"level": ["cervical", "thoracolumbar"]}
@@ -139,6 +139,7 @@ def _draw(tables, **item):
     item = {"var": "", "comparison": "pre_post", "measure": "MC", **item}
     return draw_figure(item, outcome="o", outcome_config=outcome(label="O"), analysis=ANALYSIS,
                        layout="revman", populations=POPULATIONS, max_forest_rows=100,
+                       figures=config()["figures"],
                        **{k: tables[k] for k in ("effects", "pooled", "subgroup_tests",
                                                  "membership", "sensitivity", "metareg", "bias",
                                                  "studies")})

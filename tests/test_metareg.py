@@ -12,6 +12,8 @@ from _settings import analysis
 
 from scimeta.metareg import METAREG_TAU2_METHODS, metareg, predict_line, qm_batch
 
+from _reference import load_reference
+
 REF = json.loads((Path(__file__).parent / "reference" / "subgroups.json").read_text())
 
 #: Closed-form estimators (EE, DL, HE, SJ): only floating-point rounding differs.
@@ -179,3 +181,34 @@ def test_identical_effect_sizes_under_knapp_hartung_have_a_note_not_silent_gaps(
                       tau2_method="REML", test="knha", level=0.95)
     egger = bias[bias["test"] == "egger_rma"].iloc[0]
     assert np.isnan(egger["p"]) and "residual variance 0" in egger["note"]
+
+
+def _metareg_frames(yi, vi, x):
+    """One between-arms MD pool of whole-population studies with moderator ``x``."""
+    ids = [f"s{i}" for i in range(len(yi))]
+    effects = pd.DataFrame({
+        "study_id": ids, "cohort_id": ids, "outcome": "o", "population": "all",
+        "design": "rct", "comparison": "between_arms", "measure": "MD", "timepoint": 12,
+        "yi": yi, "vi": vi, "n1": 20.0, "n2": 20.0,
+    })
+    studies = pd.DataFrame({"study_id": ids, "cohort_id": "", "x": x})
+    return effects, studies
+
+
+@pytest.mark.parametrize("test", ["z", "knha"])
+def test_metareg_table_permutation_matches_permutest(test):
+    """metareg.csv's permutation p-values are metafor's exact ``permutest`` (6!/2! = 360
+    distinct orderings: two studies share a latitude)."""
+    from scimeta.analysis import metareg_table
+
+    case = next(c for c in load_reference("engine")["permutest"]
+                if c["name"] == "bcg_1_6_ablat" and c["tau2_method"] == "REML" and c["test"] == test)
+    effects, studies = _metareg_frames(case["yi"], case["vi"], case["X"][0])
+    table = metareg_table(effects, studies, moderators=["x"],
+                          analysis=analysis(tau2=["REML"], ci=["hksj" if test == "knha" else "wald"]),
+                          permutations=1000, seed=1)
+    assert list(table["term"]) == ["intercept", "x"]
+    assert table["perm_exact"].all() and case["n_exact"] == case["iter"] == 360
+    assert (table["n_perm"] == case["iter"]).all()
+    np.testing.assert_allclose(table["p_perm"], case["pval_perm"], rtol=1e-12)
+    np.testing.assert_allclose(table["QM_p_perm"], case["QMp_perm"], rtol=1e-12)

@@ -302,6 +302,8 @@ def metareg_table(
     moderators,
     analysis,
     membership: pd.DataFrame | None = None,
+    permutations: int = 0,
+    seed: int | None = None,
 ) -> pd.DataFrame:
     """Meta-regression of every overall pool on each continuous moderator of the config.
 
@@ -314,9 +316,14 @@ def metareg_table(
     reason. What the bubble plot draws is in the table: the coefficients,
     ``cov_intercept`` and ``cov_slope`` (the row of the coefficients'
     covariance matrix that belongs to the term), ``crit`` (the normal or t
-    quantile of the CIs) and ``tau2``.
+    quantile of the CIs) and ``tau2``. With ``permutations`` > 0, each model's
+    permutation test (:func:`scimeta.permutation.permutest`, metafor
+    ``permutest``: exact when there are at most ``permutations`` distinct
+    orderings, else that many seeded random ones): ``p_perm`` of the term,
+    ``QM_p_perm`` of the model, ``n_perm`` and ``perm_exact``.
     """
     from scimeta.metareg import metareg
+    from scimeta.permutation import permutest_tests
 
     records = []
     analysis = analysis_settings(analysis)
@@ -336,7 +343,9 @@ def metareg_table(
             used = rows[have]
             base = dict(outcome=outcome, comparison=comparison, measure=measure,
                         moderator=moderator, k=int(have.sum()), studies=";".join(used["study_id"]))
+            tests = tuple(dict.fromkeys(test_of(ci) for ci in analysis.ci_methods))
             for method in analysis.tau2_methods:
+                permuted: dict = {}  # one set of permuted refits serves every CI method
                 for ci in analysis.ci_methods:
                     if have.sum() < 3 or np.unique(x[have]).size < 2:
                         why = ("fewer than 3 studies" if have.sum() < 3
@@ -352,6 +361,24 @@ def metareg_table(
                                         "note": "; ".join(notes + [not_computed(why)])})
                         continue
                     note = "; ".join([n for n in [fit.note] + notes if n])
+                    perm = {"p_perm": [np.nan, np.nan], "QM_p_perm": np.nan, "n_perm": 0,
+                            "perm_exact": False}
+                    if permutations and int(permutations) > 0:
+                        if not permuted:
+                            permuted.update(dict(zip(["results", "why"], attempt(
+                                permutest_tests, used["yi"].to_numpy(float),
+                                used["vi"].to_numpy(float), x[have], tau2_method=method,
+                                tests=tests, n_perm=int(permutations), seed=seed))))
+                        why = permuted["why"]
+                        res = (permuted["results"] or {}).get("knha" if ci == "hksj" else "z")
+                        if res is None:
+                            note = "; ".join(n for n in (note, "permutation test "
+                                                         + not_computed(why)) if n)
+                        else:
+                            perm = {"p_perm": list(res.p_perm), "QM_p_perm": res.QM_p_perm,
+                                    "n_perm": res.n_perm + res.n_failed,
+                                    "perm_exact": res.exact}
+                            note = "; ".join(n for n in (note, res.note) if n)
                     for i, term in enumerate(["intercept", moderator]):
                         records.append({
                             **base, "tau2_method": method, "ci_method": ci, "term": term,
@@ -364,7 +391,9 @@ def metareg_table(
                             "note": note if ci == "hksj" else "; ".join(
                                 n for n in (note, "z tests (wald): no F test, no df") if n),
                             "cov_intercept": fit.vcov[i, 0], "cov_slope": fit.vcov[i, 1],
-                            "crit": fit.crit,
+                            "crit": fit.crit, "p_perm": perm["p_perm"][i],
+                            "QM_p_perm": perm["QM_p_perm"], "n_perm": perm["n_perm"],
+                            "perm_exact": perm["perm_exact"],
                         })
     return conform("metareg", pd.DataFrame(records))
 
@@ -409,9 +438,14 @@ def bias_tables(
             frames["bias"].append(bias.bias_table(
                 rows, **keys, tau2_method=method, test=analysis.test, level=level))
             if len(rows) >= bias.MIN_K:
+                # the deleted fits, once: leave-one-out and influence both read them
+                deleted, _ = attempt(bias.leave1out, rows["yi"].to_numpy(float),
+                                     rows["vi"].to_numpy(float), tau2_method=method,
+                                     ci_method=ci, level=level)
                 isolated("leave1out", bias.leave1out_table, rows, **keys, tau2_method=method,
-                         ci_method=ci, level=level)
-                isolated("influence", bias.influence_table, rows, **keys, tau2_method=method)
+                         ci_method=ci, level=level, result=deleted)
+                isolated("influence", bias.influence_table, rows, **keys, tau2_method=method,
+                         deleted=deleted)
     out = {}
     for name, parts in frames.items():
         parts = [p for p in parts if len(p)]

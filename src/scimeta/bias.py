@@ -24,6 +24,7 @@ through :func:`scimeta.metareg.metareg`.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -33,7 +34,16 @@ import pandas as pd
 from scimeta._dist import chi2_sf, norm_cdf, norm_sf, t_isf, t_sf2
 from scimeta.faults import attempt, not_computed
 from scimeta.metareg import metareg
-from scimeta.pool import CI_METHODS, TAU2_METHODS, OneRow, PoolResult, check_yi_vi, pool, pool_many
+from scimeta.pool import (
+    CI_METHODS,
+    TAU2_METHODS,
+    OneRow,
+    PoolBatch,
+    PoolResult,
+    check_yi_vi,
+    pool,
+    pool_many,
+)
 from scimeta.tables import columns
 
 __all__ = [
@@ -81,6 +91,13 @@ MIN_K_POWER = 10
 #: Largest k whose exact Kendall distribution is computed by direct
 #: convolution (exact sums); above it by running sums (absolute error ~1e-16).
 _KENDALL_DIRECT_MAX = 150
+#: Largest k without ties whose p-value is exact: the distribution costs k^3/6
+#: operations (0.1 s at 500, minutes at 2,000). Above it the normal
+#: approximation, whose error there is far below the p-value's rounding (R's
+#: ``cor.test`` has no exact p-value above 170 either: it overflows to NaN).
+KENDALL_EXACT_MAX = 500
+#: Cells of one block of pairs (rows x k) in the sums over pairs.
+_PAIR_CELLS = 1_000_000
 #: Iteration cap of trim and fill (metafor's ``maxiter``).
 TRIMFILL_MAX_ITER = 100
 
@@ -437,7 +454,8 @@ def begg(yi, vi) -> RankTestResult:
     with the tie-corrected variance of Kendall's S (Kendall 1970).
     Difference from R: for k > 170 without ties R's exact distribution
     overflows (``cor.test`` returns a NaN p-value); here it is computed in
-    probabilities and stays finite.
+    probabilities and stays finite up to :data:`KENDALL_EXACT_MAX`, and
+    beyond it the normal approximation is used (said in ``note``).
 
     Parameters
     ----------
@@ -455,16 +473,23 @@ def begg(yi, vi) -> RankTestResult:
     theta = float(np.sum(w * y) / np.sum(w))
     vstar = v - 1.0 / np.sum(w)
     x = (y - theta) / np.sqrt(vstar)
-    sx = np.sign(x[:, None] - x[None, :])
-    sy = np.sign(v[:, None] - v[None, :])
-    tau = float(np.sum(sx * sy) / np.sqrt(np.sum(sx * sx) * np.sum(sy * sy)))
+    # sums over the pairs, a block of rows at a time (no k x k array)
+    sxy = sxx = syy = 0.0
+    step = max(1, _PAIR_CELLS // n)
+    for lo in range(0, n, step):
+        sx = np.sign(x[lo:lo + step, None] - x[None, :])
+        sy = np.sign(v[lo:lo + step, None] - v[None, :])
+        sxy += float(np.sum(sx * sy))
+        sxx += float(np.sum(sx * sx))
+        syy += float(np.sum(sy * sy))
+    tau = float(sxy / np.sqrt(sxx * syy))
     ties = min(np.unique(x).size, np.unique(v).size) < n
     notes = []
     if not np.isfinite(tau):
         return RankTestResult(n, float("nan"), float("nan"), "", float("nan"), bool(ties),
                               "Kendall's tau undefined: the standardized deviates or the variances "
                               "are constant (metafor: tau = NA, p = NA)")
-    if not ties:
+    if not ties and n <= KENDALL_EXACT_MAX:
         q = float(np.round((tau + 1.0) * n * (n - 1) / 4.0))
         cdf = _kendall_cdf(n)
 
@@ -497,7 +522,9 @@ def begg(yi, vi) -> RankTestResult:
         z = float(s / np.sqrt(var_s))
         p = float(2.0 * min(norm_cdf(z), norm_sf(z)))
         method, stat = "normal", z
-        notes.append("ties: normal approximation (no exact p-value)")
+        notes.append("ties: normal approximation (no exact p-value)" if ties else
+                     f"k > {KENDALL_EXACT_MAX}: normal approximation (the exact distribution "
+                     "costs k^3 operations)")
     return RankTestResult(n, tau, float(p), method, float(stat), bool(ties), "; ".join(notes))
 
 
@@ -751,11 +778,34 @@ def trimfill(
 # ---------------------------------------------------------------------------
 # leave-one-out and influence
 # ---------------------------------------------------------------------------
-def _leave_one_out_matrices(y: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row i: all studies but i, NaN in column i (``pool_many`` padding)."""
+#: Cells (deletions x studies) of one batched fit of the deleted models: the
+#: deletions are fitted a block at a time, never as one k x k array.
+_DELETION_CELLS = 250_000
+
+
+def _deleted_fits(y: np.ndarray, v: np.ndarray, **options) -> PoolBatch:
+    """The k fits without study i (i = 0..k-1), by :func:`scimeta.pool.pool_many` on blocks
+    of deletions: row i of a block holds every study but i (NaN padding in column i)."""
     k = y.size
-    drop = np.eye(k, dtype=bool)
-    return np.where(drop, np.nan, y[None, :]), np.where(drop, np.nan, v[None, :])
+    step = max(1, _DELETION_CELLS // k)
+    parts = []
+    for lo in range(0, k, step):
+        hi = min(k, lo + step)
+        drop = np.arange(lo, hi)[:, None] == np.arange(k)[None, :]
+        parts.append(pool_many(np.where(drop, np.nan, y[None, :]),
+                               np.where(drop, np.nan, v[None, :]), **options))
+    if len(parts) == 1:
+        return parts[0]
+    joined = {}
+    for f in dataclasses.fields(PoolBatch):
+        first = getattr(parts[0], f.name)
+        if isinstance(first, np.ndarray):
+            joined[f.name] = np.concatenate([getattr(b, f.name) for b in parts])
+        elif isinstance(first, tuple):
+            joined[f.name] = tuple(x for b in parts for x in getattr(b, f.name))
+        else:
+            joined[f.name] = first
+    return PoolBatch(**joined)
 
 
 @dataclass(frozen=True)
@@ -831,8 +881,7 @@ def leave1out(
     """
     y, v = check_yi_vi(yi, vi)
     _min_k(y.size, MIN_K, "leave1out")
-    Y, V = _leave_one_out_matrices(y, v)
-    b = pool_many(Y, V, tau2_method=tau2_method, ci_method=ci_method, level=level, tau2_ci=False)
+    b = _deleted_fits(y, v, tau2_method=tau2_method, ci_method=ci_method, level=level, tau2_ci=False)
     return LeaveOneOutResult(
         tau2_method=b.tau2_method,
         ci_method=b.ci_method,
@@ -887,7 +936,8 @@ class InfluenceResult:
         return out
 
 
-def influence(yi, vi, *, tau2_method: str = "REML") -> InfluenceResult:
+def influence(yi, vi, *, tau2_method: str = "REML",
+              deleted: LeaveOneOutResult | None = None) -> InfluenceResult:
     """Influence diagnostics, as metafor's ``influence(rma(yi, vi, method = tau2_method))``.
 
     Viechtbauer & Cheung (2010, doi:10.1002/jrsm.11), for the intercept-only
@@ -927,6 +977,11 @@ def influence(yi, vi, *, tau2_method: str = "REML") -> InfluenceResult:
         k >= 3 (so each deleted fit has two or more studies).
     tau2_method : str
         As in :func:`scimeta.pool.pool` (``"EE"``: common-effect model).
+    deleted : LeaveOneOutResult, optional
+        :func:`leave1out` of the same studies and estimator (any CI method; by
+        default the deleted fits are computed here):
+        its deleted fits are used instead of refitting them (the estimates,
+        tau² and Q of a deleted fit do not depend on the CI method).
 
     Returns
     -------
@@ -945,18 +1000,25 @@ def influence(yi, vi, *, tau2_method: str = "REML") -> InfluenceResult:
     hat = np.where(hat > 1.0 - 10.0 * eps, 1.0, hat)
     weight = 100.0 * w / sw
     vb = 1.0 / sw
-    Y, V = _leave_one_out_matrices(y, v)
-    b = pool_many(Y, V, tau2_method=tau2_method, tau2_ci=False)
-    t2d = b.tau2
-    vbd = b.se**2
-    diff = full.estimate - b.estimate
-    resid = y - b.estimate
+    if deleted is None:
+        deleted = _deleted_fits(y, v, tau2_method=tau2_method, tau2_ci=False)
+    elif deleted.tau2_method != full.tau2_method or np.shape(deleted.estimate) != (k,):
+        raise ValueError("deleted: the leave-one-out fits of other studies or another estimator")
+    t2d = np.asarray(deleted.tau2, dtype=float)
+    # sums over all k studies at each deleted tau^2, a block of deletions at a time
+    step = max(1, _DELETION_CELLS // k)
+    sum_all = np.concatenate([np.sum(1.0 / (v[None, :] + t2d[lo:lo + step, None]), axis=1)
+                              for lo in range(0, k, step)])
+    vbd = 1.0 / (sum_all - 1.0 / (v + t2d))  # Var of the deleted fit's estimate (Wald)
+    vb_all = 1.0 / sum_all
+    est_del = np.asarray(deleted.estimate, dtype=float)
+    diff = full.estimate - est_del
+    resid = y - est_del
     resid = np.where(np.abs(resid) < 100.0 * eps, 0.0, resid)
     rstudent = resid / np.sqrt(v + vbd + t2d)
     dffits = diff / np.sqrt(hat * (t2d + v))
     cook = diff**2 / vb
     cov_r = vbd / vb
-    vb_all = 1.0 / np.sum(1.0 / (v[None, :] + t2d[:, None]), axis=1)
     dfbetas = diff / np.sqrt(vb_all)
     with np.errstate(invalid="ignore"):
         infl = (
@@ -966,7 +1028,7 @@ def influence(yi, vi, *, tau2_method: str = "REML") -> InfluenceResult:
             | (np.abs(dfbetas) > 1.0)
         )
     notes = [full.note] if full.note else []
-    failed = np.flatnonzero(np.isnan(b.estimate))
+    failed = np.flatnonzero(np.isnan(est_del))
     if failed.size:
         notes.append(f"deleted fit failed for study index {failed.tolist()}: NaN")
     return InfluenceResult(
@@ -977,7 +1039,7 @@ def influence(yi, vi, *, tau2_method: str = "REML") -> InfluenceResult:
         cook_d=cook,
         cov_r=cov_r,
         tau2_del=t2d,
-        Q_del=b.Q,
+        Q_del=np.asarray(deleted.Q, dtype=float),
         hat=hat,
         weight=weight,
         dfbetas=dfbetas,
@@ -1124,6 +1186,7 @@ def leave1out_table(
     tau2_method: str = "REML",
     ci_method: str = "wald",
     level: float = 0.95,
+    result: LeaveOneOutResult | None = None,
 ) -> pd.DataFrame:
     """Rows of ``leave1out.csv``: one per left-out study, in input order.
 
@@ -1134,7 +1197,8 @@ def leave1out_table(
     sid, y, v = _effects(effects_rows)
     if y.size < MIN_K:
         return pd.DataFrame(columns=list(LEAVE1OUT_COLUMNS))
-    r = leave1out(y, v, tau2_method=tau2_method, ci_method=ci_method, level=level)
+    r = result if result is not None else leave1out(y, v, tau2_method=tau2_method,
+                                                      ci_method=ci_method, level=level)
     frame = pd.DataFrame({
         "outcome": outcome, "comparison": comparison, "measure": measure,
         "tau2_method": r.tau2_method, "study_id": sid, "estimate": r.estimate, "se": r.se,
@@ -1151,8 +1215,10 @@ def influence_table(
     comparison: str,
     measure: str,
     tau2_method: str = "REML",
+    deleted: LeaveOneOutResult | None = None,
 ) -> pd.DataFrame:
-    """Rows of ``influence.csv``: one per study, in input order.
+    """Rows of ``influence.csv``: one per study, in input order (``deleted``: see
+    :func:`influence`).
 
     Columns :data:`INFLUENCE_COLUMNS`: the contract columns and, added at
     the end, ``dfbetas`` (part of metafor's ``influential`` rule). With
@@ -1161,7 +1227,7 @@ def influence_table(
     sid, y, v = _effects(effects_rows)
     if y.size < MIN_K:
         return pd.DataFrame(columns=list(INFLUENCE_COLUMNS))
-    r = influence(y, v, tau2_method=tau2_method)
+    r = influence(y, v, tau2_method=tau2_method, deleted=deleted)
     frame = pd.DataFrame({
         "outcome": outcome, "comparison": comparison, "measure": measure,
         "tau2_method": r.tau2_method, "study_id": sid, "rstudent": r.rstudent,

@@ -322,6 +322,17 @@ class _Collector:
         )
 
 
+class _Rows(list):
+    """One study's rows of one population as plain dicts (a list), filtered in Python: the
+    groups hold a handful of rows, where a pandas selection costs more than the statistics."""
+
+    def where(self, test) -> _Rows:
+        return _Rows(r for r in self if test(r))
+
+    def any(self, test) -> bool:
+        return any(test(r) for r in self)
+
+
 def _arm_inputs(row) -> tuple[float, float, float]:
     return _num(row["n_used"]), _num(row["mean_used"]), _num(row["sd_used"])
 
@@ -341,32 +352,33 @@ def _compute(measure: str, **kwargs) -> tuple[float, float] | str:
     return yi, vi
 
 
-def _between(col: _Collector, study, rows: pd.DataFrame, measures, timepoint):
-    at_t = rows[rows["timepoint"] == timepoint]
-    diff = at_t[(at_t["kind"] == "difference") & (at_t["arm"] == "treatment")]
-    treat = at_t[(at_t["arm"] == "treatment") & (at_t["kind"] != "difference")]
-    ctrl = at_t[at_t["arm"] == "control"]
+def _between(col: _Collector, study, rows: _Rows, measures, timepoint):
+    at_t = rows.where(lambda r: r["timepoint"] == timepoint)
+    diff = at_t.where(lambda r: r["kind"] == "difference" and r["arm"] == "treatment")
+    treat = at_t.where(lambda r: r["arm"] == "treatment" and r["kind"] != "difference")
+    ctrl = at_t.where(lambda r: r["arm"] == "control")
     pair = None
     for kind in ("change", "final"):
-        t_k, c_k = treat[treat["kind"] == kind], ctrl[ctrl["kind"] == kind]
-        if len(t_k) and len(c_k):
-            pair = (t_k.iloc[0], c_k.iloc[0], kind)
+        t_k = treat.where(lambda r: r["kind"] == kind)
+        c_k = ctrl.where(lambda r: r["kind"] == kind)
+        if t_k and c_k:
+            pair = (t_k[0], c_k[0], kind)
             break
     if pair is not None:
-        for _, row in diff.iterrows():
+        for row in diff:
             col.exclude(row, "per-arm values are reported and used; the reported difference "
                         "is kept for the audit", comparison="between_arms")
         _between_arms(col, study, pair, measures)
         return
-    if len(diff):
-        _reported_difference(col, study, diff.iloc[0], measures)
+    if diff:
+        _reported_difference(col, study, diff[0], measures)
         return
-    if not ctrl.empty:
-        for _, row in at_t.iterrows():
+    if ctrl:
+        for row in at_t:
             col.exclude(row, "treatment and control rows are not of the same kind (final/change)",
                         comparison="between_arms")
-    elif (rows["arm"] == "control").any():
-        for _, row in rows[rows["arm"] == "control"].iterrows():
+    elif rows.any(lambda r: r["arm"] == "control"):
+        for row in rows.where(lambda r: r["arm"] == "control"):
             col.exclude(row, f"no control value at the analysed timepoint ({timepoint:g} months)",
                         comparison="between_arms")
 
@@ -419,15 +431,15 @@ def _correlation(col: _Collector, fu, base) -> tuple[float, str]:
     return col.settings.prepost_r, "assumed (config prepost_r)"
 
 
-def _pre_post(col: _Collector, study, rows: pd.DataFrame, measures, timepoint):
-    treat = rows[(rows["arm"] == "treatment") & (rows["kind"] != "difference")]
-    fu = treat[(treat["timepoint"] == timepoint) & (treat["kind"] == "final")]
-    change = treat[(treat["timepoint"] == timepoint) & (treat["kind"] == "change")]
-    base = treat[(treat["timepoint"] == 0) & (treat["kind"] == "final")]
-    base_row = base.iloc[0] if len(base) else None
+def _pre_post(col: _Collector, study, rows: _Rows, measures, timepoint):
+    treat = rows.where(lambda r: r["arm"] == "treatment" and r["kind"] != "difference")
+    fu = treat.where(lambda r: r["timepoint"] == timepoint and r["kind"] == "final")
+    change = treat.where(lambda r: r["timepoint"] == timepoint and r["kind"] == "change")
+    base = treat.where(lambda r: r["timepoint"] == 0 and r["kind"] == "final")
+    base_row = base[0] if base else None
     independent = col.settings.prepost_method == "independent"
-    if len(fu) and base_row is not None:
-        fu_row = fu.iloc[0]
+    if fu and base_row is not None:
+        fu_row = fu[0]
         n1, m1, sd1 = _arm_inputs(fu_row)
         n0, m0, sd0 = _arm_inputs(base_row)
         inputs = {"n1": n1, "mean1": m1, "sd1": sd1, "n2": n0, "mean2": m0, "sd2": sd0}
@@ -456,8 +468,8 @@ def _pre_post(col: _Collector, study, rows: pd.DataFrame, measures, timepoint):
                     vi=res[1], inputs=inputs, method="final_vs_baseline", r=r,
                     r_source=r_source, note=note)
         return
-    if len(change):
-        ch_row = change.iloc[0]
+    if change:
+        ch_row = change[0]
         n, m, sd = _arm_inputs(ch_row)
         for measure in measures:
             if independent:
@@ -479,7 +491,7 @@ def _pre_post(col: _Collector, study, rows: pd.DataFrame, measures, timepoint):
                                        "mean2": math.nan, "sd2": math.nan},
                     method="change_score", r_source="not needed (SD of change reported)")
         return
-    for _, row in treat[treat["timepoint"].isin([0, timepoint])].iterrows():
+    for row in treat.where(lambda r: r["timepoint"] in (0, timepoint)):
         missing = "baseline" if row["timepoint"] != 0 else f"follow-up at {timepoint:g} months"
         col.exclude(row, f"no {missing} value to pair with", comparison="pre_post")
 
@@ -546,9 +558,15 @@ def build_effects(arms: pd.DataFrame, studies: pd.DataFrame, config: dict,
                           "reason": note})
         between, pre_post = plan["between_arms"].measures, plan["pre_post"].measures
         sub = usable[usable["outcome"] == outcome]
-        for (study_id, _population), rows in sub.groupby(["study_id", "population"], sort=True):
+        sub = sub.assign(timepoint=sub["timepoint"].astype(float))
+        records = sub.to_dict("records")
+        groups: dict = {}
+        # as groupby(["study_id", "population"], sort=True): groups sorted, rows in sheet order
+        keyed = [r for r in records if not (pd.isna(r["study_id"]) or pd.isna(r["population"]))]
+        for r in sorted(keyed, key=lambda r: (r["study_id"], r["population"])):
+            groups.setdefault((r["study_id"], r["population"]), _Rows()).append(r)
+        for (study_id, _population), rows in groups.items():
             study = study_info[study_id]
-            rows = rows.assign(timepoint=rows["timepoint"].astype(float))
             if between:
                 _between(col, study, rows, between, timepoint)
             if pre_post:

@@ -16,7 +16,10 @@ import pandas as pd
 
 from scimeta.pool import check_yi_vi, pool_many
 
-__all__ = ["GOSH_COLUMNS", "GOSH_INFLUENCE_COLUMNS", "MAX_EXACT_K", "gosh", "gosh_influence", "gosh_membership"]
+__all__ = [
+    "GOSH_COLUMNS", "GOSH_INFLUENCE_COLUMNS", "MAX_EXACT_K", "gosh", "gosh_influence", "gosh_membership",
+    "subset_count",
+]
 
 #: Columns of the table returned by :func:`gosh` (``results/tables/gosh.csv``).
 GOSH_COLUMNS = ("subset", "k", "estimate", "se", "tau2", "I2", "H2", "Q", "studies")
@@ -27,9 +30,23 @@ GOSH_INFLUENCE_COLUMNS = (
 )
 #: Largest k for which every subset is fitted by default (2^16 - 1 = 65,535 fits).
 MAX_EXACT_K = 16
-#: Subsets fitted in one :func:`scimeta.pool.pool_many` call (bounds the memory:
-#: a chunk of 32,768 subsets of 20 studies holds about 0.2 GB of temporaries).
+#: Subsets fitted in one :func:`scimeta.pool.pool_many` call, at most.
 CHUNK_SIZE = 32_768
+#: Cells (subsets x studies) of one :func:`scimeta.pool.pool_many` call, at most: the
+#: chunk shrinks with k so that memory stays bounded (about 0.2 GB of temporaries).
+CHUNK_CELLS = 655_360
+#: Random subsets are drawn in blocks of this many, block b from
+#: ``numpy.random.default_rng([seed, b])``: any range of the sample can be drawn
+#: on its own (a job per range) and is the same whatever the ranges.
+SAMPLE_BLOCK = 1024
+
+
+def subset_count(k: int, max_exact_k: int = MAX_EXACT_K, n_subsets: int | None = None) -> int:
+    """Subsets :func:`gosh` fits for k studies: 2^k - 1 up to ``max_exact_k``, else
+    ``n_subsets`` (default ``2**max_exact_k``)."""
+    if int(k) <= int(max_exact_k):
+        return 2 ** int(k) - 1
+    return int(2 ** int(max_exact_k) if n_subsets is None else n_subsets)
 
 
 def _exact_incl(k: int, start: int, stop: int) -> np.ndarray:
@@ -40,20 +57,27 @@ def _exact_incl(k: int, start: int, stop: int) -> np.ndarray:
     return ((s[:, None] >> np.arange(k, dtype=np.int64)) & 1).astype(bool)
 
 
-def _random_incl(k: int, n: int, seed: int) -> np.ndarray:
-    """``n`` random non-empty subsets: each study in with probability 1/2,
-    an empty draw replaced by the next (as metafor: subset sizes binomial,
-    the members uniform), drawn from ``numpy.random.default_rng(seed)``."""
-    rng = np.random.default_rng(seed)
-    out = np.empty((n, k), dtype=bool)
+def _random_block(k: int, block: int, seed: int) -> np.ndarray:
+    """Block ``block`` of the random sample (:data:`SAMPLE_BLOCK` subsets): each study in
+    with probability 1/2, an empty draw replaced by the next (as metafor: subset sizes
+    binomial, the members uniform), from ``numpy.random.default_rng([seed, block])``."""
+    rng = np.random.default_rng([int(seed), int(block)])
+    out = np.empty((SAMPLE_BLOCK, k), dtype=bool)
     filled = 0
-    while filled < n:
-        want = min(CHUNK_SIZE, n - filled)
-        draw = rng.random((want, k)) < 0.5
+    while filled < SAMPLE_BLOCK:
+        draw = rng.random((SAMPLE_BLOCK - filled, k)) < 0.5
         draw = draw[draw.any(axis=1)]
         out[filled:filled + draw.shape[0]] = draw
         filled += draw.shape[0]
     return out
+
+
+def _random_incl(k: int, start: int, stop: int, seed: int) -> np.ndarray:
+    """Rows ``start..stop-1`` (0-based) of the random sample of subsets."""
+    first, last = start // SAMPLE_BLOCK, (stop - 1) // SAMPLE_BLOCK
+    blocks = np.concatenate([_random_block(k, b, seed) for b in range(first, last + 1)])
+    offset = first * SAMPLE_BLOCK
+    return blocks[start - offset:stop - offset]
 
 
 def gosh(
@@ -67,6 +91,8 @@ def gosh(
     seed: int | None = None,
     chunk_size: int = CHUNK_SIZE,
     study_id=None,
+    start: int = 0,
+    stop: int | None = None,
 ) -> pd.DataFrame:
     """Fit the model to subsets of the studies, as metafor's ``gosh()``.
 
@@ -85,9 +111,15 @@ def gosh(
         Seed of ``numpy.random.default_rng`` for the random subsets; required
         when they are drawn (a GOSH plot must be reproducible).
     chunk_size : int
-        Subsets per :func:`scimeta.pool.pool_many` call.
+        Subsets per :func:`scimeta.pool.pool_many` call, at most (fewer when
+        a chunk would exceed :data:`CHUNK_CELLS` cells).
     study_id : sequence, optional
         Study names for error messages.
+    start, stop : int, optional
+        Fit only rows ``start .. stop - 1`` (0-based) of the full table of
+        :func:`subset_count` subsets, e.g. one job's share; the rows are
+        those of the full run (random subsets are drawn in seeded blocks of
+        :data:`SAMPLE_BLOCK`, block b from ``default_rng([seed, b])``).
 
     Returns
     -------
@@ -116,38 +148,44 @@ def gosh(
     if int(chunk_size) < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size!r}")
     exact = k <= int(max_exact_k)
-    if exact:
-        n = 2**k - 1
-    else:
-        n = int(2 ** int(max_exact_k) if n_subsets is None else n_subsets)
-        if n < 1:
+    if not exact:
+        if n_subsets is not None and int(n_subsets) < 1:
             raise ValueError(f"n_subsets must be >= 1, got {n_subsets!r}")
         if seed is None:
             raise ValueError(f"k = {k} > max_exact_k = {max_exact_k}: random subsets need a seed")
-        incl_all = _random_incl(k, n, int(seed))
+    total = subset_count(k, max_exact_k, n_subsets)
+    stop = total if stop is None else int(stop)
+    start = int(start)
+    if not 0 <= start <= stop <= total:
+        raise ValueError(f"start, stop = {start}, {stop} outside the {total} subsets")
+    n = stop - start
     cols = {name: np.empty(n) for name in ("estimate", "se", "tau2", "I2", "H2", "Q")}
     kk = np.empty(n, dtype=np.int64)
     strings = np.empty(n, dtype=f"S{k}")
-    step = int(chunk_size)
-    for start in range(0, n, step):
-        stop = min(n, start + step)
-        incl = _exact_incl(k, start + 1, stop + 1) if exact else incl_all[start:stop]
+    step = max(1, min(int(chunk_size), CHUNK_CELLS // k))
+    tau2_name, model_name = tau2_method, model
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        incl = (_exact_incl(k, start + lo + 1, start + hi + 1) if exact
+                else _random_incl(k, start + lo, start + hi, int(seed)))
         Y = np.where(incl, y, np.nan)
         V = np.where(incl, v, np.nan)
         b = pool_many(Y, V, model=model, tau2_method=tau2_method, tau2_ci=False)
         for name, arr in cols.items():
-            arr[start:stop] = getattr(b, name)
-        kk[start:stop] = b.k
-        strings[start:stop] = (incl.view(np.uint8) + ord("0")).view(f"S{k}").ravel()
+            arr[lo:hi] = getattr(b, name)
+        kk[lo:hi] = b.k
+        strings[lo:hi] = (incl.view(np.uint8) + ord("0")).view(f"S{k}").ravel()
+        tau2_name, model_name = b.tau2_method, b.model
     frame = pd.DataFrame(
         {
-            "subset": np.arange(1, n + 1, dtype=np.int64),
+            "subset": np.arange(start + 1, stop + 1, dtype=np.int64),
             "k": kk,
             **cols,
             "studies": strings.astype(str).astype(object),
         }
     )
-    frame.attrs.update(exact=exact, seed=None if exact else int(seed), tau2_method=b.tau2_method, model=b.model)
+    frame.attrs.update(exact=exact, seed=None if exact else int(seed), tau2_method=tau2_name,
+                       model=model_name)
     return frame
 
 

@@ -76,7 +76,6 @@ PUBBIAS_MIN_K, PUBBIAS_ALPHA = 10, 0.10
 OIS_POWER, OIS_ALPHA = 0.80, 0.05
 STANDARDISED = ("SMD", "SMCR", "SMCC")
 RATIO = ("ROM",)
-COMPARISON_TEXT = {"between_arms": "treatment vs control", "pre_post": "follow-up vs baseline"}
 
 SOF_COLUMNS = [
     "outcome", "label", "comparison", "measure", "unit", "timepoint", "k", "n", "studies",

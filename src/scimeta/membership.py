@@ -170,7 +170,7 @@ def assign_subgroups(
         )
     attr = {}
     cohort_of = {}
-    for _, s in studies.iterrows():
+    for s in studies.to_dict("records"):
         sid = str(s["study_id"])
         attr[sid] = None if (not is_column or _is_blank(s[var])) else str(s[var]).strip()
         c = s.get("cohort_id")
@@ -180,132 +180,140 @@ def assign_subgroups(
     records: list[dict] = []
     eff = effects.copy()
     eff["_row"] = effects.index
-    for keys, g in eff.groupby(ANALYSIS_KEYS, sort=True):
-        for sid, rows in g.groupby("study_id", sort=True):
-            sid = str(sid)
-            cohort = cohort_of.get(sid)
-            if cohort is None:
-                c = rows["cohort_id"].iloc[0] if "cohort_id" in rows else None
-                cohort = sid if _is_blank(c) else str(c)
+    # as groupby(ANALYSIS_KEYS) then groupby("study_id"), both sorted, rows in table order;
+    # plain dicts, since the groups hold a handful of rows
+    grouped: dict = {}
+    group_keys = [*ANALYSIS_KEYS, "study_id"]
+    for r in eff.to_dict("records"):
+        key = tuple(r[k] for k in group_keys)
+        if not any(pd.isna(x) for x in key):
+            grouped.setdefault(key, []).append(r)
+    for key in sorted(grouped):
+        keys, sid, rows = key[:-1], key[-1], grouped[key]
+        sid = str(sid)
+        cohort = cohort_of.get(sid)
+        if cohort is None:
+            c = rows[0].get("cohort_id")
+            cohort = sid if _is_blank(c) else str(c)
 
-            def rec(row, subgroup, included, in_test, reason, *, y=None, v=None, n=None, pop=None):
-                records.append(
-                    {
-                        **dict(zip(ANALYSIS_KEYS, keys)),
-                        "subgroup_var": var,
-                        "subgroup": subgroup,
-                        "study_id": sid,
-                        "cohort_id": cohort,
-                        "population": pop if pop is not None else str(row["population"]),
-                        "yi": float(row["yi"]) if y is None else y,
-                        "vi": float(row["vi"]) if v is None else v,
-                        "n": effect_patients(row) if n is None else n,
-                        "included": included,
-                        "in_test": in_test,
-                        "reason": reason,
-                        "effect_row": int(row["_row"]) if row is not None else -1,
-                    }
-                )
+        def rec(row, subgroup, included, in_test, reason, *, y=None, v=None, n=None, pop=None):
+            records.append(
+                {
+                    **dict(zip(ANALYSIS_KEYS, keys)),
+                    "subgroup_var": var,
+                    "subgroup": subgroup,
+                    "study_id": sid,
+                    "cohort_id": cohort,
+                    "population": pop if pop is not None else str(row["population"]),
+                    "yi": float(row["yi"]) if y is None else y,
+                    "vi": float(row["vi"]) if v is None else v,
+                    "n": effect_patients(row) if n is None else n,
+                    "included": included,
+                    "in_test": in_test,
+                    "reason": reason,
+                    "effect_row": int(row["_row"]) if row is not None else -1,
+                }
+            )
 
-            seen_pops: set[str] = set()
-            uniq = []
-            for _, row in rows.iterrows():
-                pop = str(row["population"])
-                if pop in seen_pops:
-                    rec(row, "", False, False, f"duplicate effect row for population {pop!r}")
-                else:
-                    seen_pops.add(pop)
-                    uniq.append(row)
-            overall_rows = [r for r in uniq if str(r["population"]) == "all"]
-            if var == "overall":
-                for r in uniq:
-                    if str(r["population"]) != "all":
-                        rec(
-                            r,
-                            "",
-                            False,
-                            False,
-                            f"population {r['population']!r}: "
-                            "within-study subgroup row, not used for the overall pool",
-                        )
-                if overall_rows:
-                    rec(overall_rows[0], "all", True, True, "overall (population all) row")
-                    continue
-                by_var: dict[str, list] = {}
-                for r in uniq:
-                    pvar = all_pops.get(str(r["population"]))
-                    if pvar is not None:
-                        by_var.setdefault(pvar, []).append(r)
-                if by_var:
-                    # several variables' splits describe the same patients: use one
-                    pvar = sorted(by_var)[0]
-                    parts = by_var[pvar]
-                    y, v = combine_rows(
-                        [float(r["yi"]) for r in parts], [float(r["vi"]) for r in parts]
-                    )
-                    nn = float(sum(effect_patients(r) for r in parts))  # NaN if any is unknown
-                    names = "+".join(str(r["population"]) for r in parts)
-                    rec(
-                        parts[0],
-                        "all",
-                        True,
-                        True,
-                        f"no overall row: {pvar} split rows ({names}) combined by inverse variance",
-                        y=y,
-                        v=v,
-                        n=nn,
-                        pop=f"combined:{names}",
-                    )
-                    records[-1]["effect_row"] = -1
-                continue
-            split = [r for r in uniq if str(r["population"]) in pops]
+        seen_pops: set[str] = set()
+        uniq = []
+        for row in rows:
+            pop = str(row["population"])
+            if pop in seen_pops:
+                rec(row, "", False, False, f"duplicate effect row for population {pop!r}")
+            else:
+                seen_pops.add(pop)
+                uniq.append(row)
+        overall_rows = [r for r in uniq if str(r["population"]) == "all"]
+        if var == "overall":
             for r in uniq:
-                pop = str(r["population"])
-                if pop != "all" and pop not in pops:
-                    owner = all_pops.get(pop)
-                    why = (
-                        f"population {pop!r} belongs to variable {owner!r}"
-                        if owner
-                        else f"population {pop!r} is not a level of {var!r} in the config"
-                    )
-                    rec(r, "", False, False, why)
-            if split:
-                for r in split:
-                    rec(
-                        r,
-                        str(r["population"]),
-                        True,
-                        True,
-                        f"reports the {var} split: row for {r['population']}",
-                    )
-                for r in overall_rows:
+                if str(r["population"]) != "all":
                     rec(
                         r,
                         "",
                         False,
                         False,
-                        f"overall row not used for {var}: the study reports its {var} split",
+                        f"population {r['population']!r}: "
+                        "within-study subgroup row, not used for the overall pool",
                     )
-            elif overall_rows:
-                value = attr.get(sid)
-                if value is not None and value.lower() != "mixed":
-                    rec(
-                        overall_rows[0],
-                        value,
-                        True,
-                        True,
-                        f"homogeneous study: studies.csv {var} = {value}",
-                    )
-                else:
-                    what = "mixed" if value is not None else "not reported"
-                    rec(
-                        overall_rows[0],
-                        MIXED,
-                        True,
-                        False,
-                        f"studies.csv {var} is {what} and no {var} split is reported: "
-                        "shown, left out of the tests for differences",
-                    )
+            if overall_rows:
+                rec(overall_rows[0], "all", True, True, "overall (population all) row")
+                continue
+            by_var: dict[str, list] = {}
+            for r in uniq:
+                pvar = all_pops.get(str(r["population"]))
+                if pvar is not None:
+                    by_var.setdefault(pvar, []).append(r)
+            if by_var:
+                # several variables' splits describe the same patients: use one
+                pvar = sorted(by_var)[0]
+                parts = by_var[pvar]
+                y, v = combine_rows(
+                    [float(r["yi"]) for r in parts], [float(r["vi"]) for r in parts]
+                )
+                nn = float(sum(effect_patients(r) for r in parts))  # NaN if any is unknown
+                names = "+".join(str(r["population"]) for r in parts)
+                rec(
+                    parts[0],
+                    "all",
+                    True,
+                    True,
+                    f"no overall row: {pvar} split rows ({names}) combined by inverse variance",
+                    y=y,
+                    v=v,
+                    n=nn,
+                    pop=f"combined:{names}",
+                )
+                records[-1]["effect_row"] = -1
+            continue
+        split = [r for r in uniq if str(r["population"]) in pops]
+        for r in uniq:
+            pop = str(r["population"])
+            if pop != "all" and pop not in pops:
+                owner = all_pops.get(pop)
+                why = (
+                    f"population {pop!r} belongs to variable {owner!r}"
+                    if owner
+                    else f"population {pop!r} is not a level of {var!r} in the config"
+                )
+                rec(r, "", False, False, why)
+        if split:
+            for r in split:
+                rec(
+                    r,
+                    str(r["population"]),
+                    True,
+                    True,
+                    f"reports the {var} split: row for {r['population']}",
+                )
+            for r in overall_rows:
+                rec(
+                    r,
+                    "",
+                    False,
+                    False,
+                    f"overall row not used for {var}: the study reports its {var} split",
+                )
+        elif overall_rows:
+            value = attr.get(sid)
+            if value is not None and value.lower() != "mixed":
+                rec(
+                    overall_rows[0],
+                    value,
+                    True,
+                    True,
+                    f"homogeneous study: studies.csv {var} = {value}",
+                )
+            else:
+                what = "mixed" if value is not None else "not reported"
+                rec(
+                    overall_rows[0],
+                    MIXED,
+                    True,
+                    False,
+                    f"studies.csv {var} is {what} and no {var} split is reported: "
+                    "shown, left out of the tests for differences",
+                )
     cols = ASSIGNMENT_COLUMNS
     out = (
         pd.DataFrame.from_records(records, columns=cols) if records else pd.DataFrame(columns=cols)
@@ -324,7 +332,10 @@ def _dedup_cohorts(a: pd.DataFrame) -> pd.DataFrame:
     if a.empty:
         return a
     a = a.copy()
-    for _, g in a[a["included"]].groupby(ANALYSIS_KEYS + ["cohort_id"], sort=True):
+    inc = a[a["included"]]
+    # only the cohorts reported by several studies (vectorised: most cohorts are one study)
+    several = inc.groupby(ANALYSIS_KEYS + ["cohort_id"], sort=False)["study_id"].transform("nunique")
+    for _, g in inc[several.to_numpy() > 1].groupby(ANALYSIS_KEYS + ["cohort_id"], sort=True):
         sids = sorted(g["study_id"].unique())
         if len(sids) < 2:
             continue

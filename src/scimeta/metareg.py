@@ -41,6 +41,7 @@ __all__ = [
     "LinePrediction",
     "metareg",
     "fit_batch",
+    "fit_batch_tests",
     "predict_line",
     "qm_batch",
 ]
@@ -443,6 +444,16 @@ def fit_batch(
     first; for ``"knha"`` metafor's F = QM / m with the Knapp-Hartung factor),
     NaN where tau² did not converge. ``k <= p`` fits with tau² = 0.
     """
+    return fit_batch_tests(yi, vi, Xb, tau2_method=tau2_method, tests=(test,), btt=btt, tol=tol,
+                           max_iter=max_iter)[test]
+
+
+def fit_batch_tests(
+    yi, vi, Xb, *, tau2_method="REML", tests=("z",), btt=None, tol=DEFAULT_TOL,
+    max_iter=DEFAULT_MAX_ITER,
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """:func:`fit_batch` under several tests at once: tau² and the coefficients do not
+    depend on the test, so they are estimated once. Returns ``{test: (beta, stat, QM)}``."""
     y, v = check_yi_vi(yi, vi)
     Xb = np.asarray(Xb, dtype=float)
     n, k, p = Xb.shape
@@ -451,26 +462,31 @@ def fit_batch(
         t2 = np.zeros(n)
     else:
         t2, _, _ = _estimate_tau2(y, v, Xb, tau2_method, tol=tol, max_iter=max_iter)
-    beta = np.full((n, p), np.nan)
-    stat = np.full((n, p), np.nan)
-    qm = np.full(n, np.nan)
     idx = np.flatnonzero(np.isfinite(t2))
-    if not idx.size:
-        return beta, stat, qm
-    w, b, r, A = wls(_batch(y, v, Xb[idx], idx.size), t2[idx])
-    if test == "knha":
-        rss = np.einsum("nk,nk->n", w * r, r)
+    out = {}
+    if idx.size:
+        w, b, r, A0 = wls(_batch(y, v, Xb[idx], idx.size), t2[idx])
+    for test in tests:
+        beta = np.full((n, p), np.nan)
+        stat = np.full((n, p), np.nan)
+        qm = np.full(n, np.nan)
+        out[test] = (beta, stat, qm)
+        if not idx.size:
+            continue
+        A = A0
+        if test == "knha":
+            rss = np.einsum("nk,nk->n", w * r, r)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / (k - p))
+            A = A0 * s2w[:, None, None]
+        bt = b[:, btt]
+        sub = A[:, btt][:, :, btt]
         with np.errstate(invalid="ignore", divide="ignore"):
-            s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / (k - p))
-        A = A * s2w[:, None, None]
-    bt = b[:, btt]
-    sub = A[:, btt][:, :, btt]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        q = np.einsum("ni,ni->n", bt, np.linalg.solve(sub, bt[..., None])[..., 0])
-        z = b / np.sqrt(np.einsum("nii->ni", A))
-    beta[idx], stat[idx] = b, z
-    qm[idx] = q / len(btt) if test == "knha" else q
-    return beta, stat, qm
+            q = np.einsum("ni,ni->n", bt, np.linalg.solve(sub, bt[..., None])[..., 0])
+            z = b / np.sqrt(np.einsum("nii->ni", A))
+        beta[idx], stat[idx] = b, z
+        qm[idx] = q / len(btt) if test == "knha" else q
+    return out
 
 
 def qm_batch(

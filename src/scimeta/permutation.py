@@ -21,16 +21,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scimeta.metareg import _as_design, fit_batch, metareg
+from scimeta.metareg import _as_design, fit_batch_tests, metareg
 from scimeta.pool import OneRow, check_yi_vi, pool_many
 
-__all__ = ["COMPTOL", "PERMUTEST_COLUMNS", "PermutationResult", "permutation_count", "permutest"]
+__all__ = [
+    "COMPTOL", "PERMUTEST_COLUMNS", "PermutationResult", "permutation_count", "permutest",
+    "permutest_tests",
+]
 
 #: Tolerance of the comparisons ``stat_perm >= stat_obs - COMPTOL`` (metafor's
 #: ``comptol``, ``.Machine$double.eps^0.5``): ties are not lost to rounding.
 COMPTOL = float(np.finfo(float).eps ** 0.5)
-#: Permutations refitted in one batched call.
+#: Permutations refitted in one batched call, at most.
 CHUNK_SIZE = 4096
+#: Cells (permutations x studies x coefficients) of the permuted designs held at once: the
+#: chunk shrinks with k so that memory stays bounded (about 0.1 GB of temporaries).
+CHUNK_CELLS = 2_000_000
 #: Largest exact enumeration accepted when ``exact=True`` is forced.
 MAX_EXACT = 5_000_000
 #: Columns of :meth:`PermutationResult.to_frame` (one row per coefficient).
@@ -233,7 +239,8 @@ def permutest(
         at most ``n_perm`` (metafor's rule); ``True`` forces it (at most
         :data:`MAX_EXACT`), ``False`` forbids it.
     chunk_size : int
-        Permutations refitted per batched call.
+        Permutations refitted per batched call, at most (fewer when the
+        designs of a chunk would exceed :data:`CHUNK_CELLS` cells).
 
     Returns
     -------
@@ -255,8 +262,33 @@ def permutest(
     Permutations whose refit fails are left out of N and counted in
     ``n_failed``.
     """
+    return permutest_tests(yi, vi, X, intercept=intercept, tau2_method=tau2_method, tests=(test,),
+                           n_perm=n_perm, seed=seed, exact=exact, btt=btt,
+                           chunk_size=chunk_size)[test]
+
+
+def permutest_tests(
+    yi,
+    vi,
+    X=None,
+    *,
+    intercept: bool = True,
+    tau2_method: str = "REML",
+    tests=("z",),
+    n_perm: int = 1000,
+    seed: int | None = None,
+    exact: bool | None = None,
+    btt=None,
+    chunk_size: int = CHUNK_SIZE,
+) -> dict[str, PermutationResult]:
+    """:func:`permutest` under several tests (``"z"``, ``"knha"``) at once:
+    ``{test: result}``, each the result :func:`permutest` gives for that test
+    (the same permutations: they depend on the seed only). A moderator
+    model's permuted refits are shared: tau² and the coefficients do not
+    depend on the test (:func:`scimeta.metareg.fit_batch_tests`)."""
     y, v = check_yi_vi(yi, vi)
     k = y.size
+    tests = tuple(dict.fromkeys(tests))
     if int(n_perm) < 2:
         raise ValueError(f"n_perm must be >= 2, got {n_perm!r}")
     if int(chunk_size) < 1:
@@ -264,12 +296,13 @@ def permutest(
     n_perm = int(n_perm)
     intercept_only = X is None
     if intercept_only:
-        fit = metareg(y, v, None, tau2_method=tau2_method, test=test, intercept=True)
+        fits = {t: metareg(y, v, None, tau2_method=tau2_method, test=t, intercept=True) for t in tests}
         n_exact = permutation_count(None, k)
         M = None
     else:
         M, _ = _as_design(X, k, intercept)
-        fit = metareg(y, v, X, tau2_method=tau2_method, test=test, intercept=intercept, btt=btt)
+        fits = {t: metareg(y, v, X, tau2_method=tau2_method, test=t, intercept=intercept, btt=btt)
+                for t in tests}
         n_exact = permutation_count(M)
     use_exact = (n_exact <= n_perm) if exact is None else bool(exact)
     if use_exact and n_exact > MAX_EXACT:
@@ -278,56 +311,65 @@ def permutest(
         raise ValueError(
             f"{n_exact} distinct permutations > n_perm = {n_perm}: a random sample needs a seed"
         )
-    rng = None if use_exact else np.random.default_rng(int(seed))
-    obs_stat = np.asarray(fit.stat, dtype=float)
-    obs_qm = float(fit.F if test == "knha" else fit.QM)
+    obs_stat = {t: np.asarray(f.stat, dtype=float) for t, f in fits.items()}
+    obs_qm = {t: float(f.F if t == "knha" else f.QM) for t, f in fits.items()}
     if intercept_only:
-        signs = _signs(k, use_exact, n_perm, rng)
+        signs = _signs(k, use_exact, n_perm, None if use_exact else np.random.default_rng(int(seed)))
         n = signs.shape[0]
-        perm_stat = np.empty((n, 1))
-        perm_qm = np.empty(n)
-        ci = "hksj" if test == "knha" else "wald"
-        for start in range(0, n, int(chunk_size)):
-            s = signs[start:start + int(chunk_size)]
-            b = pool_many(s * y, np.broadcast_to(v, s.shape), tau2_method=tau2_method, ci_method=ci,
-                          tau2_ci=False, model="common" if tau2_method == "EE" else "random")
-            perm_stat[start:start + s.shape[0], 0] = b.stat
-            perm_qm[start:start + s.shape[0]] = b.stat**2
+        perm_stat = {t: np.empty((n, 1)) for t in tests}
+        perm_qm = {t: np.empty(n) for t in tests}
+        step = max(1, min(int(chunk_size), CHUNK_CELLS // k))
+        for t in tests:
+            ci = "hksj" if t == "knha" else "wald"
+            for start in range(0, n, step):
+                s = signs[start:start + step]
+                b = pool_many(s * y, np.broadcast_to(v, s.shape), tau2_method=tau2_method,
+                              ci_method=ci, tau2_ci=False,
+                              model="common" if tau2_method == "EE" else "random")
+                perm_stat[t][start:start + s.shape[0], 0] = b.stat
+                perm_qm[t][start:start + s.shape[0]] = b.stat**2
     else:
+        rng = None if use_exact else np.random.default_rng(int(seed))
         groups = _row_groups(M)
         orders = _row_orders(groups, n_exact, use_exact, n_perm, rng)
         n = orders.shape[0]
-        perm_stat = np.empty((n, M.shape[1]))
-        perm_qm = np.empty(n)
-        bt = fit.btt
-        for start in range(0, n, int(chunk_size)):
-            o = orders[start:start + int(chunk_size)]
-            _, st, qm = fit_batch(y, v, M[o], tau2_method=tau2_method, test=test, btt=bt)
-            perm_stat[start:start + o.shape[0]] = st
-            perm_qm[start:start + o.shape[0]] = qm
-    p_coef, p_qm, n_ok = _p_values(obs_stat, obs_qm, perm_stat, perm_qm)
-    n_failed = n - n_ok
-    if use_exact:
-        note = f"exact permutation test over all {n} distinct " + ("sign vectors" if intercept_only else "permutations")
-    else:
-        note = (f"{n} random permutations (numpy default_rng seed {int(seed)}; the observed "
-                "assignment counted as the first)")
-    if n_failed:
-        note += f"; {n_failed} refits failed and were left out"
-    return PermutationResult(
-        k=k,
-        tau2_method=tau2_method,
-        test=test,
-        names=fit.names,
-        beta=np.asarray(fit.beta, dtype=float),
-        stat=obs_stat,
-        p_perm=p_coef,
-        QM=obs_qm,
-        QM_p_perm=p_qm,
-        n_perm=n_ok,
-        n_exact=n_exact,
-        exact=use_exact,
-        n_failed=n_failed,
-        seed=None if use_exact else int(seed),
-        note=note,
-    )
+        perm_stat = {t: np.empty((n, M.shape[1])) for t in tests}
+        perm_qm = {t: np.empty(n) for t in tests}
+        bt = fits[tests[0]].btt
+        step = max(1, min(int(chunk_size), CHUNK_CELLS // (k * M.shape[1])))
+        for start in range(0, n, step):
+            o = orders[start:start + step]
+            out = fit_batch_tests(y, v, M[o], tau2_method=tau2_method, tests=tests, btt=bt)
+            for t, (_, st, qm) in out.items():
+                perm_stat[t][start:start + o.shape[0]] = st
+                perm_qm[t][start:start + o.shape[0]] = qm
+    results = {}
+    for t in tests:
+        p_coef, p_qm, n_ok = _p_values(obs_stat[t], obs_qm[t], perm_stat[t], perm_qm[t])
+        n_failed = n - n_ok
+        if use_exact:
+            note = f"exact permutation test over all {n} distinct " + (
+                "sign vectors" if intercept_only else "permutations")
+        else:
+            note = (f"{n} random permutations (numpy default_rng seed {int(seed)}; the observed "
+                    "assignment counted as the first)")
+        if n_failed:
+            note += f"; {n_failed} refits failed and were left out"
+        results[t] = PermutationResult(
+            k=k,
+            tau2_method=tau2_method,
+            test=t,
+            names=fits[t].names,
+            beta=np.asarray(fits[t].beta, dtype=float),
+            stat=obs_stat[t],
+            p_perm=p_coef,
+            QM=obs_qm[t],
+            QM_p_perm=p_qm,
+            n_perm=n_ok,
+            n_exact=n_exact,
+            exact=use_exact,
+            n_failed=n_failed,
+            seed=None if use_exact else int(seed),
+            note=note,
+        )
+    return results

@@ -28,12 +28,11 @@ import pandas as pd
 from scimeta.grade import format_number
 from scimeta.safe import html_escape as esc
 from scimeta.safe import markdown_html
+from scimeta.settings import analysis_settings, comparison_text, FigureSettings
 
 __all__ = ["review_report", "inline_svg", "figure_caption", "small_k_warnings", "DEFAULT_TITLE"]
 
 DEFAULT_TITLE = "Meta-analysis report"
-COMPARISON_TEXT = {"between_arms": "treatment vs control",
-                   "pre_post": "follow-up vs baseline (treated arm)"}
 MEASURE_NAMES = {
     "MD": "mean difference", "SMD": "standardised mean difference (Hedges' g)",
     "ROM": "ratio of means", "MC": "mean change", "SMCR": "standardised mean change (raw-score "
@@ -42,10 +41,6 @@ MEASURE_NAMES = {
 TAU2_NAMES = {"DL": "DerSimonian–Laird", "REML": "REML", "PM": "Paule–Mandel", "HE": "Hedges",
               "SJ": "Sidik–Jonkman", "ML": "maximum likelihood", "EB": "empirical Bayes"}
 CI_NAMES = {"wald": "Wald", "hksj": "Hartung–Knapp–Sidik–Jonkman"}
-#: Fewest studies for which funnel-plot asymmetry is worth reading (Sterne et al. 2011,
-#: doi:10.1136/bmj.d4002), and for which a moderator may be fitted (Cochrane Handbook 10.11.5).
-FUNNEL_MIN_K = 10
-METAREG_MIN_K_PER_MODERATOR = 10
 #: How much wider than its natural size (1 pt = 1/72 in at 96 px per inch) a figure may be
 #: drawn, within the page's width: the figures' 7-8 pt text then reads at 12-14 px.
 FIGURE_ZOOM = 1.45
@@ -176,8 +171,12 @@ def inline_svg(svg_text: str, prefix: str) -> tuple[str, float]:
     return body.strip(), width
 
 
-def small_k_warnings(kind: str, k: int) -> list[str]:
-    """What a reader must know when a figure of ``kind`` rests on ``k`` studies."""
+def small_k_warnings(kind: str, k: int, *, min_k_small_study: int, pi_min_k: int) -> list[str]:
+    """What a reader must know when a figure of ``kind`` rests on ``k`` studies.
+
+    ``min_k_small_study`` (config ``figures``) and ``pi_min_k`` (config ``analysis``):
+    the thresholds the figures and the pools use.
+    """
     out = []
     if k <= 0:
         return ["no study could be pooled"]
@@ -188,13 +187,13 @@ def small_k_warnings(kind: str, k: int) -> list[str]:
                    "very wide")
     elif k < TAU2_MIN_K:
         out.append(f"k = {k}: τ² and I² are imprecise")
-    if 1 < k < 3:
-        out.append("no prediction interval (fewer than 3 studies)")
-    if kind == "funnel" and k < FUNNEL_MIN_K:
-        out.append(f"k = {k} < {FUNNEL_MIN_K}: funnel asymmetry and its tests have little power "
-                   "and cannot exclude small-study effects")
-    if kind == "bubble" and k < METAREG_MIN_K_PER_MODERATOR:
-        out.append(f"k = {k} < {METAREG_MIN_K_PER_MODERATOR} studies for one moderator: the "
+    if 1 < k < pi_min_k:
+        out.append(f"no prediction interval (fewer than {pi_min_k} studies)")
+    if kind == "funnel" and k < min_k_small_study:
+        out.append(f"k = {k} < {min_k_small_study}: funnel asymmetry and its tests have little "
+                   "power and cannot exclude small-study effects")
+    if kind == "bubble" and k < min_k_small_study:
+        out.append(f"k = {k} < {min_k_small_study} studies for one moderator: the "
                    "meta-regression is exploratory")
     return out
 
@@ -208,11 +207,13 @@ def _pool_words(row) -> str:
     return f"common effect, {CI_NAMES.get(row['ci_method'], row['ci_method'])} CI"
 
 
-def figure_caption(item: dict, label: str, primary, *, level: float, prepost_r=None) -> str:
+def figure_caption(item: dict, label: str, primary, *, arms: dict, level: float,
+                   min_k_small_study: int, pi_min_k: int, prepost_r=None) -> str:
     """The HTML caption of one analysis figure: what it shows, of which pool, with its warnings.
 
     ``item``: one entry of the figure plan (``kind, comparison, measure, var``);
-    ``primary``: the pool's primary row of pooled.csv (or None).
+    ``primary``: the pool's primary row of pooled.csv (or None); ``arms``: the outcome's
+    arm names (config ``outcomes.<key>.arms``).
     """
     kind, measure = item["kind"], item["measure"]
     comparison, var = item.get("comparison", ""), item.get("var", "")
@@ -221,7 +222,7 @@ def figure_caption(item: dict, label: str, primary, *, level: float, prepost_r=N
     what = {"forest": "Forest plot", "subgroup_forest": "Subgroup forest plot",
             "funnel": "Contour-enhanced funnel plot", "sensitivity": "Sensitivity to the "
             "assumed pre–post correlation r", "bubble": "Meta-regression (bubble plot)"}[kind]
-    parts = [f"<b>{what}</b> of <b>{esc(label)}</b>, {esc(COMPARISON_TEXT.get(comparison, comparison))}"
+    parts = [f"<b>{what}</b> of <b>{esc(label)}</b>, {esc(comparison_text(comparison, arms))}"
              f": {esc(MEASURE_NAMES.get(measure, measure))} ({esc(measure)}); k = {k}"
              + (f", {n:.0f} participants" if math.isfinite(n) and n > 0 else "") + "."]
     if kind == "subgroup_forest":
@@ -239,7 +240,8 @@ def figure_caption(item: dict, label: str, primary, *, level: float, prepost_r=N
         parts.append("Each study's effect against its standard error; shaded contours mark "
                      "where a study would be significant.")
     parts.append(f"Primary pool: {esc(_pool_words(primary))}, {level:.0%} intervals.")
-    warnings = small_k_warnings(kind, k)
+    warnings = small_k_warnings(kind, k, min_k_small_study=min_k_small_study,
+                                pi_min_k=pi_min_k)
     if warnings:
         parts.append('<span class="warn">Caution: ' + esc("; ".join(warnings)) + ".</span>")
     return " ".join(parts)
@@ -280,7 +282,9 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
     missing : list of str
         What the review cannot show (:func:`scimeta.journal.missing_inputs`).
     """
-    level = float(config.get("analysis", {}).get("level", 0.95))
+    analysis = analysis_settings(config["analysis"])
+    figure_settings = FigureSettings.from_figures(config["figures"])
+    level = analysis.level
     title = str(config.get("title") or "") or DEFAULT_TITLE
     question = str(config.get("question") or "")
     outcomes = config["outcomes"]
@@ -345,8 +349,9 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
                "GRADE certainty is a <b>draft for the review team</b>: each downgrade is "
                "computed by a stated rule (scimeta.grade) and is to be confirmed.</p>")
     s = sof.copy()
-    s["comparison_text"] = s["comparison"].map(lambda c: COMPARISON_TEXT.get(c, c)
-                                               if isinstance(c, str) else "")
+    s["comparison_text"] = [
+        comparison_text(c, outcomes[o]["arms"]) if isinstance(c, str) and o in outcomes else ""
+        for o, c in zip(s["outcome"], s["comparison"])]
     for dom in ("risk_of_bias", "inconsistency", "indirectness", "imprecision",
                 "publication_bias"):
         s[f"{dom}_html"] = [f"{a}: {b}" if isinstance(a, str) else ""
@@ -391,7 +396,7 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
     # PRISMA
     out.append('<h2 id="prisma">PRISMA flow</h2>')
     if "prisma" in journal_figures:
-        note = str((config.get("prisma") or {}).get("note", "") or "")
+        note = str(config["prisma"].get("note") or "")
         out.append(fig(journal_figures["prisma"],
                        "PRISMA 2020 flow diagram of the review (config <code>prisma</code>), "
                        "with the published participant flow of included studies."
@@ -406,7 +411,7 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
         label = oc["label"]
         out.append(f'<h2 id="outcome-{esc(key)}">{esc(label)}</h2>')
         out.append(f'<p class="muted">Outcome <code>{esc(key)}</code>; unit '
-                   f"{esc(oc.get('unit', 'points'))}; timepoint {_num(oc['timepoint']):g} "
+                   f"{esc(oc['unit'])}; timepoint {_num(oc['timepoint']):g} "
                    "months.</p>")
         mine = overall[overall["outcome"] == key] if len(overall) else overall
         if mine.empty:
@@ -417,12 +422,11 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
                 out.append(html_table(ex, {"study_id": "Study", "arm": "Arm",
                                            "timepoint": "Timepoint", "reason": "Reason"}))
         else:
-            analysis = config.get("analysis", {})
-            primary_tau2 = list(analysis.get("tau2", ["REML"]))[0]
-            primary_ci = list(analysis.get("ci", ["hksj"]))[0]
+            primary_tau2, primary_ci = analysis.tau2_method, analysis.ci_method
             is_primary = mine["primary"].astype(str).str.lower() == "true"
             prim = mine[is_primary].copy()
-            prim["comparison_text"] = prim["comparison"].map(lambda c: COMPARISON_TEXT.get(c, c))
+            prim["comparison_text"] = prim["comparison"].map(
+                lambda c: comparison_text(c, oc["arms"]))
             prim["effect"] = [_interval(e, lo, hi) for e, lo, hi in
                               zip(prim["estimate"], prim["ci_low"], prim["ci_high"])]
             prim["pi"] = [_interval(None, lo, hi) for lo, hi in zip(prim["pi_low"], prim["pi_high"])]
@@ -491,15 +495,17 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
                 prow = mine[(mine["comparison"] == "pre_post") & (mine["measure"] == item["measure"])
                             & (mine["primary"].astype(str).str.lower() == "true")]
             primary = prow.iloc[0] if len(prow) else None
-            out.append(fig(item["svg"], figure_caption(item, label, primary, level=level,
-                                                       prepost_r=config.get("prepost_r")),
+            out.append(fig(item["svg"], figure_caption(
+                item, label, primary, arms=oc["arms"], level=level,
+                min_k_small_study=figure_settings.min_k_small_study,
+                pi_min_k=analysis.pi_min_k, prepost_r=config["prepost_r"]),
                            f"fig-{esc(item['stem'])}"))
         for comparison in ("between_arms", "pre_post"):
             stem = f"rob_summary_{key}_{comparison}"
             if stem in journal_figures:
                 out.append(fig(journal_figures[stem],
                                f"Risk of bias of the <b>{esc(label)}</b> pool, "
-                               f"{esc(COMPARISON_TEXT[comparison])} (the pool the summary of "
+                               f"{esc(comparison_text(comparison, oc['arms']))} (the pool the summary of "
                                "findings rates): share of the pool's inverse-variance weight at "
                                "each judgement per domain; studies outside the pool are "
                                "listed under the bars.", f"fig-{stem}"))

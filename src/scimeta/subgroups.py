@@ -30,7 +30,6 @@ Small-k guardrails (each written in the ``note`` column, never an exception):
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -45,7 +44,8 @@ from scimeta.membership import (
     assign_subgroups,
     combine_rows,
 )
-from scimeta.metareg import metareg, qm_batch
+from scimeta.metareg import metareg
+from scimeta.permutation import permutation_count, permutest_tests
 from scimeta.pool import RESULT_FLOAT_FIELDS
 from scimeta.pool import pool as _pool
 from scimeta.settings import test_of
@@ -83,10 +83,6 @@ TEST_COLUMNS = columns("subgroup_tests")
 
 #: ``statistic`` of a test row: which statistic its ``p`` belongs to.
 STATISTIC_Q, STATISTIC_F = "Q_between", "F"
-
-#: metafor's tolerance when comparing permuted statistics with the observed one
-#: (``.Machine$double.eps^0.5``), so ties from rounding count as ties.
-PERM_TOL = math.sqrt(np.finfo(float).eps)
 
 
 def _assignments(effects, studies, subgroups, populations_map, assignments):
@@ -421,83 +417,32 @@ def exact_permutation_count(labels: Sequence) -> int:
     metafor's ``permutest`` runs an exact test (all N assignments) when
     :math:`N` does not exceed the requested number of permutations.
     """
-    counts = Counter(labels).values()
-    n = math.factorial(sum(counts))
-    for c in counts:
-        n //= math.factorial(c)
-    return n
-
-
-def _unique_permutations(labels: Sequence[str]) -> np.ndarray:
-    """All distinct orderings of a multiset of labels, as index arrays into sorted levels."""
     levels = sorted(set(labels))
-    counts = [list(labels).count(lev) for lev in levels]
-    k = len(labels)
-    out: list[list[int]] = []
-    cur: list[int] = []
-
-    def rec():
-        if len(cur) == k:
-            out.append(cur.copy())
-            return
-        for j in range(len(levels)):
-            if counts[j]:
-                counts[j] -= 1
-                cur.append(j)
-                rec()
-                cur.pop()
-                counts[j] += 1
-
-    rec()
-    return np.array(out, dtype=int)
+    return permutation_count(np.array([levels.index(x) for x in labels], dtype=float))
 
 
-def _design_batch(codes: np.ndarray, n_levels: int) -> np.ndarray:
-    """(n, k) level codes -> (n, k, n_levels) design with intercept + dummies."""
-    n, k = codes.shape
-    X = np.zeros((n, k, n_levels))
-    X[:, :, 0] = 1.0
-    for j in range(1, n_levels):
-        X[:, :, j] = codes == j
-    return X
+def _permutation_p(y, v, labels, *, tau2_method, tests, n_perm, seed):
+    """p-value of QM (or F) by permuting the subgroup labels, for each test of ``tests``
+    (``"z"``, ``"knha"``; the refits are shared): :func:`scimeta.permutation.permutest_tests`
+    on the factor's contrast columns (levels sorted, the first the reference).
 
-
-def _permutation_p(y, v, labels, *, tau2_method, test, n_perm, seed):
-    """p-value of QM (or F) by permuting the subgroup labels (metafor ``permutest``).
-
-    Returns ``(p_perm, n_used, exact, note)``.
+    Returns ``{test: (p_perm, n_run, exact, note)}``; ``n_run`` counts the refits run,
+    failed ones included (the note says how many failed and were left out of the p-value).
     """
     levels = sorted(set(labels))
-    obs_codes = np.array([levels.index(x) for x in labels])
-    n_exact = exact_permutation_count(labels)
-    if n_exact <= n_perm:
-        codes = np.array([[int(c) for c in row] for row in _unique_permutations(labels)])
-        exact = True
-        note = f"exact permutation test over all {n_exact} distinct assignments"
-    else:
-        if seed is None:
-            return math.nan, 0, False, "no seed given: permutation test not run"
-        rng = np.random.default_rng(seed)
-        codes = np.empty((n_perm, len(labels)), dtype=int)
-        codes[0] = obs_codes
-        for i in range(1, n_perm):
-            codes[i] = obs_codes[rng.permutation(len(labels))]
-        exact = False
-        note = (
-            f"{n_perm} random permutations (numpy default_rng seed {seed}; the observed "
-            "assignment counted as the first)"
-        )
-    obs = qm_batch(
-        y, v, _design_batch(obs_codes[None, :], len(levels)), tau2_method=tau2_method, test=test
-    )[0]
-    perm = qm_batch(y, v, _design_batch(codes, len(levels)), tau2_method=tau2_method, test=test)
-    ok = np.isfinite(perm)
-    if not ok.any() or not np.isfinite(obs):
-        return math.nan, int(ok.sum()), exact, "permutation refits failed"
-    p = float(np.mean(perm[ok] >= obs - PERM_TOL))
-    if (~ok).any():
-        note += f"; {int((~ok).sum())} refits failed and were left out"
-    return p, int(len(perm)), exact, note
+    codes = np.array([levels.index(x) for x in labels])
+    contrasts = pd.DataFrame({f"g{lev}": (codes == j).astype(float)
+                              for j, lev in enumerate(levels) if j})
+    if exact_permutation_count(labels) > n_perm and seed is None:
+        return dict.fromkeys(tests, (math.nan, 0, False, "no seed given: permutation test not run"))
+    out = {}
+    for test, res in permutest_tests(y, v, contrasts, tau2_method=tau2_method, tests=tests,
+                                     n_perm=n_perm, seed=seed).items():
+        if not math.isfinite(res.QM_p_perm):
+            out[test] = (math.nan, res.n_perm, res.exact, "permutation refits failed")
+        else:
+            out[test] = (res.QM_p_perm, res.n_perm + res.n_failed, res.exact, res.note)
+    return out
 
 def _separate_tau2_row(base, y, v, labels, levels, tau2_method, mixed_note) -> dict:
     """Q-between on the subgroup estimates, each with its own tau^2 and Wald SE (one row
@@ -546,7 +491,7 @@ def _separate_tau2_row(base, y, v, labels, levels, tau2_method, mixed_note) -> d
 
 
 def _moderator_row(base, y, v, labels, tau2_method, ci_method, level, n_perm, seed,
-                   mixed_note) -> dict:
+                   mixed_note, permutations=None) -> dict:
     """The mixed-effects model with the subgroup factor: chi^2 test of Q_M (``wald``) or
     the Knapp-Hartung F test (``hksj``), with its permutation p-value."""
     G = len(set(labels))
@@ -576,8 +521,9 @@ def _moderator_row(base, y, v, labels, tau2_method, ci_method, level, n_perm, se
         if fit.note:
             notes.append(fit.note)
         if n_perm and n_perm > 0:
-            perm, failed = attempt(_permutation_p, y, v, labels, tau2_method=tau2_method,
-                                   test=test, n_perm=int(n_perm), seed=seed)
+            perm, failed = attempt(permutations, test) if permutations is not None else attempt(
+                lambda t: _permutation_p(y, v, labels, tau2_method=tau2_method, tests=(t,),
+                                         n_perm=int(n_perm), seed=seed)[t], test)
             if perm is None:
                 notes.append("permutation p-value " + not_computed(failed))
             else:
@@ -685,11 +631,21 @@ def subgroup_tests(
             "k_groups": G,
             "k": len(y),
         }
+        tests = tuple(dict.fromkeys("knha" if cm == "hksj" else "z" for cm in ci_methods))
         for tm in tau2_methods:
             rows.append(_separate_tau2_row(base, y, v, labels, levels, tm, mixed_note))
+            # one set of permuted refits serves every CI method (tau² does not depend on it)
+            cache: dict = {}
+
+            def permutations(test, tm=tm, cache=cache):
+                if not cache:
+                    cache.update(_permutation_p(y, v, labels, tau2_method=tm, tests=tests,
+                                                n_perm=int(n_perm), seed=seed))
+                return cache[test]
+
             for cm in ci_methods:
                 rows.append(_moderator_row(base, y, v, labels, tm, cm, level, n_perm, seed,
-                                           mixed_note))
+                                           mixed_note, permutations))
     out = (
         pd.DataFrame.from_records(rows, columns=TEST_COLUMNS)
         if rows

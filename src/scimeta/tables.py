@@ -256,6 +256,10 @@ TABLES: dict[str, Table] = {
              'band)'),
             ('cov_slope', 'covariance of this coefficient with the slope'),
             ('crit', 'critical value of the CIs (normal or t quantile)'),
+            ('p_perm', "permutation p-value of the term (metafor `permutest`)"),
+            ('QM_p_perm', 'permutation p-value of the omnibus test'),
+            ('n_perm', 'permutations used'),
+            ('perm_exact', 'whether every distinct permutation was used'),
         ),
     ),
     'bias': Table(

@@ -52,6 +52,7 @@ import pandas as pd
 
 from scimeta import review as sio
 from scimeta.review import Problem, ReviewError
+from scimeta.compare import EFFECT_COLUMNS
 
 __all__ = [
     "Problem",
@@ -723,6 +724,18 @@ def _check_links(config, st, oc, raw, problems):
                 problems.append(
                     Problem(rel, int(st["source_row"].iloc[idx]), var, f"moderator: {msg}")
                 )
+    order_by = ((raw.config.get("cumulative") or {}).get("order_by")
+                if isinstance(raw.config, dict) else None)
+    if st is not None and order_by is not None and order_by not in st_cols | set(EFFECT_COLUMNS):
+        problems.append(
+            Problem(
+                sio.CONFIG_FILE,
+                lines.get("cumulative.order_by"),
+                "cumulative.order_by",
+                f"cumulative.order_by {order_by!r} is neither a column of the studies sheet "
+                "nor of effects.csv",
+            )
+        )
     if oc is not None:
         used = set(oc["outcome"])
         for key in sorted(config.get("outcomes", {})):

@@ -18,6 +18,9 @@ rule tables:
         bias=get_per_outcome("results/outcomes/{outcome}/bias.csv"),
         leave1out=get_per_outcome("results/outcomes/{outcome}/leave1out.csv"),
         influence=get_per_outcome("results/outcomes/{outcome}/influence.csv"),
+        gosh=get_per_outcome("results/outcomes/{outcome}/gosh_summary.csv"),
+        gosh_influence=get_per_outcome("results/outcomes/{outcome}/gosh_influence.csv"),
+        cumulative=get_per_outcome("results/outcomes/{outcome}/cumulative.csv"),
     output:
         arms="data/processed/arms.csv",
         effects=report(
@@ -64,6 +67,17 @@ rule tables:
         influence=report(
             "results/tables/influence.csv",
             caption="../report/influence.rst",
+            category="1. Tables",
+        ),
+        gosh=report(
+            "results/tables/gosh.csv",
+            caption="../report/gosh.rst",
+            category="1. Tables",
+        ),
+        gosh_influence="results/tables/gosh_influence.csv",
+        cumulative=report(
+            "results/tables/cumulative.csv",
+            caption="../report/cumulative.rst",
             category="1. Tables",
         ),
         audit_table=report(

@@ -71,7 +71,8 @@ def pools(effects, studies, config):
         membership=membership,
     )
     metareg = metareg_table(effects, studies, moderators=config["moderators"], analysis=analysis,
-                            membership=membership)
+                            membership=membership, permutations=config["permutations"],
+                            seed=config["seed"])
     return {
         "pooled": pooled,
         "subgroup_tests": tests,

@@ -22,6 +22,7 @@ def cumulative_forest_plot(
     order_label: str | None = None,
     title: str | None = None,
     decimals: int = 2,
+    max_rows: int | None = None,
 ) -> FigureResult:
     """One row per step of a cumulative meta-analysis: estimate and CI so far.
 
@@ -40,12 +41,17 @@ def cumulative_forest_plot(
     title : str, optional
     decimals : int
         Decimals of the estimate column.
+    max_rows : int, optional
+        Most steps drawn: with more, evenly spaced steps are drawn (the first
+        and the last always), a line under the axis says so, and the figure's
+        height no longer grows with k; ``data`` still lists every step
+        (``drawn`` False for those not drawn).
 
     Returns
     -------
     FigureResult
-        ``data``: one row per drawn step (``step``, ``label``, ``order_value``,
-        ``k``, ``estimate``, ``ci_low``, ``ci_high``) on the drawn scale.
+        ``data``: one row per step (``step``, ``label``, ``order_value``,
+        ``k``, ``estimate``, ``ci_low``, ``ci_high``, ``drawn``) on the drawn scale.
     """
     need = ("step", "study_id", "order_value", "k", "estimate", "ci_low", "ci_high")
     missing = [c for c in need if c not in table]
@@ -72,11 +78,22 @@ def cumulative_forest_plot(
             "ci_high": hi,
         }
     )
-    height = 0.9 + ROW_HEIGHT_IN * max(n, 1) + (0.25 if title else 0.0)
+    n_all = n
+    shown = np.arange(n)
+    if max_rows is not None and n > int(max_rows):
+        shown = np.unique(np.round(np.linspace(0, n - 1, max(2, int(max_rows)))).astype(int))
+    data["drawn"] = np.isin(np.arange(n), shown)
+    labels = [labels[i] for i in shown]
+    est, lo, hi = est[shown], lo[shown], hi[shown]
+    drawn = data.iloc[shown]
+    n = len(shown)
+    thinned = n < n_all
+    height = 0.9 + ROW_HEIGHT_IN * max(n, 1) + (0.25 if title else 0.0) + (0.25 if thinned else 0.0)
     with figure_context():
         fig = new_figure(7.0, height)
         top_in = 0.35 + (0.25 if title else 0.0)
-        ax = fig.add_axes((0.42, 0.55 / height, 0.33, 1.0 - (0.55 + top_in) / height))
+        bottom_in = 0.55 + (0.25 if thinned else 0.0)
+        ax = fig.add_axes((0.42, bottom_in / height, 0.33, 1.0 - (bottom_in + top_in) / height))
         y = np.arange(n, 0, -1, dtype=float)
         finite = np.isfinite(est)
         ax.hlines(y[finite], lo[finite], hi[finite], color=COLORS["study"], lw=1.0, gid="ci")
@@ -105,17 +122,22 @@ def cumulative_forest_plot(
                 fontweight="bold", parse_math=False, clip_on=False)
         level = float(rows["level"].iloc[0]) if n and "level" in rows else 0.95
         ax.text(fig_x(0.98), header_y, f"Estimate [{level:.0%} CI]", transform=trans, ha="right", va="bottom", fontweight="bold", parse_math=False, clip_on=False)
-        for yi, lab, ov, kk, e, a, b in zip(y, labels, data["order_value"], data["k"], est, lo, hi):
+        for yi, lab, ov, kk, e, a, b in zip(y, labels, drawn["order_value"], drawn["k"], est, lo, hi):
             ax.text(fig_x(0.02), yi, lab, transform=trans, ha="left", va="center", parse_math=False,
                     clip_on=False, fontsize=FONT_SIZE)
             ax.text(fig_x(0.30), yi, "" if pd.isna(ov) else str(ov), transform=trans, ha="left",
                     va="center", parse_math=False, clip_on=False)
             ax.text(fig_x(0.37), yi, "" if pd.isna(kk) else str(int(kk)), transform=trans, ha="right",
                     va="center", parse_math=False, clip_on=False)
-            text = f"{fmt_num(e, decimals)} [{fmt_num(a, decimals)}, {fmt_num(b, decimals)}]" if np.isfinite(e) else ""
+            text = (f"{fmt_num(e, decimals)} [{fmt_num(a, decimals)}, {fmt_num(b, decimals)}]"
+                    if np.isfinite(a) and np.isfinite(b) else fmt_num(e, decimals)) if np.isfinite(e) else ""
             ax.text(fig_x(0.98), yi, text, transform=trans, ha="right", va="center", parse_math=False,
                     clip_on=False)
         if title:
             fig.text(0.02, 1.0 - 0.08 / height, title, ha="left", va="top", fontsize=FONT_SIZE + 1,
                      fontweight="bold", parse_math=False)
-    return FigureResult(fig, data, "cumulative", {"measure": measure, "n_steps": n})
+        if thinned:
+            fig.text(0.02, 0.12 / height, f"{n} of {n_all} steps drawn, evenly spaced (the first "
+                     "and the last included); every step is in the table.", ha="left",
+                     va="bottom", fontsize=FONT_SIZE - 1, parse_math=False)
+    return FigureResult(fig, data, "cumulative", {"measure": measure, "n_steps": n_all})
