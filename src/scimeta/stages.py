@@ -23,14 +23,7 @@ __all__ = [
     "bias",
     "sensitivity",
     "metareg",
-    "FIGURE_TABLES",
 ]
-
-#: The tables the figures are drawn from (besides the studies sheet), read as written.
-FIGURE_TABLES = (
-    "effects", "pooled", "subgroup_tests", "membership", "sensitivity", "metareg", "bias",
-)
-
 
 def restrict_review(review, outcome: str):
     """The review with only the rows (and the config entry) of one outcome."""

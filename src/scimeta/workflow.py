@@ -8,12 +8,18 @@ Snakefile (the code of ``scimeta validate``). From that read it
   read from and the resolved config, each rewritten only when its content
   changes, so that editing one outcome's rows re-runs that outcome's jobs
   and nothing else;
-* records a digest of every raw input it read (:func:`input_digests`), which
-  the end of the run checks again (:func:`changed_inputs`): an input edited
-  while the jobs ran is named, never silently mixed with the snapshot;
-* plans the figures (:func:`planned_figures`) from the sheets and the config.
+* records in the snapshot's ``manifest.json`` a digest of every raw input it
+  read (:func:`input_digests`), of the library, of each snapshot file, and the
+  figures planned from the sheets and the config (:func:`planned_figures`).
 
-No statistics happen here.
+The end of the run checks the raw inputs against those digests
+(:func:`changed_inputs`): an input edited while the jobs ran is named, never
+silently mixed with the snapshot. A later run whose inputs and library have
+the digests of the manifest reads the snapshot as it is
+(:func:`current_snapshot`): the same bytes validated by the same code give the
+same result, and the run needs neither the sheets nor pandas to start.
+
+No statistics happen here; this module imports no pandas until a sheet is read.
 """
 
 from __future__ import annotations
@@ -25,14 +31,16 @@ import json
 import math
 from pathlib import Path
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from scimeta.compare import measure_plan
-from scimeta.stages import restrict_review  # noqa: F401  (where the tests have found it)
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "SNAPSHOT_DIR",
     "FIGURE_KINDS",
+    "FIGURE_TABLES",
+    "current_snapshot",
     "library_digest",
     "snapshot_files",
     "write_snapshot",
@@ -50,15 +58,23 @@ __all__ = [
 SNAPSHOT_DIR = "data/processed/snapshot"
 #: The kinds of figure ``figures.kinds`` can ask for, in the order they are planned.
 FIGURE_KINDS = ("forest", "subgroup_forest", "funnel", "sensitivity_r", "bubble")
+#: The tables the figures are drawn from (besides the studies sheet), read as written.
+FIGURE_TABLES = (
+    "effects", "pooled", "subgroup_tests", "membership", "sensitivity", "metareg", "bias",
+)
 #: The raw texts of the studies that the audit's provenance check reads.
 SOURCES_GLOB = "data/raw/sources/*"
+#: The files a review can be read from (those present are its raw inputs), besides the texts.
+RAW_FILES = ("config/config.yaml", "data/raw/studies.csv", "data/raw/outcomes.csv",
+             "data/raw/extraction.xlsx")
+MANIFEST = "manifest.json"
 
 
 def library_digest(package_dir: str | Path) -> str:
-    """SHA-256 over the names and bytes of every ``*.py`` file of the library."""
+    """SHA-256 over the names and bytes of every ``*.py`` file and schema of the library."""
     root = Path(package_dir)
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
+    for path in sorted([*root.rglob("*.py"), *root.glob("schemas/*.yaml")]):
         if "__pycache__" in path.parts:
             continue
         digest.update(path.relative_to(root).as_posix().encode())
@@ -108,28 +124,61 @@ def snapshot_files(review) -> dict[str, bytes]:
     return files
 
 
-def write_snapshot(review, root: str | Path = SNAPSHOT_DIR) -> list[str]:
+def write_snapshot(review, inputs: dict[str, str], library: str,
+                   root: str | Path = SNAPSHOT_DIR) -> dict:
     """Write the snapshot under ``root``, each file only when its bytes change.
 
     An unchanged file keeps its modification time, so nothing downstream of it
-    re-runs. Files of outcomes no longer configured are removed. Returns the
-    files written (relative to ``root``).
+    re-runs. Files of outcomes no longer configured are removed. ``inputs`` are
+    the digests of the raw files read (:func:`input_digests`, taken before
+    reading), ``library`` the :func:`library_digest`; with the figure plan and
+    the digest of every snapshot file they make ``manifest.json``, written
+    last. Returns the manifest.
     """
     from scimeta.io import atomic_write
 
     root = Path(root)
     files = snapshot_files(review)
-    written = []
     for rel, data in files.items():
         path = root / rel
         if path.is_file() and path.read_bytes() == data:
             continue
         atomic_write(path, lambda fh, data=data: fh.write(data))
-        written.append(rel)
     for stale in sorted((root / "outcomes").glob("*.csv")):
         if f"outcomes/{stale.name}" not in files:
             stale.unlink()
-    return written
+    manifest = {
+        "library": library,
+        "inputs": inputs,
+        "snapshot": {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()},
+        "config": review.config,
+        "plan": planned_figures(review, review.config),
+    }
+    text = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False, default=str)
+    data = (text + "\n").encode("utf-8")
+    atomic_write(root / MANIFEST, lambda fh: fh.write(data))
+    return json.loads(text)
+
+
+def current_snapshot(library: str, root: str | Path = SNAPSHOT_DIR) -> dict | None:
+    """The manifest of the snapshot under ``root`` if it is that of the inputs as they are.
+
+    That is: the raw inputs present now (:func:`input_digests`) and the
+    library have the manifest's digests, and every snapshot file is there with
+    its digest. None otherwise (or without a manifest): read the review again.
+    """
+    root = Path(root)
+    try:
+        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if manifest.get("library") != library or manifest.get("inputs") != input_digests():
+        return None
+    for rel, digest in manifest.get("snapshot", {}).items():
+        path = root / rel
+        if not path.is_file() or _sha256(path) != digest:
+            return None
+    return manifest
 
 
 def _sheet_types(name: str) -> tuple[set, set]:
@@ -142,6 +191,8 @@ def _sheet_types(name: str) -> tuple[set, set]:
 
 def _read_sheet(path, name: str) -> pd.DataFrame:
     """A snapshot sheet with the types of :func:`scimeta.io.read_review`."""
+    import pandas as pd
+
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     numeric, integer = _sheet_types(name)
     for column in frame.columns:
@@ -172,36 +223,27 @@ def read_snapshot(rows_csv, studies_csv, sources_json, config: dict):
 
 
 # --------------------------------------------------------------------------- raw inputs
-def input_paths(review) -> list[str]:
-    """The raw files the review was read from (config, sheets) and the studies' texts."""
-    paths = {review.sources["config"]}
-    paths |= {review.sources[s].split(":")[0] for s in ("studies", "outcomes")}
-    paths |= {p.as_posix() for p in Path(".").glob(SOURCES_GLOB) if p.is_file()}
-    return sorted(paths)
+def input_paths() -> list[str]:
+    """The raw files present that a review is read from, and the studies' texts."""
+    paths = [p for p in RAW_FILES if Path(p).is_file()]
+    paths += sorted(p.as_posix() for p in Path(".").glob(SOURCES_GLOB) if p.is_file())
+    return paths
 
 
 def _sha256(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def input_digests(review) -> dict[str, str]:
-    """SHA-256 of each raw input of :func:`input_paths`, as read when the workflow started."""
-    return {p: _sha256(p) for p in input_paths(review)}
+def input_digests() -> dict[str, str]:
+    """SHA-256 of each raw input of :func:`input_paths` (run in the review folder)."""
+    return {p: _sha256(p) for p in input_paths()}
 
 
 def changed_inputs(digests: dict[str, str]) -> list[str]:
-    """The raw inputs whose bytes are no longer those of ``digests`` (or that are gone),
-    and the studies' texts that appeared since."""
-    changed = []
-    for path, digest in digests.items():
-        if not Path(path).is_file():
-            changed.append(f"{path} (removed)")
-        elif _sha256(path) != digest:
-            changed.append(path)
-    for path in sorted(p.as_posix() for p in Path(".").glob(SOURCES_GLOB) if p.is_file()):
-        if path not in digests:
-            changed.append(f"{path} (added)")
-    return changed
+    """The raw inputs that are no longer as ``digests`` has them: changed, removed, added."""
+    now = input_digests()
+    changed = [p if p in now else f"{p} (removed)" for p, d in digests.items() if now.get(p) != d]
+    return changed + [f"{p} (added)" for p in now if p not in digests]
 
 
 # --------------------------------------------------------------------------- figures
@@ -257,6 +299,8 @@ def planned_figures(review, config: dict) -> list[dict]:
     ``bubble`` for each moderator where at least three studies report the
     comparison. Ordered by outcome, then as listed.
     """
+    from scimeta.compare import measure_plan
+
     kinds = set(config["figures"]["kinds"])
     plan = []
 
@@ -297,3 +341,10 @@ def planned_figures(review, config: dict) -> list[dict]:
                     if n_studies >= 3:
                         add("bubble", key, comparison, measure, moderator)
     return plan
+
+
+def restrict_review(review, outcome: str):
+    """The review with only the rows (and the config entry) of one outcome."""
+    from scimeta.stages import restrict_review as restrict
+
+    return restrict(review, outcome)

@@ -5,14 +5,18 @@ When Snakemake parses the workflow, before it builds the DAG and before any job,
 is read and validated with the code of ``scimeta validate``: an invalid review stops here,
 listing every problem as file:row:column. The validated sheets are then written as the
 snapshot (``data/processed/snapshot/``: the studies, one file of rows per outcome, the files
-they came from, the resolved config), each file rewritten only when its bytes change. Every
-job reads the snapshot, never the raw sheets, so
+they came from, the resolved config, and a manifest of digests and the figure plan), each
+file rewritten only when its bytes change. Every job reads the snapshot, never the raw
+sheets, so
 
 * editing one row of one outcome changes that outcome's snapshot file only, and only that
   outcome's jobs (and the gathering) re-run; a raw file touched without a change re-runs
   nothing (the snapshot files keep their bytes and their times);
 * an input edited while the jobs run cannot reach half of them: the end of the run compares
-  the raw inputs with the digests taken here and names every file that changed.
+  the raw inputs with the digests of the manifest and names every file that changed.
+
+When the raw inputs and the library still have the manifest's digests, the snapshot is the
+one validation would write again, and it is read as it is (a no-op run needs no pandas).
 
 The snapshot is written at parse time, not by a rule, so that a dry run already knows which
 outcome changed: a rule writing it would be a job of the DAG, and everything downstream of a
@@ -25,35 +29,44 @@ import scimeta
 from snakemake.exceptions import WorkflowError
 from snakemake.sourcecache import infer_source_file
 
-from scimeta.io import read_review
 from scimeta.safe import report_labels, report_param, report_text
-from scimeta.stages import FIGURE_TABLES
-from scimeta.validate import ReviewError
 from scimeta.workflow import (
+    FIGURE_TABLES,
     SNAPSHOT_DIR,
     changed_inputs,
+    current_snapshot,
     input_digests,
     library_digest,
-    planned_figures,
     write_snapshot,
 )
 
-try:
-    REVIEW = read_review(".")
-except ReviewError as err:
-    raise WorkflowError(
-        "the review is invalid; nothing was run:\n"
-        + "\n".join(str(p) for p in err.problems if p.severity == "error")
-    )
 
+def read_and_validate():
+    """Read and validate the review (stopping on any error); write its snapshot."""
+    from scimeta.io import read_review
+    from scimeta.validate import ReviewError
+
+    digests = input_digests()
+    try:
+        review = read_review(".")
+    except ReviewError as err:
+        raise WorkflowError(
+            "the review is invalid; nothing was run:\n"
+            + "\n".join(str(p) for p in err.problems if p.severity == "error")
+        )
+    if input_digests() != digests:
+        raise WorkflowError("the review changed while it was read; nothing was run; run again")
+    return write_snapshot(review, digests, LIB_DIGEST, SNAPSHOT_DIR)
+
+
+LIB_DIGEST = library_digest(Path(scimeta.__file__).parent)
+MANIFEST = current_snapshot(LIB_DIGEST, SNAPSHOT_DIR) or read_and_validate()
 # the validated config, every default filled in (those of the schema and those that follow
 # other keys, e.g. pre_post under prepost_method), is the config the jobs receive
-config.update(REVIEW.config)
-write_snapshot(REVIEW, SNAPSHOT_DIR)
-INPUT_DIGESTS = input_digests(REVIEW)
-LIB_DIGEST = library_digest(Path(scimeta.__file__).parent)
+config.update(MANIFEST["config"])
+INPUT_DIGESTS = MANIFEST["inputs"]
+FIGURES = MANIFEST["plan"]
 OUTCOMES = sorted(config["outcomes"])
-FIGURES = planned_figures(REVIEW, config)
 FIGURE_FORMATS = tuple(config["figures"]["formats"])
 REPORT_DIR = Path(workflow.current_basedir).parent / "report"
 STUDY_TEXTS = sorted(p for p in INPUT_DIGESTS if p.startswith("data/raw/sources/"))

@@ -19,7 +19,7 @@ DRAW_KIND = {"sensitivity_r": "sensitivity"}
 
 
 def main(tables: dict, studies_csv, folder, *, plan, formats, prepost_r, **settings):
-    """``tables``: the path of each table of :data:`scimeta.stages.FIGURE_TABLES`;
+    """``tables``: the path of each table of :data:`scimeta.workflow.FIGURE_TABLES`;
     ``plan``: the outcome's planned figures; ``settings``: the keyword arguments of
     :func:`scimeta.figures.draw_figure`."""
     from scimeta.figures import draw_figure
