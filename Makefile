@@ -6,7 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.scimeta-installed
 CORES ?= 2
 
-.PHONY: run run-examples test lint format report bench clean-results reference
+SNAKEMAKE := $(BIN)/snakemake -s workflow/Snakefile
+
+.PHONY: run run-examples test test-fast lint format report bench clean-results reference
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,38 +16,60 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# Run one review folder, resuming safely after an interrupted run: the profile
+# (workflow/profiles/default) re-runs the jobs a killed run left incomplete, and the lock a
+# killed Snakemake left behind is removed (--unlock) only while this make holds the review's
+# lock file, so never under a Snakemake that make started and that is still running.
+# Snakemake's caches (and matplotlib's) go inside the review folder (XDG_CACHE_HOME).
+define run_review
+	mkdir -p $(1)/.snakemake
+	flock --nonblock $(1)/.snakemake/make-run.lock sh -c '\
+	  if [ -n "$$(ls -A $(1)/.snakemake/locks 2>/dev/null)" ]; then \
+	    $(SNAKEMAKE) -d $(1) --unlock --quiet; fi && \
+	  XDG_CACHE_HOME="$$(cd $(1) && pwd)/.snakemake/cache" $(SNAKEMAKE) -d $(1)' \
+	  || { echo "make run: $(1) failed, or another make run holds it" >&2; exit 1; }
+endef
+
 run: $(STAMP)
-	$(BIN)/snakemake -s Snakefile --cores $(CORES)
-	$(BIN)/snakemake -s Snakefile --cores $(CORES) -d examples/stroke_nsc
+	$(call run_review,.)
+	$(call run_review,examples/stroke_nsc)
 
 # The published reviews under examples/ (Hodgkiss 2023: data/raw built from the authors' sheets).
 EXAMPLES := normand1999 curtis1998 gibson2002 morris2008
 run-examples: $(STAMP)
 	for review in $(EXAMPLES); do \
-		$(BIN)/snakemake -s Snakefile --cores $(CORES) -d examples/$$review || exit 1; \
+		$(SNAKEMAKE) --cores $(CORES) -d examples/$$review || exit 1; \
 	done
 	$(BIN)/python examples/hodgkiss2023/make_raw.py
-	$(BIN)/snakemake -s Snakefile --cores $(CORES) -d examples/hodgkiss2023
+	$(SNAKEMAKE) --cores $(CORES) -d examples/hodgkiss2023
 	$(BIN)/python examples/hodgkiss2023/reproduce.py
 
 # results/report.html (the self-contained page a reviewer opens; also built by `make run`),
 # then the Snakemake report of the run, results/report.zip.
 report: $(STAMP)
-	$(BIN)/snakemake -s Snakefile --cores $(CORES) results/report.html
-	$(BIN)/snakemake -s Snakefile --cores 1 --report results/report.zip
+	$(SNAKEMAKE) --cores $(CORES) results/report.html
+	$(SNAKEMAKE) --cores 1 --report results/report.zip
 
+# The whole suite on 2 processes (pytest-xdist), each test file on one of them, so that the
+# workflow tests of a file share one run of each review (tests/conftest.py).
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(CORES) --dist loadfile
+
+# Unit and reference tests, without running Snakemake (about a minute).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n $(CORES) -m "not workflow"
 
 lint: $(STAMP)
-	$(BIN)/snakemake -s Snakefile --lint
-	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(SNAKEMAKE) --lint
+	$(BIN)/snakefmt --check Snakefile workflow/Snakefile workflow/rules
 
 format: $(STAMP)
-	$(BIN)/snakefmt Snakefile workflow/rules
+	$(BIN)/snakefmt Snakefile workflow/Snakefile workflow/rules
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pipeline.py
+	$(BIN)/python benchmarks/stages.py
+	$(BIN)/python benchmarks/vs_metafor.py
 	$(BIN)/python benchmarks/figures.py
 
 # Regenerate the metafor reference values (needs R with metafor, metadat, jsonlite, readxl, yaml).

@@ -289,7 +289,7 @@ def test_captions_render_no_free_text_of_the_config():
     """Captions are Jinja + reStructuredText: they may show only values that hold no text."""
     import re
 
-    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    schema = yaml.safe_load((REPO / "src/scimeta/schemas/config.schema.yaml").read_text())
     expressions = []
     for path in sorted((REPO / "workflow/report").glob("*.rst")):
         text = path.read_text(encoding="utf-8")

@@ -133,7 +133,7 @@ def test_html_escape():
     assert sio.html_escape(None) == "" and sio.html_escape(float("nan")) == ""
 
 
-def test_schemas_dir_is_in_the_repository():
+def test_schemas_dir_is_in_the_package():
     assert (sio.schemas_dir() / "outcomes.schema.yaml").is_file()
     assert sio.load_schema("studies")["required"] == ["study_id", "design"]
 

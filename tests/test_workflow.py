@@ -8,14 +8,13 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-SNAKEFILE = REPO / "Snakefile"
-BIN = Path(sys.executable).parent
+from conftest import BIN, REPO, SNAKEFILE, copy_review, copy_run
+from conftest import run_snakemake as snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -66,35 +65,12 @@ REPORT_MAX_BYTES = 5 * 1024 * 1024
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-def snakemake(review: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    cmd = [str(BIN / "snakemake"), "-s", str(SNAKEFILE), "-d", str(review), "--cores", "2", *args]
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-def copy_review(src: Path, dst: Path) -> Path:
-    (dst / "config").mkdir(parents=True)
-    shutil.copy(src / "config" / "config.yaml", dst / "config" / "config.yaml")
-    shutil.copytree(src / "data" / "raw", dst / "data" / "raw")
-    return dst
-
-
 def digest_tree(root: Path, pattern: str) -> dict[str, str]:
     return {
         p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.glob(pattern))
         if p.is_file()
     }
-
-
-@pytest.fixture(scope="module")
-def example_run(tmp_path_factory) -> Path:
-    review = copy_review(REPO, tmp_path_factory.mktemp("sci") / "review")
-    snakemake(review)
-    return review
 
 
 def test_contract_tables_exist_with_their_columns(example_run):
@@ -178,25 +154,140 @@ def test_deterministic_outputs(example_run, tmp_path):
         assert first == digest_tree(second, pattern), pattern
 
 
-def test_editing_one_outcome_reruns_only_that_outcome(example_run, tmp_path):
-    review = tmp_path / "edit"
-    shutil.copytree(example_run, review, symlinks=True)  # outputs, metadata and mtimes
-    assert "Nothing to be done" in "".join(snakemake(review, "-n").stdout)
+def edit_one_row(review: Path, outcome: str = "whoqol_health") -> None:
+    """Change one reported SD of ``outcome`` (as a reviewer correcting a typo would)."""
     path = review / "data/raw/outcomes.csv"
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    i = table.index[(table.study_id == "akhlaghpasand2025") & (table.outcome == "whoqol_health")][0]
+    i = table.index[(table.study_id == "akhlaghpasand2025") & (table.outcome == outcome)][0]
     table.loc[i, "sd"] = "24.0"
     table.to_csv(path, index=False, lineterminator="\n")
-    proc = snakemake(review, "-n", "--quiet", "rules")
-    text = proc.stdout + proc.stderr
-    jobs = [line.split() for line in text.splitlines() if line.strip()]
-    counts = {parts[0]: parts[-1] for parts in jobs if len(parts) == 2 and parts[-1].isdigit()}
-    assert counts.pop("total") == "8", counts
-    # the journal artefacts read the gathered tables and the sheets; the PRISMA diagram
-    # (config and studies sheet only) is not redrawn
-    assert counts == {"analyse_whoqol_health": "1", "tables": "1", "studies_table": "1",
-                      "summary_of_findings": "1", "risk_of_bias": "1", "methods": "1",
-                      "report": "1", "all": "1"}, counts
+
+
+def planned_jobs(review: Path) -> list[tuple[str, dict]]:
+    """The jobs a dry run would run: (rule, wildcards)."""
+    proc = snakemake(review, "-n")
+    jobs = []
+    for block in re.split(r"\n(?=rule |localrule )", proc.stdout):
+        match = re.match(r"(?:local)?rule (\w+):", block)
+        if not match:
+            continue
+        wildcards = re.search(r"^\s+wildcards: (.*)$", block, re.M)
+        pairs = dict(w.split("=", 1) for w in wildcards.group(1).split(", ")) if wildcards else {}
+        jobs.append((match.group(1), pairs))
+    return jobs
+
+
+def test_editing_one_outcome_reruns_only_that_outcome(example_run, tmp_path):
+    review = copy_run(example_run, tmp_path / "edit")
+    assert "Nothing to be done" in snakemake(review, "-n").stdout
+    edit_one_row(review)
+    jobs = planned_jobs(review)
+    outcomes = {w["outcome"] for _, w in jobs if "outcome" in w}
+    stems = {w.get("measure") for rule, w in jobs if rule in ("forest", "sensitivity_plot")}
+    assert outcomes == {"whoqol_health"}, jobs
+    assert sorted(rule for rule, _ in jobs) == sorted(
+        ["effect_sizes", "pools", "figures", "forest", "sensitivity_plot", "gather", "audit",
+         "all"]
+    ), jobs
+    assert stems == {"MC"}
+    snakemake(review)
+    assert "Nothing to be done" in snakemake(review, "-n").stdout
+
+
+def test_a_touched_sheet_without_change_reruns_nothing(example_run, tmp_path):
+    review = copy_run(example_run, tmp_path / "touch")
+    for name in ("outcomes.csv", "studies.csv"):
+        os.utime(review / "data/raw" / name)
+    os.utime(review / "config/config.yaml")
+    assert "Nothing to be done" in snakemake(review, "-n").stdout
+
+
+def test_rulegraph_shows_the_stages(example_run, tmp_path):
+    review = copy_run(example_run, tmp_path / "graph")
+    dot = snakemake(review, "--rulegraph", "--forceall").stdout
+    names = dict(re.findall(r'(\d+)\[label = "(\w+)"', dot))
+    edges = {(names[a], names[b]) for a, b in re.findall(r"(\d+) -> (\d+)", dot)}
+    for edge in [("effect_sizes", "pools"), ("pools", "figures"), ("figures", "forest"),
+                 ("figures", "subgroup_forest"), ("figures", "funnel"),
+                 ("figures", "sensitivity_plot"), ("figures", "bubble"),
+                 ("effect_sizes", "gather"), ("pools", "gather"), ("gather", "audit"),
+                 ("forest", "all"), ("audit", "all")]:
+        assert edge in edges, (edge, sorted(edges))
+
+
+def test_an_input_changed_during_the_run_is_named(example_run, tmp_path):
+    review = copy_run(example_run, tmp_path / "midrun")
+    edit_one_row(review)  # so that the run has jobs to do
+    cmd = [str(BIN / "snakemake"), "-s", str(SNAKEFILE), "-d", str(review), "--cores", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONHASHSEED": "0"})
+    started = review / "logs/effect_sizes/whoqol_health.log"
+    started.unlink()  # written again when the job starts, after the snapshot was taken
+    deadline = time.monotonic() + 120
+    while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before the input could be changed"
+    edit_one_row(review, "asia_motor")  # jobs read the snapshot taken at the start
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode != 0, out
+    assert "changed while the workflow ran" in out and "data/raw/outcomes.csv" in out, out
+    effects = pd.read_csv(review / "data/processed/outcomes/asia_motor/effects.csv")
+    before = pd.read_csv(example_run / "data/processed/outcomes/asia_motor/effects.csv")
+    pd.testing.assert_frame_equal(effects, before)  # asia_motor was not re-run with new rows
+
+
+def test_switching_to_the_workbook_reruns_and_names_it(example_run, tmp_path):
+    from test_xlsx_parity import _write_xlsx
+
+    review = copy_run(example_run, tmp_path / "xlsx")
+    raw = review / "data/raw"
+    _write_xlsx(raw, raw / "extraction.xlsx")
+    (raw / "studies.csv").unlink()
+    (raw / "outcomes.csv").unlink()
+    rules = [rule for rule, _ in planned_jobs(review)]
+    assert rules.count("effect_sizes") == 10 and "audit" in rules, rules
+    snakemake(review)
+    arms = pd.read_csv(review / "data/processed/arms.csv")
+    assert set(arms["source_file"]) == {"data/raw/extraction.xlsx:outcomes"}
+    excluded = pd.read_csv(review / "results/tables/excluded.csv")
+    assert set(excluded.loc[excluded["stage"] != "plan", "file"]) == {
+        "data/raw/extraction.xlsx:outcomes"
+    }
+    for name in ("effects.csv",):
+        assert (review / "data/processed" / name).read_bytes() == (
+            example_run / "data/processed" / name
+        ).read_bytes()
+
+
+def test_the_profile_beside_the_snakefile_is_read(example_run):
+    proc = snakemake(example_run, "-n")
+    assert "workflow/profiles/default" in proc.stdout + proc.stderr
+
+
+def test_installed_package_validates_a_review_outside_the_tree(tmp_path):
+    """pip install into a folder; its schemas are package data, not the source tree's."""
+    target = tmp_path / "site"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--disable-pip-version-check", "--target", str(target), str(REPO)],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    review = copy_review(REPO, tmp_path / "review")
+    code = (
+        "import sys, scimeta, scimeta.io as sio; from scimeta.cli import main; "
+        "print(scimeta.__file__); print(sio.schemas_dir()); "
+        "sys.exit(main(['validate', sys.argv[1]]))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(review)], capture_output=True, text=True,
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(target)},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    module, schemas = proc.stdout.splitlines()[:2]
+    assert Path(module).is_relative_to(target) and Path(schemas).is_relative_to(target)
+    assert (Path(schemas) / "config.schema.yaml").is_file()
+    assert "valid" in proc.stdout
 
 
 def test_invalid_review_stops_before_any_job(tmp_path):
@@ -239,7 +330,8 @@ def test_snakemake_lint():
 
 
 def test_snakefmt_check():
-    files = [str(SNAKEFILE), *map(str, sorted((REPO / "workflow" / "rules").glob("*.smk")))]
+    files = [str(REPO / "Snakefile"), str(SNAKEFILE),
+             *map(str, sorted((REPO / "workflow" / "rules").glob("*.smk")))]
     proc = subprocess.run([str(BIN / "snakefmt"), "--check", *files], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

@@ -32,7 +32,14 @@ import pandas as pd
 from scimeta.analysis import moderator_values
 from scimeta.faults import attempt
 from scimeta.membership import MIXED, OVERALL, pool_rows
-from scimeta.plotting import bubble_plot, forest_plot, funnel_plot, r_sensitivity_plot
+from scimeta.plotting import (
+    bubble_plot,
+    cumulative_forest_plot,
+    forest_plot,
+    funnel_plot,
+    gosh_plot,
+    r_sensitivity_plot,
+)
 from scimeta.plotting._common import FigureResult, new_figure
 from scimeta.plotting.style import figure_context
 from scimeta.settings import FigureSettings, analysis_settings, comparison_text
@@ -134,6 +141,9 @@ def draw_figure(
     max_forest_rows: int | None,
     figures: dict,
     rob: pd.DataFrame | None = None,
+    gosh: pd.DataFrame | None = None,
+    gosh_influence: pd.DataFrame | None = None,
+    cumulative: pd.DataFrame | None = None,
 ) -> FigureResult:
     """Draw one planned figure of an outcome (see :func:`scimeta.workflow.planned_figures`).
 
@@ -147,13 +157,16 @@ def draw_figure(
     validated config's ``figures`` block
     (:class:`scimeta.settings.FigureSettings`: ``small_k``, ``min_k_small_study``). ``rob`` is ``data/raw/risk_of_bias.csv`` as read
     (text cells), or None: with it (and ``studies``) forest plots get a
-    risk-of-bias column (:func:`scimeta.rob.forest_rob_data`).
+    risk-of-bias column (:func:`scimeta.rob.forest_rob_data`). ``gosh``,
+    ``gosh_influence``, ``cumulative``: the outcome's ``gosh.csv``,
+    ``gosh_influence.csv`` and ``cumulative.csv`` (for those kinds).
     """
     tables = dict(outcome=outcome, outcome_config=outcome_config, analysis=analysis,
                   layout=layout, effects=effects, pooled=pooled, subgroup_tests=subgroup_tests,
                   membership=membership, sensitivity=sensitivity, metareg=metareg, bias=bias,
                   studies=studies, populations=populations, max_forest_rows=max_forest_rows,
-                  options=FigureSettings.from_figures(figures), rob=rob)
+                  options=FigureSettings.from_figures(figures), rob=rob, gosh=gosh,
+                  gosh_influence=gosh_influence, cumulative=cumulative)
     result, why = attempt(_draw, item, **tables)
     if result is None:
         kind = {"subgroup_forest": "forest", "sensitivity": "r_sensitivity"}.get(item["kind"],
@@ -166,7 +179,8 @@ def draw_figure(
 
 def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, subgroup_tests,
           membership, sensitivity, metareg, bias, studies, populations, options, rob,
-          max_forest_rows=None) -> FigureResult:
+          max_forest_rows=None, gosh=None, gosh_influence=None,
+          cumulative=None) -> FigureResult:
     kind, comparison, measure, var = item["kind"], item["comparison"], item["measure"], item["var"]
     effects = _text_filled(effects)
     analysis = analysis_settings(analysis)
@@ -260,7 +274,44 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
     if kind == "bubble":
         return _bubble(effects, membership, metareg, studies, outcome_config, comparison,
                        measure, var, tau2_method, ci_method, level, options)
+    if kind == "gosh":
+        return _gosh(gosh, gosh_influence, _title(outcome_config, comparison, measure),
+                     comparison, measure)
+    if kind == "cumulative":
+        return _cumulative(cumulative, _title(outcome_config, comparison, measure), comparison,
+                           measure, max_forest_rows)
     raise ValueError(f"unknown figure kind {kind!r}")
+
+
+def _one_pool(table, comparison, measure):
+    return table[(table["comparison"] == comparison) & (table["measure"] == measure)]
+
+
+def _gosh(gosh, influence, title, comparison, measure) -> FigureResult:
+    """The GOSH plot of one pool, from the outcome's gosh.csv and gosh_influence.csv."""
+    table = _one_pool(gosh, comparison, measure)
+    influence = _one_pool(influence, comparison, measure)
+    if table.empty or influence.empty:
+        return placeholder("No GOSH plot: fewer than 3 studies in the pool, or no subset could "
+                           "be fitted (results/tables/gosh.csv says which).", kind="gosh",
+                           title=title)
+    # influence rows are in the pool's order, that of the membership strings
+    return gosh_plot(table.reset_index(drop=True), influence=influence.reset_index(drop=True),
+                     study_labels=influence["study"].astype(str).tolist(), measure=measure,
+                     title=title)
+
+
+def _cumulative(cumulative, title, comparison, measure, max_rows) -> FigureResult:
+    """The cumulative forest plot of one pool, from the outcome's cumulative.csv."""
+    rows = _one_pool(cumulative, comparison, measure)
+    if rows["step"].notna().sum() == 0:
+        notes = "; ".join(str(n) for n in rows["note"].dropna().unique())
+        return placeholder("No cumulative meta-analysis: " + (notes or "no study in the pool"),
+                           kind="cumulative", title=title)
+    order_by = str(rows["order_by"].dropna().iloc[0]) if rows["order_by"].notna().any() else ""
+    return cumulative_forest_plot(rows.reset_index(drop=True), measure=measure,
+                                  order_label=order_by.replace("_", " ").capitalize(),
+                                  title=title, max_rows=max_rows)
 
 
 def _rob_dots(rob, studies, rows) -> tuple[pd.DataFrame | None, str]:

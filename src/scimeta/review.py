@@ -110,17 +110,17 @@ class RawReview:
 
 # --------------------------------------------------------------------------- schemas
 def schemas_dir() -> Path:
-    """``<repo>/workflow/schemas`` located relative to the installed package."""
-    import scimeta
+    """The package's ``schemas`` folder (package data, found with :mod:`importlib.resources`)."""
+    from importlib.resources import files
 
-    return Path(scimeta.__file__).resolve().parents[2] / "workflow" / "schemas"
+    return Path(str(files("scimeta") / "schemas"))
 
 
 _SCHEMA_CACHE: dict[str, dict] = {}
 
 
 def load_schema(name: str) -> dict:
-    """Load ``workflow/schemas/<name>.schema.yaml`` (name: config, studies, outcomes)."""
+    """Load ``scimeta/schemas/<name>.schema.yaml`` (name: config, studies, outcomes)."""
     if name not in _SCHEMA_CACHE:
         path = schemas_dir() / f"{name}.schema.yaml"
         with open(path, encoding="utf-8") as fh:

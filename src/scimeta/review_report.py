@@ -221,7 +221,9 @@ def figure_caption(item: dict, label: str, primary, *, arms: dict, level: float,
     n = _num(primary["n"]) if primary is not None else math.nan
     what = {"forest": "Forest plot", "subgroup_forest": "Subgroup forest plot",
             "funnel": "Contour-enhanced funnel plot", "sensitivity": "Sensitivity to the "
-            "assumed pre–post correlation r", "bubble": "Meta-regression (bubble plot)"}[kind]
+            "assumed pre–post correlation r", "bubble": "Meta-regression (bubble plot)",
+            "gosh": "GOSH plot (every subset of the pool's studies)",
+            "cumulative": "Cumulative forest plot"}[kind]
     parts = [f"<b>{what}</b> of <b>{esc(label)}</b>, {esc(comparison_text(comparison, arms))}"
              f": {esc(MEASURE_NAMES.get(measure, measure))} ({esc(measure)}); k = {k}"
              + (f", {n:.0f} participants" if math.isfinite(n) and n > 0 else "") + "."]
@@ -239,6 +241,13 @@ def figure_caption(item: dict, label: str, primary, *, arms: dict, level: float,
     if kind == "funnel":
         parts.append("Each study's effect against its standard error; shaded contours mark "
                      "where a study would be significant.")
+    if kind == "gosh":
+        parts.append("Pooled estimate against I² of every subset of the studies (a seeded "
+                     "sample of subsets above gosh.max_exact_k); studies whose inclusion shifts "
+                     "the cloud are highlighted.")
+    if kind == "cumulative":
+        parts.append("The pool re-estimated as each study is added, in the order of "
+                     "cumulative.order_by.")
     parts.append(f"Primary pool: {esc(_pool_words(primary))}, {level:.0%} intervals.")
     warnings = small_k_warnings(kind, k, min_k_small_study=min_k_small_study,
                                 pi_min_k=pi_min_k)

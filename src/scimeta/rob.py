@@ -254,7 +254,7 @@ def validate_risk_of_bias(table: pd.DataFrame, studies: pd.DataFrame, *,
     Returns
     -------
     list of Problem
-        Errors (the columns of ``workflow/schemas/risk_of_bias.schema.yaml``; a
+        Errors (the columns of ``scimeta/schemas/risk_of_bias.schema.yaml``; a
         study unknown to studies.csv; a tool that does not follow the design;
         a domain or judgement the tool does not have; a missing support; a
         study × domain given twice; a study lacking domains; an overall

@@ -5,7 +5,7 @@ row (header = row 1) and the column, so ``str(problem)`` reads
 ``data/raw/outcomes.csv:14:sd: must be >= 0 (got -2.1)``. Parts that do not
 apply are left out (``data/raw/outcomes.csv: file is empty (no header row)``).
 
-Rules (the sheet schemas in ``workflow/schemas/`` hold the per-column ones):
+Rules (the sheet schemas in ``scimeta/schemas/`` hold the per-column ones):
 
 * numbers use a decimal point; ``12,3`` (comma decimal), ``1,060``
   (thousands separator; in a count column it can only be that), ``12.3±4``

@@ -1,79 +1,83 @@
 """What the Snakemake workflow needs to know before any job runs.
 
-The workflow reads the review once when it parses the Snakefile. From that
-read it derives
+The workflow reads and validates the review once, when it parses the
+Snakefile (the code of ``scimeta validate``). From that read it
 
-* a digest of every outcome's rows (plus the studies sheet), passed to the
-  outcome's jobs as a parameter, so that editing one outcome row re-runs that
-  outcome's jobs and nothing else;
-* a digest of the library's source, passed to every job that uses it, so
-  that changing a formula re-runs what depends on it;
-* the figures to draw, planned from the sheets and the config;
+* writes the **snapshot** every job reads (:func:`write_snapshot`): the
+  validated studies sheet, one file of rows per outcome, the files they were
+  read from and the resolved config, each rewritten only when its content
+  changes, so that editing one outcome's rows re-runs that outcome's jobs
+  and nothing else;
+* records in the snapshot's ``manifest.json`` a digest of every raw input it
+  read (:func:`input_digests`), of the library, of each snapshot file, and the
+  figures planned from the sheets and the config (:func:`planned_figures`).
 
-and :func:`start_job` and :func:`finish_job` begin and end every job.
+The end of the run checks the raw inputs against those digests
+(:func:`changed_inputs`): an input edited while the jobs ran is named, never
+silently mixed with the snapshot. A later run whose inputs and library have
+the digests of the manifest reads the snapshot as it is
+(:func:`current_snapshot`): the same bytes validated by the same code give the
+same result, and the run needs neither the sheets nor pandas to start.
 
-No statistics happen here.
+No statistics happen here; this module imports no pandas until a sheet is read.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import gc
+import csv
 import hashlib
+import io
 import json
+import math
 from pathlib import Path
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from scimeta.compare import measure_plan
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
+    "SNAPSHOT_DIR",
+    "FIGURE_KINDS",
+    "FIGURE_TABLES",
+    "current_snapshot",
     "library_digest",
-    "outcome_digests",
-    "planned_figures",
-    "comparisons_present",
+    "snapshot_files",
+    "write_snapshot",
+    "read_snapshot",
+    "read_snapshot_studies",
+    "read_snapshot_review",
     "restrict_review",
-    "start_job",
-    "finish_job",
-    "FIGURE_FORMATS",
+    "input_digests",
+    "changed_inputs",
+    "planned_figures",
+    "figure_stem",
+    "comparisons_present",
 ]
 
-#: The files of each kind of figure, besides the CSV of the numbers drawn.
-FIGURE_FORMATS = {
-    "forest": ("svg", "png", "pdf"),
-    "subgroup_forest": ("svg", "png", "pdf"),
-    "funnel": ("svg", "png"),
-    "sensitivity": ("svg", "png"),
-    "bubble": ("svg", "png"),
-}
-
-
-def start_job() -> None:
-    """Keep what a job's process has imported out of its garbage collections.
-
-    pandas, scipy and matplotlib leave hundreds of thousands of objects that
-    live as long as the process; drawing figures triggers many collections,
-    and each full one would walk them all again. Call it after the imports.
-    """
-    gc.freeze()
-
-
-def finish_job() -> None:
-    """Skip the garbage collection Python runs when a finished job's process exits.
-
-    A job that drew figures holds thousands of matplotlib objects in
-    reference cycles; collecting them at exit takes 0.1-0.4 s of a 1-5 s job,
-    for nothing: every output is written and closed, and logging is flushed
-    at exit as usual. Call it last.
-    """
-    gc.freeze()
+#: Where the snapshot of the review's inputs lives, inside the review folder.
+SNAPSHOT_DIR = "data/processed/snapshot"
+#: The kinds of figure ``figures.kinds`` can ask for, in the order they are planned.
+FIGURE_KINDS = ("forest", "subgroup_forest", "funnel", "sensitivity_r", "bubble", "gosh",
+                "cumulative")
+#: The tables the figures are drawn from (besides the studies sheet), read as written.
+FIGURE_TABLES = (
+    "effects", "pooled", "subgroup_tests", "membership", "sensitivity", "metareg", "bias",
+    "gosh", "gosh_influence", "cumulative",
+)
+#: The raw texts of the studies that the audit's provenance check reads.
+SOURCES_GLOB = "data/raw/sources/*"
+#: The files a review can be read from (those present are its raw inputs), besides the texts.
+RAW_FILES = ("config/config.yaml", "data/raw/studies.csv", "data/raw/outcomes.csv",
+             "data/raw/extraction.xlsx", "data/raw/risk_of_bias.csv")
+MANIFEST = "manifest.json"
 
 
 def library_digest(package_dir: str | Path) -> str:
-    """SHA-256 over the names and bytes of every ``*.py`` file of the library."""
+    """SHA-256 over the names and bytes of every ``*.py`` file and schema of the library."""
     root = Path(package_dir)
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
+    for path in sorted([*root.rglob("*.py"), *root.glob("schemas/*.yaml")]):
         if "__pycache__" in path.parts:
             continue
         digest.update(path.relative_to(root).as_posix().encode())
@@ -83,24 +87,199 @@ def library_digest(package_dir: str | Path) -> str:
     return digest.hexdigest()
 
 
+# --------------------------------------------------------------------------- snapshot
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    return str(value)
+
+
 def _frame_bytes(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    """A sheet as CSV, losslessly: text verbatim, floats as their exact ``repr``, NaN empty.
+
+    Unlike :func:`scimeta.io.write_csv` no cell is neutralised: the snapshot is a
+    faithful copy of what was read (as the raw sheets are), read back by
+    :func:`read_snapshot`, never a table for a spreadsheet.
+    """
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(list(frame.columns))
+    writer.writerows([_cell(v) for v in row] for row in frame.itertuples(index=False))
+    return buf.getvalue().encode("utf-8")
 
 
-def outcome_digests(review, config: dict) -> dict[str, str]:
-    """One digest per configured outcome: its rows of ``outcomes``, the studies sheet and its config."""
-    studies = _frame_bytes(review.studies.drop(columns=["source_row"], errors="ignore"))
-    out = {}
-    for key in sorted(config["outcomes"]):
-        rows = review.outcomes[review.outcomes["outcome"] == key]
-        digest = hashlib.sha256()
-        digest.update(studies)
-        digest.update(_frame_bytes(rows))
-        digest.update(json.dumps(config["outcomes"][key], sort_keys=True, default=str).encode())
-        out[key] = digest.hexdigest()
-    return out
+def snapshot_files(review) -> dict[str, bytes]:
+    """The snapshot of a validated review: relative path -> bytes.
+
+    ``studies.csv``; ``outcomes/<outcome>.csv`` for every configured outcome
+    (its rows, in sheet order, ``source_row`` included); ``sources.json`` (the
+    file each sheet was read from: a CSV or a sheet of ``extraction.xlsx``) and
+    ``config.json`` (the config with every default filled in); ``risk_of_bias.csv``
+    when the review has a risk-of-bias sheet (every cell as text).
+    """
+    files = {"studies.csv": _frame_bytes(review.studies)}
+    if review.risk_of_bias is not None:
+        files["risk_of_bias.csv"] = _frame_bytes(review.risk_of_bias)
+    rows = review.outcomes
+    for key in sorted(review.config["outcomes"]):
+        files[f"outcomes/{key}.csv"] = _frame_bytes(rows[rows["outcome"] == key])
+    files["sources.json"] = (json.dumps(review.sources, indent=1, sort_keys=True) + "\n").encode()
+    files["config.json"] = (
+        json.dumps(review.config, indent=1, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+    ).encode("utf-8")
+    return files
 
 
+def write_snapshot(review, inputs: dict[str, str], library: str,
+                   root: str | Path = SNAPSHOT_DIR) -> dict:
+    """Write the snapshot under ``root``, each file only when its bytes change.
+
+    An unchanged file keeps its modification time, so nothing downstream of it
+    re-runs. Files of outcomes no longer configured are removed. ``inputs`` are
+    the digests of the raw files read (:func:`input_digests`, taken before
+    reading), ``library`` the :func:`library_digest`; with the figure plan and
+    the digest of every snapshot file they make ``manifest.json``, written
+    last. Returns the manifest.
+    """
+    from scimeta.io import atomic_write
+
+    root = Path(root)
+    files = snapshot_files(review)
+    for rel, data in files.items():
+        path = root / rel
+        if path.is_file() and path.read_bytes() == data:
+            continue
+        atomic_write(path, lambda fh, data=data: fh.write(data))
+    for stale in sorted((root / "outcomes").glob("*.csv")):
+        if f"outcomes/{stale.name}" not in files:
+            stale.unlink()
+    if "risk_of_bias.csv" not in files and (root / "risk_of_bias.csv").is_file():
+        (root / "risk_of_bias.csv").unlink()
+    manifest = {
+        "library": library,
+        "inputs": inputs,
+        "snapshot": {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()},
+        "config": review.config,
+        "plan": planned_figures(review, review.config),
+    }
+    text = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False, default=str)
+    data = (text + "\n").encode("utf-8")
+    atomic_write(root / MANIFEST, lambda fh: fh.write(data))
+    return json.loads(text)
+
+
+def current_snapshot(library: str, root: str | Path = SNAPSHOT_DIR) -> dict | None:
+    """The manifest of the snapshot under ``root`` if it is that of the inputs as they are.
+
+    That is: the raw inputs present now (:func:`input_digests`) and the
+    library have the manifest's digests, and every snapshot file is there with
+    its digest. None otherwise (or without a manifest): read the review again.
+    """
+    root = Path(root)
+    try:
+        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if manifest.get("library") != library or manifest.get("inputs") != input_digests():
+        return None
+    for rel, digest in manifest.get("snapshot", {}).items():
+        path = root / rel
+        if not path.is_file() or _sha256(path) != digest:
+            return None
+    return manifest
+
+
+def _sheet_types(name: str) -> tuple[set, set]:
+    from scimeta.io import load_schema
+
+    props = load_schema(name).get("properties", {})
+    numeric = {c for c, spec in props.items() if spec.get("type") in ("number", "integer")}
+    return numeric, {"source_row"}
+
+
+def _read_sheet(path, name: str) -> pd.DataFrame:
+    """A snapshot sheet with the types of :func:`scimeta.io.read_review`."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    numeric, integer = _sheet_types(name)
+    for column in frame.columns:
+        if column in integer:
+            frame[column] = frame[column].astype(int)
+        elif column in numeric:
+            frame[column] = pd.to_numeric(frame[column].replace("", None)).astype(float)
+    return frame
+
+
+def read_snapshot_studies(studies_csv) -> pd.DataFrame:
+    """The studies sheet of the snapshot, typed as :func:`scimeta.io.read_review` types it."""
+    return _read_sheet(studies_csv, "studies")
+
+
+def read_snapshot_review(root: str | Path = SNAPSHOT_DIR):
+    """The whole :class:`scimeta.io.Review` the snapshot under ``root`` holds: every
+    outcome's rows (in outcome order), the studies, the sources, the resolved config and
+    the risk-of-bias sheet (None without one)."""
+    import pandas as pd
+
+    from scimeta.io import Review
+
+    root = Path(root)
+    config = json.loads((root / "config.json").read_text(encoding="utf-8"))
+    rows = [_read_sheet(root / "outcomes" / f"{key}.csv", "outcomes")
+            for key in sorted(config["outcomes"])]
+    rob_csv = root / "risk_of_bias.csv"
+    return Review(
+        config=config,
+        studies=_read_sheet(root / "studies.csv", "studies"),
+        outcomes=pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(),
+        sources=json.loads((root / "sources.json").read_text(encoding="utf-8")),
+        review_dir=".",
+        risk_of_bias=(pd.read_csv(rob_csv, dtype=str, keep_default_na=False)
+                      .assign(source_row=lambda f: f["source_row"].astype(int))
+                      if rob_csv.is_file() else None),
+    )
+
+
+def read_snapshot(rows_csv, studies_csv, sources_json, config: dict):
+    """The :class:`scimeta.io.Review` the snapshot holds (``rows_csv``: one outcome's rows)."""
+    from scimeta.io import Review
+
+    sources = json.loads(Path(sources_json).read_text(encoding="utf-8"))
+    return Review(
+        config=config,
+        studies=_read_sheet(studies_csv, "studies"),
+        outcomes=_read_sheet(rows_csv, "outcomes"),
+        sources=sources,
+        review_dir=".",
+    )
+
+
+# --------------------------------------------------------------------------- raw inputs
+def input_paths() -> list[str]:
+    """The raw files present that a review is read from, and the studies' texts."""
+    paths = [p for p in RAW_FILES if Path(p).is_file()]
+    paths += sorted(p.as_posix() for p in Path(".").glob(SOURCES_GLOB) if p.is_file())
+    return paths
+
+
+def _sha256(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def input_digests() -> dict[str, str]:
+    """SHA-256 of each raw input of :func:`input_paths` (run in the review folder)."""
+    return {p: _sha256(p) for p in input_paths()}
+
+
+def changed_inputs(digests: dict[str, str]) -> list[str]:
+    """The raw inputs that are no longer as ``digests`` has them: changed, removed, added."""
+    now = input_digests()
+    changed = [p if p in now else f"{p} (removed)" for p, d in digests.items() if now.get(p) != d]
+    return changed + [f"{p} (added)" for p in now if p not in digests]
+
+
+# --------------------------------------------------------------------------- figures
 def comparisons_present(rows: pd.DataFrame) -> list[str]:
     """Which comparisons an outcome's rows can give: ``between_arms`` and/or ``pre_post``."""
     present = []
@@ -115,7 +294,7 @@ def comparisons_present(rows: pd.DataFrame) -> list[str]:
 
 def _subgroup_levels(var: str, rows: pd.DataFrame, studies: pd.DataFrame, config: dict) -> set:
     """The groups the rows can form for ``var``: its levels, and "mixed" for studies without one."""
-    populations = set(config.get("populations", {}).get(var, []))
+    populations = set(config["populations"].get(var, []))
     split = rows["population"].isin(populations)
     levels = set(rows.loc[split, "population"])
     unsplit = set(rows["study_id"]) - set(rows.loc[split, "study_id"])
@@ -129,57 +308,81 @@ def _subgroup_levels(var: str, rows: pd.DataFrame, studies: pd.DataFrame, config
     return levels
 
 
-def planned_figures(review, config: dict) -> dict[str, list[tuple]]:
+def figure_stem(kind: str, outcome: str, comparison: str, measure: str, var: str = "") -> str:
+    """The file name (without extension) of a figure under ``results/figures/``."""
+    if kind == "sensitivity_r":
+        return f"sensitivity_r_{outcome}_{measure}"
+    if kind == "bubble":
+        return f"bubble_{outcome}_{comparison}_{measure}_{var}"
+    if kind in ("gosh", "cumulative"):
+        return f"{kind}_{outcome}_{comparison}_{measure}"
+    prefix = "funnel" if kind == "funnel" else "forest"
+    return f"{prefix}_{outcome}_{comparison}_{measure}" + (f"_by_{var}" if var else "")
+
+
+def planned_figures(review, config: dict) -> list[dict]:
     """The figures the workflow draws, from the sheets and the config.
 
-    Returns a dict with ``forest`` (outcome, comparison, measure) for every
-    comparison the rows allow and every measure the config asks for; the
-    other figures are drawn for the first measure of each comparison (the
-    primary one; the tables hold every measure):
-    ``subgroup_forest`` (outcome, comparison, measure, variable) where the
-    rows show at least two groups of the variable (a "mixed / not reported"
-    group counts); ``funnel`` where at least three studies report the
-    comparison; ``sensitivity`` (outcome, measure) for paired before/after
-    measures; and ``bubble`` (outcome, comparison, measure, moderator) for
-    each moderator of the config where at least three studies report the
-    comparison.
+    One dict (``kind``, ``outcome``, ``comparison``, ``measure``, ``var``,
+    ``stem``) per figure of a kind in ``figures.kinds``: ``forest`` for every
+    comparison the rows allow and every measure the config asks for; the other
+    kinds for the first measure of each comparison (the primary one; the
+    tables hold every measure): ``subgroup_forest`` for each subgroup
+    variable where the rows show at least two groups (a "mixed / not
+    reported" group counts); ``funnel`` where at least three studies report
+    the comparison; ``sensitivity_r`` for paired before/after measures; and
+    ``bubble`` for each moderator where at least three studies report the
+    comparison; ``gosh`` and ``cumulative`` where at least three studies report
+    it. Ordered by outcome, then as listed.
     """
-    plan = {"forest": [], "subgroup_forest": [], "funnel": [], "sensitivity": [], "bubble": []}
+    from scimeta.compare import measure_plan
+
+    kinds = set(config["figures"]["kinds"])
+    plan = []
+
+    def add(kind, outcome, comparison, measure, var=""):
+        if kind in kinds:
+            plan.append({
+                "kind": kind, "outcome": outcome, "comparison": comparison, "measure": measure,
+                "var": var, "stem": figure_stem(kind, outcome, comparison, measure, var),
+            })
+
     outcomes = review.outcomes
-    paired = config.get("prepost_method", "paired") == "paired"
+    paired = config["prepost_method"] == "paired"
     for key in sorted(config["outcomes"]):
-        ocfg = config["outcomes"][key]
         rows = outcomes[outcomes["outcome"] == key]
         if rows.empty:
             continue
         # the measures the rows can give (defaults that do not apply are not drawn)
-        attempted = measure_plan(rows, ocfg, prepost_method=config.get("prepost_method", "paired"))
+        attempted = measure_plan(rows, config["outcomes"][key],
+                                 prepost_method=config["prepost_method"])
         for comparison in comparisons_present(rows):
-            measures = attempted[comparison].measures
             if comparison == "between_arms":
                 crows = rows[(rows["arm"] == "control") | (rows["kind"] == "difference")]
             else:
                 crows = rows[(rows["arm"] == "treatment") & (rows["kind"] != "difference")]
             n_studies = crows["study_id"].nunique()
-            for i, measure in enumerate(measures):
-                plan["forest"].append((key, comparison, measure))
+            for i, measure in enumerate(attempted[comparison].measures):
+                add("forest", key, comparison, measure)
                 if i > 0:
                     continue  # the other figures are drawn for the first (primary) measure
-                if n_studies >= 3:
-                    plan["funnel"].append((key, comparison, measure))
-                for var in config.get("subgroups", []):
+                for var in config["subgroups"]:
                     if len(_subgroup_levels(var, crows, review.studies, config)) >= 2:
-                        plan["subgroup_forest"].append((key, comparison, measure, var))
-                for moderator in config.get("moderators", []):
-                    if n_studies >= 3:
-                        plan["bubble"].append((key, comparison, measure, moderator))
+                        add("subgroup_forest", key, comparison, measure, var)
+                if n_studies >= 3:
+                    add("funnel", key, comparison, measure)
+                    add("gosh", key, comparison, measure)
+                    add("cumulative", key, comparison, measure)
                 if comparison == "pre_post" and paired and measure in ("MC", "SMCR", "SMCC"):
-                    plan["sensitivity"].append((key, measure))
+                    add("sensitivity_r", key, comparison, measure)
+                for moderator in config["moderators"]:
+                    if n_studies >= 3:
+                        add("bubble", key, comparison, measure, moderator)
     return plan
 
 
 def restrict_review(review, outcome: str):
     """The review with only the rows (and the config entry) of one outcome."""
-    rows = review.outcomes[review.outcomes["outcome"] == outcome].reset_index(drop=True)
-    config = {**review.config, "outcomes": {outcome: review.config["outcomes"][outcome]}}
-    return dataclasses.replace(review, outcomes=rows, config=config)
+    from scimeta.stages import restrict_review as restrict
+
+    return restrict(review, outcome)

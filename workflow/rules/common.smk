@@ -1,162 +1,311 @@
-"""Config and sheet validation, digests and input functions shared by all rules."""
+"""The review read and validated once, its snapshot, the figure plan, and the helpers of
+the rules.
 
-import functools
-import gc
-import hashlib
-import sys
-import threading
+When Snakemake parses the workflow, before it builds the DAG and before any job, the review
+is read and validated with the code of ``scimeta validate``: an invalid review stops here,
+listing every problem as file:row:column. The validated sheets are then written as the
+snapshot (``data/processed/snapshot/``: the studies, one file of rows per outcome, the files
+they came from, the resolved config, and a manifest of digests and the figure plan), each
+file rewritten only when its bytes change. Every job reads the snapshot, never the raw
+sheets, so
+
+* editing one row of one outcome changes that outcome's snapshot file only, and only that
+  outcome's jobs (and the gathering) re-run; a raw file touched without a change re-runs
+  nothing (the snapshot files keep their bytes and their times);
+* an input edited while the jobs run cannot reach half of them: the end of the run compares
+  the raw inputs with the digests of the manifest and names every file that changed.
+
+When the raw inputs and the library still have the manifest's digests, the snapshot is the
+one validation would write again, and it is read as it is (a no-op run needs no pandas).
+
+The snapshot is written at parse time, not by a rule, so that a dry run already knows which
+outcome changed: a rule writing it would be a job of the DAG, and everything downstream of a
+job that has to run counts as out of date until it has run.
+"""
+
 from pathlib import Path
 
+import scimeta
 from snakemake.exceptions import WorkflowError
 from snakemake.sourcecache import infer_source_file
 
-REPO = Path(workflow.basedir)
-if str(REPO / "src") not in sys.path:
-    sys.path.insert(0, str(REPO / "src"))
-
-from scimeta.io import read_review  # noqa: E402
-from scimeta.safe import report_labels, report_param, report_text  # noqa: E402
-from scimeta.textextract import SOURCES_DIR  # noqa: E402
-from scimeta.validate import ReviewError  # noqa: E402
-from scimeta.workflow import (  # noqa: E402
-    FIGURE_FORMATS,
+from scimeta.safe import report_labels, report_param, report_text
+from scimeta.workflow import (
+    FIGURE_TABLES,
+    SNAPSHOT_DIR,
+    changed_inputs,
+    current_snapshot,
+    input_digests,
     library_digest,
-    outcome_digests,
-    planned_figures,
+    write_snapshot,
 )
 
-try:
-    REVIEW = read_review(".")
-except ReviewError as err:
-    raise WorkflowError(
-        "the review is invalid; nothing was run:\n"
-        + "\n".join(str(p) for p in err.problems if p.severity == "error")
-    )
 
+def read_and_validate():
+    """Read and validate the review (stopping on any error); write its snapshot."""
+    from scimeta.io import read_review
+    from scimeta.validate import ReviewError
+
+    digests = input_digests()
+    try:
+        review = read_review(".")
+    except ReviewError as err:
+        raise WorkflowError(
+            "the review is invalid; nothing was run:\n"
+            + "\n".join(str(p) for p in err.problems if p.severity == "error")
+        )
+    if input_digests() != digests:
+        raise WorkflowError("the review changed while it was read; nothing was run; run again")
+    return write_snapshot(review, digests, LIB_DIGEST, SNAPSHOT_DIR)
+
+
+LIB_DIGEST = library_digest(Path(scimeta.__file__).parent)
+MANIFEST = current_snapshot(LIB_DIGEST, SNAPSHOT_DIR) or read_and_validate()
 # the validated config, every default filled in (those of the schema and those that follow
 # other keys, e.g. pre_post under prepost_method), is the config the jobs receive
-config.update(REVIEW.config)
-LIB_DIGEST = library_digest(REPO / "src" / "scimeta")
-OUTCOME_DIGESTS = outcome_digests(REVIEW, config)
+config.update(MANIFEST["config"])
+INPUT_DIGESTS = MANIFEST["inputs"]
+FIGURES = MANIFEST["plan"]
 OUTCOMES = sorted(config["outcomes"])
-FIGURES = planned_figures(REVIEW, config)
+FIGURE_FORMATS = tuple(config["figures"]["formats"])
+REPORT_DIR = Path(workflow.current_basedir).parent / "report"
+STUDY_TEXTS = sorted(p for p in INPUT_DIGESTS if p.startswith("data/raw/sources/"))
+#: Whether the review has a risk-of-bias sheet (then in the snapshot as risk_of_bias.csv).
+HAS_ROB = "risk_of_bias.csv" in MANIFEST["snapshot"]
 
 
-def get_review_digest(wildcards):
-    return hashlib.sha256("".join(OUTCOME_DIGESTS.values()).encode()).hexdigest()
+wildcard_constraints:
+    outcome="|".join(OUTCOMES),
+    comparison="between_arms|pre_post",
+    measure="[A-Z]+",
+    var="[A-Za-z0-9_]+",
 
 
-def get_sources_digest(wildcards):
-    """Digest of the studies' source texts, which the audit's provenance check reads."""
-    h = hashlib.sha256()
-    for p in sorted(Path(SOURCES_DIR).glob("*")):
-        if p.is_file():
-            h.update(p.name.encode())
-            h.update(b"\0")
-            h.update(p.read_bytes())
-    return h.hexdigest()
-
-
-def get_per_outcome(pattern):
-    return expand(pattern, outcome=OUTCOMES)
-
-
-FIGURE_EXTENSIONS = {
-    kind: (*formats, "csv") for kind, formats in FIGURE_FORMATS.items()
+# ------------------------------------------------------------------ the per-outcome tables
+#: Every table of an outcome and the contract table it is gathered into, with the caption
+#: of the report (None: not in the report). One line per table: ``gather`` and ``all``
+#: read this declaration.
+TABLES = {
+    "arms": (
+        "data/processed/outcomes/{outcome}/arms.csv",
+        "data/processed/arms.csv",
+        None,
+    ),
+    "effects": (
+        "data/processed/outcomes/{outcome}/effects.csv",
+        "data/processed/effects.csv",
+        "effects.rst",
+    ),
+    "excluded": (
+        "data/processed/outcomes/{outcome}/excluded.csv",
+        "results/tables/excluded.csv",
+        "excluded.rst",
+    ),
+    "pooled": (
+        "results/outcomes/{outcome}/pooled.csv",
+        "results/tables/pooled.csv",
+        "pooled.rst",
+    ),
+    "subgroup_tests": (
+        "results/outcomes/{outcome}/subgroup_tests.csv",
+        "results/tables/subgroup_tests.csv",
+        "subgroup_tests.rst",
+    ),
+    "membership": (
+        "results/outcomes/{outcome}/membership.csv",
+        "results/tables/subgroup_membership.csv",
+        None,
+    ),
+    "sensitivity": (
+        "results/outcomes/{outcome}/sensitivity_r.csv",
+        "results/tables/sensitivity_r.csv",
+        "sensitivity_r.rst",
+    ),
+    "metareg": (
+        "results/outcomes/{outcome}/metareg.csv",
+        "results/tables/metareg.csv",
+        "metareg.rst",
+    ),
+    "bias": (
+        "results/outcomes/{outcome}/bias.csv",
+        "results/tables/bias.csv",
+        "bias.rst",
+    ),
+    "leave1out": (
+        "results/outcomes/{outcome}/leave1out.csv",
+        "results/tables/leave1out.csv",
+        "leave1out.rst",
+    ),
+    "influence": (
+        "results/outcomes/{outcome}/influence.csv",
+        "results/tables/influence.csv",
+        "influence.rst",
+    ),
+    "gosh_summary": (
+        "results/outcomes/{outcome}/gosh_summary.csv",
+        "results/tables/gosh.csv",
+        "gosh.rst",
+    ),
+    "gosh_influence": (
+        "results/outcomes/{outcome}/gosh_influence.csv",
+        "results/tables/gosh_influence.csv",
+        None,
+    ),
+    "cumulative": (
+        "results/outcomes/{outcome}/cumulative.csv",
+        "results/tables/cumulative.csv",
+        "cumulative.rst",
+    ),
 }
-# Captions as source files: outputs listed by a function keep the path as given.
+
+
+#: Every fitted subset of GOSH, per outcome (not gathered: results/tables/gosh.csv is the
+#: summary of each pool; the figures draw these).
+GOSH_SUBSETS = "results/outcomes/{outcome}/gosh.csv"
+
+
+def caption(name):
+    """A caption of ``workflow/report/`` as a source file (paths given by a function are
+    taken as given, not relative to the rule's file)."""
+    return infer_source_file(str(REPORT_DIR / name))
+
+
+def outcome_table(name):
+    """The per-outcome path of table ``name`` (with the ``{outcome}`` wildcard)."""
+    return TABLES[name][0]
+
+
+def get_gather_inputs(wildcards):
+    return {
+        name: expand(path, outcome=OUTCOMES) for name, (path, _, _) in TABLES.items()
+    }
+
+
+def gathered_tables():
+    """The contract tables, those with a caption wrapped for the report."""
+    out = {}
+    for name, (_, path, text) in TABLES.items():
+        if text:
+            path = report(path, caption=caption(text), category="1. Tables")
+        out[name] = path
+    return out
+
+
+# ------------------------------------------------------------------ the snapshot and config
+def snapshot(name):
+    return f"{SNAPSHOT_DIR}/{name}"
+
+
+def get_rows(wildcards):
+    return snapshot(f"outcomes/{wildcards.outcome}.csv")
+
+
+def get_effects_config(wildcards):
+    """What the extraction and the effect sizes read of the config, for one outcome."""
+    return report_param(
+        {
+            "extraction": config["extraction"],
+            "populations": config["populations"],
+            "prepost_r": config["prepost_r"],
+            "prepost_method": config["prepost_method"],
+            "analysis": config["analysis"],
+            "outcomes": {wildcards.outcome: config["outcomes"][wildcards.outcome]},
+        }
+    )
+
+
+def get_outcome_config(wildcards):
+    return report_param(config["outcomes"][wildcards.outcome])
+
+
+# ------------------------------------------------------------------ figures
+# Which figures an outcome gets depends on its rows (the comparisons they hold, how many
+# studies, the subgroup levels present) and on ``figures.kinds``. The plan is made once, at
+# parse time, from the validated sheets the snapshot holds (scimeta.workflow.planned_figures):
+# ``all`` asks for the planned files (get_all_figures), the job ``figures`` of the outcome
+# draws them (get_figure_plan), and one rule per kind of figure puts each file where the
+# contract names it. No checkpoint is needed: the plan depends on the sheets and the config
+# only, never on a job's output, so it is known before the DAG is built and a dry run lists
+# every figure.
 FIGURE_CAPTIONS = {
-    kind: infer_source_file(str(REPO / "workflow" / "report" / name))
-    for kind, name in {
-        "forest": "forest.rst",
-        "subgroup_forest": "forest_subgroups.rst",
-        "funnel": "funnel.rst",
-        "sensitivity": "sensitivity_plot.rst",
-        "bubble": "bubble.rst",
-    }.items()
+    "forest": "forest.rst",
+    "subgroup_forest": "forest_subgroups.rst",
+    "funnel": "funnel.rst",
+    "sensitivity_r": "sensitivity_plot.rst",
+    "bubble": "bubble.rst",
+    "gosh": "gosh_plot.rst",
+    "cumulative": "cumulative_plot.rst",
 }
 
 
-@functools.cache
-def figure_plan(outcome):
-    """The figures of one outcome: a list of dicts (kind, comparison, measure, var, stem).
+#: Where the job ``figures`` of an outcome draws its figures.
+FIGURE_FOLDER = "results/outcomes/{outcome}/figures"
+#: The command of the rules that put each figure where the contract names it: a hard link
+#: (a copy where the file system has none), touched so that it is newer than the folder.
+LINK_FIGURE = (
+    "for f in {output}; do"
+    " ln -f {input}/$(basename $f) $f 2>> {log} || cp {input}/$(basename $f) $f;"
+    " touch $f; done"
+)
 
-    Made once per outcome; read, never changed, by the rule, its priority and ``all``.
-    """
-    plan = []
-    for kind, entries in FIGURES.items():
-        for entry in entries:
-            if entry[0] != outcome:
-                continue
-            if kind == "sensitivity":
-                comparison, measure, var = "pre_post", entry[1], ""
-                stem = f"sensitivity_r_{outcome}_{measure}"
-            elif kind == "bubble":
-                comparison, measure, var = entry[1], entry[2], entry[3]
-                stem = f"bubble_{outcome}_{comparison}_{measure}_{var}"
-            else:
-                comparison, measure = entry[1], entry[2]
-                var = entry[3] if kind == "subgroup_forest" else ""
-                prefix = "forest" if kind != "funnel" else "funnel"
-                stem = f"{prefix}_{outcome}_{comparison}_{measure}"
-                stem += f"_by_{var}" if var else ""
-            plan.append(
-                {
-                    "kind": kind,
-                    "comparison": comparison,
-                    "measure": measure,
-                    "var": var,
-                    "stem": stem,
-                    "prepost_r": config["prepost_r"],
-                }
+
+def get_figure_plan(wildcards):
+    """The planned figures of one outcome."""
+    return [item for item in FIGURES if item["outcome"] == wildcards.outcome]
+
+
+def figure_files(kind, pattern):
+    """The outputs of a figure rule: one file per format (the PNG in the report), the CSV."""
+    files = {}
+    for ext in FIGURE_FORMATS:
+        path = f"results/figures/{pattern}.{ext}"
+        if ext == "png":
+            path = report(
+                path,
+                caption=caption(FIGURE_CAPTIONS[kind]),
+                category="3. Figures",
+                subcategory=get_figure_subcategory,
+                labels=get_figure_labels(kind),
             )
-    return plan
-
-
-def figure_outputs(outcome):
-    """Every file the figures job of ``outcome`` writes, images wrapped for the report."""
-    label = config["outcomes"][outcome]["label"]
-    files = []
-    for item in figure_plan(outcome):
-        for ext in FIGURE_EXTENSIONS[item["kind"]]:
-            path = f"results/figures/{item['stem']}.{ext}"
-            if ext in ("png",):
-                labels = {
-                    "outcome": label,
-                    "figure": item["kind"].replace("_", " "),
-                    "comparison": item["comparison"],
-                    "measure": item["measure"],
-                }
-                if item["var"]:
-                    key = "moderator" if item["kind"] == "bubble" else "subgroups"
-                    labels[key] = item["var"]
-                path = report(
-                    path,
-                    caption=FIGURE_CAPTIONS[item["kind"]],
-                    category="3. Figures",
-                    subcategory=report_text(label),
-                    labels=report_labels(labels),
-                )
-            files.append(path)
+        files[ext] = path
+    files["data"] = f"results/figures/{pattern}.csv"
     return files
 
 
+def get_figure_subcategory(wildcards):
+    return report_text(config["outcomes"][wildcards.outcome]["label"])
+
+
+def get_figure_labels(kind):
+    def labels(wildcards):
+        out = {
+            "outcome": config["outcomes"][wildcards.outcome]["label"],
+            "figure": kind.replace("_", " "),
+            "comparison": wildcards.get("comparison", "pre_post"),
+            "measure": wildcards.measure,
+        }
+        if "var" in wildcards.keys():
+            out["moderator" if kind == "bubble" else "subgroups"] = wildcards.var
+        return report_labels(out)
+
+    return labels
+
+
 def get_all_figures(wildcards):
-    return [f for outcome in OUTCOMES for f in figure_outputs(outcome)]
+    return [
+        f"results/figures/{item['stem']}.{ext}"
+        for item in FIGURES
+        for ext in (*FIGURE_FORMATS, "csv")
+    ]
 
 
-def end_of_run():
-    """Let the finished Snakemake process exit at once (called on success and on error).
-
-    - Snakemake's job rate limiter arms a one-second ``threading.Timer`` after
-      every pass of the scheduler; the last one would keep the process alive
-      for up to a second after the last job: cancel it.
-    - The process holds the whole DAG; the garbage collection Python runs at
-      exit takes about 0.4 s to walk it, longer than a no-op run's work.
-      Freezing the collector skips that walk; objects are still freed by
-      reference counting, and Snakemake has closed its logs before exit.
-    """
-    for thread in threading.enumerate():
-        if isinstance(thread, threading.Timer):
-            thread.cancel()
-    gc.freeze()
+# ------------------------------------------------------------------ end of the run
+def check_inputs_unchanged():
+    """Fail loudly, naming each file, when a raw input changed while the jobs ran."""
+    changed = changed_inputs(INPUT_DIGESTS)
+    if changed:
+        raise WorkflowError(
+            "these inputs changed while the workflow ran; the results are those of the "
+            "snapshot taken when it started (data/processed/snapshot/), not of the files "
+            "as they are now. Run the workflow again:\n  " + "\n  ".join(changed)
+        )

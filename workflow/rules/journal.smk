@@ -15,7 +15,7 @@ include: "journal_common.smk"
 
 rule studies_table:
     input:
-        raw=RAW_FILES,
+        raw=SNAPSHOT_FILES,
         effects=CONTRACT_TABLES["effects"],
     output:
         table=report(
@@ -35,7 +35,7 @@ rule studies_table:
 
 rule summary_of_findings:
     input:
-        raw=RAW_FILES,
+        raw=SNAPSHOT_FILES,
         effects=CONTRACT_TABLES["effects"],
         pooled=CONTRACT_TABLES["pooled"],
         bias=CONTRACT_TABLES["bias"],
@@ -57,7 +57,7 @@ rule summary_of_findings:
 
 rule risk_of_bias:
     input:
-        raw=RAW_FILES,
+        raw=SNAPSHOT_FILES,
         effects=CONTRACT_TABLES["effects"],
         pooled=CONTRACT_TABLES["pooled"],
     output:
@@ -104,7 +104,7 @@ if HAS_PRISMA:
 
 rule methods:
     input:
-        raw=RAW_FILES,
+        raw=SNAPSHOT_FILES,
         arms=CONTRACT_TABLES["arms"],
         effects=CONTRACT_TABLES["effects"],
         pooled=CONTRACT_TABLES["pooled"],
@@ -130,6 +130,7 @@ rule methods:
 rule report:
     input:
         raw=RAW_FILES,
+        snapshot=SNAPSHOT_FILES,
         tables=[*CONTRACT_TABLES.values(), *JOURNAL_TABLES.values()],
         figures=get_run_figures,
         journal_figures=[*rob_figure_files(), *prisma_files()],

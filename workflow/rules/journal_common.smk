@@ -1,20 +1,26 @@
 """Constants and input functions of the journal rules (journal.smk): which files they read,
 which figures they draw, what the report shows. Computed once, when the Snakefile is parsed,
-from the validated review (common.smk) and the figure plan."""
+from the snapshot's manifest (common.smk) and the figure plan."""
 
 from scimeta.prisma import prisma_given  # noqa: E402
 
-HAS_ROB = REVIEW.risk_of_bias is not None
 HAS_PRISMA = prisma_given(config)
-# the files the review was read from (config and sheets; a workbook once)
-RAW_FILES = sorted({str(source).split(":")[0] for source in REVIEW.sources.values()})
+# the raw files the review was read from (config, sheets or workbook, texts): the report's
+# manifest hashes them
+RAW_FILES = sorted(INPUT_DIGESTS)
+# the snapshot of the review that the journal jobs read (scimeta.workflow.read_snapshot_review)
+SNAPSHOT_FILES = [
+    snapshot("config.json"),
+    snapshot("sources.json"),
+    snapshot("studies.csv"),
+    *expand(snapshot("outcomes/{outcome}.csv"), outcome=OUTCOMES),
+    *([snapshot("risk_of_bias.csv")] if HAS_ROB else []),
+]
 # what the PRISMA diagram reads: the config and the studies sheet
-PRISMA_FILES = sorted(
-    {str(REVIEW.sources[part]).split(":")[0] for part in ("config", "studies")}
-)
+PRISMA_FILES = [snapshot("config.json"), snapshot("studies.csv")]
 # one weighted risk-of-bias summary per outcome x comparison with rows
 ROB_POOLS = sorted(
-    {(outcome, comparison) for outcome, comparison, _ in FIGURES["forest"]}
+    {(item["outcome"], item["comparison"]) for item in FIGURES if item["kind"] == "forest"}
 )
 ROB_FIGURE_EXTENSIONS = ("svg", "png", "csv")
 # the contract tables the journal rules and the report read (docs/contract.md)
@@ -65,21 +71,18 @@ def prisma_files():
 
 def get_run_figures(wildcards):
     """Every file of the analysis figures (all formats), as the report hashes them."""
-    return [
-        f"results/figures/{item['stem']}.{ext}"
-        for outcome in OUTCOMES
-        for item in figure_plan(outcome)
-        for ext in FIGURE_EXTENSIONS[item["kind"]]
-    ]
+    return get_all_figures(wildcards)
 
 
 def report_figure_plan():
     """The analysis figures the report shows, each with what its caption needs."""
     return [
-        {**item, "outcome": outcome}
-        for outcome in OUTCOMES
-        for item in figure_plan(outcome)
+        {**item, "kind": REPORT_KIND.get(item["kind"], item["kind"])} for item in FIGURES
     ]
+
+
+#: The report's name of a kind of figure, where it differs from the plan's.
+REPORT_KIND = {"sensitivity_r": "sensitivity"}
 
 
 def journal_targets():

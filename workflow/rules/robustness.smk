@@ -1,57 +1,48 @@
-"""GOSH and cumulative meta-analysis of every overall pool of an outcome, and their figures.
+"""GOSH and cumulative meta-analysis of every overall pool of an outcome.
 
 Rules with an ``{outcome}`` wildcard, reading the outcome's ``effects.csv`` and
-``membership.csv``. GOSH is split into ``{chunk}`` jobs, one per range of
-subsets, when the outcome's largest possible pool needs more work than
-``gosh.part_size`` (:func:`scimeta.robustness.gosh_parts`): the unit a cluster
-spreads. The figures (GOSH plot, cumulative forest plot) are drawn for the
-pools the funnel plot is planned for (the first measure of each comparison,
-three or more studies), from the tables as written.
+``membership.csv``; their figures are drawn by the outcome's ``figures`` job (figures.smk)
+from the tables as written. GOSH is split into ``{chunk}`` jobs, one per range of subsets,
+when the outcome's largest possible pool needs more work than ``gosh.part_size``
+(:func:`scimeta.robustness.gosh_parts`): the unit a cluster spreads.
 """
+
+import csv
 
 from scimeta.robustness import gosh_parts as _gosh_parts  # noqa: E402
 
 
 def _largest_pool(outcome):
-    """Studies with rows of ``outcome``: no pool of it can hold more."""
-    rows = REVIEW.outcomes[REVIEW.outcomes["outcome"] == outcome]
-    return int(rows["study_id"].nunique())
+    """Studies with rows of ``outcome`` in the snapshot: no pool of it can hold more."""
+    with open(snapshot(f"outcomes/{outcome}.csv"), encoding="utf-8", newline="") as fh:
+        return len({row["study_id"] for row in csv.DictReader(fh)})
 
 
 GOSH_PARTS = {o: _gosh_parts(_largest_pool(o), config["gosh"]) for o in OUTCOMES}
-#: (kind, outcome, comparison, measure) of every robustness figure
-ROBUSTNESS_FIGURES = [
-    (kind, o, c, m) for kind in ("gosh", "cumulative") for (o, c, m) in FIGURES["funnel"]
-]
-ROBUSTNESS_FORMATS = {"gosh": ("svg", "png"), "cumulative": ("svg", "png")}
 
 
 def get_gosh_parts(wildcards):
+    """The ranges of subsets computed by their own jobs (none when one job does it all)."""
+    parts = GOSH_PARTS[wildcards.outcome]
+    if parts == 1:
+        return []
     return expand(
         "results/outcomes/{outcome}/gosh/part_{chunk}.csv",
         outcome=wildcards.outcome,
-        chunk=range(GOSH_PARTS[wildcards.outcome]),
+        chunk=range(parts),
     )
-
-
-def get_robustness_figures(wildcards=None):
-    return [
-        f"results/figures/{kind}_{o}_{c}_{m}.{ext}"
-        for kind, o, c, m in ROBUSTNESS_FIGURES
-        for ext in (*ROBUSTNESS_FORMATS[kind], "csv")
-    ]
 
 
 wildcard_constraints:
     chunk=r"\d+",
-    comparison="between_arms|pre_post",
-    measure="[A-Z]+",
 
 
 rule gosh_part:
+    """One range of the subsets of every pool of an outcome (outcomes whose GOSH needs more
+    than one job of ``gosh.part_size``)."""
     input:
-        effects="data/processed/outcomes/{outcome}/effects.csv",
-        membership="results/outcomes/{outcome}/membership.csv",
+        effects=outcome_table("effects"),
+        membership=outcome_table("membership"),
     output:
         part=temp("results/outcomes/{outcome}/gosh/part_{chunk}.csv"),
     log:
@@ -68,20 +59,28 @@ rule gosh_part:
         seed=config["seed"],
         lib=LIB_DIGEST,
     script:
-        "../scripts/gosh.py"
+        "../scripts/robustness.py"
 
 
-rule gosh:
+# GOSH (its one range of subsets, when one job does it all) and the cumulative
+# meta-analysis share one job per outcome: on the SCI example review each takes well under
+# a second of CPU, while a job's process start with pandas and scipy costs 1.2-2 s
+# (benchmarks/stages.py); three jobs per outcome would triple that cost.
+rule robustness:
+    """The outcome's GOSH tables (from its ranges of subsets) and its cumulative
+    meta-analysis."""
     input:
-        effects="data/processed/outcomes/{outcome}/effects.csv",
-        membership="results/outcomes/{outcome}/membership.csv",
+        effects=outcome_table("effects"),
+        membership=outcome_table("membership"),
+        studies=snapshot("studies.csv"),
         parts=get_gosh_parts,
     output:
-        gosh="results/outcomes/{outcome}/gosh.csv",
-        summary="results/outcomes/{outcome}/gosh_summary.csv",
-        influence="results/outcomes/{outcome}/gosh_influence.csv",
+        gosh=GOSH_SUBSETS,
+        summary=outcome_table("gosh_summary"),
+        influence=outcome_table("gosh_influence"),
+        cumulative=outcome_table("cumulative"),
     log:
-        "logs/gosh/{outcome}.log",
+        "logs/robustness/{outcome}.log",
     resources:
         mem_mb=2000,
         runtime=15,
@@ -90,85 +89,8 @@ rule gosh:
     params:
         analysis=config["analysis"],
         gosh=config["gosh"],
-        lib=LIB_DIGEST,
-    script:
-        "../scripts/gosh.py"
-
-
-rule cumulative:
-    input:
-        effects="data/processed/outcomes/{outcome}/effects.csv",
-        membership="results/outcomes/{outcome}/membership.csv",
-    output:
-        cumulative="results/outcomes/{outcome}/cumulative.csv",
-    log:
-        "logs/cumulative/{outcome}.log",
-    resources:
-        mem_mb=1000,
-        runtime=15,
-    conda:
-        "../envs/scimeta.yaml"
-    params:
-        rows=lambda w: OUTCOME_DIGESTS[w.outcome],
-        analysis=config["analysis"],
+        seed=config["seed"],
         order_by=config["cumulative"]["order_by"],
         lib=LIB_DIGEST,
     script:
-        "../scripts/cumulative.py"
-
-
-rule gosh_figure:
-    input:
-        gosh="results/outcomes/{outcome}/gosh.csv",
-        influence="results/outcomes/{outcome}/gosh_influence.csv",
-    output:
-        svg="results/figures/gosh_{outcome}_{comparison}_{measure}.svg",
-        png=report(
-            "results/figures/gosh_{outcome}_{comparison}_{measure}.png",
-            caption="../report/gosh_plot.rst",
-            category="3. Figures",
-            labels={"figure": "GOSH", "outcome": "{outcome}", "comparison": "{comparison}",
-                    "measure": "{measure}"},
-        ),
-        csv="results/figures/gosh_{outcome}_{comparison}_{measure}.csv",
-    log:
-        "logs/figures/gosh_{outcome}_{comparison}_{measure}.log",
-    resources:
-        mem_mb=1500,
-        runtime=10,
-    conda:
-        "../envs/scimeta.yaml"
-    params:
-        label=lambda w: config["outcomes"][w.outcome]["label"],
-        lib=LIB_DIGEST,
-    script:
-        "../scripts/gosh.py"
-
-
-rule cumulative_figure:
-    input:
-        cumulative="results/outcomes/{outcome}/cumulative.csv",
-    output:
-        svg="results/figures/cumulative_{outcome}_{comparison}_{measure}.svg",
-        png=report(
-            "results/figures/cumulative_{outcome}_{comparison}_{measure}.png",
-            caption="../report/cumulative_plot.rst",
-            category="3. Figures",
-            labels={"figure": "cumulative forest", "outcome": "{outcome}",
-                    "comparison": "{comparison}", "measure": "{measure}"},
-        ),
-        csv="results/figures/cumulative_{outcome}_{comparison}_{measure}.csv",
-    log:
-        "logs/figures/cumulative_{outcome}_{comparison}_{measure}.log",
-    resources:
-        mem_mb=1500,
-        runtime=10,
-    conda:
-        "../envs/scimeta.yaml"
-    params:
-        label=lambda w: config["outcomes"][w.outcome]["label"],
-        order_by=config["cumulative"]["order_by"],
-        max_rows=config["figures"]["max_forest_rows"],
-        lib=LIB_DIGEST,
-    script:
-        "../scripts/cumulative.py"
+        "../scripts/robustness.py"

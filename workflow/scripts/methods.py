@@ -1,14 +1,15 @@
 """Rule ``methods``: the methods and results text of the run, ``results/methods.md``."""
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from scimeta.io import read_review, write_text
+from scimeta.io import write_text
 from scimeta.journal import missing_inputs, rob_overall, sof_table
 from scimeta.methods import methods_text
-from scimeta.workflow import finish_job, start_job
+from scimeta.workflow import SNAPSHOT_DIR, read_snapshot_review
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
@@ -17,7 +18,7 @@ log = logging.getLogger("scimeta.methods")
 
 
 def main(review_dir, inputs: dict, out_md):
-    review = read_review(review_dir)
+    review = read_snapshot_review(Path(review_dir) / SNAPSHOT_DIR)
     tables = {k: pd.read_csv(inputs[k]) for k in ("arms", "effects", "pooled",
                                                   "subgroup_tests", "bias", "sensitivity")}
     sof = sof_table(review, pooled=tables["pooled"], effects=tables["effects"],
@@ -31,7 +32,5 @@ def main(review_dir, inputs: dict, out_md):
 
 
 if __name__ == "__main__":
-    start_job()
     logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
     main(".", dict(snakemake.input), snakemake.output.text)
-    finish_job()

@@ -5,10 +5,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scimeta.compare import study_labels
-from scimeta.io import read_review
 from scimeta.plotting import prisma_flow_diagram, save_figure
 from scimeta.prisma import participant_flow, prisma_counts
-from scimeta.workflow import finish_job, start_job
+from scimeta.workflow import SNAPSHOT_DIR, read_snapshot_review
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
@@ -17,7 +16,7 @@ log = logging.getLogger("scimeta.prisma")
 
 
 def main(review_dir, svg):
-    review = read_review(review_dir)
+    review = read_snapshot_review(Path(review_dir) / SNAPSHOT_DIR)
     block = review.config["prisma"]
     figure = prisma_flow_diagram(prisma_counts(block),
                                  participants=participant_flow(review.config),
@@ -29,7 +28,5 @@ def main(review_dir, svg):
 
 
 if __name__ == "__main__":
-    start_job()
     logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
     main(".", snakemake.output.svg)
-    finish_job()

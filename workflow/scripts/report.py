@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from scimeta.io import read_review, write_text
+from scimeta.io import write_text
 from scimeta.journal import missing_inputs
 from scimeta.review_report import review_report
 from scimeta.safe import read_param
-from scimeta.workflow import finish_job, start_job
+from scimeta.workflow import SNAPSHOT_DIR, read_snapshot_review
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
@@ -40,7 +40,7 @@ def _read(path) -> pd.DataFrame:
 
 def main(review_dir, out_html, *, files, plan, journal_stems):
     root = Path(review_dir)
-    review = read_review(review_dir)
+    review = read_snapshot_review(Path(review_dir) / SNAPSHOT_DIR)
     tables = {k: _read(root / p) for k, p in TABLES.items()}
     figures = [{**item, "svg": (root / f"results/figures/{item['stem']}.svg")
                 .read_text(encoding="utf-8")} for item in plan]
@@ -60,9 +60,7 @@ def main(review_dir, out_html, *, files, plan, journal_stems):
 
 
 if __name__ == "__main__":
-    start_job()
     logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
     stems = list(snakemake.params.rob_stems) + (["prisma"] if snakemake.params.prisma else [])
     main(".", snakemake.output.html, files=list(snakemake.input),
          plan=read_param(snakemake.params.plan), journal_stems=stems)
-    finish_job()

@@ -3,17 +3,18 @@ summary bars by study, and one summary weighted by each primary pool (the weight
 risk-of-bias rule counts). Without a risk-of-bias sheet: the table with a note, no figure."""
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from scimeta.io import read_review, write_csv
+from scimeta.io import write_csv
 from scimeta.journal import pool_for_rob, rob_table
 from scimeta.plotting import rob_summary_plot, save_figure, traffic_light_plot
 from scimeta.plotting.rob import placeholder_plot
 from scimeta.rob import judgements_long
 from scimeta.safe import read_param
-from scimeta.workflow import finish_job, start_job
+from scimeta.workflow import SNAPSHOT_DIR, read_snapshot_review
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
@@ -23,7 +24,7 @@ FORMATS = ("svg", "png")
 
 
 def main(review_dir, effects_csv, pooled_csv, table_csv, figures_dir, *, pools):
-    review = read_review(review_dir)
+    review = read_snapshot_review(Path(review_dir) / SNAPSHOT_DIR)
     write_csv(rob_table(review), table_csv)
     if review.risk_of_bias is None:
         log.info("no risk-of-bias sheet: table with a note, no figure")
@@ -48,8 +49,6 @@ def main(review_dir, effects_csv, pooled_csv, table_csv, figures_dir, *, pools):
 
 
 if __name__ == "__main__":
-    start_job()
     logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
     main(".", snakemake.input.effects, snakemake.input.pooled, snakemake.output.table,
          "results/figures", pools=[tuple(p) for p in read_param(snakemake.params.pools)])
-    finish_job()

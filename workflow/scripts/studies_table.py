@@ -1,13 +1,14 @@
 """Rule ``studies_table``: the characteristics of included studies, ``results/tables/studies.csv``."""
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from scimeta.io import read_review, write_csv
+from scimeta.io import write_csv
 from scimeta.journal import characteristics
-from scimeta.workflow import finish_job, start_job
+from scimeta.workflow import SNAPSHOT_DIR, read_snapshot_review
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
@@ -16,14 +17,12 @@ log = logging.getLogger("scimeta.studies_table")
 
 
 def main(review_dir, effects_csv, out_csv):
-    review = read_review(review_dir)
+    review = read_snapshot_review(Path(review_dir) / SNAPSHOT_DIR)
     table = characteristics(review, effects=pd.read_csv(effects_csv))
     log.info("%d studies", len(table))
     write_csv(table, out_csv)
 
 
 if __name__ == "__main__":
-    start_job()
     logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
     main(".", snakemake.input.effects, snakemake.output.table)
-    finish_job()
