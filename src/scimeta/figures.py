@@ -318,17 +318,36 @@ def _rob_dots(rob, studies, rows) -> tuple[pd.DataFrame | None, str]:
     """The risk-of-bias dots of the plotted studies, or None and why they are not shown."""
     if rob is None or studies is None:
         return None, ""
+    dots, why = _rob_all(rob, studies)
+    if dots is None:
+        return None, why
+    ids = list(dict.fromkeys(str(s) for s in rows["study_id"]))
+    return dots[dots["study_id"].astype(str).isin(ids)].reset_index(drop=True), ""
+
+
+#: The last sheet's dots: every figure of a job reads the same sheet, checked and read once.
+_ROB_CACHE: dict = {}
+
+
+def _rob_all(rob, studies) -> tuple[pd.DataFrame | None, str]:
+    """Every study's dots (:func:`scimeta.rob.forest_rob_data`) once the sheet passes its check."""
     from scimeta.rob import forest_rob_data, validate_risk_of_bias
 
-    errors = [p for p in validate_risk_of_bias(rob, studies) if p.severity == "error"]
-    if errors:  # the sheet's own check names the file, row and column
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        return None, f"Risk of bias not shown: {errors[0]}{more}."
-    ids = list(dict.fromkeys(str(s) for s in rows["study_id"]))
-    dots, why = attempt(forest_rob_data, rob, studies, ids)
-    if dots is None:
-        return None, f"Risk of bias not shown: {why}"
-    return dots, ""
+    key = (tuple(pd.util.hash_pandas_object(rob, index=False)),
+           tuple(pd.util.hash_pandas_object(studies.astype(str), index=False)),
+           tuple(rob.columns), tuple(studies.columns))
+    if key not in _ROB_CACHE:
+        errors = [p for p in validate_risk_of_bias(rob, studies) if p.severity == "error"]
+        if errors:  # the sheet's own check names the file, row and column
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            result = (None, f"Risk of bias not shown: {errors[0]}{more}.")
+        else:
+            ids = [str(s) for s in studies["study_id"]]
+            dots, why = attempt(forest_rob_data, rob, studies, ids)
+            result = (dots, "") if dots is not None else (None, f"Risk of bias not shown: {why}")
+        _ROB_CACHE.clear()
+        _ROB_CACHE[key] = result
+    return _ROB_CACHE[key]
 
 
 def _funnel_overlays(bias, comparison, measure, tau2_method):

@@ -632,7 +632,8 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
         nums = {k: _num_col(st, k) for k in ("n1", "mean1", "sd1", "n2", "mean2", "sd2", "r")}
         patients = _patients(st, comparison)
         r_src = st["r_source"].astype(str).tolist() if "r_source" in st else [""] * len(st)
-        methods = st["effect_method"].astype(str).tolist() if "effect_method" in st else [""] * len(st)
+        methods = (st["effect_method"].astype(str).tolist() if "effect_method" in st
+                   else [""] * len(st))
         for i in range(len(st)):
             study_i += 1
             assumed = r_src[i].startswith(_ASSUMED_R) and np.isfinite(nums["r"][i])
@@ -694,8 +695,8 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
         caution = ""
         if len(tested) >= 2 and single:
             names = _join(single)
-            caution = (f"{names} {'is a single study' if len(single) == 1 else 'are single studies'}"
-                       ": the test compares studies, not subgroups")
+            what = "is a single study" if len(single) == 1 else "are single studies"
+            caution = f"{names} {what}: the test compares studies, not subgroups"
     if subgroup_var is not None and subgroup_tests is not None and len(subgroup_tests):
         t = subgroup_tests[(subgroup_tests["subgroup_var"] == subgroup_var)
                            & (subgroup_tests["comparison"] == comparison)
@@ -805,8 +806,10 @@ def _membership_text(sections, overall, total_st, eff):
     text = "; ".join(parts) + "." if parts else ""
     if overall is not None:
         k = _pool_k(overall)
-        key = lambda f: set(zip(f["study_id"].astype(str),  # noqa: E731
-                                f["population"].astype(str) if "population" in f else [""] * len(f)))
+        def key(f):
+            pops = f["population"].astype(str) if "population" in f else [""] * len(f)
+            return set(zip(f["study_id"].astype(str), pops))
+
         same = key(total_st) == key(eff)
         what = (f"Total: the {k} {'study' if k == 1 else 'studies'} above pooled together"
                 if same else

@@ -164,7 +164,8 @@ def funnel_plot(
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         if title:
-            fig.text(0.1, 1 - 0.035 * 3.8 / height, title, ha="left", va="top", fontsize=FONT_SIZE + 1,
+            fig.text(0.1, 1 - 0.035 * 3.8 / height, title, ha="left", va="top",
+                     fontsize=FONT_SIZE + 1,
                      fontweight="bold", parse_math=False)
     return FigureResult(fig, pd.DataFrame(rows, columns=["element", "label", "x", "y"]),
                         "funnel", {"measure": measure})
