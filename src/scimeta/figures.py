@@ -276,18 +276,25 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
                        measure, var, tau2_method, ci_method, level, options)
     if kind == "gosh":
         return _gosh(gosh, gosh_influence, _title(outcome_config, comparison, measure),
-                     comparison, measure)
+                     comparison, measure, _labels(effects))
     if kind == "cumulative":
         return _cumulative(cumulative, _title(outcome_config, comparison, measure), comparison,
-                           measure, max_forest_rows)
+                           measure, max_forest_rows, _labels(effects))
     raise ValueError(f"unknown figure kind {kind!r}")
+
+
+def _labels(effects) -> dict:
+    """study_id -> the study's label in tables and figures (effects.csv ``label``)."""
+    if "label" not in effects:
+        return {}
+    return dict(zip(effects["study_id"].astype(str), effects["label"].astype(str)))
 
 
 def _one_pool(table, comparison, measure):
     return table[(table["comparison"] == comparison) & (table["measure"] == measure)]
 
 
-def _gosh(gosh, influence, title, comparison, measure) -> FigureResult:
+def _gosh(gosh, influence, title, comparison, measure, labels) -> FigureResult:
     """The GOSH plot of one pool, from the outcome's gosh.csv and gosh_influence.csv."""
     table = _one_pool(gosh, comparison, measure)
     influence = _one_pool(influence, comparison, measure)
@@ -297,11 +304,12 @@ def _gosh(gosh, influence, title, comparison, measure) -> FigureResult:
                            title=title)
     # influence rows are in the pool's order, that of the membership strings
     return gosh_plot(table.reset_index(drop=True), influence=influence.reset_index(drop=True),
-                     study_labels=influence["study"].astype(str).tolist(), measure=measure,
+                     study_labels=[labels.get(s, s) for s in influence["study"].astype(str)],
+                     measure=measure,
                      title=title)
 
 
-def _cumulative(cumulative, title, comparison, measure, max_rows) -> FigureResult:
+def _cumulative(cumulative, title, comparison, measure, max_rows, labels) -> FigureResult:
     """The cumulative forest plot of one pool, from the outcome's cumulative.csv."""
     rows = _one_pool(cumulative, comparison, measure)
     if rows["step"].notna().sum() == 0:
@@ -309,7 +317,11 @@ def _cumulative(cumulative, title, comparison, measure, max_rows) -> FigureResul
         return placeholder("No cumulative meta-analysis: " + (notes or "no study in the pool"),
                            kind="cumulative", title=title)
     order_by = str(rows["order_by"].dropna().iloc[0]) if rows["order_by"].notna().any() else ""
-    return cumulative_forest_plot(rows.reset_index(drop=True), measure=measure,
+    rows = rows.reset_index(drop=True)
+    drawn = rows[rows["step"].notna()]
+    return cumulative_forest_plot(rows, measure=measure,
+                                  labels=[f"+ {labels.get(str(s), str(s))}"
+                                          for s in drawn["study_id"]],
                                   order_label=order_by.replace("_", " ").capitalize(),
                                   title=title, max_rows=max_rows)
 
