@@ -77,6 +77,10 @@ class ComparisonPlan:
     requested : tuple of str
         The measures the config lists (empty: the comparison is not analysed,
         and its rows are not excluded one by one: :func:`plan_note` says it once).
+    compared : bool
+        Whether the rows hold the comparison itself: control rows or reported
+        differences; treatment rows at the analysed timepoint with a baseline
+        or change row.
     """
 
     comparison: str
@@ -84,6 +88,7 @@ class ComparisonPlan:
     measures: tuple
     skipped: dict
     requested: tuple = ()
+    compared: bool = False
 
 
 def measure_plan(rows: pd.DataFrame, outcome_config: dict, *, prepost_method: str) -> dict:
@@ -134,7 +139,8 @@ def measure_plan(rows: pd.DataFrame, outcome_config: dict, *, prepost_method: st
             skipped[m] = "only reported differences (a standardised or ratio measure needs " \
                          "per-arm means and SDs)"
     out["between_arms"] = _plan("between_arms", control or difference,
-                                outcome_config["between_arms"], skipped)
+                                outcome_config["between_arms"], skipped,
+                                compared=control or difference)
 
 
     treat = (arm == "treatment") & (kind != "difference")
@@ -156,17 +162,19 @@ def measure_plan(rows: pd.DataFrame, outcome_config: dict, *, prepost_method: st
                 "SMCR is standardised by the baseline SD" if m == "SMCR"
                 else "the independent-groups comparison needs them"
             )
-    out["pre_post"] = _plan("pre_post", bool(treat.any()), outcome_config["pre_post"], skipped)
+    out["pre_post"] = _plan("pre_post", bool(treat.any()), outcome_config["pre_post"], skipped,
+                            compared=timepoint != 0 and follow and (base or change))
     return out
 
 
-def _plan(comparison, present, measures, skipped) -> ComparisonPlan:
+def _plan(comparison, present, measures, skipped, *, compared) -> ComparisonPlan:
     return ComparisonPlan(
         comparison=comparison,
         present=bool(present),
         measures=tuple(m for m in measures if m not in skipped) if present else (),
         skipped=dict(skipped),
         requested=tuple(measures),
+        compared=bool(compared),
     )
 
 
@@ -178,7 +186,7 @@ def plan_note(plan: dict) -> str:
     """
     parts = []
     for comparison, p in plan.items():
-        if p.present and not p.requested:
+        if p.compared and not p.requested:
             parts.append(f"{comparison}: no measure in the config (its rows are not compared)")
         why: dict = {}
         for m, reason in p.skipped.items():

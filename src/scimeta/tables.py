@@ -359,6 +359,9 @@ def conform(name: str, frame):
     if extra:
         raise ValueError(f"{name}: undeclared column(s) {', '.join(map(str, extra))} "
                          "(declare them in scimeta.tables)")
+    if frame.empty and len(frame.columns) == 0:
+        # no rows: untyped (object) columns, so that concatenating it types nothing
+        return type(frame)(columns=declared)
     return frame.reindex(columns=declared)
 
 
