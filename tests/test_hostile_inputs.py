@@ -501,8 +501,8 @@ def test_hidden_sheet_is_warned(tmp_path):
     wb.save(path)
     warnings = [str(p) for p in validate_review(review) if p.severity == "warning"]
     assert "data/raw/extraction.xlsx: sheet 'studies' is hidden: read as the studies sheet" in warnings
-    assert ("data/raw/extraction.xlsx: sheet 'notes' is veryHidden: not read (only sheets studies "
-            "and outcomes are)") in warnings
+    assert ("data/raw/extraction.xlsx: sheet 'notes' is veryHidden: not read (only sheets studies, "
+            "outcomes and risk_of_bias are)") in warnings
     sio.read_review(review)  # a warning does not block
 
 

@@ -101,6 +101,12 @@ def _add_non_ascii_study(raw: Path) -> None:
     outcomes.to_csv(raw / "outcomes.csv", index=False, encoding="utf-8", lineterminator="\n")
 
 
+def _drop_prisma(cfg: Path) -> None:
+    """The added study is not in the example's PRISMA counts: leave the block out."""
+    text = cfg.read_text(encoding="utf-8")
+    cfg.write_text(text[:text.index("\nprisma:")] + "\n", encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def both(tmp_path_factory):
     root = tmp_path_factory.mktemp("parity")
@@ -110,6 +116,7 @@ def both(tmp_path_factory):
         shutil.copytree(REPO / "config", review / "config")
         shutil.copytree(REPO / "data/raw", review / "data/raw")
         _add_non_ascii_study(review / "data/raw")
+        _drop_prisma(review / "config/config.yaml")
     raw = root / "xlsx/data/raw"
     _write_xlsx(raw, raw / "extraction.xlsx")
     (raw / "studies.csv").unlink()

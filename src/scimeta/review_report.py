@@ -101,7 +101,8 @@ def _cell(value, digits: int = 2) -> tuple[str, bool]:
     return esc(value), False
 
 
-def html_table(frame: pd.DataFrame, columns: dict, *, digits: int = 2, cls: dict | None = None) -> str:
+def html_table(frame: pd.DataFrame, columns: dict, *, digits: int = 2,
+               cls: dict | None = None) -> str:
     """``frame`` as an HTML table: ``columns`` maps column → header; every cell escaped.
 
     ``cls`` maps a column to a function of the cell value giving a CSS class.
@@ -202,7 +203,8 @@ def _pool_words(row) -> str:
     if row is None:
         return "no pooled estimate (see pooled.csv)"
     if row["model"] == "random":
-        return (f"random effects, τ² by {TAU2_NAMES.get(row['tau2_method'], row['tau2_method'])}, "
+        tau2 = TAU2_NAMES.get(row["tau2_method"], row["tau2_method"])
+        return (f"random effects, τ² by {tau2}, "
                 f"{CI_NAMES.get(row['ci_method'], row['ci_method'])} CI")
     return f"common effect, {CI_NAMES.get(row['ci_method'], row['ci_method'])} CI"
 
@@ -258,7 +260,8 @@ def figure_caption(item: dict, label: str, primary, *, arms: dict, level: float,
 
 # ------------------------------------------------------------------ the page
 def _figure(svg_html: str, width: float, caption: str, fig_id: str) -> str:
-    return (f'<figure id="{fig_id}"><div class="svg" style="max-width:{width * FIGURE_ZOOM:.0f}px">{svg_html}'
+    style = f"max-width:{width * FIGURE_ZOOM:.0f}px"
+    return (f'<figure id="{fig_id}"><div class="svg" style="{style}">{svg_html}'
             f"</div><figcaption>{caption}</figcaption></figure>")
 
 
@@ -438,7 +441,8 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
                 lambda c: comparison_text(c, oc["arms"]))
             prim["effect"] = [_interval(e, lo, hi) for e, lo, hi in
                               zip(prim["estimate"], prim["ci_low"], prim["ci_high"])]
-            prim["pi"] = [_interval(None, lo, hi) for lo, hi in zip(prim["pi_low"], prim["pi_high"])]
+            prim["pi"] = [_interval(None, lo, hi)
+                          for lo, hi in zip(prim["pi_low"], prim["pi_high"])]
             out.append("<h3>Pooled estimates (primary analysis)</h3>")
             out.append(f'<p class="muted">{esc(_pool_words(prim.iloc[0]) if len(prim) else "")}; '
                        "ROM on the log scale.</p>")
@@ -456,7 +460,8 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
             out.append("</details>")
             for name, title_, cols, keep in (
                     ("subgroup_tests", "Tests for subgroup differences", {
-                        "comparison": "Comparison", "measure": "Measure", "subgroup_var": "Variable",
+                        "comparison": "Comparison", "measure": "Measure",
+                        "subgroup_var": "Variable",
                         "method": "Method", "k": "k", "k_groups": "Groups",
                         "Q_between": "Q between", "df": "df", "p": "p",
                         "p_perm": "p (permutation)", "note": "Note"}, "p"),
@@ -501,7 +506,8 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
                         & (mine["measure"] == item["measure"])
                         & (mine["primary"].astype(str).str.lower() == "true")]
             if item["kind"] == "sensitivity":
-                prow = mine[(mine["comparison"] == "pre_post") & (mine["measure"] == item["measure"])
+                prow = mine[(mine["comparison"] == "pre_post")
+                            & (mine["measure"] == item["measure"])
                             & (mine["primary"].astype(str).str.lower() == "true")]
             primary = prow.iloc[0] if len(prow) else None
             out.append(fig(item["svg"], figure_caption(

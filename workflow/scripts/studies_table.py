@@ -1,4 +1,5 @@
-"""Rule ``studies_table``: the characteristics of included studies, ``results/tables/studies.csv``."""
+"""Rule ``studies_table``: the characteristics of included studies,
+``results/tables/studies.csv``."""
 
 import logging
 from pathlib import Path
