@@ -77,7 +77,7 @@ def stage_costs(review: Path) -> dict[str, list[float]]:
     for outcome in sorted(config["outcomes"]):
         t = time.process_time()
         one = {**config, "outcomes": {outcome: config["outcomes"][outcome]}}
-        review_ = read_snapshot(snap / "outcomes" / f"{outcome}.csv", snap / "studies.csv",
+        review_ = read_snapshot(snap / "outcomes" / f"{outcome}.json", snap / "studies.json",
                                 snap / "sources.json", one)
         arms, excluded_arms = stages.arms(review_)
         write_csv(arms, out / "arms.csv")

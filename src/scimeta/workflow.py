@@ -24,9 +24,7 @@ No statistics happen here; this module imports no pandas until a sheet is read.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import math
 from pathlib import Path
@@ -85,38 +83,41 @@ def library_digest(package_dir: str | Path) -> str:
 
 
 # --------------------------------------------------------------------------- snapshot
-def _cell(value) -> str:
+def _json_cell(value):
     if isinstance(value, float):
-        return "" if math.isnan(value) else repr(value)
-    return str(value)
+        return None if math.isnan(value) else value
+    if hasattr(value, "item"):  # a numpy scalar
+        return _json_cell(value.item())
+    return value
 
 
 def _frame_bytes(frame: pd.DataFrame) -> bytes:
-    """A sheet as CSV, losslessly: text verbatim, floats as their exact ``repr``, NaN empty.
+    """A sheet as JSON, losslessly: text verbatim, floats exact (``repr``), NaN as null.
 
-    Unlike :func:`scimeta.io.write_csv` no cell is neutralised: the snapshot is a
-    faithful copy of what was read (as the raw sheets are), read back by
-    :func:`read_snapshot`, never a table for a spreadsheet.
+    JSON rather than CSV: the snapshot is a faithful copy of what was read, and
+    a CSV of it would have to be neutralised against spreadsheet formulas
+    (:func:`scimeta.io.write_csv`), which changes text that starts with ``=``.
+    One row per line, so that a changed row shows as one changed line.
     """
-    buf = io.StringIO(newline="")
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(list(frame.columns))
-    writer.writerows([_cell(v) for v in row] for row in frame.itertuples(index=False))
-    return buf.getvalue().encode("utf-8")
+    head = json.dumps([str(c) for c in frame.columns], ensure_ascii=False)
+    rows = [json.dumps([_json_cell(v) for v in row], ensure_ascii=False, allow_nan=False)
+            for row in frame.itertuples(index=False, name=None)]
+    text = '{"columns": ' + head + ',\n "rows": [\n' + ",\n".join(rows) + "\n]}\n"
+    return text.encode("utf-8")
 
 
 def snapshot_files(review) -> dict[str, bytes]:
     """The snapshot of a validated review: relative path -> bytes.
 
-    ``studies.csv``; ``outcomes/<outcome>.csv`` for every configured outcome
+    ``studies.json``; ``outcomes/<outcome>.json`` for every configured outcome
     (its rows, in sheet order, ``source_row`` included); ``sources.json`` (the
     file each sheet was read from: a CSV or a sheet of ``extraction.xlsx``) and
     ``config.json`` (the config with every default filled in).
     """
-    files = {"studies.csv": _frame_bytes(review.studies)}
+    files = {"studies.json": _frame_bytes(review.studies)}
     rows = review.outcomes
     for key in sorted(review.config["outcomes"]):
-        files[f"outcomes/{key}.csv"] = _frame_bytes(rows[rows["outcome"] == key])
+        files[f"outcomes/{key}.json"] = _frame_bytes(rows[rows["outcome"] == key])
     files["sources.json"] = (json.dumps(review.sources, indent=1, sort_keys=True) + "\n").encode()
     files["config.json"] = (
         json.dumps(review.config, indent=1, sort_keys=True, ensure_ascii=False, default=str) + "\n"
@@ -144,7 +145,7 @@ def write_snapshot(review, inputs: dict[str, str], library: str,
         if path.is_file() and path.read_bytes() == data:
             continue
         atomic_write(path, lambda fh, data=data: fh.write(data))
-    for stale in sorted((root / "outcomes").glob("*.csv")):
+    for stale in sorted((root / "outcomes").glob("*.json")):
         if f"outcomes/{stale.name}" not in files:
             stale.unlink()
     manifest = {
@@ -193,30 +194,33 @@ def _read_sheet(path, name: str) -> pd.DataFrame:
     """A snapshot sheet with the types of :func:`scimeta.io.read_review`."""
     import pandas as pd
 
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    sheet = json.loads(Path(path).read_text(encoding="utf-8"))
+    frame = pd.DataFrame(sheet["rows"], columns=sheet["columns"], dtype=object)
     numeric, integer = _sheet_types(name)
     for column in frame.columns:
         if column in integer:
             frame[column] = frame[column].astype(int)
         elif column in numeric:
-            frame[column] = pd.to_numeric(frame[column].replace("", None)).astype(float)
+            frame[column] = pd.to_numeric(frame[column]).astype(float)
+        else:
+            frame[column] = frame[column].astype(str)
     return frame
 
 
-def read_snapshot_studies(studies_csv) -> pd.DataFrame:
+def read_snapshot_studies(studies_json) -> pd.DataFrame:
     """The studies sheet of the snapshot, typed as :func:`scimeta.io.read_review` types it."""
-    return _read_sheet(studies_csv, "studies")
+    return _read_sheet(studies_json, "studies")
 
 
-def read_snapshot(rows_csv, studies_csv, sources_json, config: dict):
-    """The :class:`scimeta.io.Review` the snapshot holds (``rows_csv``: one outcome's rows)."""
+def read_snapshot(rows_json, studies_json, sources_json, config: dict):
+    """The :class:`scimeta.io.Review` the snapshot holds (``rows_json``: one outcome's rows)."""
     from scimeta.io import Review
 
     sources = json.loads(Path(sources_json).read_text(encoding="utf-8"))
     return Review(
         config=config,
-        studies=_read_sheet(studies_csv, "studies"),
-        outcomes=_read_sheet(rows_csv, "outcomes"),
+        studies=_read_sheet(studies_json, "studies"),
+        outcomes=_read_sheet(rows_json, "outcomes"),
         sources=sources,
         review_dir=".",
     )

@@ -175,7 +175,7 @@ def snapshot(name):
 
 
 def get_rows(wildcards):
-    return snapshot(f"outcomes/{wildcards.outcome}.csv")
+    return snapshot(f"outcomes/{wildcards.outcome}.json")
 
 
 def get_effects_config(wildcards):

@@ -21,7 +21,7 @@ rule figures:
     """Every planned figure of one outcome (get_figure_plan), drawn from its tables."""
     input:
         **{name: outcome_table(name) for name in FIGURE_TABLES},
-        studies=snapshot("studies.csv"),
+        studies=snapshot("studies.json"),
     output:
         directory(FIGURE_FOLDER),
     log:

@@ -18,7 +18,7 @@ log = logging.getLogger("scimeta.figures")
 DRAW_KIND = {"sensitivity_r": "sensitivity"}
 
 
-def main(tables: dict, studies_csv, folder, *, plan, formats, prepost_r, **settings):
+def main(tables: dict, studies_json, folder, *, plan, formats, prepost_r, **settings):
     """``tables``: the path of each table of :data:`scimeta.workflow.FIGURE_TABLES`;
     ``plan``: the outcome's planned figures; ``settings``: the keyword arguments of
     :func:`scimeta.figures.draw_figure`."""
@@ -26,7 +26,7 @@ def main(tables: dict, studies_csv, folder, *, plan, formats, prepost_r, **setti
     from scimeta.plotting import save_figure
 
     frames = {name: stages.read_table(path) for name, path in tables.items()}
-    studies = read_snapshot_studies(studies_csv)
+    studies = read_snapshot_studies(studies_json)
     Path(folder).mkdir(parents=True, exist_ok=True)
     for item in plan:
         result = draw_figure(
