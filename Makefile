@@ -19,14 +19,20 @@ $(STAMP): requirements.lock pyproject.toml
 # Run one review folder, resuming safely after an interrupted run: the profile
 # (workflow/profiles/default) re-runs the jobs a killed run left incomplete, and the lock a
 # killed Snakemake left behind is removed (--unlock) only while this make holds the review's
-# lock file, so never under a Snakemake that make started and that is still running.
+# lock file (flock) and no Snakemake process works in the folder (its working directory).
 # Snakemake's caches (and matplotlib's) go inside the review folder (XDG_CACHE_HOME).
 define run_review
 	mkdir -p $(1)/.snakemake
 	flock --nonblock $(1)/.snakemake/make-run.lock sh -c '\
+	  dir="$$(cd $(1) && pwd)"; \
 	  if [ -n "$$(ls -A $(1)/.snakemake/locks 2>/dev/null)" ]; then \
+	    for p in /proc/[0-9]*; do \
+	      if [ "$$(readlink $$p/cwd 2>/dev/null)" = "$$dir" ] && \
+	        tr "\\0" " " < $$p/cmdline 2>/dev/null | grep -q snakemake; then \
+	        echo "make run: a Snakemake process ($${p#/proc/}) works in $(1)" >&2; exit 1; fi; \
+	    done; \
 	    $(SNAKEMAKE) -d $(1) --unlock --quiet; fi && \
-	  XDG_CACHE_HOME="$$(cd $(1) && pwd)/.snakemake/cache" $(SNAKEMAKE) -d $(1)' \
+	  XDG_CACHE_HOME="$$dir/.snakemake/cache" $(SNAKEMAKE) -d $(1)' \
 	  || { echo "make run: $(1) failed, or another make run holds it" >&2; exit 1; }
 endef
 

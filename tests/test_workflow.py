@@ -236,6 +236,31 @@ def test_an_input_changed_during_the_run_is_named(example_run, tmp_path):
     pd.testing.assert_frame_equal(effects, before)  # asia_motor was not re-run with new rows
 
 
+def test_a_killed_run_leaves_no_partial_file_and_resumes(example_run, tmp_path):
+    """Killed while drawing figures: no temporary or half-written file; a rerun completes."""
+    review = copy_review(REPO, tmp_path / "killed")
+    cmd = [str(BIN / "snakemake"), "-s", str(SNAKEFILE), "-d", str(review), "--cores", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONHASHSEED": "0"}, start_new_session=True)
+    drawing = review / "results/outcomes"
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline and not any(
+        drawing.glob("*/figures/*.png")
+    ):
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.killpg(proc.pid, 9)  # Snakemake and its jobs, at once
+    proc.wait()
+    left = [p for p in review.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".")
+            and p.name not in (".snakemake", ".snakemake_timestamp")
+            and ".snakemake" not in p.relative_to(review).parts]
+    assert not left, left
+    snakemake(review, "--unlock")
+    snakemake(review)  # the profile re-runs the incomplete jobs
+    for pattern in ("data/processed/*.csv", "results/tables/*.csv", "results/figures/*"):
+        assert digest_tree(review, pattern) == digest_tree(example_run, pattern), pattern
+
+
 def test_switching_to_the_workbook_reruns_and_names_it(example_run, tmp_path):
     from test_xlsx_parity import _write_xlsx
 

@@ -24,9 +24,7 @@ No statistics happen here; this module imports no pandas until a sheet is read.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import math
 from pathlib import Path
@@ -47,6 +45,7 @@ __all__ = [
     "read_snapshot",
     "read_snapshot_studies",
     "read_snapshot_review",
+    "read_snapshot_sheet",
     "restrict_review",
     "input_digests",
     "changed_inputs",
@@ -88,41 +87,44 @@ def library_digest(package_dir: str | Path) -> str:
 
 
 # --------------------------------------------------------------------------- snapshot
-def _cell(value) -> str:
+def _json_cell(value):
     if isinstance(value, float):
-        return "" if math.isnan(value) else repr(value)
-    return str(value)
+        return None if math.isnan(value) else value
+    if hasattr(value, "item"):  # a numpy scalar
+        return _json_cell(value.item())
+    return value
 
 
 def _frame_bytes(frame: pd.DataFrame) -> bytes:
-    """A sheet as CSV, losslessly: text verbatim, floats as their exact ``repr``, NaN empty.
+    """A sheet as JSON, losslessly: text verbatim, floats exact (``repr``), NaN as null.
 
-    Unlike :func:`scimeta.io.write_csv` no cell is neutralised: the snapshot is a
-    faithful copy of what was read (as the raw sheets are), read back by
-    :func:`read_snapshot`, never a table for a spreadsheet.
+    JSON rather than CSV: the snapshot is a faithful copy of what was read, and
+    a CSV of it would have to be neutralised against spreadsheet formulas
+    (:func:`scimeta.io.write_csv`), which changes text that starts with ``=``.
+    One row per line, so that a changed row shows as one changed line.
     """
-    buf = io.StringIO(newline="")
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(list(frame.columns))
-    writer.writerows([_cell(v) for v in row] for row in frame.itertuples(index=False))
-    return buf.getvalue().encode("utf-8")
+    head = json.dumps([str(c) for c in frame.columns], ensure_ascii=False)
+    rows = [json.dumps([_json_cell(v) for v in row], ensure_ascii=False, allow_nan=False)
+            for row in frame.itertuples(index=False, name=None)]
+    text = '{"columns": ' + head + ',\n "rows": [\n' + ",\n".join(rows) + "\n]}\n"
+    return text.encode("utf-8")
 
 
 def snapshot_files(review) -> dict[str, bytes]:
     """The snapshot of a validated review: relative path -> bytes.
 
-    ``studies.csv``; ``outcomes/<outcome>.csv`` for every configured outcome
+    ``studies.json``; ``outcomes/<outcome>.json`` for every configured outcome
     (its rows, in sheet order, ``source_row`` included); ``sources.json`` (the
     file each sheet was read from: a CSV or a sheet of ``extraction.xlsx``) and
-    ``config.json`` (the config with every default filled in); ``risk_of_bias.csv``
-    when the review has a risk-of-bias sheet (every cell as text).
+    ``config.json`` (the config with every default filled in); ``risk_of_bias.json``
+    when the review has a risk-of-bias sheet.
     """
-    files = {"studies.csv": _frame_bytes(review.studies)}
+    files = {"studies.json": _frame_bytes(review.studies)}
     if review.risk_of_bias is not None:
-        files["risk_of_bias.csv"] = _frame_bytes(review.risk_of_bias)
+        files["risk_of_bias.json"] = _frame_bytes(review.risk_of_bias)
     rows = review.outcomes
     for key in sorted(review.config["outcomes"]):
-        files[f"outcomes/{key}.csv"] = _frame_bytes(rows[rows["outcome"] == key])
+        files[f"outcomes/{key}.json"] = _frame_bytes(rows[rows["outcome"] == key])
     files["sources.json"] = (json.dumps(review.sources, indent=1, sort_keys=True) + "\n").encode()
     files["config.json"] = (
         json.dumps(review.config, indent=1, sort_keys=True, ensure_ascii=False, default=str) + "\n"
@@ -150,11 +152,11 @@ def write_snapshot(review, inputs: dict[str, str], library: str,
         if path.is_file() and path.read_bytes() == data:
             continue
         atomic_write(path, lambda fh, data=data: fh.write(data))
-    for stale in sorted((root / "outcomes").glob("*.csv")):
+    for stale in sorted((root / "outcomes").glob("*.json")):
         if f"outcomes/{stale.name}" not in files:
             stale.unlink()
-    if "risk_of_bias.csv" not in files and (root / "risk_of_bias.csv").is_file():
-        (root / "risk_of_bias.csv").unlink()
+    if "risk_of_bias.json" not in files and (root / "risk_of_bias.json").is_file():
+        (root / "risk_of_bias.json").unlink()
     manifest = {
         "library": library,
         "inputs": inputs,
@@ -201,19 +203,28 @@ def _read_sheet(path, name: str) -> pd.DataFrame:
     """A snapshot sheet with the types of :func:`scimeta.io.read_review`."""
     import pandas as pd
 
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    sheet = json.loads(Path(path).read_text(encoding="utf-8"))
+    frame = pd.DataFrame(sheet["rows"], columns=sheet["columns"], dtype=object)
     numeric, integer = _sheet_types(name)
     for column in frame.columns:
         if column in integer:
             frame[column] = frame[column].astype(int)
         elif column in numeric:
-            frame[column] = pd.to_numeric(frame[column].replace("", None)).astype(float)
+            frame[column] = pd.to_numeric(frame[column]).astype(float)
+        else:
+            frame[column] = frame[column].astype(str)
     return frame
 
 
-def read_snapshot_studies(studies_csv) -> pd.DataFrame:
+def read_snapshot_sheet(path, name: str) -> pd.DataFrame:
+    """One sheet of the snapshot (``name``: studies, outcomes, risk_of_bias), typed as
+    :func:`scimeta.io.read_review` types it."""
+    return _read_sheet(path, name)
+
+
+def read_snapshot_studies(studies_json) -> pd.DataFrame:
     """The studies sheet of the snapshot, typed as :func:`scimeta.io.read_review` types it."""
-    return _read_sheet(studies_csv, "studies")
+    return _read_sheet(studies_json, "studies")
 
 
 def read_snapshot_review(root: str | Path = SNAPSHOT_DIR):
@@ -226,30 +237,28 @@ def read_snapshot_review(root: str | Path = SNAPSHOT_DIR):
 
     root = Path(root)
     config = json.loads((root / "config.json").read_text(encoding="utf-8"))
-    rows = [_read_sheet(root / "outcomes" / f"{key}.csv", "outcomes")
+    rows = [_read_sheet(root / "outcomes" / f"{key}.json", "outcomes")
             for key in sorted(config["outcomes"])]
-    rob_csv = root / "risk_of_bias.csv"
+    rob = root / "risk_of_bias.json"
     return Review(
         config=config,
-        studies=_read_sheet(root / "studies.csv", "studies"),
+        studies=_read_sheet(root / "studies.json", "studies"),
         outcomes=pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(),
         sources=json.loads((root / "sources.json").read_text(encoding="utf-8")),
         review_dir=".",
-        risk_of_bias=(pd.read_csv(rob_csv, dtype=str, keep_default_na=False)
-                      .assign(source_row=lambda f: f["source_row"].astype(int))
-                      if rob_csv.is_file() else None),
+        risk_of_bias=_read_sheet(rob, "risk_of_bias") if rob.is_file() else None,
     )
 
 
-def read_snapshot(rows_csv, studies_csv, sources_json, config: dict):
-    """The :class:`scimeta.io.Review` the snapshot holds (``rows_csv``: one outcome's rows)."""
+def read_snapshot(rows_json, studies_json, sources_json, config: dict):
+    """The :class:`scimeta.io.Review` the snapshot holds (``rows_json``: one outcome's rows)."""
     from scimeta.io import Review
 
     sources = json.loads(Path(sources_json).read_text(encoding="utf-8"))
     return Review(
         config=config,
-        studies=_read_sheet(studies_csv, "studies"),
-        outcomes=_read_sheet(rows_csv, "outcomes"),
+        studies=_read_sheet(studies_json, "studies"),
+        outcomes=_read_sheet(rows_json, "outcomes"),
         sources=sources,
         review_dir=".",
     )

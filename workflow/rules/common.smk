@@ -70,8 +70,8 @@ OUTCOMES = sorted(config["outcomes"])
 FIGURE_FORMATS = tuple(config["figures"]["formats"])
 REPORT_DIR = Path(workflow.current_basedir).parent / "report"
 STUDY_TEXTS = sorted(p for p in INPUT_DIGESTS if p.startswith("data/raw/sources/"))
-#: Whether the review has a risk-of-bias sheet (then in the snapshot as risk_of_bias.csv).
-HAS_ROB = "risk_of_bias.csv" in MANIFEST["snapshot"]
+#: Whether the review has a risk-of-bias sheet (then in the snapshot as risk_of_bias.json).
+HAS_ROB = "risk_of_bias.json" in MANIFEST["snapshot"]
 
 
 wildcard_constraints:
@@ -197,7 +197,7 @@ def snapshot(name):
 
 
 def get_rows(wildcards):
-    return snapshot(f"outcomes/{wildcards.outcome}.csv")
+    return snapshot(f"outcomes/{wildcards.outcome}.json")
 
 
 def get_effects_config(wildcards):

@@ -10,7 +10,7 @@ rule effect_sizes:
     effect sizes of every comparison and measure, and every exclusion of the outcome."""
     input:
         rows=get_rows,
-        studies=snapshot("studies.csv"),
+        studies=snapshot("studies.json"),
         sources=snapshot("sources.json"),
     output:
         arms=outcome_table("arms"),

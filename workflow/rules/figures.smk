@@ -24,8 +24,8 @@ rule figures:
     input:
         **{name: outcome_table(name) for name in FIGURE_TABLES if name != "gosh"},
         gosh=GOSH_SUBSETS,
-        studies=snapshot("studies.csv"),
-        rob=[snapshot("risk_of_bias.csv")] if HAS_ROB else [],
+        studies=snapshot("studies.json"),
+        rob=[snapshot("risk_of_bias.json")] if HAS_ROB else [],
     output:
         directory(FIGURE_FOLDER),
     log:

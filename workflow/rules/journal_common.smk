@@ -12,12 +12,12 @@ RAW_FILES = sorted(INPUT_DIGESTS)
 SNAPSHOT_FILES = [
     snapshot("config.json"),
     snapshot("sources.json"),
-    snapshot("studies.csv"),
-    *expand(snapshot("outcomes/{outcome}.csv"), outcome=OUTCOMES),
-    *([snapshot("risk_of_bias.csv")] if HAS_ROB else []),
+    snapshot("studies.json"),
+    *expand(snapshot("outcomes/{outcome}.json"), outcome=OUTCOMES),
+    *([snapshot("risk_of_bias.json")] if HAS_ROB else []),
 ]
 # what the PRISMA diagram reads: the config and the studies sheet
-PRISMA_FILES = [snapshot("config.json"), snapshot("studies.csv")]
+PRISMA_FILES = [snapshot("config.json"), snapshot("studies.json")]
 # one weighted risk-of-bias summary per outcome x comparison with rows
 ROB_POOLS = sorted(
     {(item["outcome"], item["comparison"]) for item in FIGURES if item["kind"] == "forest"}

@@ -12,7 +12,7 @@ rule pools:
     bias, leave-one-out and influence, the r sweep and meta-regression."""
     input:
         effects=outcome_table("effects"),
-        studies=snapshot("studies.csv"),
+        studies=snapshot("studies.json"),
     output:
         pooled=outcome_table("pooled"),
         subgroup_tests=outcome_table("subgroup_tests"),

@@ -7,15 +7,17 @@ when the outcome's largest possible pool needs more work than ``gosh.part_size``
 (:func:`scimeta.robustness.gosh_parts`): the unit a cluster spreads.
 """
 
-import csv
+import json
 
 from scimeta.robustness import gosh_parts as _gosh_parts  # noqa: E402
 
 
 def _largest_pool(outcome):
     """Studies with rows of ``outcome`` in the snapshot: no pool of it can hold more."""
-    with open(snapshot(f"outcomes/{outcome}.csv"), encoding="utf-8", newline="") as fh:
-        return len({row["study_id"] for row in csv.DictReader(fh)})
+    with open(snapshot(f"outcomes/{outcome}.json"), encoding="utf-8") as fh:
+        sheet = json.load(fh)
+    column = sheet["columns"].index("study_id")
+    return len({row[column] for row in sheet["rows"]})
 
 
 GOSH_PARTS = {o: _gosh_parts(_largest_pool(o), config["gosh"]) for o in OUTCOMES}
@@ -72,7 +74,7 @@ rule robustness:
     input:
         effects=outcome_table("effects"),
         membership=outcome_table("membership"),
-        studies=snapshot("studies.csv"),
+        studies=snapshot("studies.json"),
         parts=get_gosh_parts,
     output:
         gosh=GOSH_SUBSETS,

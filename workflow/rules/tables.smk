@@ -21,8 +21,8 @@ rule audit:
     """The audit of the extraction: every row of the snapshot checked (quotes, ranges,
     reported p-values, provenance in the studies' texts), a table and a page."""
     input:
-        rows=expand(snapshot("outcomes/{outcome}.csv"), outcome=OUTCOMES),
-        studies=snapshot("studies.csv"),
+        rows=expand(snapshot("outcomes/{outcome}.json"), outcome=OUTCOMES),
+        studies=snapshot("studies.json"),
         sources=snapshot("sources.json"),
         texts=STUDY_TEXTS,
         arms=TABLES["arms"][1],

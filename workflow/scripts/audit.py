@@ -15,12 +15,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("scimeta.audit")
 
 
-def snapshot_review(rows_csvs, studies_csv, sources_json, config) -> Review:
+def snapshot_review(rows_jsons, studies_json, sources_json, config) -> Review:
     """The whole review from the snapshot: every outcome's rows, in sheet order."""
-    parts = [read_snapshot(p, studies_csv, sources_json, config) for p in rows_csvs]
+    parts = [read_snapshot(p, studies_json, sources_json, config) for p in rows_jsons]
     rows = pd.concat([p.outcomes for p in parts], ignore_index=True)
     rows = rows.sort_values("source_row", kind="mergesort").reset_index(drop=True)
-    return Review(config=config, studies=read_snapshot_studies(studies_csv), outcomes=rows,
+    return Review(config=config, studies=read_snapshot_studies(studies_json), outcomes=rows,
                   sources=parts[0].sources, review_dir=".")
 
 

@@ -15,8 +15,8 @@ if TYPE_CHECKING:  # Snakemake >= 9.17: the object exists only when Snakemake ru
 log = logging.getLogger("scimeta.effect_sizes")
 
 
-def main(rows_csv, studies_csv, sources_json, arms_csv, effects_csv, excluded_csv, *, config):
-    review = read_snapshot(rows_csv, studies_csv, sources_json, config)
+def main(rows_json, studies_json, sources_json, arms_csv, effects_csv, excluded_csv, *, config):
+    review = read_snapshot(rows_json, studies_json, sources_json, config)
     arms, excluded_arms = stages.arms(review)
     write_csv(arms, arms_csv)
     effects, excluded = stages.effect_sizes(review, arms, excluded_arms)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from scimeta import stages
 from scimeta.safe import read_param
-from scimeta.workflow import read_snapshot_studies
+from scimeta.workflow import read_snapshot_sheet, read_snapshot_studies
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
@@ -23,7 +23,7 @@ TEXT_COLUMNS = {"gosh": {"studies": str}, "gosh_influence": {"study": str},
                 "cumulative": {"study_id": str}}
 
 
-def main(tables: dict, studies_csv, folder, *, plan, formats, prepost_r, rob_csv=None,
+def main(tables: dict, studies_json, folder, *, plan, formats, prepost_r, rob_json=None,
          **settings):
     """``tables``: the path of each table of :data:`scimeta.workflow.FIGURE_TABLES`;
     ``plan``: the outcome's planned figures; ``settings``: the keyword arguments of
@@ -33,8 +33,8 @@ def main(tables: dict, studies_csv, folder, *, plan, formats, prepost_r, rob_csv
 
     frames = {name: pd.read_csv(path, dtype=TEXT_COLUMNS[name]) if name in TEXT_COLUMNS
               else stages.read_table(path) for name, path in tables.items()}
-    studies = read_snapshot_studies(studies_csv)
-    rob = pd.read_csv(rob_csv, dtype=str, keep_default_na=False) if rob_csv else None
+    studies = read_snapshot_studies(studies_json)
+    rob = read_snapshot_sheet(rob_json, "risk_of_bias") if rob_json else None
     Path(folder).mkdir(parents=True, exist_ok=True)
     for item in plan:
         result = draw_figure(
@@ -53,5 +53,5 @@ if __name__ == "__main__":
     settings = {k: v for k, v in snakemake.params.items() if k != "lib"}
     settings["outcome_config"] = read_param(settings["outcome_config"])
     inputs = {k: v for k, v in snakemake.input.items() if k not in ("studies", "rob")}
-    rob_csv = snakemake.input.rob[0] if len(snakemake.input.rob) else None
-    main(inputs, snakemake.input.studies, snakemake.output[0], rob_csv=rob_csv, **settings)
+    rob_json = snakemake.input.rob[0] if len(snakemake.input.rob) else None
+    main(inputs, snakemake.input.studies, snakemake.output[0], rob_json=rob_json, **settings)

@@ -15,13 +15,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("scimeta.pools")
 
 
-def main(effects_csv, studies_csv, out: dict, *, analysis, subgroups, populations,
+def main(effects_csv, studies_json, out: dict, *, analysis, subgroups, populations,
          permutations, seed, r_grid, prepost_method, moderators):
     """``out``: the path of each table (``pooled``, ``subgroup_tests``, ``membership``,
     ``bias``, ``leave1out``, ``influence``, ``sensitivity``, ``metareg``)."""
     # effects.csv as written (exact floats, the same row order)
     effects = stages.read_table(effects_csv)
-    studies = read_snapshot_studies(studies_csv)
+    studies = read_snapshot_studies(studies_json)
     tables = stages.pools(effects, studies, analysis=analysis, subgroups=subgroups,
                           populations=populations, permutations=permutations, seed=seed)
     membership = tables["membership"]
