@@ -7,7 +7,6 @@ every check reads the returned FigureResult (data, texts, artists), never pixels
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -25,16 +24,9 @@ from scimeta.plotting._common import fmt_p
 from scimeta.rob import ROB_CSV, forest_rob_data
 
 REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.workflow  # the tables of a workflow run of the example review
 TABLES = {"pooled": "pooled", "subgroup_tests": "subgroup_tests", "membership": "membership",
           "sensitivity": "sensitivity_r", "metareg": "metareg", "bias": "bias"}
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("analyse_script",
-                                                  REPO / "workflow" / "scripts" / "analyse.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -48,24 +40,15 @@ def rob_sheet():
 
 
 @pytest.fixture(scope="module")
-def tables(review, tmp_path_factory):
-    """outcome -> the tables its figures are drawn from, as the analysis job writes them."""
-    script = _script()
-    cfg = review.config
+def tables(example_run):
+    """outcome -> the tables its figures are drawn from, as the workflow wrote them."""
     out = {}
     for outcome in ("asia_motor", "scim_total", "uems", "lems"):
-        folder = tmp_path_factory.mktemp(outcome)
-        paths = {name: str(folder / f"{name}.csv") for name in
-                 ("arms", "effects", "excluded", "pooled", "subgroup_tests", "membership",
-                  "sensitivity", "metareg", "bias", "leave1out", "influence")}
-        settings = {key: cfg[key] for key in ("extraction", "prepost_r", "prepost_method",
-                                              "analysis", "subgroups", "moderators",
-                                              "populations", "seed")}
-        script.main(REPO, outcome, paths, str(folder / "figures"), plan=[],
-                    layout=cfg["figures"]["layout"], outcome_config=cfg["outcomes"][outcome],
-                    r_grid=cfg["sensitivity"]["r_grid"], permutations=0, **settings)
-        out[outcome] = {name: pd.read_csv(paths[name]) for name in
-                        ("effects", *TABLES)}
+        out[outcome] = {"effects": pd.read_csv(
+            example_run / "data/processed/outcomes" / outcome / "effects.csv")}
+        for name, stem in TABLES.items():
+            out[outcome][name] = pd.read_csv(example_run / "results/outcomes" / outcome
+                                             / f"{stem}.csv")
     return out
 
 
