@@ -31,10 +31,14 @@ def part(effects_csv, membership_csv, out_csv, *, outcome, chunk, parts, analysi
     write_csv(table, out_csv)
 
 
-def tables(effects_csv, membership_csv, part_csvs, out: dict, *, outcome, analysis, gosh):
+def tables(effects_csv, membership_csv, part_csvs, out: dict, *, outcome, analysis, gosh, seed):
+    """The outcome's GOSH tables from its part files, or, without any (one part), from the
+    fits made here."""
     effects = pd.read_csv(effects_csv)
     membership = pd.read_csv(membership_csv)
-    parts = [pd.read_csv(p, dtype={"studies": str}) for p in part_csvs]
+    parts = [pd.read_csv(p, dtype={"studies": str}) for p in part_csvs] or [
+        gosh_part(effects, membership, outcome=outcome, analysis=analysis, gosh_config=gosh,
+                  seed=seed)]
     result = gosh_tables(parts, effects, membership, outcome=outcome, analysis=analysis,
                          gosh_config=gosh, file=out["gosh"])
     for name in ("gosh", "summary", "influence"):
@@ -74,7 +78,7 @@ if __name__ == "__main__":
     elif snakemake.rule == "gosh":
         tables(snakemake.input.effects, snakemake.input.membership, list(snakemake.input.parts),
                dict(snakemake.output), outcome=w.outcome, analysis=snakemake.params.analysis,
-               gosh=snakemake.params.gosh)
+               gosh=snakemake.params.gosh, seed=snakemake.params.seed)
     else:
         figure(snakemake.input.gosh, snakemake.input.influence,
                str(Path(snakemake.output.svg).with_suffix("")), outcome=w.outcome,
