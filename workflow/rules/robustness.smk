@@ -26,6 +26,18 @@ ROBUSTNESS_FIGURES = [
 ROBUSTNESS_FORMATS = {"gosh": ("svg", "png"), "cumulative": ("svg", "png")}
 
 
+def _figure_labels(figure, w):
+    """Labels of a figure in the Snakemake report (as the figures of ``analyse``)."""
+    return report_labels(
+        {
+            "outcome": config["outcomes"][w.outcome]["label"],
+            "figure": figure,
+            "comparison": w.comparison,
+            "measure": w.measure,
+        }
+    )
+
+
 def get_gosh_parts(wildcards):
     """The part files of an outcome split into several GOSH jobs; none when it is one job
     (the ``gosh`` job then fits every subset itself: one Python start less)."""
@@ -132,8 +144,7 @@ rule gosh_figure:
             "results/figures/gosh_{outcome}_{comparison}_{measure}.png",
             caption="../report/gosh_plot.rst",
             category="3. Figures",
-            labels={"figure": "GOSH", "outcome": "{outcome}", "comparison": "{comparison}",
-                    "measure": "{measure}"},
+            labels=lambda w: _figure_labels("GOSH", w),
         ),
         csv="results/figures/gosh_{outcome}_{comparison}_{measure}.csv",
     log:
@@ -159,8 +170,7 @@ rule cumulative_figure:
             "results/figures/cumulative_{outcome}_{comparison}_{measure}.png",
             caption="../report/cumulative_plot.rst",
             category="3. Figures",
-            labels={"figure": "cumulative forest", "outcome": "{outcome}",
-                    "comparison": "{comparison}", "measure": "{measure}"},
+            labels=lambda w: _figure_labels("cumulative forest", w),
         ),
         csv="results/figures/cumulative_{outcome}_{comparison}_{measure}.csv",
     log:
