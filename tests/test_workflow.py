@@ -172,8 +172,11 @@ def test_editing_one_outcome_reruns_only_that_outcome(example_run, tmp_path):
     text = proc.stdout + proc.stderr
     jobs = [line.split() for line in text.splitlines() if line.strip()]
     counts = {parts[0]: parts[-1] for parts in jobs if len(parts) == 2 and parts[-1].isdigit()}
-    assert counts.pop("total") == "3", counts
-    assert counts == {"analyse_whoqol_health": "1", "tables": "1", "all": "1"}, counts
+    assert counts.pop("total") == "5", counts
+    # the outcome's analysis, its GOSH and cumulative analysis (fewer than 3 studies: no
+    # figures of theirs), and the gathering
+    assert counts == {"analyse_whoqol_health": "1", "gosh": "1", "cumulative": "1",
+                      "tables": "1", "all": "1"}, counts
 
 
 def test_invalid_review_stops_before_any_job(tmp_path):

@@ -4,9 +4,10 @@ Rules with an ``{outcome}`` wildcard, reading the outcome's ``effects.csv`` and
 ``membership.csv``. GOSH is split into ``{chunk}`` jobs, one per range of
 subsets, when the outcome's largest possible pool needs more work than
 ``gosh.part_size`` (:func:`scimeta.robustness.gosh_parts`): the unit a cluster
-spreads (an outcome of one part is fitted by its ``gosh`` job). The figures (GOSH plot, cumulative forest plot) are drawn for the
-pools the funnel plot is planned for (the first measure of each comparison,
-three or more studies), from the tables as written.
+spreads (an outcome of one part is fitted by its ``gosh`` job). The figures
+(GOSH plot, cumulative forest plot) are drawn for the pools the funnel plot is
+planned for (the first measure of each comparison, three or more studies), from
+the tables as written.
 """
 
 from scimeta.robustness import gosh_parts as _gosh_parts  # noqa: E402
@@ -21,7 +22,9 @@ def _largest_pool(outcome):
 GOSH_PARTS = {o: _gosh_parts(_largest_pool(o), config["gosh"]) for o in OUTCOMES}
 #: (kind, outcome, comparison, measure) of every robustness figure
 ROBUSTNESS_FIGURES = [
-    (kind, o, c, m) for kind in ("gosh", "cumulative") for (o, c, m) in FIGURES["funnel"]
+    (kind, o, c, m)
+    for kind in ("gosh", "cumulative")
+    for (o, c, m) in FIGURES["funnel"]
 ]
 ROBUSTNESS_FORMATS = {"gosh": ("svg", "png"), "cumulative": ("svg", "png")}
 
@@ -72,11 +75,11 @@ rule gosh_part:
         part=temp("results/outcomes/{outcome}/gosh/part_{chunk}.csv"),
     log:
         "logs/gosh/{outcome}_{chunk}.log",
+    conda:
+        "../envs/scimeta.yaml"
     resources:
         mem_mb=1500,
         runtime=30,
-    conda:
-        "../envs/scimeta.yaml"
     params:
         parts=lambda w: GOSH_PARTS[w.outcome],
         analysis=config["analysis"],
@@ -98,11 +101,11 @@ rule gosh:
         influence="results/outcomes/{outcome}/gosh_influence.csv",
     log:
         "logs/gosh/{outcome}.log",
+    conda:
+        "../envs/scimeta.yaml"
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        "../envs/scimeta.yaml"
     params:
         analysis=config["analysis"],
         gosh=config["gosh"],
@@ -120,11 +123,11 @@ rule cumulative:
         cumulative="results/outcomes/{outcome}/cumulative.csv",
     log:
         "logs/cumulative/{outcome}.log",
+    conda:
+        "../envs/scimeta.yaml"
     resources:
         mem_mb=1000,
         runtime=15,
-    conda:
-        "../envs/scimeta.yaml"
     params:
         rows=lambda w: OUTCOME_DIGESTS[w.outcome],
         analysis=config["analysis"],
@@ -149,11 +152,11 @@ rule gosh_figure:
         csv="results/figures/gosh_{outcome}_{comparison}_{measure}.csv",
     log:
         "logs/figures/gosh_{outcome}_{comparison}_{measure}.log",
+    conda:
+        "../envs/scimeta.yaml"
     resources:
         mem_mb=1500,
         runtime=10,
-    conda:
-        "../envs/scimeta.yaml"
     params:
         label=lambda w: config["outcomes"][w.outcome]["label"],
         lib=LIB_DIGEST,
@@ -175,11 +178,11 @@ rule cumulative_figure:
         csv="results/figures/cumulative_{outcome}_{comparison}_{measure}.csv",
     log:
         "logs/figures/cumulative_{outcome}_{comparison}_{measure}.log",
+    conda:
+        "../envs/scimeta.yaml"
     resources:
         mem_mb=1500,
         runtime=10,
-    conda:
-        "../envs/scimeta.yaml"
     params:
         label=lambda w: config["outcomes"][w.outcome]["label"],
         order_by=config["cumulative"]["order_by"],
