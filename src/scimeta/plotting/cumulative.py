@@ -116,18 +116,18 @@ def cumulative_forest_plot(
         fig_x = lambda x: (x - 0.42) / 0.33  # figure fraction -> axes fraction  # noqa: E731
         ax.text(fig_x(0.02), header_y, "Study added", transform=trans, ha="left", va="bottom",
                 fontweight="bold", parse_math=False, clip_on=False)
-        ax.text(fig_x(0.30), header_y, order_label or "Order", transform=trans, ha="left", va="bottom",
+        ax.text(fig_x(0.27), header_y, order_label or "Order", transform=trans, ha="left", va="bottom",
                 fontweight="bold", parse_math=False, clip_on=False)
-        ax.text(fig_x(0.37), header_y, "k", transform=trans, ha="right", va="bottom",
+        ax.text(fig_x(0.395), header_y, "k", transform=trans, ha="right", va="bottom",
                 fontweight="bold", parse_math=False, clip_on=False)
         level = float(rows["level"].iloc[0]) if n and "level" in rows else 0.95
         ax.text(fig_x(0.98), header_y, f"Estimate [{level:.0%} CI]", transform=trans, ha="right", va="bottom", fontweight="bold", parse_math=False, clip_on=False)
         for yi, lab, ov, kk, e, a, b in zip(y, labels, drawn["order_value"], drawn["k"], est, lo, hi):
             ax.text(fig_x(0.02), yi, lab, transform=trans, ha="left", va="center", parse_math=False,
                     clip_on=False, fontsize=FONT_SIZE)
-            ax.text(fig_x(0.30), yi, "" if pd.isna(ov) else str(ov), transform=trans, ha="left",
+            ax.text(fig_x(0.27), yi, "" if pd.isna(ov) else str(ov), transform=trans, ha="left",
                     va="center", parse_math=False, clip_on=False)
-            ax.text(fig_x(0.37), yi, "" if pd.isna(kk) else str(int(kk)), transform=trans, ha="right",
+            ax.text(fig_x(0.395), yi, "" if pd.isna(kk) else str(int(kk)), transform=trans, ha="right",
                     va="center", parse_math=False, clip_on=False)
             text = (f"{fmt_num(e, decimals)} [{fmt_num(a, decimals)}, {fmt_num(b, decimals)}]"
                     if np.isfinite(a) and np.isfinite(b) else fmt_num(e, decimals)) if np.isfinite(e) else ""
