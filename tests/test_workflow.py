@@ -186,8 +186,9 @@ def test_editing_one_outcome_reruns_only_that_outcome(example_run, tmp_path):
     stems = {w.get("measure") for rule, w in jobs if rule in ("forest", "sensitivity_plot")}
     assert outcomes == {"whoqol_health"}, jobs
     assert sorted(rule for rule, _ in jobs) == sorted(
-        ["effect_sizes", "pools", "figures", "forest", "sensitivity_plot", "gather", "audit",
-         "all"]
+        ["effect_sizes", "pools", "robustness", "figures", "forest", "sensitivity_plot",
+         "gather", "audit", "studies_table", "summary_of_findings", "risk_of_bias", "methods",
+         "report", "all"]
     ), jobs
     assert stems == {"MC"}
     snakemake(review)
@@ -425,7 +426,7 @@ def test_report_html_is_self_contained_with_a_manifest(example_run):
     assert page.count("<svg") == len(svgs)
     captions = re.findall(r"<figcaption>(.*?)</figcaption>", page, re.S)
     assert len(captions) == len(svgs) == len(set(captions))
-    assert "Forest plot</b> of <b>ASIA motor score</b>, follow-up vs baseline (treated arm): " \
+    assert "Forest plot</b> of <b>ASIA motor score</b>, follow-up vs baseline: " \
            "mean change (MC); k = 3, 134 participants." in page
     assert "Caution: two studies" in page  # a small-k warning
     # tables rendered, not only linked
@@ -436,7 +437,7 @@ def test_report_html_is_self_contained_with_a_manifest(example_run):
                            r"</td></tr>", page))
     for rel in ("config/config.yaml", "data/raw/outcomes.csv", "data/raw/risk_of_bias.csv",
                 "results/tables/pooled.csv", "results/tables/summary_of_findings.csv",
-                "results/figures/forest_asia_motor_pre_post_MC.pdf", "results/methods.md"):
+                "results/figures/forest_asia_motor_pre_post_MC.png", "results/methods.md"):
         assert rows[rel] == hashlib.sha256((example_run / rel).read_bytes()).hexdigest(), rel
     assert all(not f.startswith("/") for f in rows)
 

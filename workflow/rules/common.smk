@@ -23,12 +23,14 @@ outcome changed: a rule writing it would be a job of the DAG, and everything dow
 job that has to run counts as out of date until it has run.
 """
 
+import json
 from pathlib import Path
 
 import scimeta
 from snakemake.exceptions import WorkflowError
 from snakemake.sourcecache import infer_source_file
 
+from scimeta.robustness import gosh_parts
 from scimeta.safe import report_labels, report_param, report_text
 from scimeta.workflow import (
     FIGURE_TABLES,
@@ -55,7 +57,9 @@ def read_and_validate():
             + "\n".join(str(p) for p in err.problems if p.severity == "error")
         )
     if input_digests() != digests:
-        raise WorkflowError("the review changed while it was read; nothing was run; run again")
+        raise WorkflowError(
+            "the review changed while it was read; nothing was run; run again"
+        )
     return write_snapshot(review, digests, LIB_DIGEST, SNAPSHOT_DIR)
 
 
@@ -309,3 +313,28 @@ def check_inputs_unchanged():
             "snapshot taken when it started (data/processed/snapshot/), not of the files "
             "as they are now. Run the workflow again:\n  " + "\n  ".join(changed)
         )
+
+
+# ------------------------------------------------------------------ robustness (GOSH)
+def largest_pool(outcome):
+    """Studies with rows of ``outcome`` in the snapshot: no pool of it can hold more."""
+    with open(snapshot(f"outcomes/{outcome}.json"), encoding="utf-8") as fh:
+        sheet = json.load(fh)
+    column = sheet["columns"].index("study_id")
+    return len({row[column] for row in sheet["rows"]})
+
+
+#: How many GOSH jobs each outcome's subsets are split into (scimeta.robustness.gosh_parts).
+GOSH_PARTS = {o: gosh_parts(largest_pool(o), config["gosh"]) for o in OUTCOMES}
+
+
+def get_gosh_parts(wildcards):
+    """The ranges of subsets computed by their own jobs (none when one job does it all)."""
+    parts = GOSH_PARTS[wildcards.outcome]
+    if parts == 1:
+        return []
+    return expand(
+        "results/outcomes/{outcome}/gosh/part_{chunk}.csv",
+        outcome=wildcards.outcome,
+        chunk=range(parts),
+    )

@@ -20,7 +20,11 @@ SNAPSHOT_FILES = [
 PRISMA_FILES = [snapshot("config.json"), snapshot("studies.json")]
 # one weighted risk-of-bias summary per outcome x comparison with rows
 ROB_POOLS = sorted(
-    {(item["outcome"], item["comparison"]) for item in FIGURES if item["kind"] == "forest"}
+    {
+        (item["outcome"], item["comparison"])
+        for item in FIGURES
+        if item["kind"] == "forest"
+    }
 )
 ROB_FIGURE_EXTENSIONS = ("svg", "png", "csv")
 # the contract tables the journal rules and the report read (docs/contract.md)
@@ -77,7 +81,8 @@ def get_run_figures(wildcards):
 def report_figure_plan():
     """The analysis figures the report shows, each with what its caption needs."""
     return [
-        {**item, "kind": REPORT_KIND.get(item["kind"], item["kind"])} for item in FIGURES
+        {**item, "kind": REPORT_KIND.get(item["kind"], item["kind"])}
+        for item in FIGURES
     ]
 
 

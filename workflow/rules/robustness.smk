@@ -7,33 +7,6 @@ when the outcome's largest possible pool needs more work than ``gosh.part_size``
 (:func:`scimeta.robustness.gosh_parts`): the unit a cluster spreads.
 """
 
-import json
-
-from scimeta.robustness import gosh_parts as _gosh_parts  # noqa: E402
-
-
-def _largest_pool(outcome):
-    """Studies with rows of ``outcome`` in the snapshot: no pool of it can hold more."""
-    with open(snapshot(f"outcomes/{outcome}.json"), encoding="utf-8") as fh:
-        sheet = json.load(fh)
-    column = sheet["columns"].index("study_id")
-    return len({row[column] for row in sheet["rows"]})
-
-
-GOSH_PARTS = {o: _gosh_parts(_largest_pool(o), config["gosh"]) for o in OUTCOMES}
-
-
-def get_gosh_parts(wildcards):
-    """The ranges of subsets computed by their own jobs (none when one job does it all)."""
-    parts = GOSH_PARTS[wildcards.outcome]
-    if parts == 1:
-        return []
-    return expand(
-        "results/outcomes/{outcome}/gosh/part_{chunk}.csv",
-        outcome=wildcards.outcome,
-        chunk=range(parts),
-    )
-
 
 wildcard_constraints:
     chunk=r"\d+",
@@ -49,11 +22,11 @@ rule gosh_part:
         part=temp("results/outcomes/{outcome}/gosh/part_{chunk}.csv"),
     log:
         "logs/gosh/{outcome}_{chunk}.log",
+    conda:
+        "../envs/scimeta.yaml"
     resources:
         mem_mb=1500,
         runtime=30,
-    conda:
-        "../envs/scimeta.yaml"
     params:
         parts=lambda w: GOSH_PARTS[w.outcome],
         analysis=config["analysis"],
@@ -83,11 +56,11 @@ rule robustness:
         cumulative=outcome_table("cumulative"),
     log:
         "logs/robustness/{outcome}.log",
+    conda:
+        "../envs/scimeta.yaml"
     resources:
         mem_mb=2000,
         runtime=15,
-    conda:
-        "../envs/scimeta.yaml"
     params:
         analysis=config["analysis"],
         gosh=config["gosh"],
