@@ -16,7 +16,7 @@ sheets, so
   the raw inputs with the digests of the manifest and names every file that changed.
 
 When the raw inputs and the library still have the manifest's digests, the snapshot is the
-one validation would write again, and it is read as it is (a no-op run needs no pandas).
+one validation would write again, and it is read as it is (the sheets are not read again).
 
 The snapshot is written at parse time, not by a rule, so that a dry run already knows which
 outcome changed: a rule writing it would be a job of the DAG, and everything downstream of a
