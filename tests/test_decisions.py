@@ -253,5 +253,5 @@ def test_an_empty_measure_list_is_one_note_not_excluded_rows(review):
     assert not everything["reason"].str.contains("pre_post|baseline").drop(
         everything.index[everything["stage"] == "plan"]).any()
     plan = planned_figures(empty, config)
-    assert not [p for kind in plan.values() for p in kind if "pre_post" in p]
-    assert not any(kind == "sensitivity" and plan[kind] for kind in plan)
+    assert not [item for item in plan if item["comparison"] == "pre_post"]
+    assert not [item for item in plan if item["kind"] == "sensitivity_r"]

@@ -266,8 +266,8 @@ def _page(**overrides):
                                                              "indirectness", "imprecision",
                                                              "publication_bias")}})
     empty = pd.DataFrame(columns=["outcome", "subgroup_var"])
-    args = dict(config={"title": HOSTILE, "question": HOSTILE,
-                        "outcomes": {"o": {"label": HOSTILE, "timepoint": 12, "unit": HOSTILE}}},
+    args = dict(config=config(title=HOSTILE, question=HOSTILE, outcomes={"o": outcome(
+                    label=HOSTILE, timepoint=12, unit=HOSTILE)}),
                 studies=studies, study_table=study_table, sof=sof,
                 rob=pd.DataFrame([{"study_id": None, "note": HOSTILE}]),
                 tables={"pooled": empty, "excluded": pd.DataFrame(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from _settings import analysis
 
 from scimeta.cumulative import cumulative
 from scimeta.gosh import gosh
@@ -18,7 +19,7 @@ from scimeta.robustness import (
     gosh_tables,
 )
 
-ANALYSIS = {"tau2": ["DL", "REML"], "ci": ["wald"], "level": 0.95}
+ANALYSIS = analysis(tau2=["DL", "REML"], ci=["wald"], level=0.95)
 
 
 def _effects(k_md: int, k_smd: int, seed: int = 1):
