@@ -19,7 +19,9 @@ $(STAMP): requirements.lock pyproject.toml
 # Run one review folder, resuming safely after an interrupted run: the profile
 # (workflow/profiles/default) re-runs the jobs a killed run left incomplete, and the lock a
 # killed Snakemake left behind is removed (--unlock) only while this make holds the review's
-# lock file (flock) and no Snakemake process works in the folder (its working directory).
+# lock file (flock) and no Snakemake process works in the folder (its working directory; a
+# Snakemake process is one whose program or script is .../snakemake, so that this shell, its
+# flock and its grep, whose command lines name snakemake too, are not taken for one).
 # Snakemake's caches (and matplotlib's) go inside the review folder (XDG_CACHE_HOME).
 define run_review
 	mkdir -p $(1)/.snakemake
@@ -28,7 +30,7 @@ define run_review
 	  if [ -n "$$(ls -A $(1)/.snakemake/locks 2>/dev/null)" ]; then \
 	    for p in /proc/[0-9]*; do \
 	      if [ "$$(readlink $$p/cwd 2>/dev/null)" = "$$dir" ] && \
-	        tr "\\0" " " < $$p/cmdline 2>/dev/null | grep -q snakemake; then \
+	        tr "\\0" "\\n" < $$p/cmdline 2>/dev/null | head -n 2 | grep -q "/snakemake$$"; then \
 	        echo "make run: a Snakemake process ($${p#/proc/}) works in $(1)" >&2; exit 1; fi; \
 	    done; \
 	    $(SNAKEMAKE) -d $(1) --unlock --quiet; fi && \
