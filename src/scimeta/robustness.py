@@ -25,7 +25,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from scimeta.analysis import model_grid, overall_rows
+from scimeta.analysis import overall_rows
 from scimeta.bias import MIN_K
 from scimeta.cumulative import CUMULATIVE_COLUMNS, cumulative_effects
 from scimeta.faults import attempt, not_computed
@@ -61,10 +61,11 @@ GOSH_SUMMARY_COLUMNS = [
 CUMULATIVE_TABLE_COLUMNS = ["outcome", "comparison", "measure", "order_by", *CUMULATIVE_COLUMNS]
 
 
-def _primary_model(analysis: dict) -> tuple[str, str, str]:
-    """(model, tau2_method, ci_method) of the primary model of :func:`model_grid`."""
-    model, method, ci, _ = next(m for m in model_grid(analysis) if m[3])
-    return model, method, ci
+def _primary_model(analysis) -> tuple[str, str, str]:
+    """(model, tau2_method, ci_method) of the primary model: random effects with the
+    config's first estimator and first CI method (:class:`scimeta.settings.AnalysisSettings`)."""
+    settings = analysis_settings(analysis)
+    return "random", settings.tau2_method, settings.ci_method
 
 
 def robustness_pools(effects: pd.DataFrame, membership: pd.DataFrame | None):
@@ -229,13 +230,12 @@ def cumulative_table(
     be computed has one row with the reason in ``note``."""
     model, method, ci = _primary_model(analysis)
     settings = analysis_settings(analysis)
-    level = settings.level
     frames = []
     for comparison, measure, rows in robustness_pools(effects, membership):
         if rows.empty:
             continue
         table, why = attempt(cumulative_effects, rows, order_by, studies=studies, model=model,
-                             tau2_method=method, ci_method=ci, level=level,
+                             tau2_method=method, ci_method=ci, level=settings.level,
                              pi_min_k=settings.pi_min_k)
         if table is None:
             table = pd.DataFrame({"note": [not_computed(why)]})

@@ -22,6 +22,12 @@ class Table:
     columns: tuple[tuple[str, str], ...]
 
 
+#: Columns several tables share, with one meaning each.
+OUTCOME = ('outcome', 'the outcome key of the config')
+COMPARISON = ('comparison',
+              '`between_arms` (treatment − control) or `pre_post` (follow-up − baseline)')
+MEASURE = ('measure', "metafor's measure: `MD`, `SMD`, `ROM` (log), `MC`, `SMCR`, `SMCC`")
+
 TABLES: dict[str, Table] = {
     'effects': Table(
         'data/processed/effects.csv',
@@ -30,13 +36,13 @@ TABLES: dict[str, Table] = {
             ('study_id', 'the study'),
             ('cohort_id', 'its cohort (the study itself when empty in studies.csv)'),
             ('label', "the study's label in tables and figures"),
-            ('outcome', 'the outcome key of the config'),
+            OUTCOME,
             ('population', '`all` or the within-study subgroup'),
             ('design', '`rct`, `controlled` or `single_arm`'),
             ('comparison',
              '`between_arms` (group 1 treatment, group 2 control) or `pre_post` '
              '(group 1 follow-up, group 2 baseline, same patients)'),
-            ('measure', "metafor's measure: `MD`, `SMD`, `ROM` (log), `MC`, `SMCR`, `SMCC`"),
+            MEASURE,
             ('timepoint', 'months since treatment'),
             ('yi', 'the effect size'),
             ('vi', 'its sampling variance'),
@@ -80,11 +86,9 @@ TABLES: dict[str, Table] = {
         'results/tables/pooled.csv',
         'one row per pooled estimate',
         (
-            ('outcome', 'the outcome key of the config'),
-            ('comparison',
-             '`between_arms` (treatment − control) or `pre_post` (follow-up − '
-             'baseline)'),
-            ('measure', "metafor's measure: `MD`, `SMD`, `ROM` (log), `MC`, `SMCR`, `SMCC`"),
+            OUTCOME,
+            COMPARISON,
+            MEASURE,
             ('subgroup_var', '`overall` or the subgroup variable'),
             ('subgroup', '`all` or the subgroup level'),
             ('k', 'studies pooled'),
@@ -128,11 +132,9 @@ TABLES: dict[str, Table] = {
         'results/tables/subgroup_tests.csv',
         'one row per analysis × variable × method × estimator × CI method',
         (
-            ('outcome', 'the outcome key of the config'),
-            ('comparison',
-             '`between_arms` (treatment − control) or `pre_post` (follow-up − '
-             'baseline)'),
-            ('measure', "metafor's measure: `MD`, `SMD`, `ROM` (log), `MC`, `SMCR`, `SMCC`"),
+            OUTCOME,
+            COMPARISON,
+            MEASURE,
             ('subgroup_var', 'the subgroup variable'),
             ('method',
              '`separate_tau2` (Q on the subgroup estimates) or `moderator_model` '
@@ -159,11 +161,9 @@ TABLES: dict[str, Table] = {
         'results/tables/subgroup_membership.csv',
         'who enters each pool, and why',
         (
-            ('outcome', 'the outcome key of the config'),
-            ('comparison',
-             '`between_arms` (treatment − control) or `pre_post` (follow-up − '
-             'baseline)'),
-            ('measure', "metafor's measure: `MD`, `SMD`, `ROM` (log), `MC`, `SMCR`, `SMCC`"),
+            OUTCOME,
+            COMPARISON,
+            MEASURE,
             ('subgroup_var', '`overall` or the subgroup variable'),
             ('subgroup', '`all` or the level'),
             ('study_id', 'the study'),
@@ -184,11 +184,9 @@ TABLES: dict[str, Table] = {
         'results/tables/sensitivity_r.csv',
         'before/after pools at every assumed pre–post correlation',
         (
-            ('outcome', 'the outcome key of the config'),
-            ('comparison',
-             '`between_arms` (treatment − control) or `pre_post` (follow-up − '
-             'baseline)'),
-            ('measure', "metafor's measure: `MD`, `SMD`, `ROM` (log), `MC`, `SMCR`, `SMCC`"),
+            OUTCOME,
+            COMPARISON,
+            MEASURE,
             ('r_assumed', 'the assumed correlation'),
             ('k', 'studies pooled'),
             ('k_assumed_r', 'studies recomputed at `r_assumed`'),
@@ -219,11 +217,9 @@ TABLES: dict[str, Table] = {
         'results/tables/metareg.csv',
         'meta-regression of every overall pool on each moderator, one row per coefficient',
         (
-            ('outcome', 'the outcome key of the config'),
-            ('comparison',
-             '`between_arms` (treatment − control) or `pre_post` (follow-up − '
-             'baseline)'),
-            ('measure', "metafor's measure: `MD`, `SMD`, `ROM` (log), `MC`, `SMCR`, `SMCC`"),
+            OUTCOME,
+            COMPARISON,
+            MEASURE,
             ('moderator', 'the moderator (a column of studies.csv)'),
             ('tau2_method', 'estimator of the residual tau²'),
             ('ci_method', '`wald` (z tests) or `hksj` (Knapp–Hartung t and F tests)'),
@@ -266,11 +262,9 @@ TABLES: dict[str, Table] = {
         'results/tables/bias.csv',
         'small-study tests of every overall pool',
         (
-            ('outcome', 'the outcome key of the config'),
-            ('comparison',
-             '`between_arms` (treatment − control) or `pre_post` (follow-up − '
-             'baseline)'),
-            ('measure', "metafor's measure: `MD`, `SMD`, `ROM` (log), `MC`, `SMCR`, `SMCC`"),
+            OUTCOME,
+            COMPARISON,
+            MEASURE,
             ('tau2_method', 'estimator of tau² (egger_rma, trim and fill)'),
             ('test',
              '`egger_rma`, `egger_lm`, `begg`, `trimfill_L0`, `trimfill_R0`, `pet`, '
@@ -297,11 +291,9 @@ TABLES: dict[str, Table] = {
         'results/tables/leave1out.csv',
         'the pool without each study in turn',
         (
-            ('outcome', 'the outcome key of the config'),
-            ('comparison',
-             '`between_arms` (treatment − control) or `pre_post` (follow-up − '
-             'baseline)'),
-            ('measure', "metafor's measure: `MD`, `SMD`, `ROM` (log), `MC`, `SMCR`, `SMCC`"),
+            OUTCOME,
+            COMPARISON,
+            MEASURE,
             ('tau2_method', 'estimator of tau²'),
             ('study_id', 'the study left out'),
             ('estimate', 'pooled estimate without it'),
@@ -318,11 +310,9 @@ TABLES: dict[str, Table] = {
         'results/tables/influence.csv',
         'influence diagnostics (metafor `influence`)',
         (
-            ('outcome', 'the outcome key of the config'),
-            ('comparison',
-             '`between_arms` (treatment − control) or `pre_post` (follow-up − '
-             'baseline)'),
-            ('measure', "metafor's measure: `MD`, `SMD`, `ROM` (log), `MC`, `SMCR`, `SMCC`"),
+            OUTCOME,
+            COMPARISON,
+            MEASURE,
             ('tau2_method', 'estimator of tau²'),
             ('study_id', 'the study'),
             ('rstudent', 'externally standardised residual'),
