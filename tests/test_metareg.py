@@ -212,3 +212,25 @@ def test_metareg_table_permutation_matches_permutest(test):
     assert (table["n_perm"] == case["iter"]).all()
     np.testing.assert_allclose(table["p_perm"], case["pval_perm"], rtol=1e-12)
     np.testing.assert_allclose(table["QM_p_perm"], case["QMp_perm"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["REML", "ML", "DL", "HE", "SJ", "PM", "EB"])
+def test_refits_of_permuted_effects_equal_refits_of_permuted_designs(method):
+    """A permutation test refits the observed design with the effects permuted (one
+    design for the whole batch) instead of each permuted design: the same data sets."""
+    from scimeta.metareg import fit_batch_tests, fit_rows_tests
+
+    rng = np.random.default_rng(7)
+    k = 14
+    y = rng.normal(0.3, 0.4, k)
+    v = rng.uniform(0.02, 0.3, k)
+    X = np.column_stack([np.ones(k), rng.normal(size=k), rng.integers(0, 2, k)])
+    orders = np.array([rng.permutation(k) for _ in range(25)])
+    Y, V = np.empty(orders.shape), np.empty(orders.shape)
+    np.put_along_axis(Y, orders, np.broadcast_to(y, orders.shape), axis=1)
+    np.put_along_axis(V, orders, np.broadcast_to(v, orders.shape), axis=1)
+    designs = fit_batch_tests(y, v, X[orders], tau2_method=method, tests=("z", "knha"))
+    effects = fit_rows_tests(Y, V, X, tau2_method=method, tests=("z", "knha"))
+    for test in ("z", "knha"):
+        for a, b in zip(designs[test], effects[test], strict=True):
+            np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12)

@@ -286,8 +286,15 @@ def test_switching_to_the_workbook_reruns_and_names_it(example_run, tmp_path):
 
 
 def test_the_profile_beside_the_snakefile_is_read(example_run):
-    proc = snakemake(example_run, "-n")
-    assert "workflow/profiles/default" in proc.stdout + proc.stderr
+    """workflow/profiles/default (profiles/ at the top is the same folder, for
+    ``-s Snakefile`` and runs from the repository) is what makes the jobs run in the
+    pool of workers (force-use-threads)."""
+    assert (REPO / "profiles").resolve() == (REPO / "workflow" / "profiles").resolve()
+    for snakefile in (REPO / "workflow" / "Snakefile", REPO / "Snakefile"):
+        proc = subprocess.run([str(BIN / "snakemake"), "-s", str(snakefile), "-d",
+                               str(example_run), "-n"], capture_output=True, text=True,
+                              cwd=example_run, check=True)
+        assert "profiles/default for setting default command line" in proc.stderr
 
 
 def test_installed_package_validates_a_review_outside_the_tree(tmp_path):
@@ -412,6 +419,24 @@ def _example_config():
     import yaml
 
     return yaml.safe_load((REPO / "config/config.yaml").read_text(encoding="utf-8"))
+
+
+def test_figures_as_png_only_are_in_the_report_as_images(tmp_path):
+    """figures.formats [png]: the page shows each analysis figure as its PNG (a data URI,
+    which the page's content policy allows), the journal figures as SVG."""
+    import yaml
+
+    review = copy_review(REPO, tmp_path / "review")
+    cfg = _example_config()
+    cfg["figures"] = {**cfg.get("figures", {}), "formats": ["png"], "kinds": ["forest"]}
+    (review / "config/config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False),
+                                              encoding="utf-8")
+    snakemake(review)
+    pngs = sorted((review / "results/figures").glob("forest_*.png"))
+    assert pngs and not list((review / "results/figures").glob("forest_*.svg"))
+    page = (review / "results/report.html").read_text(encoding="utf-8")
+    assert page.count('<img alt="" src="data:image/png;base64,') == len(pngs)
+    assert "img-src data:" in page
 
 
 def test_report_html_is_self_contained_with_a_manifest(example_run):

@@ -76,23 +76,30 @@ def studies_table(studies: pd.DataFrame, outcomes: pd.DataFrame, effects: pd.Dat
     labels = {k: v["label"] for k, v in config["outcomes"].items()}
     rob = (rob_overall.set_index("study_id") if rob_overall is not None else None)
     records = []
+    # each study's rows found by one grouping, not by a scan of the sheets per study
+    reported_by = outcomes.groupby("study_id", sort=False)["outcome"].agg(set).to_dict()
+    whole = effects[effects["population"] == "all"]
+    without_n = whole["n1"].isna() | ((whole["comparison"] == "between_arms")
+                                      & whole["n2"].isna())
+    effects_by: dict = {}  # study -> (outcomes analysed, patients of each effect, any without n)
+    for row, lacks in zip(whole.to_dict("records"), without_n, strict=True):
+        mine = effects_by.setdefault(row["study_id"], (set(), [], [False]))
+        mine[0].add(row["outcome"])
+        mine[1].append(effect_patients(row))
+        mine[2][0] = mine[2][0] or bool(lacks)
     for _, s in studies.iterrows():
         sid = _cell(s, "study_id")
-        reported = set(outcomes.loc[outcomes["study_id"] == sid, "outcome"])
-        mine = effects[(effects["study_id"] == sid) & (effects["population"] == "all")]
-        analysed = set(mine["outcome"])
-        n = [effect_patients(row) for _, row in mine.iterrows()]
+        reported = reported_by.get(sid, set())
+        analysed, n, lacks_n = effects_by.get(sid, (set(), [], [False]))
         n = [total for total in n if not math.isnan(total)]
         population = "; ".join(p for p in (
             f"level {_cell(s, 'level')}" if _cell(s, "level") else "",
             f"phase {_cell(s, 'phase')}" if _cell(s, "phase") else "",
             f"AIS {_cell(s, 'ais')}" if _cell(s, "ais") else "") if p)
         notes = []
-        between = mine["comparison"] == "between_arms"
-        without_n = mine["n1"].isna() | (between & mine["n2"].isna())
         if not analysed:
             notes.append("no effect size analysed (see excluded.csv)")
-        elif without_n.any():
+        elif lacks_n[0]:
             notes.append("some effect sizes without n (reported differences)")
         if rob is not None and sid in rob.index:
             rob_level, rob_tool = rob.at[sid, "overall_common"], rob.at[sid, "tool"]

@@ -51,8 +51,11 @@ class Batch:
         Effect sizes (0 where absent) and sampling variances (1 where absent).
     mask : ndarray, shape (m, k)
         1.0 where the study is in the model, 0.0 for padding.
-    X : ndarray, shape (m, k, p), or None
-        Design matrices; ``None`` is the intercept-only model (``p = 1``).
+    X : ndarray, shape (m, k, p) or (k, p), or None
+        Design matrices, one per row or (2-D) one shared by every row (e.g. the
+        refits of a permutation test, whose rows are the permuted effects of
+        one design: then the cross products are matrix products); ``None`` is
+        the intercept-only model (``p = 1``).
     """
 
     y: np.ndarray
@@ -75,18 +78,33 @@ class Batch:
 
     @property
     def p(self) -> int:
-        return 1 if self.X is None else int(self.X.shape[2])
+        return 1 if self.X is None else int(self.X.shape[-1])
+
+    @property
+    def shared(self) -> bool:
+        """Whether one design matrix (k, p) serves every row."""
+        return self.X is not None and self.X.ndim == 2
 
     def take(self, rows: np.ndarray) -> Batch:
         """The models of ``rows`` (increasing indices; all rows: ``self``, no copy)."""
         if rows.size == self.y.shape[0]:
             return self
-        return Batch(self.y[rows], self.v[rows], self.mask[rows], None if self.X is None else self.X[rows])
+        X = self.X if self.X is None or self.shared else self.X[rows]
+        return Batch(self.y[rows], self.v[rows], self.mask[rows], X)
 
 
 # ---------------------------------------------------------------------------
 # Weighted least squares at a given tau² and the quantities of P
 # ---------------------------------------------------------------------------
+
+
+def _cross(b: Batch, w: np.ndarray) -> np.ndarray:
+    """:math:`X^\\top \\operatorname{diag}(w) X` per row, (m, p, p), for weights ``w`` (m, k)."""
+    if b.shared:
+        k, p = b.X.shape
+        outer = (b.X[:, :, None] * b.X[:, None, :]).reshape(k, p * p)
+        return (w @ outer).reshape(w.shape[0], p, p)
+    return (np.swapaxes(b.X, 1, 2) * w[:, None, :]) @ b.X
 
 
 def wls(b: Batch, tau2: np.ndarray):
@@ -103,10 +121,15 @@ def wls(b: Batch, tau2: np.ndarray):
         with np.errstate(invalid="ignore", divide="ignore"):
             mu = np.einsum("ij,ij->i", w, b.y) / sw
         return w, mu, b.masked(b.y - mu[:, None]), sw
-    XtW = np.swapaxes(b.X, 1, 2) * w[:, None, :]
-    A = np.linalg.inv(XtW @ b.X)
-    beta = np.einsum("npq,nq->np", A, np.einsum("npk,nk->np", XtW, b.y))
-    r = b.masked(b.y - np.einsum("nkp,np->nk", b.X, beta))
+    if b.shared:
+        A = np.linalg.inv(_cross(b, w))
+        beta = np.einsum("npq,nq->np", A, (w * b.y) @ b.X)
+        r = b.masked(b.y - beta @ b.X.T)
+    else:
+        XtW = np.swapaxes(b.X, 1, 2) * w[:, None, :]
+        A = np.linalg.inv(XtW @ b.X)
+        beta = np.einsum("npq,nq->np", A, np.einsum("npk,nk->np", XtW, b.y))
+        r = b.masked(b.y - np.einsum("nkp,np->nk", b.X, beta))
     return w, beta, r, A
 
 
@@ -129,12 +152,11 @@ def _trace_terms(b: Batch, w: np.ndarray, info: np.ndarray, second: bool):
             trP = sw - sw2 / info
             trPP = sw2 - 2.0 * np.einsum("ij,ij->i", w2, w) / info + (sw2 / info) ** 2 if second else None
             return trP, trPP
-        Xt = np.swapaxes(b.X, 1, 2)
-        AXW2X = info @ ((Xt * w2[:, None, :]) @ b.X)
+        AXW2X = info @ _cross(b, w2)
         trP = sw - np.trace(AXW2X, axis1=1, axis2=2)
         if not second:
             return trP, None
-        AXW3X = info @ ((Xt * (w2 * w)[:, None, :]) @ b.X)
+        AXW3X = info @ _cross(b, w2 * w)
         trPP = sw2 - 2.0 * np.trace(AXW3X, axis1=1, axis2=2) + np.einsum("nij,nji->n", AXW2X, AXW2X)
         return trP, trPP
 
@@ -373,11 +395,15 @@ def _hedges(b: Batch) -> np.ndarray:
     if b.X is None:
         vbar = (b.v * b.mask).sum(axis=1) / np.maximum(k, 1.0)
         return _unweighted_ss(b) / df - vbar * (k - 1.0) / df
-    Xt = np.swapaxes(b.X, 1, 2)
-    A0 = np.linalg.inv((Xt * b.mask[:, None, :]) @ b.X)
-    beta0 = np.einsum("npq,nq->np", A0, np.einsum("npk,nk->np", Xt * b.mask[:, None, :], b.y))
-    e = (b.y - np.einsum("nkp,np->nk", b.X, beta0)) * b.mask
-    XtVX = (Xt * (b.v * b.mask)[:, None, :]) @ b.X
+    A0 = np.linalg.inv(_cross(b, b.mask))
+    if b.shared:
+        beta0 = np.einsum("npq,nq->np", A0, (b.mask * b.y) @ b.X)
+        e = (b.y - beta0 @ b.X.T) * b.mask
+    else:
+        Xt = np.swapaxes(b.X, 1, 2)
+        beta0 = np.einsum("npq,nq->np", A0, np.einsum("npk,nk->np", Xt * b.mask[:, None, :], b.y))
+        e = (b.y - np.einsum("nkp,np->nk", b.X, beta0)) * b.mask
+    XtVX = _cross(b, b.v * b.mask)
     tr_pv = (b.v * b.mask).sum(axis=1) - np.trace(A0 @ XtVX, axis1=1, axis2=2)
     return ((e * e).sum(axis=1) - tr_pv) / df
 

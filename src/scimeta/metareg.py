@@ -42,6 +42,7 @@ __all__ = [
     "metareg",
     "fit_batch",
     "fit_batch_tests",
+    "fit_rows_tests",
     "predict_line",
     "qm_batch",
 ]
@@ -457,15 +458,40 @@ def fit_batch_tests(
     y, v = check_yi_vi(yi, vi)
     Xb = np.asarray(Xb, dtype=float)
     n, k, p = Xb.shape
+    return _batch_tests(_batch(y, v, Xb, n), tau2_method=tau2_method, tests=tests, btt=btt,
+                        tol=tol, max_iter=max_iter)
+
+
+def fit_rows_tests(
+    Y, V, X, *, tau2_method="REML", tests=("z",), btt=None, tol=DEFAULT_TOL,
+    max_iter=DEFAULT_MAX_ITER,
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """:func:`fit_batch_tests` for ``n`` sets of effects ``Y`` and variances ``V`` (n, k)
+    of one full design ``X`` (k, p): the refits of a permutation test, whose permuted
+    designs are the observed design with the effects permuted instead (the same data
+    set, its rows in another order), so that every cross product is a matrix product."""
+    Y = np.asarray(Y, dtype=float)
+    V = np.asarray(V, dtype=float)
+    X = np.asarray(X, dtype=float)
+    return _batch_tests(Batch(Y, V, np.ones(Y.shape), X), tau2_method=tau2_method,
+                        tests=tests, btt=btt, tol=tol, max_iter=max_iter)
+
+
+def _batch_tests(batch: Batch, *, tau2_method, tests, btt, tol, max_iter):
+    n, k = batch.y.shape
+    p = batch.p
     btt = list(range(1, p) if btt is None else btt)
     if tau2_method == "EE" or k <= p:
         t2 = np.zeros(n)
     else:
-        t2, _, _ = _estimate_tau2(y, v, Xb, tau2_method, tol=tol, max_iter=max_iter)
+        if tau2_method not in METAREG_TAU2_METHODS:
+            raise ValueError(f"tau2_method must be one of {METAREG_TAU2_METHODS}, got {tau2_method!r}")
+        t2, conv, _ = estimate_tau2(tau2_method, batch, tol=tol, max_iter=max_iter)
+        t2 = np.where(conv, t2, np.nan)
     idx = np.flatnonzero(np.isfinite(t2))
     out = {}
     if idx.size:
-        w, b, r, A0 = wls(_batch(y, v, Xb[idx], idx.size), t2[idx])
+        w, b, r, A0 = wls(batch.take(idx), t2[idx])
     for test in tests:
         beta = np.full((n, p), np.nan)
         stat = np.full((n, p), np.nan)

@@ -8,7 +8,8 @@ p-value is the proportion of refits whose statistic is at least the observed
 one (Higgins & Thompson 2004, doi:10.1002/sim.1752; Viechtbauer et al. 2015,
 doi:10.1002/jrsm.1126). For the intercept-only model the signs of the effects
 are permuted instead. Every refit is in one batched call:
-:func:`scimeta.metareg.fit_batch` for moderators, :func:`scimeta.pool.pool_many`
+:func:`scimeta.metareg.fit_rows_tests` for moderators (the effects permuted over
+one design), :func:`scimeta.pool.pool_many`
 for sign flips, a chunk of permutations at a time.
 """
 
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scimeta.metareg import _as_design, fit_batch_tests, metareg
+from scimeta.metareg import _as_design, fit_rows_tests, metareg
 from scimeta.pool import OneRow, check_yi_vi, pool_many
 
 __all__ = [
@@ -34,7 +35,7 @@ __all__ = [
 COMPTOL = float(np.finfo(float).eps ** 0.5)
 #: Permutations refitted in one batched call, at most.
 CHUNK_SIZE = 4096
-#: Cells (permutations x studies x coefficients) of the permuted designs held at once: the
+#: Cells (permutations x studies) of the permuted effects held at once: the
 #: chunk shrinks with k so that memory stays bounded (about 0.1 GB of temporaries).
 CHUNK_CELLS = 2_000_000
 #: Largest exact enumeration accepted when ``exact=True`` is forced.
@@ -164,16 +165,19 @@ def _multiset_permutations(codes: np.ndarray) -> np.ndarray:
 def _row_orders(groups: np.ndarray, n_exact: int, exact: bool, n_perm: int, rng) -> np.ndarray:
     """Row indices of the design for each permutation (n x k).
 
-    Exact: every distinct arrangement of the row groups, each as the row
-    indices that realise it. Random: the observed order first, then
-    ``n_perm - 1`` uniform permutations.
+    Exact: every distinct arrangement of the row groups, each as a permutation
+    of the rows that realises it (the rows of a group taken in order). Random:
+    the observed order first, then ``n_perm - 1`` uniform permutations.
     """
     k = groups.size
     if exact:
         arrangements = _multiset_permutations(groups)
-        # a representative row of each group
-        first = np.array([np.flatnonzero(groups == g)[0] for g in range(groups.max() + 1)])
-        return first[arrangements]
+        # the positions holding group g, in order, get the rows of group g, in order
+        out = np.empty(arrangements.shape, dtype=np.int64)
+        positions = np.argsort(arrangements, axis=1, kind="stable")
+        np.put_along_axis(out, positions,
+                          np.broadcast_to(np.argsort(groups, kind="stable"), out.shape), axis=1)
+        return out
     out = np.empty((n_perm, k), dtype=np.int64)
     out[0] = np.arange(k)
     for i in range(1, n_perm):
@@ -240,7 +244,7 @@ def permutest(
         :data:`MAX_EXACT`), ``False`` forbids it.
     chunk_size : int
         Permutations refitted per batched call, at most (fewer when the
-        designs of a chunk would exceed :data:`CHUNK_CELLS` cells).
+        effects of a chunk would exceed :data:`CHUNK_CELLS` cells).
 
     Returns
     -------
@@ -285,7 +289,7 @@ def permutest_tests(
     ``{test: result}``, each the result :func:`permutest` gives for that test
     (the same permutations: they depend on the seed only). A moderator
     model's permuted refits are shared: tau² and the coefficients do not
-    depend on the test (:func:`scimeta.metareg.fit_batch_tests`)."""
+    depend on the test (:func:`scimeta.metareg.fit_rows_tests`)."""
     y, v = check_yi_vi(yi, vi)
     k = y.size
     tests = tuple(dict.fromkeys(tests))
@@ -336,10 +340,15 @@ def permutest_tests(
         perm_stat = {t: np.empty((n, M.shape[1])) for t in tests}
         perm_qm = {t: np.empty(n) for t in tests}
         bt = fits[tests[0]].btt
-        step = max(1, min(int(chunk_size), CHUNK_CELLS // (k * M.shape[1])))
+        step = max(1, min(int(chunk_size), CHUNK_CELLS // k))
         for start in range(0, n, step):
             o = orders[start:start + step]
-            out = fit_batch_tests(y, v, M[o], tau2_method=tau2_method, tests=tests, btt=bt)
+            # design rows o[i] with the effects in order = the design in order with
+            # effect j moved to row o[i, j]: the same data set, one design for all refits
+            Y, V = (np.empty(o.shape) for _ in range(2))
+            np.put_along_axis(Y, o, np.broadcast_to(y, o.shape), axis=1)
+            np.put_along_axis(V, o, np.broadcast_to(v, o.shape), axis=1)
+            out = fit_rows_tests(Y, V, M, tau2_method=tau2_method, tests=tests, btt=bt)
             for t, (_, st, qm) in out.items():
                 perm_stat[t][start:start + o.shape[0]] = st
                 perm_qm[t][start:start + o.shape[0]] = qm

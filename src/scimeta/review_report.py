@@ -20,6 +20,7 @@ methods Markdown is rendered by :func:`scimeta.safe.markdown_html`.
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 
@@ -259,6 +260,18 @@ def figure_caption(item: dict, label: str, primary, *, arms: dict, level: float,
 
 
 # ------------------------------------------------------------------ the page
+def inline_png(png: bytes) -> tuple[str, float]:
+    """A PNG file as an ``<img>`` with a data URI, and its natural width in CSS pixels
+    (its pixel width at the resolution its ``pHYs`` chunk records, 72 dpi without one)."""
+    width_px = int.from_bytes(png[16:20], "big")
+    dpi = 72.0
+    at = png.find(b"pHYs")
+    if at > 0 and png[at + 12] == 1:  # unit: metre
+        dpi = int.from_bytes(png[at + 4:at + 8], "big") * 0.0254
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img alt="" src="data:image/png;base64,{data}">', width_px * 96 / dpi
+
+
 def _figure(svg_html: str, width: float, caption: str, fig_id: str) -> str:
     style = f"max-width:{width * FIGURE_ZOOM:.0f}px"
     return (f'<figure id="{fig_id}"><div class="svg" style="{style}">{svg_html}'
@@ -284,7 +297,8 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
         ``sensitivity``, ``leave1out``, ``excluded``).
     figures : list of dict
         The analysis figures: each a figure-plan entry (``kind, outcome,
-        comparison, measure, var, stem``) with ``svg`` (the file's text).
+        comparison, measure, var, stem``) with ``svg``: the SVG file's text, or the PNG
+        file's bytes where the figures are not drawn as SVG, None where drawn as PDF only.
     journal_figures : dict
         ``stem`` → SVG text of the risk-of-bias and PRISMA figures drawn.
     methods_md : str
@@ -303,9 +317,15 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
     pooled = tables["pooled"]
     counter = iter(range(1, 10_000))
 
-    def fig(svg_text, caption, anchor):
+    def fig(drawn, caption, anchor):
         n = next(counter)
-        body, width = inline_svg(svg_text, f"f{n}-")
+        if drawn is None:  # figures.formats names neither svg nor png
+            body, width = ('<p class="muted">Drawn as PDF only (<code>figures.formats</code>), '
+                           "in <code>results/figures/</code>.</p>", 400.0)
+        elif isinstance(drawn, bytes):
+            body, width = inline_png(drawn)
+        else:
+            body, width = inline_svg(drawn, f"f{n}-")
         return _figure(body, width, f"Figure {n}. {caption}", anchor)
 
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',

@@ -50,6 +50,7 @@ __all__ = [
     "input_digests",
     "changed_inputs",
     "planned_figures",
+    "job_plan",
     "figure_stem",
     "comparisons_present",
 ]
@@ -163,11 +164,30 @@ def write_snapshot(review, inputs: dict[str, str], library: str,
         "snapshot": {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()},
         "config": review.config,
         "plan": planned_figures(review, review.config),
+        "jobs": job_plan(review),
     }
     text = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False, default=str)
     data = (text + "\n").encode("utf-8")
     atomic_write(root / MANIFEST, lambda fh: fh.write(data))
     return json.loads(text)
+
+
+def job_plan(review) -> dict:
+    """What the rules need to know of the review beyond its config, decided once from the
+    validated sheets: ``gosh_parts``, the jobs each outcome's GOSH is split into (from
+    the studies of its largest possible pool, :func:`scimeta.robustness.gosh_parts`), and
+    ``prisma``, whether the review has a PRISMA flow (:func:`scimeta.prisma.prisma_given`).
+    Kept in the manifest, so that a run whose snapshot is current needs neither."""
+    from scimeta.prisma import prisma_given
+    from scimeta.robustness import gosh_parts
+
+    rows = review.outcomes
+    studies = rows.groupby("outcome")["study_id"].nunique()
+    return {
+        "gosh_parts": {key: gosh_parts(int(studies.get(key, 0)), review.config["gosh"])
+                       for key in sorted(review.config["outcomes"])},
+        "prisma": bool(prisma_given(review.config)),
+    }
 
 
 def current_snapshot(library: str, root: str | Path = SNAPSHOT_DIR) -> dict | None:

@@ -23,14 +23,13 @@ outcome changed: a rule writing it would be a job of the DAG, and everything dow
 job that has to run counts as out of date until it has run.
 """
 
-import json
 from pathlib import Path
 
 import scimeta
+import scimeta.jobs
 from snakemake.exceptions import WorkflowError
 from snakemake.sourcecache import infer_source_file
 
-from scimeta.robustness import gosh_parts
 from scimeta.safe import report_labels, report_param, report_text
 from scimeta.workflow import (
     FIGURE_TABLES,
@@ -83,6 +82,28 @@ wildcard_constraints:
     comparison="between_arms|pre_post",
     measure="[A-Z]+",
     var="[A-Za-z0-9_]+",
+
+
+# ------------------------------------------------------------------ running a job
+SCRIPTS = Path(workflow.current_basedir).parent / "scripts"
+
+
+def run_script(name, input, output, params, log, wildcards):
+    """Run ``workflow/scripts/<name>.py`` for a job (the ``run:`` block of every rule):
+    in the pool of worker processes of this run when Snakemake runs the job in a thread of
+    its own process (the profile's force-use-threads), else in the job's own process
+    (scimeta.jobs)."""
+    scimeta.jobs.run(
+        SCRIPTS / f"{name}.py",
+        name=name,
+        input=input,
+        output=output,
+        params=params,
+        log=log,
+        wildcards=wildcards,
+        workers=workflow.resource_settings.cores or 1,
+        in_process=not workflow.is_main_process,
+    )
 
 
 # ------------------------------------------------------------------ the per-outcome tables
@@ -316,16 +337,8 @@ def check_inputs_unchanged():
 
 
 # ------------------------------------------------------------------ robustness (GOSH)
-def largest_pool(outcome):
-    """Studies with rows of ``outcome`` in the snapshot: no pool of it can hold more."""
-    with open(snapshot(f"outcomes/{outcome}.json"), encoding="utf-8") as fh:
-        sheet = json.load(fh)
-    column = sheet["columns"].index("study_id")
-    return len({row[column] for row in sheet["rows"]})
-
-
-#: How many GOSH jobs each outcome's subsets are split into (scimeta.robustness.gosh_parts).
-GOSH_PARTS = {o: gosh_parts(largest_pool(o), config["gosh"]) for o in OUTCOMES}
+#: How many GOSH jobs each outcome's subsets are split into (scimeta.workflow.job_plan).
+GOSH_PARTS = MANIFEST["jobs"]["gosh_parts"]
 
 
 def get_gosh_parts(wildcards):

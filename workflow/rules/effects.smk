@@ -1,10 +1,11 @@
 """Rows -> arms -> effect sizes, per outcome."""
 
 
-# Arms and effect sizes share one job: every job is a new Python process, and starting one
-# (pandas, numpy, the library) costs far more than these two stages of an outcome.
-# benchmarks/stages.py on the SCI example review (10 outcomes, 2 cores, CPU seconds per
-# outcome): process start with the imports 1.15 s; arms 0.035 s, effect sizes 0.08 s.
+# Arms and effect sizes share one job. Measured when every job was a new Python process
+# (benchmarks/stages.py, SCI example review, 10 outcomes, 2 cores, CPU seconds per outcome):
+# process start with the imports 1.15 s; arms 0.035 s, effect sizes 0.08 s. Jobs now run in
+# the run's worker processes (scimeta.jobs, no imports per job); the two stages stay one job,
+# which reads the outcome's rows once.
 rule effect_sizes:
     """One outcome's rows of the snapshot -> a mean and SD per arm, how each was derived ->
     effect sizes of every comparison and measure, and every exclusion of the outcome."""
@@ -18,10 +19,8 @@ rule effect_sizes:
         excluded=outcome_table("excluded"),
     log:
         "logs/effect_sizes/{outcome}.log",
-    conda:
-        "../envs/scimeta.yaml"
     params:
         config=get_effects_config,
         lib=LIB_DIGEST,
-    script:
-        "../scripts/effect_sizes.py"
+    run:
+        run_script("effect_sizes", input, output, params, log, wildcards)

@@ -1,10 +1,11 @@
 """Tables -> figures, per outcome."""
 
 
-# All figures of an outcome are drawn by one job: starting a process with matplotlib and
-# pandas costs more than drawing and saving a figure (benchmarks/stages.py, SCI example
-# review, CPU seconds: process start with the imports 2.0 s; per figure, drawing 0.16 s,
-# SVG 0.12 s, 300-dpi PNG 0.25 s). Which figures an outcome gets depends on its rows, so
+# All figures of an outcome are drawn by one job: as a process of its own, a job with
+# matplotlib and pandas cost more than drawing and saving a figure (benchmarks/stages.py,
+# SCI example review, CPU seconds: process start with the imports 2.0 s; per figure, drawing
+# 0.16 s, SVG 0.12 s, 300-dpi PNG 0.25 s); in the workers of scimeta.jobs it still reads the
+# outcome's tables once for all its figures. Which figures an outcome gets depends on its rows, so
 # the job's files cannot be listed by a pattern of the outcome: the job writes them into
 # the outcome's folder (a directory output), and one rule per kind of figure below puts
 # each file where the contract names it (results/figures/<name>.<format>) as a hard link,
@@ -30,8 +31,6 @@ rule figures:
         directory(FIGURE_FOLDER),
     log:
         "logs/figures/{outcome}.log",
-    conda:
-        "../envs/scimeta.yaml"
     params:
         plan=get_figure_plan,
         outcome="{outcome}",
@@ -44,8 +43,8 @@ rule figures:
         figures=config["figures"],
         formats=FIGURE_FORMATS,
         lib=LIB_DIGEST,
-    script:
-        "../scripts/figures.py"
+    run:
+        run_script("figures", input, output, params, log, wildcards)
 
 
 rule forest:

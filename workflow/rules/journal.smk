@@ -25,12 +25,10 @@ rule studies_table:
         ),
     log:
         "logs/studies_table.log",
-    conda:
-        "../envs/scimeta.yaml"
     params:
         lib=LIB_DIGEST,
-    script:
-        "../scripts/studies_table.py"
+    run:
+        run_script("studies_table", input, output, params, log, wildcards)
 
 
 rule summary_of_findings:
@@ -47,12 +45,10 @@ rule summary_of_findings:
         ),
     log:
         "logs/summary_of_findings.log",
-    conda:
-        "../envs/scimeta.yaml"
     params:
         lib=LIB_DIGEST,
-    script:
-        "../scripts/summary_of_findings.py"
+    run:
+        run_script("summary_of_findings", input, output, params, log, wildcards)
 
 
 rule risk_of_bias:
@@ -69,14 +65,12 @@ rule risk_of_bias:
         figures=rob_figure_files(),
     log:
         "logs/risk_of_bias.log",
-    conda:
-        "../envs/scimeta.yaml"
     params:
         lib=LIB_DIGEST,
         pools=report_param(ROB_POOLS),
         stems=rob_figure_stems(),
-    script:
-        "../scripts/risk_of_bias.py"
+    run:
+        run_script("risk_of_bias", input, output, params, log, wildcards)
 
 
 if HAS_PRISMA:
@@ -94,12 +88,10 @@ if HAS_PRISMA:
             data="results/figures/prisma.csv",
         log:
             "logs/prisma.log",
-        conda:
-            "../envs/scimeta.yaml"
         params:
             lib=LIB_DIGEST,
-        script:
-            "../scripts/prisma.py"
+        run:
+            run_script("prisma", input, output, params, log, wildcards)
 
 
 rule methods:
@@ -119,12 +111,10 @@ rule methods:
         ),
     log:
         "logs/methods.log",
-    conda:
-        "../envs/scimeta.yaml"
     params:
         lib=LIB_DIGEST,
-    script:
-        "../scripts/methods.py"
+    run:
+        run_script("methods", input, output, params, log, wildcards)
 
 
 rule report:
@@ -140,13 +130,11 @@ rule report:
         html="results/report.html",
     log:
         "logs/report.log",
-    conda:
-        "../envs/scimeta.yaml"
     params:
         lib=LIB_DIGEST,
         plan=report_param(report_figure_plan()),
         pools=report_param(ROB_POOLS),
         rob_stems=rob_figure_stems(),
         prisma=HAS_PRISMA,
-    script:
-        "../scripts/report.py"
+    run:
+        run_script("report", input, output, params, log, wildcards)

@@ -2,9 +2,8 @@
 which figures they draw, what the report shows. Computed once, when the Snakefile is parsed,
 from the snapshot's manifest (common.smk) and the figure plan."""
 
-from scimeta.prisma import prisma_given  # noqa: E402
-
-HAS_PRISMA = prisma_given(config)
+#: Whether the review has a PRISMA flow (scimeta.workflow.job_plan)
+HAS_PRISMA = MANIFEST["jobs"]["prisma"]
 # the raw files the review was read from (config, sheets or workbook, texts): the report's
 # manifest hashes them
 RAW_FILES = sorted(INPUT_DIGESTS)

@@ -1,8 +1,8 @@
 """Effect sizes -> pools -> diagnostics, per outcome."""
 
 
-# Pools and diagnostics share one job, for the reason arms and effect sizes do
-# (benchmarks/stages.py, SCI example review, CPU seconds per outcome): process start 1.15 s;
+# Pools and diagnostics share one job, as arms and effect sizes do (measured as processes,
+# benchmarks/stages.py, SCI example review, CPU seconds per outcome): process start 1.15 s;
 # membership, pools and subgroup tests 0.33 s; bias, leave-one-out and influence 0.12 s;
 # r sweep 0.05 s; meta-regression 0.065 s. The diagnostics read the membership table the
 # pools were made from, in memory, as written to membership.csv.
@@ -24,8 +24,6 @@ rule pools:
         metareg=outcome_table("metareg"),
     log:
         "logs/pools/{outcome}.log",
-    conda:
-        "../envs/scimeta.yaml"
     params:
         analysis=config["analysis"],
         subgroups=config["subgroups"],
@@ -36,5 +34,5 @@ rule pools:
         prepost_method=config["prepost_method"],
         moderators=config["moderators"],
         lib=LIB_DIGEST,
-    script:
-        "../scripts/pools.py"
+    run:
+        run_script("pools", input, output, params, log, wildcards)

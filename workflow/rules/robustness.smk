@@ -22,8 +22,6 @@ rule gosh_part:
         part=temp("results/outcomes/{outcome}/gosh/part_{chunk}.csv"),
     log:
         "logs/gosh/{outcome}_{chunk}.log",
-    conda:
-        "../envs/scimeta.yaml"
     resources:
         mem_mb=1500,
         runtime=30,
@@ -33,14 +31,15 @@ rule gosh_part:
         gosh=config["gosh"],
         seed=config["seed"],
         lib=LIB_DIGEST,
-    script:
-        "../scripts/robustness.py"
+    run:
+        run_script("robustness", input, output, params, log, wildcards)
 
 
 # GOSH (its one range of subsets, when one job does it all) and the cumulative
 # meta-analysis share one job per outcome: on the SCI example review each takes well under
-# a second of CPU, while a job's process start with pandas and scipy costs 1.2-2 s
-# (benchmarks/stages.py); three jobs per outcome would triple that cost.
+# a second of CPU, while a job's process start with pandas and scipy cost 1.2-2 s when every
+# job was a process of its own (benchmarks/stages.py; jobs now run in the workers of
+# scimeta.jobs).
 rule robustness:
     """The outcome's GOSH tables (from its ranges of subsets) and its cumulative
     meta-analysis."""
@@ -56,8 +55,6 @@ rule robustness:
         cumulative=outcome_table("cumulative"),
     log:
         "logs/robustness/{outcome}.log",
-    conda:
-        "../envs/scimeta.yaml"
     resources:
         mem_mb=2000,
         runtime=15,
@@ -67,5 +64,5 @@ rule robustness:
         seed=config["seed"],
         order_by=config["cumulative"]["order_by"],
         lib=LIB_DIGEST,
-    script:
-        "../scripts/robustness.py"
+    run:
+        run_script("robustness", input, output, params, log, wildcards)

@@ -9,12 +9,10 @@ rule gather:
         **gathered_tables(),
     log:
         "logs/gather.log",
-    conda:
-        "../envs/scimeta.yaml"
     params:
         lib=LIB_DIGEST,
-    script:
-        "../scripts/gather.py"
+    run:
+        run_script("gather", input, output, params, log, wildcards)
 
 
 rule audit:
@@ -41,10 +39,8 @@ rule audit:
         ),
     log:
         "logs/audit.log",
-    conda:
-        "../envs/scimeta.yaml"
     params:
         config=report_param(config),
         lib=LIB_DIGEST,
-    script:
-        "../scripts/audit.py"
+    run:
+        run_script("audit", input, output, params, log, wildcards)

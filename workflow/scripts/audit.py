@@ -50,7 +50,6 @@ def main(review: Review, arms_csv, effects_csv, excluded_csv, table_csv, page_ht
 if __name__ == "__main__":
     from scimeta.safe import read_param
 
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
     review = snapshot_review(
         list(snakemake.input.rows),
         snakemake.input.studies,

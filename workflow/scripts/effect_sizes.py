@@ -27,7 +27,6 @@ def main(rows_json, studies_json, sources_json, arms_csv, effects_csv, excluded_
 
 
 if __name__ == "__main__":
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
     main(
         snakemake.input.rows,
         snakemake.input.studies,

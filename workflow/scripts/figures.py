@@ -2,6 +2,7 @@
 written, in each format of ``figures.formats`` and with the CSV of the numbers drawn."""
 
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,12 +32,15 @@ def main(tables: dict, studies_json, folder, *, plan, formats, prepost_r, rob_js
     from scimeta.figures import draw_figure
     from scimeta.plotting import save_figure
 
+    begin = time.perf_counter()
     frames = {name: pd.read_csv(path, dtype=TEXT_COLUMNS[name]) if name in TEXT_COLUMNS
               else stages.read_table(path) for name, path in tables.items()}
     studies = read_snapshot_studies(studies_json)
     rob = read_snapshot_sheet(rob_json, "risk_of_bias") if rob_json else None
     Path(folder).mkdir(parents=True, exist_ok=True)
+    log.info("tables read in %.2f s", time.perf_counter() - begin)
     for item in plan:
+        start = time.perf_counter()
         result = draw_figure(
             {**item, "kind": DRAW_KIND.get(item["kind"], item["kind"]), "prepost_r": prepost_r},
             studies=studies,
@@ -44,12 +48,13 @@ def main(tables: dict, studies_json, folder, *, plan, formats, prepost_r, rob_js
             **frames,
             **settings,
         )
+        drawn = time.perf_counter()
         written = save_figure(result, Path(folder) / item["stem"], formats)
-        log.info("%s: %s", item["stem"], ", ".join(written))
+        log.info("%s: %s (drawn in %.2f s, saved in %.2f s)", item["stem"], ", ".join(written),
+                 drawn - start, time.perf_counter() - drawn)
 
 
 if __name__ == "__main__":
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
     settings = {k: v for k, v in snakemake.params.items() if k != "lib"}
     settings["outcome_config"] = read_param(settings["outcome_config"])
     inputs = {k: v for k, v in snakemake.input.items() if k not in ("studies", "rob")}

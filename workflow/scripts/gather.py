@@ -32,5 +32,4 @@ def main(inputs: dict, outputs: dict):
 
 
 if __name__ == "__main__":
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
     main({k: list(v) for k, v in snakemake.input.items()}, dict(snakemake.output))

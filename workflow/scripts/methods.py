@@ -32,5 +32,4 @@ def main(review_dir, inputs: dict, out_md):
 
 
 if __name__ == "__main__":
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
     main(".", dict(snakemake.input), snakemake.output.text)

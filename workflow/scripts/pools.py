@@ -37,6 +37,5 @@ def main(effects_csv, studies_json, out: dict, *, analysis, subgroups, populatio
 
 
 if __name__ == "__main__":
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
     main(snakemake.input.effects, snakemake.input.studies, dict(snakemake.output),
          **{k: v for k, v in snakemake.params.items() if k != "lib"})

@@ -28,5 +28,4 @@ def main(review_dir, svg):
 
 
 if __name__ == "__main__":
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
     main(".", snakemake.output.svg)

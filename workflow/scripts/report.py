@@ -38,12 +38,22 @@ def _read(path) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=False, na_values=[""])
 
 
+def _drawn(folder: Path, stem: str, formats) -> str | bytes | None:
+    """The figure as the page shows it: the SVG's text, else the PNG's bytes (None: PDF only)."""
+    if "svg" in formats:
+        return (folder / f"{stem}.svg").read_text(encoding="utf-8")
+    if "png" in formats:
+        return (folder / f"{stem}.png").read_bytes()
+    return None
+
+
 def main(review_dir, out_html, *, files, plan, journal_stems):
     root = Path(review_dir)
     review = read_snapshot_review(Path(review_dir) / SNAPSHOT_DIR)
+    formats = review.config["figures"]["formats"]
     tables = {k: _read(root / p) for k, p in TABLES.items()}
-    figures = [{**item, "svg": (root / f"results/figures/{item['stem']}.svg")
-                .read_text(encoding="utf-8")} for item in plan]
+    figures = [{**item, "svg": _drawn(root / "results/figures", item["stem"], formats)}
+               for item in plan]
     journal_figures = {stem: (root / f"results/figures/{stem}.svg").read_text(encoding="utf-8")
                        for stem in journal_stems}
     page = review_report(
@@ -60,7 +70,6 @@ def main(review_dir, out_html, *, files, plan, journal_stems):
 
 
 if __name__ == "__main__":
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
     stems = list(snakemake.params.rob_stems) + (["prisma"] if snakemake.params.prisma else [])
     main(".", snakemake.output.html, files=list(snakemake.input),
          plan=read_param(snakemake.params.plan), journal_stems=stems)

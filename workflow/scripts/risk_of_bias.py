@@ -49,6 +49,5 @@ def main(review_dir, effects_csv, pooled_csv, table_csv, figures_dir, *, pools):
 
 
 if __name__ == "__main__":
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
     main(".", snakemake.input.effects, snakemake.input.pooled, snakemake.output.table,
          "results/figures", pools=[tuple(p) for p in read_param(snakemake.params.pools)])

@@ -50,10 +50,9 @@ def robustness(effects_csv, membership_csv, studies_csv, part_csvs, out: dict, *
 
 
 if __name__ == "__main__":
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
     w = snakemake.wildcards
     p = snakemake.params
-    if snakemake.rule == "gosh_part":
+    if "chunk" in snakemake.wildcards.keys():  # rule gosh_part
         part(snakemake.input.effects, snakemake.input.membership, snakemake.output.part,
              outcome=w.outcome, chunk=int(w.chunk), parts=p.parts, analysis=p.analysis,
              gosh=p.gosh, seed=p.seed)

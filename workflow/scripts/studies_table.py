@@ -25,5 +25,4 @@ def main(review_dir, effects_csv, out_csv):
 
 
 if __name__ == "__main__":
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
     main(".", snakemake.input.effects, snakemake.output.table)

@@ -27,6 +27,5 @@ def main(review_dir, effects_csv, pooled_csv, bias_csv, out_csv):
 
 
 if __name__ == "__main__":
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, filemode="w")
     main(".", snakemake.input.effects, snakemake.input.pooled, snakemake.input.bias,
          snakemake.output.table)
