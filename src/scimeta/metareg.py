@@ -464,20 +464,21 @@ def fit_batch_tests(
 
 def fit_rows_tests(
     Y, V, X, *, tau2_method="REML", tests=("z",), btt=None, tol=DEFAULT_TOL,
-    max_iter=DEFAULT_MAX_ITER,
+    max_iter=DEFAULT_MAX_ITER, tau2_start=None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """:func:`fit_batch_tests` for ``n`` sets of effects ``Y`` and variances ``V`` (n, k)
     of one full design ``X`` (k, p): the refits of a permutation test, whose permuted
     designs are the observed design with the effects permuted instead (the same data
-    set, its rows in another order), so that every cross product is a matrix product."""
+    set, its rows in another order), so that every cross product is a matrix product.
+    ``tau2_start``: where ML / REML start (default HE, as metafor)."""
     Y = np.asarray(Y, dtype=float)
     V = np.asarray(V, dtype=float)
     X = np.asarray(X, dtype=float)
     return _batch_tests(Batch(Y, V, np.ones(Y.shape), X), tau2_method=tau2_method,
-                        tests=tests, btt=btt, tol=tol, max_iter=max_iter)
+                        tests=tests, btt=btt, tol=tol, max_iter=max_iter, start=tau2_start)
 
 
-def _batch_tests(batch: Batch, *, tau2_method, tests, btt, tol, max_iter):
+def _batch_tests(batch: Batch, *, tau2_method, tests, btt, tol, max_iter, start=None):
     n, k = batch.y.shape
     p = batch.p
     btt = list(range(1, p) if btt is None else btt)
@@ -486,7 +487,7 @@ def _batch_tests(batch: Batch, *, tau2_method, tests, btt, tol, max_iter):
     else:
         if tau2_method not in METAREG_TAU2_METHODS:
             raise ValueError(f"tau2_method must be one of {METAREG_TAU2_METHODS}, got {tau2_method!r}")
-        t2, conv, _ = estimate_tau2(tau2_method, batch, tol=tol, max_iter=max_iter)
+        t2, conv, _ = estimate_tau2(tau2_method, batch, tol=tol, max_iter=max_iter, start=start)
         t2 = np.where(conv, t2, np.nan)
     idx = np.flatnonzero(np.isfinite(t2))
     out = {}

@@ -346,6 +346,7 @@ def pool_many(
     tol: float = DEFAULT_TOL,
     max_iter: int = DEFAULT_MAX_ITER,
     tau2_ci: bool = True,
+    tau2_start=None,
 ) -> PoolBatch:
     """Pool many meta-analyses at once, each as metafor's ``rma.uni``.
 
@@ -374,6 +375,9 @@ def pool_many(
         Iteration cap of the iterative estimators.
     tau2_ci : bool
         Compute the Q-profile CI of tau² (random-effects model only).
+    tau2_start : float or ndarray (m,), optional
+        Where the ML / REML iterations start (default: the HE estimate, as
+        metafor), e.g. the estimate of all studies for random halves of them.
 
     Returns
     -------
@@ -509,7 +513,9 @@ def pool_many(
         rows = np.flatnonzero(kge2)
         if rows.size:
             sub = batch.take(rows)
-            t, conv, it = estimate_tau2(method, sub, tol=tol, max_iter=int(max_iter))
+            start = (None if tau2_start is None else
+                     np.broadcast_to(np.asarray(tau2_start, dtype=float), (m,))[rows])
+            t, conv, it = estimate_tau2(method, sub, tol=tol, max_iter=int(max_iter), start=start)
             tau2[rows] = np.where(conv, t, np.nan)
             converged[rows] = conv
             iterations[rows] = it
