@@ -186,10 +186,10 @@ def test_editing_one_outcome_reruns_only_that_outcome(example_run, tmp_path):
     stems = {w.get("measure") for rule, w in jobs if rule in ("forest", "sensitivity_plot")}
     assert outcomes == {"whoqol_health"}, jobs
     assert sorted(rule for rule, _ in jobs) == sorted(
-        ["effect_sizes", "pools", "robustness", "figures", "forest", "sensitivity_plot",
-         "gather", "audit", "studies_table", "summary_of_findings", "risk_of_bias", "methods",
-         "report", "all"]
-    ), jobs
+        ["effect_sizes", "pools", "diagnostics", "robustness", "figures", "forest",
+         "sensitivity_plot", "rob_pool_summary", "gather", "audit", "studies_table",
+         "summary_of_findings", "methods", "report", "all"]
+    ), jobs  # not risk_of_bias: its table and study figures read no outcome's rows
     assert stems == {"MC"}
     snakemake(review)
     assert "Nothing to be done" in snakemake(review, "-n").stdout
@@ -208,7 +208,9 @@ def test_rulegraph_shows_the_stages(example_run, tmp_path):
     dot = snakemake(review, "--rulegraph", "--forceall").stdout
     names = dict(re.findall(r'(\d+)\[label = "(\w+)"', dot))
     edges = {(names[a], names[b]) for a, b in re.findall(r"(\d+) -> (\d+)", dot)}
-    for edge in [("effect_sizes", "pools"), ("pools", "figures"), ("figures", "forest"),
+    for edge in [("effect_sizes", "pools"), ("pools", "diagnostics"), ("pools", "robustness"),
+                 ("diagnostics", "figures"), ("pools", "figures"), ("figures", "forest"),
+                 ("pools", "rob_pool_summary"), ("rob_pool_summary", "report"),
                  ("figures", "subgroup_forest"), ("figures", "funnel"),
                  ("figures", "sensitivity_plot"), ("figures", "bubble"),
                  ("effect_sizes", "gather"), ("pools", "gather"), ("gather", "audit"),

@@ -110,6 +110,14 @@ def cumulative(
         ends = [s + 1 for s in starts]
     n_steps = len(ends)
     ys, vs = y[idx], v[idx]
+    # ML / REML of every step start at the estimate of the last step, all the studies (the same
+    # roots as from each step's HE estimate, in fewer steps for the many later steps)
+    start_tau2 = None
+    if model == "random" and tau2_method in ("ML", "REML") and n_steps > 1:
+        whole = pool_many(ys[None, :ends[-1]], vs[None, :ends[-1]], model=model,
+                          tau2_method=tau2_method, tol=tol, max_iter=max_iter,
+                          tau2_ci=False).tau2[0]
+        start_tau2 = float(whole) if np.isfinite(whole) else None
     frames = []
     step = 0
     while step < n_steps:
@@ -121,7 +129,8 @@ def cumulative(
         Y = np.where(present, ys[:width], np.nan)
         V = np.where(present, vs[:width], np.nan)
         b = pool_many(Y, V, model=model, tau2_method=tau2_method, ci_method=ci_method, level=level,
-                      pi_min_k=pi_min_k, tol=tol, max_iter=max_iter, tau2_ci=False)
+                      pi_min_k=pi_min_k, tol=tol, max_iter=max_iter, tau2_ci=False,
+                      tau2_start=start_tau2)
         frames.append(b.to_frame())
         step = stop
     fit = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

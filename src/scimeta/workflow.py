@@ -247,18 +247,19 @@ def read_snapshot_studies(studies_json) -> pd.DataFrame:
     return _read_sheet(studies_json, "studies")
 
 
-def read_snapshot_review(root: str | Path = SNAPSHOT_DIR):
+def read_snapshot_review(root: str | Path = SNAPSHOT_DIR, outcomes=None):
     """The whole :class:`scimeta.io.Review` the snapshot under ``root`` holds: every
     outcome's rows (in outcome order), the studies, the sources, the resolved config and
-    the risk-of-bias sheet (None without one)."""
+    the risk-of-bias sheet (None without one). ``outcomes``: the rows of these outcomes
+    only (``[]``: none, for a job that reads no outcome's rows)."""
     import pandas as pd
 
     from scimeta.io import Review
 
     root = Path(root)
     config = json.loads((root / "config.json").read_text(encoding="utf-8"))
-    rows = [_read_sheet(root / "outcomes" / f"{key}.json", "outcomes")
-            for key in sorted(config["outcomes"])]
+    keys = sorted(config["outcomes"]) if outcomes is None else sorted(outcomes)
+    rows = [_read_sheet(root / "outcomes" / f"{key}.json", "outcomes") for key in keys]
     rob = root / "risk_of_bias.json"
     return Review(
         config=config,

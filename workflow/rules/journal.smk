@@ -52,25 +52,43 @@ rule summary_of_findings:
 
 
 rule risk_of_bias:
+    """The risk-of-bias table, the traffic-light plot and the summary bars by study: from
+    the studies and risk-of-bias sheets only, so that no outcome's edit re-runs them."""
     input:
-        raw=SNAPSHOT_FILES,
-        effects=CONTRACT_TABLES["effects"],
-        pooled=CONTRACT_TABLES["pooled"],
+        raw=ROB_FILES,
     output:
         table=report(
             JOURNAL_TABLES["risk_of_bias"],
             caption="../report/risk_of_bias.rst",
             category="4. Journal",
         ),
-        figures=rob_figure_files(),
+        figures=rob_figure_files(ROB_STUDY_STEMS),
     log:
         "logs/risk_of_bias.log",
     params:
         lib=LIB_DIGEST,
-        pools=report_param(ROB_POOLS),
-        stems=rob_figure_stems(),
     run:
         run_script("risk_of_bias", input, output, params, log, wildcards)
+
+
+rule rob_pool_summary:
+    """The risk-of-bias summary of one outcome x comparison weighted by its primary pool,
+    from that outcome's tables."""
+    input:
+        raw=ROB_FILES,
+        effects=outcome_table("effects"),
+        pooled=outcome_table("pooled"),
+    output:
+        **{
+            ext: f"results/figures/rob_summary_{{outcome}}_{{comparison}}.{ext}"
+            for ext in ROB_FIGURE_EXTENSIONS
+        },
+    log:
+        "logs/rob_pool_summary/{outcome}_{comparison}.log",
+    params:
+        lib=LIB_DIGEST,
+    run:
+        run_script("rob_pool_summary", input, output, params, log, wildcards)
 
 
 if HAS_PRISMA:

@@ -47,21 +47,31 @@ JOURNAL_TABLES = {
 }
 
 
+#: The risk-of-bias figures of the studies (rule risk_of_bias; none without a sheet)
+ROB_STUDY_STEMS = ["rob_traffic_light", "rob_summary"] if HAS_ROB else []
+#: What the risk-of-bias rules read of the snapshot (never an outcome's rows)
+ROB_FILES = [
+    snapshot("config.json"),
+    snapshot("sources.json"),
+    snapshot("studies.json"),
+    *([snapshot("risk_of_bias.json")] if HAS_ROB else []),
+]
+
+
 def rob_figure_stems():
-    """Stems of the risk-of-bias figures (none without a risk-of-bias sheet)."""
+    """Stems of the risk-of-bias figures (none without a risk-of-bias sheet): those of
+    the studies, then one weighted summary per pool (rule rob_pool_summary)."""
     if not HAS_ROB:
         return []
-    stems = ["rob_traffic_light", "rob_summary"]
-    stems += [
+    return ROB_STUDY_STEMS + [
         f"rob_summary_{outcome}_{comparison}" for outcome, comparison in ROB_POOLS
     ]
-    return stems
 
 
-def rob_figure_files():
+def rob_figure_files(stems=None):
     return [
         f"results/figures/{stem}.{ext}"
-        for stem in rob_figure_stems()
+        for stem in (rob_figure_stems() if stems is None else stems)
         for ext in ROB_FIGURE_EXTENSIONS
     ]
 
