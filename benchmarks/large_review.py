@@ -12,9 +12,11 @@ The figures (targets on a 2-core machine):
 - ``large``: one outcome of ``--k`` (2,000) two-arm studies, the config of a
   full review (three estimators, two CI methods, MD and SMD, two subgroup
   variables, a moderator, 1,000 permutations, GOSH and cumulative tables):
-  cold run <= 30 s, peak resident memory of its largest job < 1 GB
-  (``ru_maxrss`` of the jobs, read from ``getrusage(RUSAGE_CHILDREN)`` in a
-  fresh process per run);
+  cold run <= 30 s, peak resident memory of a worker process < 1 GB (the jobs
+  run in a pool of workers, scimeta.jobs: each job's log gives its worker's
+  peak ``ru_maxrss`` so far, and the largest of them is printed, so it bounds
+  the largest job); the Snakemake process's own peak (``getrusage`` of the
+  children of a fresh process) is printed beside it;
 - ``many`` / ``few``: 50 outcomes x 20 studies and 5 outcomes x 20 studies,
   run alternately ``--repeat`` times in the same process; the ratio of their
   median times must be <= 10 (the cost of an outcome, not of the DAG, grows).
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -115,6 +118,9 @@ def run(review: Path, cores: int) -> dict:
     result = json.loads(out.stdout)
     if result["rc"]:
         raise SystemExit(f"snakemake failed on {review}:\n{result['stderr']}")
+    peaks = [float(m.group(1)) for log in (review / "logs").rglob("*.log")
+             for m in re.finditer(r"peak memory (\d+) MB", log.read_text(errors="replace"))]
+    result["worker_mb"] = max(peaks, default=float("nan"))
     return result
 
 
@@ -133,8 +139,8 @@ def main() -> None:
             review = make_review(tmp / "large", {"primary": args.k})
             r = run(review, args.cores)
             print(f"large: 1 outcome x {args.k} studies, cold run: {r['seconds']:.2f} s "
-                  f"(target <= 30 s); peak memory of the largest job: "
-                  f"{r['maxrss_kb'] / 1024:.0f} MB (target < 1024 MB)")
+                  f"(target <= 30 s); peak memory of a worker: {r['worker_mb']:.0f} MB "
+                  f"(target < 1024 MB; Snakemake's own process {r['maxrss_kb'] / 1024:.0f} MB)")
             sys.stdout.flush()
         if not args.skip_ratio:
             times = {"many": [], "few": []}

@@ -26,6 +26,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import multiprocessing
+import resource
 import runpy
 import threading
 import time
@@ -107,8 +108,10 @@ def execute(script: str, job: Job) -> None:
     start = time.perf_counter()
     try:
         runpy.run_path(script, init_globals={"snakemake": job}, run_name="__main__")
-        logging.getLogger("scimeta.jobs").info("rule %s done in %.3f s", job.rule,
-                                              time.perf_counter() - start)
+        # the process's peak so far: a worker's peak over the jobs it ran up to this one
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        logging.getLogger("scimeta.jobs").info("rule %s done in %.3f s, peak memory %.0f MB",
+                                              job.rule, time.perf_counter() - start, peak)
     except BaseException:
         logging.getLogger("scimeta.jobs").exception("rule %s failed", job.rule)
         raise
