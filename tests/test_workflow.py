@@ -439,6 +439,7 @@ def test_figures_as_png_only_are_in_the_report_as_images(tmp_path):
     page = (review / "results/report.html").read_text(encoding="utf-8")
     assert page.count('<img alt="" src="data:image/png;base64,') == len(pngs)
     assert "img-src data:" in page
+    assert "figure .svg img { display: block; width: 100%" in page  # scaled to its box
 
 
 def test_report_html_is_self_contained_with_a_manifest(example_run):

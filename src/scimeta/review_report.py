@@ -69,7 +69,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 .scroll { overflow-x: auto; }
 .refs { font-size: 0.88em; }
 figure { margin: 14px 0 22px; }
-figure .svg svg { display: block; width: 100%; height: auto; }
+figure .svg svg, figure .svg img { display: block; width: 100%; height: auto; }
 figcaption { font-size: 0.9em; color: #333; margin-top: 6px; }
 .cert-high { background: #d8f0d8; } .cert-moderate { background: #eef5cc; }
 .cert-low { background: #fbeccb; } .cert-very { background: #f8d5d2; }
