@@ -43,6 +43,7 @@ from scimeta.pool import (
     check_yi_vi,
     pool,
     pool_many,
+    refit_start,
 )
 from scimeta.tables import columns
 
@@ -788,13 +789,11 @@ def _deleted_fits(y: np.ndarray, v: np.ndarray, **options) -> PoolBatch:
     of deletions: row i of a block holds every study but i (NaN padding in column i)."""
     k = y.size
     step = max(1, _DELETION_CELLS // k)
-    # ML / REML of k - 1 of the k studies start at the estimate of all k (the same roots
-    # as from each fit's HE estimate, in fewer steps)
-    if k > 2 and options.get("tau2_method", "REML") in ("ML", "REML") \
-            and options.get("model", "random") == "random" and "tau2_start" not in options:
-        whole = pool_many(y[None, :], v[None, :], **{**options, "tau2_ci": False}).tau2[0]
-        if np.isfinite(whole):
-            options = {**options, "tau2_start": float(whole)}
+    # the fits of k - 1 of the k studies start at the estimate of all k
+    if k > 2:
+        options = {**options, "tau2_start": refit_start(
+            y, v, model=options.get("model", "random"),
+            tau2_method=options.get("tau2_method", "REML"))}
     parts = []
     for lo in range(0, k, step):
         hi = min(k, lo + step)

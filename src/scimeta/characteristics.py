@@ -79,19 +79,19 @@ def studies_table(studies: pd.DataFrame, outcomes: pd.DataFrame, effects: pd.Dat
     # each study's rows found by one grouping, not by a scan of the sheets per study
     reported_by = outcomes.groupby("study_id", sort=False)["outcome"].agg(set).to_dict()
     whole = effects[effects["population"] == "all"]
-    without_n = whole["n1"].isna() | ((whole["comparison"] == "between_arms")
-                                      & whole["n2"].isna())
-    effects_by: dict = {}  # study -> (outcomes analysed, patients of each effect, any without n)
-    for row, lacks in zip(whole.to_dict("records"), without_n, strict=True):
-        mine = effects_by.setdefault(row["study_id"], (set(), [], [False]))
-        mine[0].add(row["outcome"])
-        mine[1].append(effect_patients(row))
-        mine[2][0] = mine[2][0] or bool(lacks)
+    whole = whole.assign(
+        patients=[effect_patients(row) for row in whole.to_dict("records")],
+        without_n=whole["n1"].isna() | ((whole["comparison"] == "between_arms")
+                                        & whole["n2"].isna()))
+    by_study = whole.groupby("study_id", sort=False)
+    analysed_by = by_study["outcome"].agg(set).to_dict()
+    patients_by = by_study["patients"].agg(list).to_dict()
+    without_n_by = by_study["without_n"].any().to_dict()
     for _, s in studies.iterrows():
         sid = _cell(s, "study_id")
         reported = reported_by.get(sid, set())
-        analysed, n, lacks_n = effects_by.get(sid, (set(), [], [False]))
-        n = [total for total in n if not math.isnan(total)]
+        analysed = analysed_by.get(sid, set())
+        n = [total for total in patients_by.get(sid, []) if not math.isnan(total)]
         population = "; ".join(p for p in (
             f"level {_cell(s, 'level')}" if _cell(s, "level") else "",
             f"phase {_cell(s, 'phase')}" if _cell(s, "phase") else "",
@@ -99,7 +99,7 @@ def studies_table(studies: pd.DataFrame, outcomes: pd.DataFrame, effects: pd.Dat
         notes = []
         if not analysed:
             notes.append("no effect size analysed (see excluded.csv)")
-        elif lacks_n[0]:
+        elif without_n_by.get(sid, False):
             notes.append("some effect sizes without n (reported differences)")
         if rob is not None and sid in rob.index:
             rob_level, rob_tool = rob.at[sid, "overall_common"], rob.at[sid, "tool"]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from scimeta.estimators import DEFAULT_MAX_ITER, DEFAULT_TOL
-from scimeta.pool import check_yi_vi, pool_many
+from scimeta.pool import check_yi_vi, pool_many, refit_start
 
 __all__ = ["CUMULATIVE_COLUMNS", "cumulative", "cumulative_effects"]
 
@@ -110,14 +110,9 @@ def cumulative(
         ends = [s + 1 for s in starts]
     n_steps = len(ends)
     ys, vs = y[idx], v[idx]
-    # ML / REML of every step start at the estimate of the last step, all the studies (the same
-    # roots as from each step's HE estimate, in fewer steps for the many later steps)
-    start_tau2 = None
-    if model == "random" and tau2_method in ("ML", "REML") and n_steps > 1:
-        whole = pool_many(ys[None, :ends[-1]], vs[None, :ends[-1]], model=model,
-                          tau2_method=tau2_method, tol=tol, max_iter=max_iter,
-                          tau2_ci=False).tau2[0]
-        start_tau2 = float(whole) if np.isfinite(whole) else None
+    # every step starts at the last step's estimate (all the studies)
+    start_tau2 = (refit_start(ys[:ends[-1]], vs[:ends[-1]], model=model, tau2_method=tau2_method,
+                              tol=tol, max_iter=max_iter) if n_steps > 1 else None)
     frames = []
     step = 0
     while step < n_steps:

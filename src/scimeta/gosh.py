@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from scimeta.pool import check_yi_vi, pool_many
+from scimeta.pool import check_yi_vi, pool_many, refit_start
 
 __all__ = [
     "GOSH_COLUMNS", "GOSH_INFLUENCE_COLUMNS", "MAX_EXACT_K", "gosh", "gosh_influence", "gosh_membership",
@@ -159,13 +159,8 @@ def gosh(
     if not 0 <= start <= stop <= total:
         raise ValueError(f"start, stop = {start}, {stop} outside the {total} subsets")
     n = stop - start
-    # random subsets (about half the studies each) start ML / REML at the estimate of all
-    # the studies, not at each subset's HE estimate: the same roots in fewer steps
-    start_tau2 = None
-    if not exact and model == "random" and tau2_method in ("ML", "REML"):
-        whole = pool_many(y[None, :], v[None, :], model=model, tau2_method=tau2_method,
-                          tau2_ci=False).tau2[0]
-        start_tau2 = float(whole) if np.isfinite(whole) else None
+    # random subsets hold about half the studies (all subsets of a few: HE, as metafor)
+    start_tau2 = None if exact else refit_start(y, v, model=model, tau2_method=tau2_method)
     cols = {name: np.empty(n) for name in ("estimate", "se", "tau2", "I2", "H2", "Q")}
     kk = np.empty(n, dtype=np.int64)
     strings = np.empty(n, dtype=f"S{k}")

@@ -69,12 +69,18 @@ def _estimate_tau2(y, vi, X, method, *, tol=DEFAULT_TOL, max_iter=DEFAULT_MAX_IT
 
     Returns ``tau2`` (n,) (NaN where not converged), ``converged`` and ``iterations``.
     """
-    n = 1 if X is None else X.shape[0]
+    return _batch_tau2(_batch(y, vi, X, 1 if X is None else X.shape[0]), method, tol=tol,
+                       max_iter=max_iter)
+
+
+def _batch_tau2(batch: Batch, method, *, tol=DEFAULT_TOL, max_iter=DEFAULT_MAX_ITER, start=None):
+    """:func:`_estimate_tau2` of the models of ``batch``; ``start``: where ML / REML start."""
+    n = batch.y.shape[0]
     if method == "EE":
         return np.zeros(n), np.ones(n, dtype=bool), np.zeros(n, dtype=int)
     if method not in METAREG_TAU2_METHODS:
         raise ValueError(f"tau2_method must be one of {METAREG_TAU2_METHODS}, got {method!r}")
-    tau2, conv, iters = estimate_tau2(method, _batch(y, vi, X, n), tol=tol, max_iter=max_iter)
+    tau2, conv, iters = estimate_tau2(method, batch, tol=tol, max_iter=max_iter, start=start)
     return np.where(conv, tau2, np.nan), conv, iters
 
 
@@ -485,10 +491,7 @@ def _batch_tests(batch: Batch, *, tau2_method, tests, btt, tol, max_iter, start=
     if tau2_method == "EE" or k <= p:
         t2 = np.zeros(n)
     else:
-        if tau2_method not in METAREG_TAU2_METHODS:
-            raise ValueError(f"tau2_method must be one of {METAREG_TAU2_METHODS}, got {tau2_method!r}")
-        t2, conv, _ = estimate_tau2(tau2_method, batch, tol=tol, max_iter=max_iter, start=start)
-        t2 = np.where(conv, t2, np.nan)
+        t2, _, _ = _batch_tau2(batch, tau2_method, tol=tol, max_iter=max_iter, start=start)
     idx = np.flatnonzero(np.isfinite(t2))
     out = {}
     if idx.size:

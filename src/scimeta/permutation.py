@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from scimeta.metareg import _as_design, fit_rows_tests, metareg
-from scimeta.pool import OneRow, check_yi_vi, pool_many
+from scimeta.pool import OneRow, check_yi_vi, pool_many, refit_start
 
 __all__ = [
     "COMPTOL", "PERMUTEST_COLUMNS", "PermutationResult", "permutation_count", "permutest",
@@ -341,12 +341,8 @@ def permutest_tests(
         perm_qm = {t: np.empty(n) for t in tests}
         bt = fits[tests[0]].btt
         step = max(1, min(int(chunk_size), CHUNK_CELLS // k))
-        # permuted moderators explain about nothing: ML / REML start at the tau² of the
-        # model without them (the same roots as from HE, in fewer steps)
-        t0 = None
-        if tau2_method in ("ML", "REML"):
-            t0 = float(metareg(y, v, None, tau2_method=tau2_method, intercept=True).tau2)
-            t0 = t0 if math.isfinite(t0) else None
+        # permuted moderators explain about nothing: start at the tau² without them
+        t0 = refit_start(y, v, tau2_method=tau2_method)
         for start in range(0, n, step):
             o = orders[start:start + step]
             # design rows o[i] with the effects in order = the design in order with

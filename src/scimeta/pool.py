@@ -334,6 +334,22 @@ def _qprofile(b: Batch, k, tau2, level, scale):
     return low, high, capped_high & ~capped_both, capped_both, ~ok, tau2_max
 
 
+def refit_start(y, v, *, model: str = "random", tau2_method: str = "REML",
+                tol: float = DEFAULT_TOL, max_iter: int = DEFAULT_MAX_ITER) -> float | None:
+    """Where ML / REML refits of most of the studies ``y``, ``v`` (GOSH samples,
+    leave-one-out, cumulative steps, permuted moderators) start: tau² of all of them.
+
+    The root is the one each fit's HE start reaches, in fewer steps. None (start
+    at HE) for other models or estimators, or where the fit of all fails.
+    """
+    if model != "random" or tau2_method not in ("ML", "REML") or np.size(y) < 2:
+        return None
+    whole = pool_many(np.asarray(y, dtype=float)[None, :], np.asarray(v, dtype=float)[None, :],
+                      model=model, tau2_method=tau2_method, tol=tol, max_iter=max_iter,
+                      tau2_ci=False).tau2[0]
+    return float(whole) if np.isfinite(whole) else None
+
+
 def pool_many(
     Y,
     V,
