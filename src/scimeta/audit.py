@@ -454,6 +454,8 @@ def _reported_p_findings(arms: pd.DataFrame, level: float, out: list) -> None:
             )
             if has_p:
                 rel, p, rep_lo, rep_hi, where = reported
+                if rel == "<":  # the printed bound read with its rounding, too
+                    rep_hi = p + _half_unit(p)
                 if rep_hi < p_lo or rep_lo > p_hi:
                     side = "above" if rep_lo > p_hi else "below"
                     warn(

@@ -96,7 +96,11 @@ def r_sweep(
     measure : {"MC", "SMCR", "SMCC"}
         The paired measure (metafor's names).
     r_grid : sequence of float
-        Assumed correlations, each in [0, 1), e.g. 0, 0.1, ..., 0.9.
+        Assumed correlations, each in [0, 1), e.g. 0, 0.1, ..., 0.9. A swept
+        study with ``r_agree_low``/``r_agree_high`` (its paper reports the
+        paired p as a bound) takes, at each, the nearest r in that range, as
+        :func:`scimeta.compare.build_effects` does for the configured r: at
+        ``r_assumed = prepost_r`` the sweep is the primary analysis.
     model, tau2_method, ci_method, level
         Passed to :func:`scimeta.pool.pool_many`.
 
@@ -170,8 +174,14 @@ def r_sweep(
         tile = lambda col: np.tile(_num(rows, col)[idx], m)  # noqa: E731
         # SMCR is standardised by sd1i, so the baseline SD goes there (as scimeta.compare)
         sd_first, sd_second = ("sd2", "sd1") if measure == "SMCR" else ("sd1", "sd2")
+        # a study whose reported p bounds r takes the nearest r that agrees (as compare does)
+        low, high = _num(rows, "r_agree_low")[idx], _num(rows, "r_agree_high")[idx]
+        bounded = np.isfinite(low) & np.isfinite(high)
+        ri = np.repeat(grid, len(idx)).reshape(m, len(idx))
+        ri = np.where(bounded, np.clip(ri, np.where(bounded, low, -1), np.where(bounded, high, 1)),
+                      ri)
         es = escalc(measure, ni=tile("n1"), m1i=tile("mean1"), sd1i=tile(sd_first),
-                    m2i=tile("mean2"), sd2i=tile(sd_second), ri=np.repeat(grid, len(idx)))
+                    m2i=tile("mean2"), sd2i=tile(sd_second), ri=ri.ravel())
         Y[:, idx] = np.asarray(es.yi).reshape(m, len(idx))
         V[:, idx] = np.asarray(es.vi).reshape(m, len(idx))
     batch = pool_many(Y, V, model=model, tau2_method=tau2_method, ci_method=ci_method,

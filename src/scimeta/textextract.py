@@ -1073,7 +1073,8 @@ def extract_file(path, *, terms=None, name: str | None = None) -> list[Candidate
 # --------------------------------------------------------------------------- drafts
 DRAFT_COLUMNS = (
     "study_id", "outcome", "arm", "population", "timepoint", "kind", "n", "mean", "sd", "se",
-    "ci_low", "ci_high", "ci_level", "median", "q1", "q3", "min", "max", "p_value", "prepost_r",
+    "ci_low", "ci_high", "ci_level", "median", "q1", "q3", "min", "max", "p_value", "p_relation",
+    "prepost_r",
     "source", "quote",
 )
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

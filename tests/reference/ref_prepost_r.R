@@ -10,7 +10,8 @@
 # a bound "p < x" keeps the assumed r when the paired p at it is below x, else takes
 # the r at which the paired p equals x (found with uniroot on the paired t test).
 # The derived r is then passed as ri to escalc() for MC, SMCR and SMCC, and the range
-# of r whose paired p lies within the rounding of the reported p is found with uniroot.
+# of r whose paired p lies within the rounding of the reported p is found with uniroot
+# (a reported t is exact: its r, when in [-1, 1]).
 # Run from the repository root:  Rscript tests/reference/ref_prepost_r.R
 
 out_file <- file.path("tests", "reference", "prepost_r.json")
@@ -89,6 +90,10 @@ one_case <- function(cs) {
   })
   # range of r agreeing with the reported p (its rounding; a bound as it reads)
   agree <- list(low = NA_real_, high = NA_real_)
+  if (cs$report == "t" && abs(raw) <= 1) {  # a t is exact: one r agrees
+    agree$low <- raw
+    agree$high <- raw
+  }
   if (cs$report == "p") {
     if (cs$relation == "exact") {
       h <- half_unit(cs$value)

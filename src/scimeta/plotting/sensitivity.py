@@ -160,9 +160,9 @@ def caption_r_sensitivity(*, outcome_label: str, measure: str, primary_r: float 
             f"(random effects, τ² by {TAU2_NAMES.get(tau2_method, tau2_method)}, CI by "
             f"{CI_NAMES.get(ci_method, ci_method)}). The band is the {level:.0%} CI, the light band the "
             "prediction interval where it exists. Where a study reports the paired p "
-            "as a bound (\"p < 0.001\"), it is recomputed too, and the shaded column marks the r at "
-            "which every such study reproduces its reported p (in the primary analysis such a "
-            "study takes the assumed r where it agrees, else the nearest r that does).")
+            "as a bound (\"p < 0.001\"), it takes at each r the nearest r that agrees with it "
+            "(as in the primary analysis), and the hatched column marks the r at which every "
+            "such study reproduces its reported p as assumed.")
     if primary_r is not None:
         text += f" The dotted line marks the primary analysis (r = {primary_r:g})."
     return text
