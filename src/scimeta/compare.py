@@ -509,11 +509,11 @@ def _correlation(col: _Collector, fu, base) -> _R:
             note += f"; the test implies r = {raw:.4g}, clipped to [-1, 1] (inconsistent numbers?)"
         if r < 0:
             note += "; a negative correlation is unusual: check the test the paper used"
-        return _R(r, f"derived from the paired {text} (follow-up row)", method, note, lo, hi)
+        return _R(r, "derived from the paired test (follow-up row)", method, note, lo, hi)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         # no r in [-1, 1] agrees with the bound: the nearest end
         r = 1.0 if rel == "<" else -1.0
-        return _R(r, f"bound of the paired {text} (follow-up row)", "from_p_bound",
+        return _R(r, "nearest to a bound of the paired p (follow-up row)", "from_p_bound",
                   f"no r in [-1, 1] gives {text}; r = {r:g}, the nearest (inconsistent numbers?)")
     range_text = (f"r {'≥' if rel == '<' else '≤'} {lo if rel == '<' else hi:.4g}"
                   if (lo > -1 if rel == "<" else hi < 1) else "any r in [-1, 1]")
@@ -521,7 +521,7 @@ def _correlation(col: _Collector, fu, base) -> _R:
         return _R(assumed, "assumed (config prepost_r)", "assumed",
                   f"assumed r = {assumed:g} agrees with the paired {text} ({range_text})", lo, hi)
     r = min(max(assumed, lo), hi)
-    return _R(r, f"bound of the paired {text} (follow-up row)", "from_p_bound",
+    return _R(r, "nearest to a bound of the paired p (follow-up row)", "from_p_bound",
               f"the paired {text} needs {range_text}: r = {r:.4g} (the nearest to the assumed "
               f"{assumed:g}) used", lo, hi)
 

@@ -603,7 +603,11 @@ def _check_outcomes(oc, st, config, rel, st_rel, problems, bad_cells=frozenset()
             else "no mean, median or CI: the row cannot contribute"
         )
         problems.append(Problem(rel, int(rows[i]), "median" if has["median"][i] else "mean", msg))
-    for i in np.flatnonzero(~is_diff & usable_arm & ~(has["sd"] | has["se"] | both_ci | median_ok)):
+    # a change row's paired t or p gives its SD (scimeta.extract; a bound gives none, and the
+    # row then follows extraction.missing_sd)
+    change_test = (kind == "change") & has["mean"] & (has["t_value"] | has["p_value"])
+    for i in np.flatnonzero(~is_diff & usable_arm & ~(has["sd"] | has["se"] | both_ci | median_ok
+                                                     | change_test)):
         problems.append(
             Problem(
                 rel,
