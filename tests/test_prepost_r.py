@@ -217,6 +217,22 @@ def test_quoted_p_of_a_difference_row_is_checked(tmp_path):
     assert len(hits) == 1 and "reported p = 0.25 (in the quote)" in hits["message"].iloc[0]
 
 
+@pytest.mark.parametrize("p_text,flagged", [("p = 0.5", True), ("P<0.001", False)])
+def test_quoted_p_shared_by_the_arms_is_a_between_arm_p(tmp_path, p_text, flagged):
+    quote = f"QoL at 12 months: cells 43.9 (16.6) vs control 30.1 (15.2), {p_text}"
+    lines = [line(n=106, mean=37.8, sd=21.7),
+             line(timepoint=12, n=106, mean=43.9, sd=16.6, quote=quote),
+             line(arm="control", n=50, mean=35.0, sd=20.0),
+             line(timepoint=12, arm="control", n=50, mean=30.1, sd=15.2, quote=quote)]
+    r, arms, effects = _review(tmp_path, lines)
+    f = audit_review(r, arms, effects=effects)
+    hits = f[(f["check"] == "reported_p") & (f["column"] == "quote")]
+    assert len(hits) == int(flagged)
+    if flagged:
+        assert "(in the quote shared by the arms) for the difference 13.8" in hits["message"].iloc[0]
+    assert not (f["check"] == "paired_p").any()  # the p is the arms', not the change's
+
+
 def test_change_row_with_a_paired_t_or_p_gets_its_sd(tmp_path):
     lines = [line(n=20, mean=30.6, sd=15.0), line(timepoint=12, n=20, mean=38.5, sd=11.6),
              line(timepoint=12, kind="change", n=20, mean=7.9, p_value=0.004,

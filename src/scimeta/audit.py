@@ -66,7 +66,9 @@ look, ``info`` = recorded for transparency). Checks:
     as 0.001) or, without one, the one p-value of the row's quote when the quote
     holds exactly one and the reported difference (``p < 0.001``, ``P = 0.059``,
     ``P<.05``, ``p=.03``, ``P＜0.01``, ``P>0.05``:
-    :func:`scimeta.textextract.p_values`).
+    :func:`scimeta.textextract.p_values`). Without a difference row, a p quoted on
+    the arms' own rows is checked the same way when the treatment and control rows
+    (change, else final) share one quote holding exactly one p-value and both means.
 ``paired_p``
     every before/after effect (one finding per pair of rows, whatever the
     measure) against the p its rows report for the change: the ``p_value`` (with
@@ -341,7 +343,12 @@ def _rows_text(r) -> str:
 
 def _reported_p_findings(arms: pd.DataFrame, level: float, out: list) -> None:
     """The ``reported_p`` check (see the module docstring)."""
-    if arms.empty or not (arms["kind"] == "difference").any():
+    if arms.empty:
+        return
+    shared_quotes = _shared_quote_differences(arms)
+    if len(shared_quotes):
+        arms = pd.concat([arms, shared_quotes], ignore_index=True)
+    if not (arms["kind"] == "difference").any():
         return
     arms = arms.copy()
     for c in (
@@ -374,7 +381,8 @@ def _reported_p_findings(arms: pd.DataFrame, level: float, out: list) -> None:
                 d_half = 0.5 * (_half_unit(d_row["ci_low"]) + _half_unit(d_row["ci_high"]))
             else:
                 continue
-            reported = _row_p(d_row, quote_pair=None)
+            shared = d_row.get("_pair") if isinstance(d_row.get("_pair"), tuple) else None
+            reported = _row_p(d_row, quote_pair=shared)
             has_p = reported is not None
             has_se = np.isfinite(d_row["se"])
             if not (has_p or has_se or has_ci):
@@ -398,7 +406,8 @@ def _reported_p_findings(arms: pd.DataFrame, level: float, out: list) -> None:
                 return tol is not None and abs(d_rep - diff) <= tol
 
             kind, t_r, c_r = next((p for p in pairs if matches(p)), pairs[0])
-            rows = ";".join([str(int(d_row["source_row"])), _rows_text(t_r), _rows_text(c_r)])
+            rows = ";".join(([] if shared else [str(int(d_row["source_row"]))])
+                            + [_rows_text(t_r), _rows_text(c_r)])
 
             def warn(column, message):  # a finding of this difference row
                 _finding(out, "reported_p", "warning", sid, key, rows, column, message)
@@ -460,7 +469,9 @@ def _reported_p_findings(arms: pd.DataFrame, level: float, out: list) -> None:
                     side = "above" if rep_lo > p_hi else "below"
                     warn(
                         "p_value" if where == "p_value" else "quote",
-                        f"reported p {rel} {p:g} ({_P_WHERE[where]}) for the difference {d_rep:g}, "
+                        f"reported p {rel} {p:g} ({_P_WHERE[where]}"
+                        f"{' shared by the arms' if shared else ''}) for the difference "
+                        f"{d_rep:g}, "
                         f"but {arms_text} with p = {recomputed}; with every printed value at "
                         f"the ends of its rounding p ranges {p_lo:.3g} to {p_hi:.3g}, and the "
                         f"reported p is {side} it (another test, adjustment or n?)",
@@ -542,6 +553,39 @@ def _row_p(r, *, quote_pair=(), n=None):
         return None
     rel, lo, hi = cv.reported_p(q.value, q.relation)
     return rel, q.value, lo, hi, "quote"
+
+
+def _shared_quote_differences(arms: pd.DataFrame) -> pd.DataFrame:
+    """A between-arm p quoted on the arms' own rows, as a difference row for ``reported_p``.
+
+    Where a study/outcome/population/timepoint has no ``difference`` row, and its first
+    treatment and control rows of one kind (``change``, then ``final``) share one quote
+    that holds exactly one p-value and both arms' means, the p is the difference's:
+    the row returned carries the difference of the means and the quote (``_pair``, the
+    two means the quote must hold).
+    """
+    keys = ["study_id", "outcome", "population", "timepoint"]
+    rows = []
+    for _, grp in arms.groupby(keys, sort=True):
+        if (grp["kind"] == "difference").any():
+            continue
+        for kind in ("change", "final"):
+            t = grp[(grp["arm"] == "treatment") & (grp["kind"] == kind)]
+            c = grp[(grp["arm"] == "control") & (grp["kind"] == kind)]
+            if t.empty or c.empty:
+                continue
+            t, c = t.iloc[0], c.iloc[0]
+            quote = _text(t.get("quote"))
+            pair = (t["mean"], c["mean"])
+            if (quote and quote == _text(c.get("quote"))
+                    and all(isinstance(v, float) and np.isfinite(v) for v in pair)
+                    and _quoted_p(quote, pair) is not None):
+                row = {**t.to_dict(), "kind": "difference", "mean": float(pair[0] - pair[1]),
+                       "p_value": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                       "n": np.nan, "_pair": pair}
+                rows.append(row)
+            break
+    return pd.DataFrame(rows, columns=[*arms.columns, "_pair"])
 
 
 def _paired_p_findings(arms: pd.DataFrame, effects: pd.DataFrame, out: list) -> None:
