@@ -118,6 +118,9 @@ def test_reported_paired_p_is_reproduced_by_the_effect(tmp_path):
     assert 0.05 < z_p < 0.06
     audit = audit_review(r, arms, effects=effects)
     assert (audit["check"] == "paired_p").sum() == 0
+    derived = audit[(audit["check"] == "prepost_r") & (audit["column"] == "p_value")]
+    assert len(derived) == 1 and derived["severity"].iloc[0] == "warning"  # r < 0
+    assert "from the paired test (p = 0.059, n = 106)" in derived["message"].iloc[0]
 
 
 def test_example_review_whoqol_overall_reproduces_its_p():

@@ -94,7 +94,9 @@ look, ``info`` = recorded for transparency). Checks:
     number of the row in its quote) this traces each number to the source text.
 ``prepost_r``, ``imputed``, ``combined``, ``excluded``
     derived correlations, imputed SDs, synthesised rows and exclusions as
-    recorded by :func:`scimeta.extract.build_arms`.
+    recorded by :func:`scimeta.extract.build_arms`; a correlation derived from
+    the paired test of a follow-up row (``r_method`` ``from_p``, ``from_t``,
+    ``from_p_bound``) with its note (a warning when it is negative).
 """
 
 from __future__ import annotations
@@ -611,6 +613,10 @@ def _paired_p_findings(arms: pd.DataFrame, effects: pd.DataFrame, out: list) -> 
         if key in done or method not in ("final_vs_baseline", "change_score"):
             continue
         done.add(key)
+        if _text(e.get("r_method")) in ("from_p", "from_t", "from_p_bound"):
+            _finding(out, "prepost_r", "info" if float(e["r"]) >= 0 else "warning",
+                     e["study_id"], e["outcome"], str(e["source_rows"]), "p_value",
+                     f"pre-post r ({_text(e['r_method'])}): {_text(e.get('note'))}")
         rows = arms[(arms["study_id"] == e["study_id"]) & (arms["outcome"] == e["outcome"])]
         mine = rows[(rows["population"] == e["population"]) & (rows["arm"] == "treatment")
                     & (rows["timepoint"].astype(float) == float(e["timepoint"]))]
