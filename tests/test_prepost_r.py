@@ -314,3 +314,17 @@ def test_r_sensitivity_figure_hatches_the_agreeing_r():
     res = r_sensitivity_plot(sweep.assign(r_agree_low=-1.0), primary_r=0.5)
     assert not [p for p in res.figure.axes[0].patches if p.get_gid() == "r-agree-band"]
     assert "Every r shown reproduces" in " ".join(t.get_text() for t in res.figure.texts)
+
+
+def test_validation_names_a_paired_test_that_would_not_be_read(tmp_path):
+    review = copy_review(tmp_path)
+    write_outcomes(review, [line(n=106, mean=37.8, sd=21.7, p_value=0.059),
+                            line(timepoint=12, n=106, mean=43.9, sd=16.6, p_relation="below"),
+                            line(timepoint=12, kind="change", n=106, mean=6.1, p_value=0.3,
+                                 p_relation="about")], header=HEADER)
+    msgs = [str(p) for p in sio.validate_review(review)]
+    assert any(":2:p_value:" in m and "on a baseline row is not read" in m for m in msgs), msgs
+    assert any(":3:p_relation:" in m and "without a p_value" in m for m in msgs), msgs
+    assert any(":4:p_relation:" in m and "'about' is not one of: exact, below, above" in m for m in msgs), msgs
+    # a change row with its paired p needs no SD: no missing-SD warning for it
+    assert not any(":4:sd:" in m for m in msgs), msgs
