@@ -232,7 +232,8 @@ def test_quoted_p_shared_by_the_arms_is_a_between_arm_p(tmp_path, p_text, flagge
     hits = f[(f["check"] == "reported_p") & (f["column"] == "quote")]
     assert len(hits) == int(flagged)
     if flagged:
-        assert "(in the quote shared by the arms) for the difference 13.8" in hits["message"].iloc[0]
+        message = hits["message"].iloc[0]
+        assert "(in the quote shared by the arms) for the difference 13.8" in message
     assert not (f["check"] == "paired_p").any()  # the p is the arms', not the change's
 
 
@@ -325,6 +326,7 @@ def test_validation_names_a_paired_test_that_would_not_be_read(tmp_path):
     msgs = [str(p) for p in sio.validate_review(review)]
     assert any(":2:p_value:" in m and "on a baseline row is not read" in m for m in msgs), msgs
     assert any(":3:p_relation:" in m and "without a p_value" in m for m in msgs), msgs
-    assert any(":4:p_relation:" in m and "'about' is not one of: exact, below, above" in m for m in msgs), msgs
+    assert any(":4:p_relation:" in m and "'about' is not one of: exact, below, above" in m
+               for m in msgs), msgs
     # a change row with its paired p needs no SD: no missing-SD warning for it
     assert not any(":4:sd:" in m for m in msgs), msgs

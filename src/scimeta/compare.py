@@ -441,14 +441,14 @@ class _R:
 
     r: float
     source: str
-    method: str  # a key of scimeta.conversions.R_METHODS
+    method: str  # r_method (docs/contract.md)
     note: str = ""
     agree_low: float = math.nan  # the r that agree with the reported paired p (if any)
     agree_high: float = math.nan
 
 
-def _paired_report(fu) -> tuple[str, float, float, str] | None:
-    """The follow-up row's paired test as reported: (relation, p low, p high, text), or None.
+def _paired_report(fu) -> tuple[str, float, float, float, str] | None:
+    """The follow-up row's paired test as reported: (relation, p, p low, p high, text), or None.
 
     ``t_value`` is read before ``p_value``; a t gives an exact p (no rounding is assumed).
     """
@@ -456,12 +456,12 @@ def _paired_report(fu) -> tuple[str, float, float, str] | None:
     t = _num(fu.get("t_value"))
     if math.isfinite(t) and math.isfinite(n):
         p = float(t_sf2(t, n - 1))
-        return "=", p, p, f"t = {t:g}"
+        return "=", p, p, p, f"t = {t:g}"
     p = _num(fu.get("p_value"))
     if math.isfinite(p):
         relation = fu.get("p_relation")
         rel, lo, hi = cv.reported_p(p, relation if isinstance(relation, str) else "")
-        return rel, lo, hi, f"p {rel} {p:g}"
+        return rel, float(p), lo, hi, f"p {rel} {p:g}"
     return None
 
 
@@ -482,7 +482,7 @@ def _correlation(col: _Collector, fu, base) -> _R:
     test = _paired_report(fu)
     lo = hi = math.nan
     if test is not None:
-        lo, hi = cv.r_range_from_paired_p(*args, test[1], test[2])
+        lo, hi = cv.r_range_from_paired_p(*args, test[2], test[3])
     for row, where in ((fu, "follow-up"), (base, "baseline")):
         r = _num(row.get("prepost_r"))
         if math.isfinite(r):
@@ -493,12 +493,12 @@ def _correlation(col: _Collector, fu, base) -> _R:
     assumed = col.settings.prepost_r
     if test is None:
         return _R(assumed, "assumed (config prepost_r)", "assumed")
-    rel, p_lo, p_hi, text = test
+    rel, p, _, _, text = test
     if rel == "=":
         t = _num(fu.get("t_value"))
         method = "from_t" if math.isfinite(t) else "from_p"
         raw = float(cv.r_from_paired_t(*args, t) if method == "from_t"
-                    else cv.r_from_paired_p(*args, 0.5 * (p_lo + p_hi)))
+                    else cv.r_from_paired_p(*args, p))
         if not math.isfinite(raw):
             return _R(assumed, "assumed (config prepost_r)", "assumed",
                       f"the paired test ({text}) gives no r (equal means?): r = {assumed:g} "

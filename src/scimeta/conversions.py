@@ -28,9 +28,9 @@ doi:10.1002/jrsm.1429
 
 from __future__ import annotations
 
-import numpy as np
-
 from decimal import Decimal
+
+import numpy as np
 
 from scimeta._dist import norm_ppf, t_ppf, t_sf2
 
@@ -70,7 +70,6 @@ __all__ = [
     "half_unit",
     "reported_p",
     "P_UPPER_BOUND",
-    "R_METHODS",
     "combine_groups",
 ]
 
@@ -552,22 +551,6 @@ def r_from_sds(sd_baseline, sd_final, sd_change_):
 #: enter "p < 0.001" as 0.001).
 P_UPPER_BOUND = 0.001
 
-#: ``r_method`` of an effect: how its pre-post correlation was obtained.
-R_METHODS: dict[str, str] = {
-    "reported": "the paper reports r (`prepost_r`)",
-    "from_sd_change": "r from the baseline, follow-up and reported change SDs",
-    "from_se_change": "r from the baseline and follow-up SDs and the SE of the change",
-    "from_ci_change": "r from the baseline and follow-up SDs and the CI of the change",
-    "from_t_change": "r from the baseline and follow-up SDs and the t of the change row",
-    "from_p_change": "r from the baseline and follow-up SDs and the p of the change row",
-    "from_t": "r from the paired t of follow-up versus baseline (`t_value`)",
-    "from_p": "r from the paired p of follow-up versus baseline (`p_value`)",
-    "from_p_bound": "the assumed r moved to the nearest r that agrees with a reported bound "
-                    "(p < x or p > x)",
-    "assumed": "the assumed r (`prepost_r`, row then config)",
-    "not_needed": "no r needed (the SD of change is reported)",
-}
-
 
 def half_unit(x: float) -> float:
     """Half a unit of the last decimal of ``x`` as printed (shortest repr, trailing zeros
@@ -636,8 +619,8 @@ def sd_change_from_t(mean_change, t, n):
     """
     m, t, n = _f(mean_change), _f(t), _f(n)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _out(np.where((t != 0) & (m != 0) & np.isfinite(t), np.abs(m) * np.sqrt(n) / np.abs(t),
-                             np.nan))
+        informative = (t != 0) & (m != 0) & np.isfinite(t)
+        return _out(np.where(informative, np.abs(m) * np.sqrt(n) / np.abs(t), np.nan))
 
 
 def sd_change_from_p(mean_change, p, n):
