@@ -330,3 +330,23 @@ def test_validation_names_a_paired_test_that_would_not_be_read(tmp_path):
                for m in msgs), msgs
     # a change row with its paired p needs no SD: no missing-SD warning for it
     assert not any(":4:sd:" in m for m in msgs), msgs
+
+
+def test_paired_test_conversions_round_trip_and_edges():
+    args = (106, 37.8, 21.7, 43.9, 16.6)
+    for p in (0.059, 0.01, 1e-4):
+        r = cv.r_from_paired_p(*args, p)
+        assert cv.paired_p(*args, r) == pytest.approx(p, rel=1e-10)
+        t = cv.paired_t(*args, r)
+        assert cv.r_from_paired_t(*args, t) == pytest.approx(r, rel=1e-12)
+    assert math.isnan(cv.sd_change_from_p(0.0, 0.05, 20))  # no change: no information
+    assert math.isnan(cv.sd_change_from_p(2.0, 1.0, 20))   # p = 1: t = 0
+    assert cv.sd_change_from_p(2.0, 0.0, 20) == 0.0
+    assert math.isnan(cv.sd_change_from_t(2.0, 0.0, 20))
+    assert all(math.isnan(v) for v in cv.r_range_from_paired_p(20, 5, 2, 5, 2, 0.01, 0.02))
+    # p decreases as r rises: the range runs from the r of the high p to that of the low p
+    lo, hi = cv.r_range_from_paired_p(*args, 0.0585, 0.0595)
+    assert lo < cv.r_from_paired_p(*args, 0.059) < hi
+    assert cv.r_range_from_paired_p(*args, 0.0, 0.001)[1] == 1.0
+    with pytest.raises(ValueError, match="p must be in"):
+        cv.sd_change_from_p(2.0, 1.5, 20)
