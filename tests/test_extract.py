@@ -158,7 +158,7 @@ def test_prepost_r_derived_and_invalid(tmp_path):
     expected = cv.r_from_sds(2.1 * math.sqrt(17), 2.7 * math.sqrt(17), 1.2 * math.sqrt(17))
     assert t["prepost_r"].iloc[1] == pytest.approx(expected, rel=RTOL)
     assert t["prepost_r"].iloc[2] == pytest.approx(expected, rel=RTOL)
-    assert t["flags"].iloc[1] == "r_derived" and math.isnan(t["prepost_r"].iloc[0])
+    assert t["flags"].iloc[1] == "r_derived;r_from_se_change" and math.isnan(t["prepost_r"].iloc[0])
     c = arms[arms["arm"] == "control"]
     assert c["flags"].iloc[2] == "r_derived_invalid" and math.isnan(c["prepost_r"].iloc[2])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import shutil
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from scipy import stats
 from conftest import BIN, REPO, SNAKEFILE, copy_review, copy_run
 from conftest import run_snakemake as snakemake
 
@@ -107,7 +109,12 @@ def test_example_numbers(example_run):
     mc = effects[(effects.outcome == "asia_motor") & (effects.measure == "MC")]
     akh = mc[(mc.study_id == "akhlaghpasand2025") & (mc.population == "all")].iloc[0]
     assert akh["yi"] == pytest.approx(43.3 - 40.7, rel=1e-12)
-    expected_vi = (15.9**2 + 17**2 - 2 * 0.5 * 15.9 * 17) / 106
+    # "p < 0.001" (p_value 0.001, below) needs r >= the r of p = 0.001: the assumed 0.5 moves
+    # there (Cochrane Handbook 6.5.2.8: SD of change from t, then r from the three SDs)
+    sd_change = 2.6 * math.sqrt(106) / stats.t.ppf(1 - 0.001 / 2, 105)
+    r = (15.9**2 + 17**2 - sd_change**2) / (2 * 15.9 * 17)
+    assert akh["r_method"] == "from_p_bound" and akh["r"] == pytest.approx(r, rel=1e-12)
+    expected_vi = (15.9**2 + 17**2 - 2 * r * 15.9 * 17) / 106
     assert akh["vi"] == pytest.approx(expected_vi, rel=1e-12)
     pooled = pd.read_csv(example_run / "results/tables/pooled.csv")
     overall = pooled[

@@ -60,8 +60,27 @@ look, ``info`` = recorded for transparency). Checks:
     printed input (means, SDs or SEs, CI limits) moved to the ends of its
     rounding, when the reported SE (or the SE a CI implies, z or t) lies
     outside the same range of recomputed SEs, or when the row's n is not the
-    sum of the arms' n. A p-value of 0.001 or below is read as an upper bound
-    (the sheets enter "p < 0.001" as 0.001).
+    sum of the arms' n. The reported p is the ``p_value`` column read with
+    ``p_relation`` (:func:`scimeta.conversions.reported_p`: a p-value of 0.001 or
+    below without a relation is an upper bound, as the sheets enter "p < 0.001"
+    as 0.001) or, without one, the one p-value of the row's quote when the quote
+    holds exactly one and the reported difference (``p < 0.001``, ``P = 0.059``,
+    ``P<.05``, ``p=.03``, ``P＜0.01``, ``P>0.05``:
+    :func:`scimeta.textextract.p_values`). Without a difference row, a p quoted on
+    the arms' own rows is checked the same way when the treatment and control rows
+    (change, else final) share one quote holding exactly one p-value and both means.
+``paired_p``
+    every before/after effect (one finding per pair of rows, whatever the
+    measure) against the p its rows report for the change: the ``p_value`` (with
+    ``p_relation``) or ``t_value`` of the follow-up row (of the change row, for a
+    change score) or, without one, the one p-value of its quote, attributed only
+    when unambiguous: the quote holds exactly one p-value, holds the baseline and
+    follow-up means (or the change), and is not also the quote of a row of
+    another arm (a p of a between-arm comparison). The p of the paired t test
+    (n - 1 df) at the effect's r must lie within the rounding of the reported p
+    (half a unit of its last decimal; a bound must hold); a warning otherwise,
+    naming the range of r that would agree
+    (:func:`scimeta.conversions.r_range_from_paired_p`).
 ``quote_source``
     provenance, when the review has the texts of its studies
     (``data/raw/sources/<study_id>.txt|.md|.html``, see
@@ -75,7 +94,9 @@ look, ``info`` = recorded for transparency). Checks:
     number of the row in its quote) this traces each number to the source text.
 ``prepost_r``, ``imputed``, ``combined``, ``excluded``
     derived correlations, imputed SDs, synthesised rows and exclusions as
-    recorded by :func:`scimeta.extract.build_arms`.
+    recorded by :func:`scimeta.extract.build_arms`; a correlation derived from
+    the paired test of a follow-up row (``r_method`` ``from_p``, ``from_t``,
+    ``from_p_bound``) with its note (a warning when it is negative).
 """
 
 from __future__ import annotations
@@ -84,15 +105,17 @@ import math
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
-from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
+from scimeta import conversions as cv
 from scimeta._dist import norm_ppf, norm_sf2, t_ppf, t_sf2
+from scimeta.conversions import P_UPPER_BOUND
+from scimeta.extract import included_arms
 from scimeta.review import REPORTED_NUMBERS
 from scimeta.settings import analysis_settings
-from scimeta.textextract import normalise_quote, read_sources
+from scimeta.textextract import normalise_quote, p_values, read_sources
 
 __all__ = [
     "audit_review",
@@ -113,8 +136,6 @@ _NUM = re.compile(r"(?<![\w.])[-+]?(?:\d+(?:\.\d+)?|\.\d+)(?![\d])")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _PERCENT = re.compile(r"(?<![\d.])(\d+)\s*[^\d()%;,]{0,40}?\(\s*(\d+(?:\.\d+)?)\s*%\s*\)")
 _ABS_TOL = 1e-9  # numbers compared after parsing both from decimal text
-#: reported_p: a p-value at or below this is read as "p < value" (sheets enter p < 0.001 as 0.001).
-P_UPPER_BOUND = 0.001
 
 
 def numbers_in_text(text: str) -> list[float]:
@@ -126,14 +147,7 @@ def numbers_in_text(text: str) -> list[float]:
     return [float(m.group(0)) for m in _NUM.finditer(t)]
 
 
-def _decimals(x: float) -> int:
-    """Decimals of the shortest repr of x, trailing zeros dropped (41.0 -> 0, 1e-05 -> 5)."""
-    exponent = Decimal(repr(float(x))).normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
-
-
-def _half_unit(x: float) -> float:
-    return 0.5 * 10.0 ** (-_decimals(x))
+_half_unit = cv.half_unit
 
 
 def _finding(out, check, severity, study_id, outcome, rows, column, message):
@@ -331,7 +345,12 @@ def _rows_text(r) -> str:
 
 def _reported_p_findings(arms: pd.DataFrame, level: float, out: list) -> None:
     """The ``reported_p`` check (see the module docstring)."""
-    if arms.empty or not (arms["kind"] == "difference").any():
+    if arms.empty:
+        return
+    shared_quotes = _shared_quote_differences(arms)
+    if len(shared_quotes):
+        arms = pd.concat([arms, shared_quotes], ignore_index=True)
+    if not (arms["kind"] == "difference").any():
         return
     arms = arms.copy()
     for c in (
@@ -364,7 +383,9 @@ def _reported_p_findings(arms: pd.DataFrame, level: float, out: list) -> None:
                 d_half = 0.5 * (_half_unit(d_row["ci_low"]) + _half_unit(d_row["ci_high"]))
             else:
                 continue
-            has_p = np.isfinite(d_row["p_value"])
+            shared = d_row.get("_pair") if isinstance(d_row.get("_pair"), tuple) else None
+            reported = _row_p(d_row, quote_pair=shared)
+            has_p = reported is not None
             has_se = np.isfinite(d_row["se"])
             if not (has_p or has_se or has_ci):
                 continue
@@ -387,7 +408,8 @@ def _reported_p_findings(arms: pd.DataFrame, level: float, out: list) -> None:
                 return tol is not None and abs(d_rep - diff) <= tol
 
             kind, t_r, c_r = next((p for p in pairs if matches(p)), pairs[0])
-            rows = ";".join([str(int(d_row["source_row"])), _rows_text(t_r), _rows_text(c_r)])
+            rows = ";".join(([] if shared else [str(int(d_row["source_row"]))])
+                            + [_rows_text(t_r), _rows_text(c_r)])
 
             def warn(column, message):  # a finding of this difference row
                 _finding(out, "reported_p", "warning", sid, key, rows, column, message)
@@ -442,15 +464,16 @@ def _reported_p_findings(arms: pd.DataFrame, level: float, out: list) -> None:
                 f"{central.p_z:.3g} by z"
             )
             if has_p:
-                p = float(d_row["p_value"])
-                ph = _half_unit(p)
-                bound = p <= P_UPPER_BOUND
-                rep_lo, rep_hi = (0.0 if bound else p - ph), p + ph
+                rel, p, rep_lo, rep_hi, where = reported
+                if rel == "<":  # the printed bound read with its rounding, too
+                    rep_hi = p + _half_unit(p)
                 if rep_hi < p_lo or rep_lo > p_hi:
                     side = "above" if rep_lo > p_hi else "below"
                     warn(
-                        "p_value",
-                        f"reported p {'<= ' if bound else '= '}{p:g} for the difference {d_rep:g}, "
+                        "p_value" if where == "p_value" else "quote",
+                        f"reported p {rel} {p:g} ({_P_WHERE[where]}"
+                        f"{' shared by the arms' if shared else ''}) for the difference "
+                        f"{d_rep:g}, "
                         f"but {arms_text} with p = {recomputed}; with every printed value at "
                         f"the ends of its rounding p ranges {p_lo:.3g} to {p_hi:.3g}, and the "
                         f"reported p is {side} it (another test, adjustment or n?)",
@@ -486,6 +509,155 @@ def _reported_p_findings(arms: pd.DataFrame, level: float, out: list) -> None:
                         f"{central.se_pooled:.4g} (pooled SD), {se_lo:.3g} to {se_hi:.3g} with "
                         f"the printed values' rounding, and p = {recomputed}",
                     )
+
+
+_P_WHERE = {"p_value": "p_value column", "t_value": "t_value column", "quote": "in the quote"}
+
+
+def _quoted_p(quote, numbers=()):
+    """The one p-value of a quote that can be attributed to its row, or None.
+
+    Attributed only when unambiguous: the quote holds exactly one p-value, and every number
+    of ``numbers`` (the values the p is about, e.g. baseline and follow-up means) appears in
+    it. A quote with several p-values, or without the row's values, attributes none.
+    """
+    found = p_values(quote)
+    if len(found) != 1:
+        return None
+    nums = np.array(numbers_in_text(quote), dtype=float)
+    for v in numbers:
+        if not (nums.size and np.any(np.abs(np.abs(nums) - abs(float(v)))
+                                     <= _ABS_TOL * max(1.0, abs(float(v))))):
+            return None
+    return found[0]
+
+
+def _row_p(r, *, quote_pair=(), n=None):
+    """The p a row reports: ``(relation, p, low, high, where)`` or None.
+
+    ``p_value`` (with ``p_relation``), else ``t_value`` (with ``n - 1`` df, exact; only
+    where ``n`` is given: the paired test of an arm row), else the quote's one attributable
+    p (:func:`_quoted_p` with ``quote_pair`` the numbers it must hold; ``None``: the row's
+    own mean). ``low``/``high``: the range of the true p (:func:`scimeta.conversions.reported_p`).
+    """
+    p = r.get("p_value")
+    if isinstance(p, (int, float)) and np.isfinite(p):
+        rel, lo, hi = cv.reported_p(p, _text(r.get("p_relation")))
+        return rel, float(p), lo, hi, "p_value"
+    t = r.get("t_value")
+    if n is not None and isinstance(t, (int, float)) and np.isfinite(t):
+        p = float(t_sf2(float(t), n - 1))
+        return "=", p, p, p, "t_value"
+    numbers = quote_pair if quote_pair is not None else (
+        [r["mean"]] if isinstance(r.get("mean"), float) and np.isfinite(r["mean"]) else [])
+    q = _quoted_p(_text(r.get("quote")), numbers)
+    if q is None:
+        return None
+    rel, lo, hi = cv.reported_p(q.value, q.relation)
+    return rel, q.value, lo, hi, "quote"
+
+
+def _shared_quote_differences(arms: pd.DataFrame) -> pd.DataFrame:
+    """A between-arm p quoted on the arms' own rows, as a difference row for ``reported_p``.
+
+    Where a study/outcome/population/timepoint has no ``difference`` row, and its first
+    treatment and control rows of one kind (``change``, then ``final``) share one quote
+    that holds exactly one p-value and both arms' means, the p is the difference's:
+    the row returned carries the difference of the means and the quote (``_pair``, the
+    two means the quote must hold).
+    """
+    keys = ["study_id", "outcome", "population", "timepoint"]
+    rows = []
+    for _, grp in arms.groupby(keys, sort=True):
+        if (grp["kind"] == "difference").any():
+            continue
+        for kind in ("change", "final"):
+            t = grp[(grp["arm"] == "treatment") & (grp["kind"] == kind)]
+            c = grp[(grp["arm"] == "control") & (grp["kind"] == kind)]
+            if t.empty or c.empty:
+                continue
+            t, c = t.iloc[0], c.iloc[0]
+            quote = _text(t.get("quote"))
+            pair = (t["mean"], c["mean"])
+            if (quote and quote == _text(c.get("quote"))
+                    and all(isinstance(v, float) and np.isfinite(v) for v in pair)
+                    and _quoted_p(quote, pair) is not None):
+                row = {**t.to_dict(), "kind": "difference", "mean": float(pair[0] - pair[1]),
+                       "p_value": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                       "n": np.nan, "_pair": pair}
+                rows.append(row)
+            break
+    return pd.DataFrame(rows, columns=[*arms.columns, "_pair"])
+
+
+def _paired_p_findings(arms: pd.DataFrame, effects: pd.DataFrame, out: list) -> None:
+    """The ``paired_p`` check: before/after effects against the p their rows report.
+
+    One finding per study/outcome/population/pair (the measures share ``r``): the p of
+    the paired t test (n - 1 df) at the effect's r (for a change score, of the change)
+    against the p reported on the follow-up (or change) row or, where that has none, the
+    one p its quote attributes (:func:`_quoted_p`: exactly one p in the quote, which holds
+    the baseline and follow-up means, or the change, and is not the quote of another
+    arm's row). A contradiction is a warning naming the range of r that would agree.
+    """
+    if effects is None or effects.empty or arms.empty:
+        return
+    pre = effects[effects["comparison"].astype(str) == "pre_post"]
+    if pre.empty:
+        return
+    arms = included_arms(arms)
+    done = set()
+    for e in pre.to_dict("records"):
+        key = (e["study_id"], e["outcome"], e["population"], str(e["source_rows"]))
+        method = _text(e.get("effect_method"))
+        if key in done or method not in ("final_vs_baseline", "change_score"):
+            continue
+        done.add(key)
+        if _text(e.get("r_method")) in ("from_p", "from_t", "from_p_bound"):
+            _finding(out, "prepost_r", "info" if float(e["r"]) >= 0 else "warning",
+                     e["study_id"], e["outcome"], str(e["source_rows"]), "p_value",
+                     f"pre-post r ({_text(e['r_method'])}): {_text(e.get('note'))}")
+        rows = arms[(arms["study_id"] == e["study_id"]) & (arms["outcome"] == e["outcome"])]
+        mine = rows[(rows["population"] == e["population"]) & (rows["arm"] == "treatment")
+                    & (rows["timepoint"].astype(float) == float(e["timepoint"]))]
+        kind = "final" if method == "final_vs_baseline" else "change"
+        fu = mine[mine["kind"] == kind]
+        if fu.empty:
+            continue
+        fu = fu.iloc[0].to_dict()
+        n = float(e["n1"])
+        if method == "final_vs_baseline":
+            pair = (e["mean2"], e["mean1"])
+            r = float(e["r"])
+            p_calc = float(cv.paired_p(n, e["mean2"], e["sd2"], e["mean1"], e["sd1"], r))
+        else:
+            pair = (e["mean1"],)
+            r = math.nan
+            p_calc = float(t_sf2(e["mean1"] / (e["sd1"] / math.sqrt(n)), n - 1))
+        quote = _text(fu.get("quote"))
+        others = rows[rows["arm"] != "treatment"]["quote"].astype(str)
+        shared = bool(quote) and (others == quote).any()
+        reported = _row_p({**fu, "quote": "" if shared else quote}, quote_pair=pair, n=n)
+        if reported is None:
+            continue
+        rel, p, lo, hi, where = reported
+        if lo - 1e-12 <= p_calc <= hi + 1e-12:
+            continue
+        text = (f"reported p {rel} {p:g} ({_P_WHERE[where]}) for the change "
+                f"{e['mean1'] - (e['mean2'] if kind == 'final' else 0):.4g} (n = {n:g}), but the "
+                f"paired t test gives p = {p_calc:.3g}")
+        if method == "final_vs_baseline":
+            text += f" at r = {r:.4g} ({_text(e.get('r_source'))})"
+            r_lo, r_hi = cv.r_range_from_paired_p(n, e["mean2"], e["sd2"], e["mean1"], e["sd1"],
+                                                  lo, hi)
+            text += (f"; the reported p needs r in [{r_lo:.3f}, {r_hi:.3f}]"
+                     if np.isfinite(r_lo) else "; no r in [-1, 1] gives the reported p")
+            if where == "quote":
+                text += " (enter it in p_value, with p_relation, to derive r from it)"
+        else:
+            text += " from the SD of change (another test, or an SE entered as an SD?)"
+        _finding(out, "paired_p", "warning", e["study_id"], e["outcome"],
+                 str(e["source_rows"]), "p_value" if where != "quote" else "quote", text)
 
 
 #: The column of a row an SD was derived from, by ``sd_method`` prefix.
@@ -543,7 +715,7 @@ def _quote_source_findings(oc: pd.DataFrame, sources, problems, out: list) -> No
                  f"{', '.join(t.file for t in sources[sid])}: no study {sid!r} in the outcomes sheet")
 
 
-def audit_review(review, arms: pd.DataFrame, sources=None) -> pd.DataFrame:
+def audit_review(review, arms: pd.DataFrame, sources=None, effects=None) -> pd.DataFrame:
     """Audit a review and its arms.
 
     Parameters
@@ -554,6 +726,9 @@ def audit_review(review, arms: pd.DataFrame, sources=None) -> pd.DataFrame:
     sources : tuple, optional
         ``(texts, problems)`` as :func:`scimeta.textextract.read_sources` returns
         them; by default read from ``review.review_dir`` (none when it is empty).
+    effects : pandas.DataFrame, optional
+        ``effects.csv`` (:func:`scimeta.compare.build_effects`); by default built from
+        ``arms`` and the review's config.
 
     Returns
     -------
@@ -828,6 +1003,13 @@ def audit_review(review, arms: pd.DataFrame, sources=None) -> pd.DataFrame:
 
     # reported difference and p against the arms
     _reported_p_findings(arms, analysis_settings(review.config["analysis"]).level, out)
+
+    # reported paired p against the before/after effects
+    if effects is None:
+        from scimeta.compare import build_effects
+
+        effects, _ = build_effects(arms, review.studies, review.config)
+    _paired_p_findings(arms, effects, out)
 
     # recorded by build_arms
     for r in arms.to_dict("records"):

@@ -13,8 +13,11 @@ Two estimands are kept apart, and are never pooled together:
 ``pre_post``
     follow-up versus baseline within the treated arm (``MC``, ``SMCR``,
     ``SMCC``) with a pre-post correlation taken, in this order, from the
-    follow-up row, the baseline row (both may be derived from a reported SD
-    of change by the extraction), or the config's ``prepost_r``. With
+    follow-up row, the baseline row (both may be derived from a reported SD,
+    SE, CI, t or p of change by the extraction), the follow-up row's paired
+    test (``t_value``, ``p_value`` with ``p_relation``; Cochrane Handbook
+    6.5.2.8), or the config's ``prepost_r`` (:func:`_correlation`; how, in
+    ``r_method``). With
     ``prepost_method: independent`` the two time points are compared as two
     independent groups (``MD``, ``SMD``: follow-up is group 1, baseline is
     group 2), which ignores the correlation.
@@ -31,7 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from scimeta._dist import norm_ppf
+from scimeta import conversions as cv
+from scimeta._dist import norm_ppf, t_sf2
 from scimeta.effects import MEASURES_BETWEEN as BETWEEN_MEASURES
 from scimeta.effects import MEASURES_PREPOST as PAIRED_MEASURES
 from scimeta.effects import escalc
@@ -302,7 +306,7 @@ class _Collector:
         )
 
     def add(self, study, row1, row2, *, comparison, measure, yi, vi, inputs, method, r=math.nan,
-            r_source="", note=""):
+            r_source="", note="", extra=None):
         sei = math.sqrt(vi)
         self.effects.append(
             {
@@ -323,6 +327,10 @@ class _Collector:
                 **inputs,
                 "r": r,
                 "r_source": r_source,
+                "r_method": "",
+                "r_agree_low": math.nan,
+                "r_agree_high": math.nan,
+                **(extra or {}),
                 "effect_method": method,
                 "source_rows": _rows_of(row1, row2),
                 "note": note,
@@ -427,16 +435,95 @@ def _between_arms(col: _Collector, study, pair, measures):
                 vi=res[1], inputs=inputs, method=f"{kind}_values")
 
 
-def _correlation(col: _Collector, fu, base) -> tuple[float, str]:
+@dataclass(frozen=True)
+class _R:
+    """The pre-post correlation of one before/after effect and how it was obtained."""
+
+    r: float
+    source: str
+    method: str  # r_method (docs/contract.md)
+    note: str = ""
+    agree_low: float = math.nan  # the r that agree with the reported paired p (if any)
+    agree_high: float = math.nan
+
+
+def _paired_report(fu) -> tuple[str, float, float, float, str] | None:
+    """The follow-up row's paired test as reported: (relation, p, p low, p high, text), or None.
+
+    ``t_value`` is read before ``p_value``; a t gives an exact p (no rounding is assumed).
+    """
+    n = _num(fu.get("n_used"))
+    t = _num(fu.get("t_value"))
+    if math.isfinite(t) and math.isfinite(n):
+        p = float(t_sf2(t, n - 1))
+        return "=", p, p, p, f"t = {t:g}"
+    p = _num(fu.get("p_value"))
+    if math.isfinite(p):
+        relation = fu.get("p_relation")
+        rel, lo, hi = cv.reported_p(p, relation if isinstance(relation, str) else "")
+        return rel, float(p), lo, hi, f"p {rel} {p:g}"
+    return None
+
+
+def _correlation(col: _Collector, fu, base) -> _R:
+    """The correlation of a follow-up/baseline pair (the one rule; see :func:`build_effects`).
+
+    In this order: ``prepost_r`` of the follow-up row, then of the baseline row
+    (reported, or derived by the extraction from an SD, SE, CI, t or p of change);
+    the follow-up row's paired test: ``t_value`` (``from_t``), else an exact
+    ``p_value`` (``from_p``), each clipped to [-1, 1] with a note; a bound
+    (``p < x``, ``p > x``) keeps the assumed r when it agrees, else takes the
+    nearest r that does (``from_p_bound``); else the assumed ``prepost_r``.
+    ``agree_low``/``agree_high`` is the range of r whose paired p agrees with the
+    reported one (within the rounding of its last printed decimal).
+    """
+    args = (_num(fu["n_used"]), _num(base["mean_used"]), _num(base["sd_used"]),
+            _num(fu["mean_used"]), _num(fu["sd_used"]))
+    test = _paired_report(fu)
+    lo = hi = math.nan
+    if test is not None:
+        lo, hi = cv.r_range_from_paired_p(*args, test[2], test[3])
     for row, where in ((fu, "follow-up"), (base, "baseline")):
-        if row is None:
-            continue
         r = _num(row.get("prepost_r"))
         if math.isfinite(r):
-            flags = str(row.get("flags") or "")
+            flags = str(row.get("flags") or "").split(";")
+            method = next((f[2:] for f in flags if f.startswith("r_from_")), "reported")
             kind = "derived" if "r_derived" in flags else "reported"
-            return r, f"{kind} ({where} row)"
-    return col.settings.prepost_r, "assumed (config prepost_r)"
+            return _R(r, f"{kind} ({where} row)", method, agree_low=lo, agree_high=hi)
+    assumed = col.settings.prepost_r
+    if test is None:
+        return _R(assumed, "assumed (config prepost_r)", "assumed")
+    rel, p, _, _, text = test
+    if rel == "=":
+        t = _num(fu.get("t_value"))
+        method = "from_t" if math.isfinite(t) else "from_p"
+        raw = float(cv.r_from_paired_t(*args, t) if method == "from_t"
+                    else cv.r_from_paired_p(*args, p))
+        if not math.isfinite(raw):
+            return _R(assumed, "assumed (config prepost_r)", "assumed",
+                      f"the paired test ({text}) gives no r (equal means?): r = {assumed:g} "
+                      "assumed", lo, hi)
+        r = min(max(raw, -1.0), 1.0)
+        note = f"r = {r:.4g} from the paired test ({text}, n = {args[0]:g})"
+        if r != raw:
+            note += f"; the test implies r = {raw:.4g}, clipped to [-1, 1] (inconsistent numbers?)"
+        if r < 0:
+            note += "; a negative correlation is unusual: check the test the paper used"
+        return _R(r, "derived from the paired test (follow-up row)", method, note, lo, hi)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        # no r in [-1, 1] agrees with the bound: the nearest end
+        r = 1.0 if rel == "<" else -1.0
+        return _R(r, "nearest to a bound of the paired p (follow-up row)", "from_p_bound",
+                  f"no r in [-1, 1] gives {text}; r = {r:g}, the nearest (inconsistent numbers?)")
+    range_text = (f"r {'≥' if rel == '<' else '≤'} {lo if rel == '<' else hi:.4g}"
+                  if (lo > -1 if rel == "<" else hi < 1) else "any r in [-1, 1]")
+    if lo <= assumed <= hi:
+        return _R(assumed, "assumed (config prepost_r)", "assumed",
+                  f"assumed r = {assumed:g} agrees with the paired {text} ({range_text})", lo, hi)
+    r = min(max(assumed, lo), hi)
+    return _R(r, "nearest to a bound of the paired p (follow-up row)", "from_p_bound",
+              f"the paired {text} needs {range_text}: r = {r:.4g} (the nearest to the assumed "
+              f"{assumed:g}) used", lo, hi)
 
 
 def _pre_post(col: _Collector, study, rows: _Rows, measures, timepoint):
@@ -461,20 +548,24 @@ def _pre_post(col: _Collector, study, rows: _Rows, measures, timepoint):
                         yi=res[0], vi=res[1], inputs=inputs,
                         method="independent_groups", note="pre-post correlation ignored")
             return
-        r, r_source = _correlation(col, fu_row, base_row)
-        note = ""
+        rr = _correlation(col, fu_row, base_row)
+        notes = [rr.note] if rr.note else []
         if n1 != n0:
-            note = f"n differs between baseline ({n0:g}) and follow-up ({n1:g}); follow-up n used"
+            notes.append(f"n differs between baseline ({n0:g}) and follow-up ({n1:g}); "
+                         "follow-up n used")
+        note = "; ".join(notes)
+        r_info = {"r_method": rr.method, "r_agree_low": rr.agree_low,
+                  "r_agree_high": rr.agree_high}
         for measure in measures:
             # SMCR is standardised by sd1i (metafor): the baseline SD goes there (Becker 1988).
             sds = dict(sd1i=sd0, sd2i=sd1) if measure == "SMCR" else dict(sd1i=sd1, sd2i=sd0)
-            res = _compute(measure, ni=n1, m1i=m1, m2i=m0, ri=r, **sds)
+            res = _compute(measure, ni=n1, m1i=m1, m2i=m0, ri=rr.r, **sds)
             if isinstance(res, str):
                 col.exclude(fu_row, res, measure=measure, comparison="pre_post")
                 continue
             col.add(study, fu_row, base_row, comparison="pre_post", measure=measure, yi=res[0],
-                    vi=res[1], inputs=inputs, method="final_vs_baseline", r=r,
-                    r_source=r_source, note=note)
+                    vi=res[1], inputs=inputs, method="final_vs_baseline", r=rr.r,
+                    r_source=rr.source, note=note, extra=r_info)
         return
     if change:
         ch_row = change[0]
@@ -497,7 +588,8 @@ def _pre_post(col: _Collector, study, rows: _Rows, measures, timepoint):
             col.add(study, ch_row, None, comparison="pre_post", measure=measure, yi=res[0],
                     vi=res[1], inputs={"n1": n, "mean1": m, "sd1": sd, "n2": math.nan,
                                        "mean2": math.nan, "sd2": math.nan},
-                    method="change_score", r_source="not needed (SD of change reported)")
+                    method="change_score", r_source="not needed (SD of change reported)",
+                    extra={"r_method": "not_needed"})
         return
     for row in treat.where(lambda r: r["timepoint"] in (0, timepoint)):
         missing = "baseline" if row["timepoint"] != 0 else f"follow-up at {timepoint:g} months"

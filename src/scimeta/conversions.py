@@ -28,9 +28,11 @@ doi:10.1002/jrsm.1429
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 
-from scimeta._dist import norm_ppf, t_ppf
+from scimeta._dist import norm_ppf, t_ppf, t_sf2
 
 __all__ = [
     "METHOD_REFERENCES",
@@ -58,6 +60,16 @@ __all__ = [
     "effect_from_p",
     "sd_change",
     "r_from_sds",
+    "paired_t",
+    "paired_p",
+    "sd_change_from_t",
+    "sd_change_from_p",
+    "r_from_paired_t",
+    "r_from_paired_p",
+    "r_range_from_paired_p",
+    "half_unit",
+    "reported_p",
+    "P_UPPER_BOUND",
     "combine_groups",
 ]
 
@@ -105,6 +117,14 @@ METHOD_REFERENCES: dict[str, str] = {
     ),
     "change_from_sds": (
         "SD_change = sqrt(SD_b^2 + SD_f^2 - 2 r SD_b SD_f); " f"{_HANDBOOK}, section 6.5.2.8"
+    ),
+    "change_from_t": (
+        "SD_change = |mean change| sqrt(n) / |t|, t the paired t statistic; "
+        f"{_HANDBOOK}, sections 6.5.2.3 and 6.5.2.8"
+    ),
+    "change_from_p": (
+        "SD_change = |mean change| sqrt(n) / t_{1-p/2, n-1}, p the two-sided p of the paired t "
+        f"test; {_HANDBOOK}, sections 6.5.2.3 and 6.5.2.8"
     ),
     "from_ci": (
         "yi = estimate, SE = (high - low) / (2 q), q = z_{1-alpha/2} (or t with n-2 df when n is "
@@ -524,6 +544,135 @@ def r_from_sds(sd_baseline, sd_final, sd_change_):
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where((b > 0) & (f > 0), (b**2 + f**2 - c**2) / (2 * b * f), np.nan)
     return _out(r)
+
+
+# --------------------------------------------------------------------------- the paired test
+#: A ``p_value`` at or below this with no ``p_relation`` is read as "p < value" (the sheets
+#: enter "p < 0.001" as 0.001).
+P_UPPER_BOUND = 0.001
+
+
+def half_unit(x: float) -> float:
+    """Half a unit of the last decimal of ``x`` as printed (shortest repr, trailing zeros
+    dropped): the rounding of a reported number (0.059 -> 0.0005, 41.0 -> 0.5)."""
+    exponent = Decimal(repr(float(x))).normalize().as_tuple().exponent
+    decimals = max(0, -exponent) if isinstance(exponent, int) else 0
+    return 0.5 * 10.0 ** (-decimals)
+
+
+def reported_p(p, relation: str = "") -> tuple[str, float, float]:
+    """How a reported p-value reads: ``(relation, low, high)``, the range of the true p.
+
+    ``relation`` (the ``p_relation`` column, or the sign of a quoted p) is ``exact`` or
+    ``=`` (as printed: ``p`` ± half a unit of its last decimal), ``below`` or ``<``
+    (``0`` to ``p``), ``above`` or ``>`` (``p`` to 1); ``<=``/``≤`` read as ``<``,
+    ``>=``/``≥`` as ``>``. Empty: ``<`` when ``p`` <= :data:`P_UPPER_BOUND` ("p < 0.001"
+    entered as 0.001), else ``=``. The returned relation is ``=``, ``<`` or ``>``.
+    """
+    p = float(p)
+    text = str(relation).strip()
+    rel = {"exact": "=", "below": "<", "above": ">", "<=": "<", "≤": "<", ">=": ">",
+           "≥": ">"}.get(text, text)
+    if rel == "":
+        rel = "<" if p <= P_UPPER_BOUND else "="
+    if rel == "<":
+        return rel, 0.0, p
+    if rel == ">":
+        return rel, p, 1.0
+    if rel != "=":
+        raise ValueError(f"p relation must be one of exact, below, above (=, <, >); "
+                         f"got {relation!r}")
+    h = half_unit(p)
+    return rel, max(p - h, 0.0), min(p + h, 1.0)
+
+
+def paired_t(n, mean_baseline, sd_baseline, mean_final, sd_final, r):
+    r"""t statistic of the paired test of follow-up against baseline, with ``n - 1`` df.
+
+    .. math::
+        t = \frac{\bar x_f - \bar x_b}{SD_{change} / \sqrt n}, \qquad
+        SD_{change} = \sqrt{SD_b^2 + SD_f^2 - 2\,r\,SD_b\,SD_f}
+
+    (Cochrane Handbook v6.4, sections 6.5.2.3 and 6.5.2.8). Infinite when the SD of
+    change is 0 and the means differ.
+    """
+    n = _f(n)
+    diff = _f(mean_final) - _f(mean_baseline)
+    sdc = sd_change(sd_baseline, sd_final, r)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _out(np.where(diff == 0, 0.0, diff / (_f(sdc) / np.sqrt(n))))
+
+
+def paired_p(n, mean_baseline, sd_baseline, mean_final, sd_final, r):
+    """Two-sided p of :func:`paired_t` (t distribution with ``n - 1`` df)."""
+    t = _f(paired_t(n, mean_baseline, sd_baseline, mean_final, sd_final, r))
+    return _out(t_sf2(t, _f(n) - 1))
+
+
+def sd_change_from_t(mean_change, t, n):
+    r"""SD of change from the mean change and its paired t statistic.
+
+    .. math:: SD_{change} = \frac{|\bar x_{change}|\,\sqrt n}{|t|}
+
+    (Cochrane Handbook v6.4, sections 6.5.2.3 and 6.5.2.8: SE = mean / t, SD = SE·√n).
+    NaN when t or the mean change is 0 (no information).
+    """
+    m, t, n = _f(mean_change), _f(t), _f(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        informative = (t != 0) & (m != 0) & np.isfinite(t)
+        return _out(np.where(informative, np.abs(m) * np.sqrt(n) / np.abs(t), np.nan))
+
+
+def sd_change_from_p(mean_change, p, n):
+    r"""SD of change from the mean change and the two-sided p of its paired t test.
+
+    :math:`t = t_{1 - p/2,\,n - 1}`, then :func:`sd_change_from_t`. p = 1 or a mean
+    change of 0 gives NaN; p = 0 gives 0.
+    """
+    p = _f(p)
+    if np.any((p < 0) | (p > 1)):
+        raise ValueError("p must be in [0, 1]")
+    t = t_ppf(1 - p / 2, _f(n) - 1)
+    m, n = _f(mean_change), _f(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(np.isinf(t), 0.0, np.abs(m) * np.sqrt(n) / _f(t))
+    return _out(np.where((m == 0) | (_f(t) == 0), np.nan, out))
+
+
+def r_from_paired_t(n, mean_baseline, sd_baseline, mean_final, sd_final, t):
+    r"""Pre-post correlation implied by the paired t statistic (not clipped).
+
+    :func:`sd_change_from_t` of the mean change, then :func:`r_from_sds` (Cochrane
+    Handbook v6.4, section 6.5.2.8). A value outside [-1, 1] means the reported
+    numbers are inconsistent (or rounded), and callers must say so.
+    """
+    sdc = sd_change_from_t(_f(mean_final) - _f(mean_baseline), t, n)
+    return r_from_sds(sd_baseline, sd_final, sdc)
+
+
+def r_from_paired_p(n, mean_baseline, sd_baseline, mean_final, sd_final, p):
+    """Pre-post correlation implied by the two-sided p of the paired t test (not clipped):
+    :func:`sd_change_from_p`, then :func:`r_from_sds`."""
+    sdc = sd_change_from_p(_f(mean_final) - _f(mean_baseline), p, n)
+    return r_from_sds(sd_baseline, sd_final, sdc)
+
+
+def r_range_from_paired_p(n, mean_baseline, sd_baseline, mean_final, sd_final, p_low, p_high):
+    """The correlations in [-1, 1] whose paired p lies in ``[p_low, p_high]``: ``(low, high)``.
+
+    The paired p falls as r rises (the SD of change shrinks), so the range runs from the r
+    of ``p_high`` to the r of ``p_low``, each clipped to [-1, 1]. ``(nan, nan)`` when no r
+    in [-1, 1] agrees, or when the means are equal (p = 1 whatever r).
+    """
+    if float(mean_final) == float(mean_baseline):
+        return (np.nan, np.nan)
+    lo = float(r_from_paired_p(n, mean_baseline, sd_baseline, mean_final, sd_final, p_high))
+    hi = float(r_from_paired_p(n, mean_baseline, sd_baseline, mean_final, sd_final, p_low))
+    lo = -1.0 if not np.isfinite(lo) and p_high >= 1 else lo
+    hi = 1.0 if not np.isfinite(hi) and p_low <= 0 else hi
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo > 1 or hi < -1:
+        return (np.nan, np.nan)
+    return (max(lo, -1.0), min(hi, 1.0))
 
 
 # --------------------------------------------------------------------------- subgroups

@@ -17,13 +17,19 @@ Order of derivation for an arm row:
 2. SD: reported ``sd``; else from ``se`` (``from_se``); else from the CI
    (``from_ci_t`` or ``from_ci_z`` per ``extraction.ci_distribution``, level
    ``ci_level`` or 0.95 when empty); else from the median summary; else, for a
-   ``change`` row that gives ``prepost_r``, from the baseline (timepoint 0) and
-   final SDs of the same study/outcome/arm/population (``change_from_sds``).
-3. ``prepost_r`` is derived (flag ``r_derived``) where the same
+   ``change`` row, from its paired test: ``t_value`` (``change_from_t``) or an
+   exact ``p_value`` (``change_from_p``, t with n - 1 df; a bound gives none);
+   else, for a ``change`` row that gives ``prepost_r``, from the baseline
+   (timepoint 0) and final SDs of the same study/outcome/arm/population
+   (``change_from_sds``).
+3. ``prepost_r`` is derived (flags ``r_derived`` and ``r_from_<sd|se|ci|t|p>_change``,
+   what the change SD came from) where the same
    study/outcome/arm/population has a baseline (timepoint 0, final), a final
    and a change row at one timepoint, all with an SD, and the row gives none;
    it is written on the final and change rows of that timepoint. A value
-   outside [-1, 1] is not used (flag ``r_derived_invalid``).
+   outside [-1, 1] is not used (flag ``r_derived_invalid``). (A paired p or t
+   on the follow-up row itself is read when the effect is computed:
+   :func:`scimeta.compare.build_effects`.)
 4. A study/outcome/arm/timepoint/kind with rows for the levels of one
    subgroup variable (``populations`` in the config), all with n, mean and
    SD, but no ``all`` row, gets a synthesised ``population = all`` row
@@ -66,6 +72,12 @@ ARMS_ADDED_COLUMNS = (
 )
 #: Columns of the excluded table.
 EXCLUDED_COLUMNS = tuple(columns("excluded"))
+
+
+#: ``sd_method`` prefix of a change row -> what its SD came from (``r_method``
+#: ``from_<name>_change`` of a correlation derived from it).
+_CHANGE_SD_SOURCES = (("from_se", "se"), ("from_ci", "ci"), ("change_from_t", "t"),
+                      ("change_from_p", "p"))
 
 
 def _fin(x) -> bool:
@@ -115,8 +127,24 @@ def _arm_row(r: dict, ext: dict) -> dict:
         out["sd_method"] = f"from_ci_{dist}"
     elif med is not None:
         out["sd_used"], out["sd_method"] = med[1], med[3]
+    elif r["kind"] == "change" and _fin(out["mean_used"]) and _fin(n):
+        out.update(_sd_of_change_from_test(r, out["mean_used"], n))
     out["flags"] = flags
     return out
+
+
+def _sd_of_change_from_test(r: dict, mean: float, n: float) -> dict:
+    """SD of a change row from its paired test: ``t_value``, else an exact ``p_value``
+    (a bound such as "p < 0.001" gives no SD). Empty when neither gives one."""
+    sd, method = np.nan, ""
+    if _fin(r.get("t_value", np.nan)):
+        sd, method = cv.sd_change_from_t(mean, r["t_value"], n), "change_from_t"
+    elif _fin(r.get("p_value", np.nan)):
+        relation = r.get("p_relation")
+        rel, lo, hi = cv.reported_p(r["p_value"], relation if isinstance(relation, str) else "")
+        if rel == "=":
+            sd, method = cv.sd_change_from_p(mean, r["p_value"], n), "change_from_p"
+    return {"sd_used": float(sd), "sd_method": method} if _fin(sd) else {}
 
 
 def _difference_row(r: dict) -> dict:
@@ -276,12 +304,15 @@ def build_arms(review) -> tuple[pd.DataFrame, pd.DataFrame]:
         for t in sorted(set(finals) & set(changes) - {0}):
             fin, chg = [finals[t]], [changes[t]]
             r_val = cv.r_from_sds(base[0]["sd_used"], fin[0]["sd_used"], chg[0]["sd_used"])
+            method = chg[0]["sd_method"]
+            source = next((name for prefix, name in _CHANGE_SD_SOURCES
+                           if method.startswith(prefix)), "sd")
             for x in (fin[0], chg[0]):
                 if _fin(x["prepost_r"]):
                     continue
                 if _fin(r_val) and -1 <= r_val <= 1:
                     x["prepost_r"] = float(r_val)
-                    x["flags"].append("r_derived")
+                    x["flags"] += ["r_derived", f"r_from_{source}_change"]
                 else:
                     x["flags"].append("r_derived_invalid")
 

@@ -241,6 +241,15 @@ def _prepost_text(config, effects, sensitivity) -> str:
         text += "; across the before/after comparisons: " + ", ".join(
             f"{md_escape(s)} {n}" for s, n in counts)
     text += "."
+    methods = set(keys["r_method"].fillna("").astype(str)) if "r_method" in keys else set()
+    if methods & {"from_p", "from_t", "from_p_bound"}:
+        text += (" Where a study reported the paired test of follow-up against baseline (p or t), "
+                 "r was derived from it (SD of change from t, then r from the three SDs; "
+                 "Cochrane Handbook 6.5.2.8)")
+        if "from_p_bound" in methods:
+            text += ("; a p reported as a bound (\"p < 0.001\") kept the assumed r where it "
+                     "agreed, else the nearest r that did")
+        text += "."
     if sensitivity is not None and len(sensitivity):
         grid = sorted(set(float(v) for v in sensitivity["r_assumed"]))
         values = ", ".join(f"{g:g}" for g in grid)

@@ -10,6 +10,8 @@ the assumption.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -17,10 +19,13 @@ from scimeta.effects import MEASURES_PREPOST, escalc
 from scimeta.pool import pool_many
 from scimeta.tables import columns
 
-__all__ = ["r_sweep", "uses_assumed_r", "SWEEP_COLUMNS"]
+__all__ = ["r_sweep", "uses_assumed_r", "agreeing_r", "SWEEP_COLUMNS", "SWEPT_R_METHODS"]
 
 #: ``r_source`` values starting with this word mark an assumed correlation.
 ASSUMED_PREFIX = "assumed"
+#: ``r_method`` values of a correlation the sweep varies: assumed, or assumed and moved to
+#: the nearest value that agrees with a reported bound on the paired p.
+SWEPT_R_METHODS = ("assumed", "from_p_bound")
 
 #: The columns of :func:`r_sweep` (``sensitivity_r.csv`` without outcome and comparison).
 SWEEP_COLUMNS = [c for c in columns("sensitivity_r") if c not in ("outcome", "comparison")]
@@ -29,11 +34,14 @@ SWEEP_COLUMNS = [c for c in columns("sensitivity_r") if c not in ("outcome", "co
 def uses_assumed_r(rows: pd.DataFrame) -> np.ndarray:
     """Which rows take the swept correlation.
 
-    A row takes the assumed value when its ``r_source`` starts with
-    ``"assumed"`` (as written by :func:`scimeta.compare.build_effects`), or
-    when it has no ``r_source`` column and no finite ``r``. Rows whose paper
-    reported or allowed deriving ``r`` keep it; rows analysed as change scores
-    (no baseline mean) do not depend on ``r`` at all.
+    A row takes the assumed value when its ``r_method`` is one of
+    :data:`SWEPT_R_METHODS` (``assumed``, or ``from_p_bound``: a reported
+    "p < x" bounds r but does not fix it); without an ``r_method``, when its
+    ``r_source`` starts with ``"assumed"`` (as written by
+    :func:`scimeta.compare.build_effects`), or when it has no ``r_source``
+    column and no finite ``r``. Rows whose paper reported or allowed deriving
+    ``r`` (an SD, SE, CI, t or exact p of the change) keep it; rows analysed as
+    change scores (no baseline mean) do not depend on ``r`` at all.
     """
     n = len(rows)
     has_baseline = np.isfinite(_num(rows, "mean2")) & np.isfinite(_num(rows, "sd2"))
@@ -42,7 +50,29 @@ def uses_assumed_r(rows: pd.DataFrame) -> np.ndarray:
         assumed = src.str.startswith(ASSUMED_PREFIX).to_numpy()
     else:
         assumed = ~np.isfinite(_num(rows, "r")) if n else np.zeros(0, bool)
+    if "r_method" in rows:
+        method = rows["r_method"].fillna("").astype(str).str.strip()
+        given = (method != "").to_numpy()
+        assumed = np.where(given, method.isin(SWEPT_R_METHODS).to_numpy(), assumed)
     return assumed & has_baseline
+
+
+def agreeing_r(rows: pd.DataFrame, swept: np.ndarray) -> tuple[float, float, list]:
+    """The assumed r that agree with every swept study's reported paired p.
+
+    The intersection of ``r_agree_low``..``r_agree_high`` over the swept rows
+    that have them (``(nan, nan, [])`` when none has; ``(nan, nan, studies)`` when
+    the ranges do not overlap), and the studies that set it.
+    """
+    lo, hi = _num(rows, "r_agree_low"), _num(rows, "r_agree_high")
+    has = swept & np.isfinite(lo) & np.isfinite(hi)
+    if not has.any():
+        return math.nan, math.nan, []
+    sid = rows["study_id"].astype(str).to_numpy() if "study_id" in rows else \
+        np.array([str(i) for i in range(len(rows))])
+    low, high = float(np.max(lo[has])), float(np.min(hi[has]))
+    studies = sorted(set(sid[has]))
+    return (low, high, studies) if low <= high else (math.nan, math.nan, studies)
 
 
 def r_sweep(
@@ -66,7 +96,11 @@ def r_sweep(
     measure : {"MC", "SMCR", "SMCC"}
         The paired measure (metafor's names).
     r_grid : sequence of float
-        Assumed correlations, each in [0, 1), e.g. 0, 0.1, ..., 0.9.
+        Assumed correlations, each in [0, 1), e.g. 0, 0.1, ..., 0.9. A swept
+        study with ``r_agree_low``/``r_agree_high`` (its paper reports the
+        paired p as a bound) takes, at each, the nearest r in that range, as
+        :func:`scimeta.compare.build_effects` does for the configured r: at
+        ``r_assumed = prepost_r`` the sweep is the primary analysis.
     model, tau2_method, ci_method, level
         Passed to :func:`scimeta.pool.pool_many`.
 
@@ -76,7 +110,10 @@ def r_sweep(
         One row per grid value (columns :data:`SWEEP_COLUMNS`): the pooled
         estimate, CI, prediction interval and heterogeneity; ``k_assumed_r``
         studies took ``r_assumed``, ``k_own_r`` kept their own correlation
-        (named in ``own_r_studies``, ``;``-joined) or do not depend on it.
+        (named in ``own_r_studies``, ``;``-joined) or do not depend on it;
+        ``r_agree_low``..``r_agree_high`` the assumed r that agree with the
+        paired p reported by the studies in ``r_agree_studies``
+        (:func:`agreeing_r`).
 
     Notes
     -----
@@ -137,8 +174,14 @@ def r_sweep(
         tile = lambda col: np.tile(_num(rows, col)[idx], m)  # noqa: E731
         # SMCR is standardised by sd1i, so the baseline SD goes there (as scimeta.compare)
         sd_first, sd_second = ("sd2", "sd1") if measure == "SMCR" else ("sd1", "sd2")
+        # a study whose reported p bounds r takes the nearest r that agrees (as compare does)
+        low, high = _num(rows, "r_agree_low")[idx], _num(rows, "r_agree_high")[idx]
+        bounded = np.isfinite(low) & np.isfinite(high)
+        ri = np.repeat(grid, len(idx)).reshape(m, len(idx))
+        ri = np.where(bounded, np.clip(ri, np.where(bounded, low, -1), np.where(bounded, high, 1)),
+                      ri)
         es = escalc(measure, ni=tile("n1"), m1i=tile("mean1"), sd1i=tile(sd_first),
-                    m2i=tile("mean2"), sd2i=tile(sd_second), ri=np.repeat(grid, len(idx)))
+                    m2i=tile("mean2"), sd2i=tile(sd_second), ri=ri.ravel())
         Y[:, idx] = np.asarray(es.yi).reshape(m, len(idx))
         V[:, idx] = np.asarray(es.vi).reshape(m, len(idx))
     batch = pool_many(Y, V, model=model, tau2_method=tau2_method, ci_method=ci_method,
@@ -168,6 +211,14 @@ def r_sweep(
             out[col] = res[col].to_numpy() if col not in ("model", "tau2_method", "ci_method",
                                                              "level") else res[col].iloc[0]
     out["level"] = level
+    low, high, agree = agreeing_r(rows, assumed)
+    out["r_agree_low"], out["r_agree_high"] = low, high
+    out["r_agree_studies"] = ";".join(agree)
+    if agree and not math.isfinite(low):
+        notes = out["note"] if "note" in out else [""] * len(out)
+        out["note"] = [("; ".join(x for x in (str(n) if isinstance(n, str) else "",
+                                               "no assumed r agrees with every study's reported "
+                                               "paired p") if x)) for n in notes]
     return out[SWEEP_COLUMNS]
 
 

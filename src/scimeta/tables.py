@@ -57,6 +57,16 @@ TABLES: dict[str, Table] = {
             ('sd2', 'SD of group 2'),
             ('r', 'pre–post correlation used (before/after effects)'),
             ('r_source', 'where `r` comes from (reported, derived, assumed)'),
+            ('r_method',
+             'how `r` was obtained: `reported`, `from_sd_change`, `from_se_change`, '
+             '`from_ci_change`, `from_t_change`, `from_p_change` (from a change row), `from_t`, '
+             '`from_p` (the paired test of the follow-up row), `from_p_bound` (a reported bound: '
+             'the assumed r where it agrees, else the nearest r that does), `assumed`, '
+             '`not_needed` (change scores); empty for between-arm effects'),
+            ('r_agree_low',
+             'lowest r in [-1, 1] whose paired p agrees with the p reported on the follow-up row '
+             '(within the rounding of its last decimal; empty without one)'),
+            ('r_agree_high', 'highest such r'),
             ('effect_method', 'how a reported difference became the effect size'),
             ('source_rows', 'the `outcomes.csv` rows behind it (`;`-joined)'),
             ('note', 'anything the reader should know about this effect size'),
@@ -192,6 +202,12 @@ TABLES: dict[str, Table] = {
             ('k_assumed_r', 'studies recomputed at `r_assumed`'),
             ('k_own_r', 'studies keeping their own (reported, derived or not needed) correlation'),
             ('own_r_studies', 'those studies (`;`-joined)'),
+            ('r_agree_low',
+             'lowest assumed r at which every study of `r_agree_studies` gives its reported '
+             'paired p (empty: none reports one, or no r agrees with all)'),
+            ('r_agree_high', 'highest such r'),
+            ('r_agree_studies',
+             'the studies taking the assumed r that report a paired p (`;`-joined)'),
             ('model', '`random`'),
             ('tau2_method', 'the primary estimator of tau²'),
             ('ci_method', 'the primary CI method'),

@@ -47,6 +47,8 @@ __all__ = [
     "KindScore",
     "normalise_quote",
     "outcome_terms",
+    "p_values",
+    "QuotedP",
     "read_sources",
     "score",
     "source_text",
@@ -533,6 +535,50 @@ _CHANGE_WORDS = re.compile(
     r"(?i:\bchanged?\b|\bchanges\b|\bimprove(?:d|ment)\s+(?:by|of)\b|\bgain(?:ed)?\s+(?:by|of)\b"
     r"|\b(?:increase|decrease)d?\s+(?:by|of)\b)|变化|變化|提高了|增加了|改善了|下降了|降低了")
 _DIFFERENCE_WORDS = re.compile(r"(?i:\bdifference\b|\bbetween[- ]group)|组间差|組間差|差值")
+
+
+#: The pattern of a reported p-value (``p_value`` candidates): "p < 0.001", "P = 0.059",
+#: "P<.05", "p=.03", "p-value = 0.2", "P值<0.05", full-width "P＜0.01" (read through
+#: :data:`_TRANSLATE`), "p = 1.2 × 10-3".
+_P_VALUE = next(rx for kind, name, rx in _PATTERNS if name == "p")
+_P_RELATION = {"<=": "<", "≤": "<", ">=": ">", "≥": ">"}
+
+
+@dataclass(frozen=True)
+class QuotedP:
+    """One p-value written in a text: ``relation`` ``=``, ``<`` or ``>`` (``≤`` read as
+    ``<``, ``≥`` as ``>``), its ``value``, and where (``start``, ``end``, ``text``)."""
+
+    relation: str
+    value: float
+    start: int
+    end: int
+    text: str
+
+
+def p_values(text: str) -> list[QuotedP]:
+    """Every p-value of a plain text (a quote), in order, as :func:`extract_text` finds them.
+
+    Values outside [0, 1] are not p-values and are skipped.
+    """
+    if not isinstance(text, str) or not text:
+        return []
+    view = _plain_view(text)
+    out = []
+    for m in _P_VALUE.finditer(_match_text(view)):
+        est = re.sub(r"\s+", "", m.group("est"))
+        parts = re.split(r"[x×]10", est)
+        try:
+            value = float(parts[0]) * (10.0 ** -float(parts[1].lstrip("-⁻")) if len(parts) > 1
+                                       else 1.0)
+        except ValueError:
+            continue
+        if not 0 <= value <= 1:
+            continue
+        a, b = view.span(m.start(), m.end())
+        rel = m.group("rel")
+        out.append(QuotedP(_P_RELATION.get(rel, rel), value, a, b, text[a:b]))
+    return out
 
 
 # --------------------------------------------------------------------------- context
@@ -1027,7 +1073,8 @@ def extract_file(path, *, terms=None, name: str | None = None) -> list[Candidate
 # --------------------------------------------------------------------------- drafts
 DRAFT_COLUMNS = (
     "study_id", "outcome", "arm", "population", "timepoint", "kind", "n", "mean", "sd", "se",
-    "ci_low", "ci_high", "ci_level", "median", "q1", "q3", "min", "max", "p_value", "prepost_r",
+    "ci_low", "ci_high", "ci_level", "median", "q1", "q3", "min", "max", "p_value", "p_relation",
+    "prepost_r",
     "source", "quote",
 )
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

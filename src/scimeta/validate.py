@@ -603,7 +603,24 @@ def _check_outcomes(oc, st, config, rel, st_rel, problems, bad_cells=frozenset()
             else "no mean, median or CI: the row cannot contribute"
         )
         problems.append(Problem(rel, int(rows[i]), "median" if has["median"][i] else "mean", msg))
-    for i in np.flatnonzero(~is_diff & usable_arm & ~(has["sd"] | has["se"] | both_ci | median_ok)):
+    # the paired test is read on a follow-up or change row; on a baseline row it would be lost
+    tested = has["p_value"] | has["t_value"]
+    baseline = (kind == "final") & (oc["timepoint"].to_numpy(dtype=float) == 0)
+    for i in np.flatnonzero(tested & baseline):
+        problems.append(Problem(
+            rel, int(rows[i]), "p_value" if has["p_value"][i] else "t_value",
+            "a p or t on a baseline row is not read: the paired test of follow-up against "
+            "baseline goes on the follow-up row", "warning"))
+    relation = oc["p_relation"].astype(str).str.strip().to_numpy() if "p_relation" in oc \
+        else np.full(len(oc), "")
+    for i in np.flatnonzero((relation != "") & ~has["p_value"]):
+        problems.append(Problem(rel, int(rows[i]), "p_relation",
+                                "p_relation without a p_value: nothing to read", "warning"))
+    # a change row's paired t or p gives its SD (scimeta.extract; a bound gives none, and the
+    # row then follows extraction.missing_sd)
+    change_test = (kind == "change") & has["mean"] & (has["t_value"] | has["p_value"])
+    for i in np.flatnonzero(~is_diff & usable_arm & ~(has["sd"] | has["se"] | both_ci | median_ok
+                                                     | change_test)):
         problems.append(
             Problem(
                 rel,

@@ -31,7 +31,7 @@ def main(review: Review, arms_csv, effects_csv, excluded_csv, table_csv, page_ht
     arms = pd.read_csv(arms_csv)
     effects = pd.read_csv(effects_csv)
     excluded = pd.read_csv(excluded_csv)
-    findings = audit_review(review, arms)
+    findings = audit_review(review, arms, effects=effects)
     counts = outcome_counts(arms, excluded)
     log.info("audit: %d findings", len(findings))
     write_csv(findings, table_csv)

@@ -75,12 +75,23 @@ def r_sensitivity_plot(
                             label=f"{_level(sw)}CI" + (" (the study's own)" if one else ""))
         ax.plot(r, est, marker="o", ms=3.5, color=COLORS["study"], lw=1.2, gid="estimate",
                 label="Estimate (one study)" if one else "Pooled estimate")
+        agree = _agreeing(sw)
+        x_lo, x_hi = min(r.min(), 0.0) - 0.03, max(r.max(), 0.9) + 0.03
+        everywhere = agree is not None and agree[0] <= x_lo and agree[1] >= x_hi
+        outside = agree is not None and (agree[1] < x_lo or agree[0] > x_hi)
+        if agree is not None and not (everywhere or outside):
+            # the assumed r at which the studies' reported paired p holds (clipped to the axis)
+            ax.axvspan(max(agree[0], x_lo), min(agree[1], x_hi), facecolor="none",
+                       edgecolor=COLORS["null"], hatch="///", lw=0.0, zorder=0.2,
+                       gid="r-agree-band", label=f"r that reproduces the reported p ({agree[2]})")
+        if agree is not None:
+            data["r_agree_low"], data["r_agree_high"] = agree[0], agree[1]
         null = 1.0 if measure in LOG_MEASURES else 0.0
         ax.axhline(null, color=COLORS["null"], lw=0.6, zorder=0.5, gid="null-line")
         if primary_r is not None:
             ax.axvline(primary_r, color="black", lw=0.6, ls=(0, (1, 2)), gid="primary-r",
                        label=f"Primary analysis (r = {primary_r:g})")
-        ax.set_xlim(min(r.min(), 0.0) - 0.03, max(r.max(), 0.9) + 0.03)
+        ax.set_xlim(x_lo, x_hi)
         ax.set_xlabel("Assumed pre\u2013post correlation r")
         # the title names the outcome; the axis says the measure (and unit of a raw one)
         name = MEASURE_NAMES.get(measure, measure)
@@ -93,14 +104,40 @@ def r_sensitivity_plot(
         ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=2, fontsize=FONT_SIZE - 1,
                   frameon=False, borderaxespad=0.0, handlelength=1.6, columnspacing=1.2)
         own = int(sw["k_own_r"].iloc[0]) if "k_own_r" in sw else 0
+        foot = []
         if own:
-            fig.text(0.02, 0.02, f"{own} of {int(sw['k'].iloc[0])} studies keep their own "
-                     "(reported, derived or not needed) correlation.", fontsize=FONT_SIZE - 1,
-                     ha="left", va="bottom", parse_math=False)
+            foot.append(f"{own} of {int(sw['k'].iloc[0])} studies keep their own "
+                        "(reported, derived or not needed) correlation.")
+        if agree is not None:
+            verb = "reproduces" if "," not in agree[3] else "reproduce"
+            foot.append(f"Every r shown reproduces the paired p reported by {agree[3]}."
+                        if everywhere else
+                        f"No r shown reproduces the paired p reported by {agree[3]} "
+                        f"({agree[2]})." if outside else
+                        f"Hatched: the r at which {agree[3]} {verb} the paired p reported.")
+        if foot:
+            fig.text(0.02, 0.02, "\n".join(foot), fontsize=FONT_SIZE - 1, ha="left",
+                     va="bottom", parse_math=False)
         if title:
             fig.text(0.02, 0.97, title, ha="left", va="top", fontsize=FONT_SIZE + 1,
                      fontweight="bold", parse_math=False)
     return FigureResult(fig, data, "r_sensitivity", {"measure": measure, "primary_r": primary_r})
+
+
+def _agreeing(sw):
+    """``(low, high, text)`` of the assumed r that agree with the studies' reported paired p
+    (columns ``r_agree_low``, ``r_agree_high``, ``r_agree_studies``), or None."""
+    if not {"r_agree_low", "r_agree_high"} <= set(sw.columns):
+        return None
+    lo, hi = float(sw["r_agree_low"].iloc[0]), float(sw["r_agree_high"].iloc[0])
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return None
+    text = ("any r" if lo <= -1 and hi >= 1 else f"r \u2265 {lo:.2f}" if hi >= 1
+            else f"r \u2264 {hi:.2f}" if lo <= -1 else f"{lo:.2f} to {hi:.2f}")
+    studies = sw["r_agree_studies"].iloc[0] if "r_agree_studies" in sw else ""
+    studies = ", ".join(str(studies).split(";")) if isinstance(studies, str) and studies \
+        else "each study"
+    return lo, hi, text, studies
 
 
 def _level(sw):
@@ -122,7 +159,10 @@ def caption_r_sensitivity(*, outcome_label: str, measure: str, primary_r: float 
             "correlation is recomputed at each r and the studies are pooled again "
             f"(random effects, τ² by {TAU2_NAMES.get(tau2_method, tau2_method)}, CI by "
             f"{CI_NAMES.get(ci_method, ci_method)}). The band is the {level:.0%} CI, the light band the "
-            "prediction interval where it exists.")
+            "prediction interval where it exists. Where a study reports the paired p "
+            "as a bound (\"p < 0.001\"), it takes at each r the nearest r that agrees with it "
+            "(as in the primary analysis), and the hatched column marks the r at which every "
+            "such study reproduces its reported p as assumed.")
     if primary_r is not None:
         text += f" The dotted line marks the primary analysis (r = {primary_r:g})."
     return text
