@@ -25,9 +25,12 @@ __all__ = [
 
 
 def test_of(ci_method: str) -> str:
-    """The coefficient test that goes with a CI method: ``hksj`` → Knapp–Hartung ``knha``
-    (t and F tests), ``wald`` → ``z`` (normal and chi-squared tests)."""
-    return {"hksj": "knha", "wald": "z"}[ci_method]
+    """The coefficient test that goes with a CI method (:data:`scimeta.pool.CI_TESTS`):
+    ``hksj`` → Knapp–Hartung ``knha`` (t and F tests), ``hksj_adhoc`` → ``adhoc`` (the
+    same with the factor floored at 1), ``wald`` → ``z`` (normal and chi-squared tests)."""
+    from scimeta.pool import CI_TESTS
+
+    return CI_TESTS[ci_method]
 
 
 def comparison_text(comparison: str, arms: Mapping, *, long: bool = False) -> str:

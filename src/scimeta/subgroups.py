@@ -46,7 +46,8 @@ from scimeta.membership import (
 )
 from scimeta.metareg import metareg
 from scimeta.permutation import permutation_count, permutest_tests
-from scimeta.pool import RESULT_FLOAT_FIELDS
+from scimeta.estimators import KNHA_TESTS
+from scimeta.pool import KNHA_CI_METHODS, RESULT_FLOAT_FIELDS, adhoc_floor_note, adhoc_floored
 from scimeta.pool import pool as _pool
 from scimeta.settings import test_of
 from scimeta.tables import columns
@@ -146,7 +147,7 @@ def _pool_row(pool_fn, y, v, *, model, tau2_method, ci_method, level, pi_min_k) 
 def _common_scope_row(y, v, tau2, *, tau2_method, ci_method, level, pi_min_k, conv, note):
     """Pool one subgroup with tau^2 fixed at the common (moderator-model) value."""
     k = len(y)
-    if k == 1 and ci_method == "hksj":
+    if k == 1 and ci_method in KNHA_CI_METHODS:
         note = "; ".join(x for x in (note, "k = 1: no Knapp-Hartung adjustment (no residual "
                                      "degrees of freedom in the subgroup), Wald CI") if x)
     test = test_of(ci_method) if k > 1 else "z"
@@ -168,8 +169,11 @@ def _common_scope_row(y, v, tau2, *, tau2_method, ci_method, level, pi_min_k, co
         Q_df=k - 1,
         Q_p=fit.QE_p if k > 1 else math.nan,
         df=fit.df,
+        hk_factor=fit.s2w_raw if test in KNHA_TESTS else math.nan,
     )
     notes = [note] if note else []
+    if adhoc_floored(ci_method, row["hk_factor"]):
+        notes.append(adhoc_floor_note(row["hk_factor"]))
     if k >= pi_min_k:
         half = fit.crit * math.sqrt(se**2 + tau2)
         row.update(pi_low=est - half, pi_high=est + half)
@@ -201,7 +205,7 @@ def _moderator_fit(y, v, labels, tau2_method, test, level):
     k, g = len(y), len(levels)
     if tau2_method != "EE" and k <= g:
         return None, f"k = {k} <= {g} subgroups: no residual degrees of freedom for tau^2"
-    if test == "knha" and k <= g:
+    if test in KNHA_TESTS and k <= g:
         return None, f"k = {k} <= {g} subgroups: no Knapp-Hartung test"
     return metareg(y, v, X, tau2_method=tau2_method, test=test, level=level), ""
 
@@ -423,7 +427,7 @@ def exact_permutation_count(labels: Sequence) -> int:
 
 def _permutation_p(y, v, labels, *, tau2_method, tests, n_perm, seed):
     """p-value of QM (or F) by permuting the subgroup labels, for each test of ``tests``
-    (``"z"``, ``"knha"``; the refits are shared): :func:`scimeta.permutation.permutest_tests`
+    (``"z"``, ``"knha"``, ``"adhoc"``; the refits are shared): :func:`scimeta.permutation.permutest_tests`
     on the factor's contrast columns (levels sorted, the first the reference).
 
     Returns ``{test: (p_perm, n_run, exact, note)}``; ``n_run`` counts the refits run,
@@ -493,11 +497,12 @@ def _separate_tau2_row(base, y, v, labels, levels, tau2_method, mixed_note) -> d
 def _moderator_row(base, y, v, labels, tau2_method, ci_method, level, n_perm, seed,
                    mixed_note, permutations=None) -> dict:
     """The mixed-effects model with the subgroup factor: chi^2 test of Q_M (``wald``) or
-    the Knapp-Hartung F test (``hksj``), with its permutation p-value."""
+    the Knapp-Hartung F test (``hksj``; ``hksj_adhoc``: its factor floored at 1), with its
+    permutation p-value."""
     G = len(set(labels))
     test = test_of(ci_method)
     row = {**base, "method": "moderator_model", "tau2_method": tau2_method,
-           "ci_method": ci_method, "statistic": STATISTIC_F if test == "knha" else STATISTIC_Q,
+           "ci_method": ci_method, "statistic": STATISTIC_F if test in KNHA_TESTS else STATISTIC_Q,
            "Q_between": math.nan, "df": G - 1 if G >= 2 else math.nan, "p": math.nan,
            "F": math.nan, "df2": math.nan, "p_perm": math.nan, "n_perm": 0,
            "perm_exact": False}
@@ -510,7 +515,7 @@ def _moderator_row(base, y, v, labels, tau2_method, ci_method, level, n_perm, se
     if fit is None:
         notes.append(why)
     else:
-        if test == "knha":
+        if test in KNHA_TESTS:
             row.update(df=fit.F_df1, p=fit.QM_p, F=fit.F, df2=fit.F_df2)
             notes.append("Knapp-Hartung F test: the statistic is F on (df, df2); "
                          "no chi-square Q_between")
@@ -577,7 +582,7 @@ def subgroup_tests(
         (metafor ``rma(yi, vi, mods = ~ factor(g))``, one tau^2):
         :math:`Q_M = \\hat\\beta_b^\\top V_{bb}^{-1}\\hat\\beta_b` on the G - 1
         contrasts, chi^2 test for ``wald`` (``statistic = "Q_between"``,
-        ``F`` empty); for ``hksj`` the Knapp-Hartung F test
+        ``F`` empty); for ``hksj`` (``hksj_adhoc``: the factor floored at 1) the Knapp-Hartung F test
         :math:`F = Q_M/(G-1)` on (``df``, ``df2``) = (G - 1, k - G)
         (``statistic = "F"``, ``Q_between`` empty, ``p`` the F-test
         p-value). ``p_perm``: the
@@ -631,7 +636,7 @@ def subgroup_tests(
             "k_groups": G,
             "k": len(y),
         }
-        tests = tuple(dict.fromkeys("knha" if cm == "hksj" else "z" for cm in ci_methods))
+        tests = tuple(dict.fromkeys(test_of(cm) for cm in ci_methods))
         for tm in tau2_methods:
             rows.append(_separate_tau2_row(base, y, v, labels, levels, tm, mixed_note))
             # one set of permuted refits serves every CI method (tau² does not depend on it)
