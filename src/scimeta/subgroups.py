@@ -54,6 +54,7 @@ from scimeta.tables import columns
 
 __all__ = [
     "MIXED",
+    "SCOPES",
     "ASSIGNMENT_COLUMNS",
     "OVERALL_POOLED_COLUMNS",
     "POOLED_COLUMNS",
@@ -81,6 +82,11 @@ POOLED_COLUMNS = [c for c in OVERALL_POOLED_COLUMNS if c not in ("conf_level", "
 ]
 
 TEST_COLUMNS = columns("subgroup_tests")
+
+#: The ``tau2_scope`` values of subgroup pools (config ``subgroup_pools``).
+SCOPES = ("separate", "common", "single_model")
+SINGLE_MODEL_NOTE = ("one model of all tested subgroups (subgroup factor without intercept): "
+                     "common tau^2, one Hartung-Knapp factor on k - G df")
 
 #: ``statistic`` of a test row: which statistic its ``p`` belongs to.
 STATISTIC_Q, STATISTIC_F = "Q_between", "F"
@@ -210,6 +216,41 @@ def _moderator_fit(y, v, labels, tau2_method, test, level):
     return metareg(y, v, X, tau2_method=tau2_method, test=test, level=level), ""
 
 
+def _single_model_fit(y, v, labels, tau2_method, test, level):
+    """metafor's ``rma(yi, vi, mods = ~ factor(g) - 1, test = test)``: one coefficient per
+    subgroup (levels sorted), one tau^2 and one Knapp-Hartung factor on k - G df."""
+    levels = sorted(set(labels))
+    X = np.array([[1.0 if lab == lev else 0.0 for lev in levels] for lab in labels])
+    X = pd.DataFrame(X.reshape(len(labels), len(levels)), columns=levels)
+    return metareg(y, v, X, tau2_method=tau2_method, test=test, level=level, intercept=False)
+
+
+def _single_model_row(fit, level_name, *, k, tau2_method, ci_method, pi_min_k, note) -> dict:
+    """Subgroup ``level_name``'s row of the single model (:func:`_single_model_fit`)."""
+    row = _nan_row()
+    j = fit.names.index(level_name)
+    est, se = float(fit.beta[j]), float(fit.se[j])
+    test = test_of(ci_method)
+    row.update(estimate=est, se=se, ci_low=float(fit.ci_low[j]), ci_high=float(fit.ci_high[j]),
+               stat=float(fit.stat[j]), p=float(fit.pval[j]), tau2=fit.tau2,
+               tau=math.sqrt(fit.tau2) if np.isfinite(fit.tau2) else math.nan, df=fit.df,
+               hk_factor=fit.s2w_raw if test in KNHA_TESTS else math.nan)
+    notes = [note]
+    if adhoc_floored(ci_method, row["hk_factor"]):
+        notes.append(adhoc_floor_note(row["hk_factor"]))
+    if k >= pi_min_k and np.isfinite(se) and np.isfinite(fit.tau2):
+        # metafor's predict(): the coefficient's SE and the CI's quantile
+        half = fit.crit * math.sqrt(se**2 + fit.tau2)
+        row.update(pi_low=est - half, pi_high=est + half)
+    else:
+        notes.append(f"prediction interval not reported for k < {pi_min_k}")
+    if fit.note:
+        notes.append(fit.note)
+    row.update(model="random", tau2_method=tau2_method, ci_method=ci_method,
+               converged=fit.converged, iterations=fit.iterations, note="; ".join(notes))
+    return row
+
+
 def pool_subgroups(
     effects: pd.DataFrame,
     studies: pd.DataFrame,
@@ -238,17 +279,23 @@ def pool_subgroups(
     common : bool
         Also pool each subgroup with the common-effect model (one row per
         CI method, ``tau2_scope = separate``).
-    scopes : subset of ("separate", "common")
+    scopes : subset of ("separate", "common", "single_model")
         ``separate``: each subgroup has its own tau^2 (the pooling module's
         random-effects pool). ``common``: one tau^2 for all subgroups, from
         the mixed-effects model with the subgroup factor as moderator (as
         R meta's ``tau.common = TRUE``), each subgroup pooled with it by
         :func:`scimeta.metareg.metareg` with ``tau2`` fixed: Wald or
-        Knapp-Hartung CI; prediction interval
+        Knapp-Hartung CI, the Knapp-Hartung factor from the subgroup's own
+        residuals on :math:`k_g - 1` df; prediction interval
         :math:`\\hat\\mu \\pm c\\sqrt{SE^2 + \\hat\\tau^2}` with c the normal
-        or t(k-1) quantile (as metafor's ``predict``); no CI for that tau^2.
+        or t(k_g-1) quantile (as metafor's ``predict``); no CI for that tau^2.
         The common tau^2 is estimated on the tested subgroups only; the
-        :data:`MIXED` group is pooled with it and says so.
+        :data:`MIXED` group is pooled with it and says so. ``single_model``:
+        metafor's one model ``rma(yi, vi, mods = ~ factor(g) - 1, test =
+        ...)`` of the tested subgroups: the same tau^2 as ``common``, but one
+        Knapp-Hartung factor from all residuals, on k - G df, for every
+        subgroup's CI, test and prediction interval (``predict``); the
+        :data:`MIXED` group is not in that model (a row that says so).
     assignments : DataFrame, optional
         Output of :func:`assign_subgroups` (computed when not given).
     pool_fn : callable, optional
@@ -271,9 +318,9 @@ def pool_subgroups(
     """
     if pool_fn is None:
         pool_fn = _pool
-    bad = [s for s in scopes if s not in ("separate", "common")]
+    bad = [s for s in scopes if s not in SCOPES]
     if bad:
-        raise ValueError(f"scopes: unknown value(s) {bad}; use 'separate' and/or 'common'")
+        raise ValueError(f"scopes: unknown value(s) {bad}; use any of {', '.join(SCOPES)}")
     subgroups = list(subgroups)
     a = _assignments(effects, studies, subgroups, populations_map, assignments)
     rows: list[dict] = []
@@ -305,6 +352,14 @@ def pool_subgroups(
                     common_tau2[tm] = (math.nan, False, why)
                 else:
                     common_tau2[tm] = (fit.tau2, fit.converged, fit.note)
+        single = {}
+        if "single_model" in scopes:
+            for tm in tau2_methods:
+                for cm in ci_methods:
+                    result, failed = attempt(
+                        _single_model_fit, tested["yi"].to_numpy(float), tested["vi"].to_numpy(float),
+                        list(tested["subgroup"].astype(str)), tm, test_of(cm), level)
+                    single[tm, cm] = (result, not_computed(failed) if result is None else "")
         for sub, sg in g.groupby("subgroup", sort=True):
             sg = sg.sort_values(["study_id", "population"], kind="mergesort")
             y = sg["yi"].to_numpy(float)
@@ -332,6 +387,19 @@ def pool_subgroups(
                         if k == 1 and scope == "separate":
                             r = _single_study_row(float(y[0]), float(v[0]), level)
                             r.update(tau2_method=tm, ci_method=cm)
+                        elif scope == "single_model":
+                            fit, why = single[tm, cm]
+                            if sub == MIXED or fit is None:
+                                r = _nan_row()
+                                r.update(model="random", tau2_method=tm, ci_method=cm,
+                                         converged=False, iterations=0,
+                                         note=("not in the single model (left out of the tests)"
+                                               if sub == MIXED else f"no single model: {why}"))
+                            else:
+                                r = _attempted_row(
+                                    _single_model_row, fit, str(sub), k=k, tau2_method=tm,
+                                    ci_method=cm, pi_min_k=pi_min_k,
+                                    note=SINGLE_MODEL_NOTE)
                         elif scope == "separate":
                             r = _attempted_row(
                                 _pool_row,

@@ -126,8 +126,9 @@ TABLES: dict[str, Table] = {
              "why a number is empty, and what the pool's members are (combined, left"
              ' out)'),
             ('tau2_scope',
-             'subgroup pools: `separate` (own tau²) or `common` (one tau² for all '
-             'subgroups)'),
+             'subgroup pools: `separate` (own tau²), `common` (one tau² for all '
+             'subgroups, each its own Hartung–Knapp factor) or `single_model` (metafor\'s '
+             '`rma(mods = ~ factor(g) - 1)`: one tau² and one Hartung–Knapp factor)'),
             ('in_test', 'subgroup pools: whether the subgroup enters the tests for differences'),
             ('iterations', 'iterations of the tau² estimator'),
         ),
