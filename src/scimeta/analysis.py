@@ -212,13 +212,14 @@ def subgroup_tables(
         effects, studies, subgroups, populations,
         pi_min_k=analysis.pi_min_k,
         common=analysis.common,
+        scopes=analysis.subgroup_pools,
         **options,
     )
     primary = (
         (pooled["model"] == "random")
         & (pooled["tau2_method"] == analysis.tau2_method)
         & (pooled["ci_method"] == analysis.ci_method)
-        & (pooled["tau2_scope"] == "separate")
+        & (pooled["tau2_scope"] == analysis.subgroup_scope)
     )
     pooled = pooled.drop(columns=["level"], errors="ignore").assign(
         primary=primary, conf_level=options["level"]

@@ -213,7 +213,8 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
             return placeholder(nothing, kind="forest", title=title)
         pools = pooled[pooled["subgroup_var"].isin([var, "overall"])]
         if "tau2_scope" in pools:
-            pools = pools[pools["tau2_scope"].fillna("separate").isin(["separate", ""])]
+            pools = pools[pools["tau2_scope"].fillna(analysis.subgroup_scope)
+                          .isin([analysis.subgroup_scope, ""])]
         pools = _ordered_pools(pools, var, populations.get(var))
         tests = subgroup_tests[
             (subgroup_tests["subgroup_var"] == var)

@@ -45,6 +45,7 @@ __all__ = [
     "MODELS",
     "TAU2_METHODS",
     "PoolBatch",
+    "ADHOC_FLOOR_TEXT",
     "adhoc_floor_note",
     "adhoc_floored",
     "PoolResult",
@@ -77,11 +78,16 @@ def adhoc_floored(ci_method, hk_factor):
                 & (np.asarray(hk_factor, dtype=float) < 1.0 - ADHOC_FLOOR_TOL))
 
 
+#: What the ad hoc floor did where it changed an interval, in the one wording that
+#: ``pooled.csv``'s note (:func:`adhoc_floor_note`), the forest plot's footnote and the
+#: methods text use.
+ADHOC_FLOOR_TEXT = ("the Hartung-Knapp variance factor was below 1 and was set to 1 (ad hoc "
+                    "correction), so the interval is not narrower than the Wald-type interval")
+
+
 def adhoc_floor_note(hk_factor: float) -> str:
-    """The note of a pool whose Knapp-Hartung factor was floored at 1 (one wording for
-    ``pooled.csv``, the forest plot's footnote and the methods text)."""
-    return (f"Hartung-Knapp factor {hk_factor:.3g} < 1 floored at 1 (ad hoc correction): "
-            "the interval is not narrower than the Wald interval")
+    """The note of a pool whose Knapp-Hartung factor was floored at 1."""
+    return f"factor {hk_factor:.3g}: {ADHOC_FLOOR_TEXT}"
 
 
 #: Tolerance of the Q-profile root search, relative to ``max(tau2, harmonic mean of vi)``.

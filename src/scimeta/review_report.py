@@ -41,7 +41,8 @@ MEASURE_NAMES = {
 }
 TAU2_NAMES = {"DL": "DerSimonian–Laird", "REML": "REML", "PM": "Paule–Mandel", "HE": "Hedges",
               "SJ": "Sidik–Jonkman", "ML": "maximum likelihood", "EB": "empirical Bayes"}
-CI_NAMES = {"wald": "Wald", "hksj": "Hartung–Knapp–Sidik–Jonkman"}
+CI_NAMES = {"wald": "Wald", "hksj": "Hartung–Knapp–Sidik–Jonkman",
+            "hksj_adhoc": "Hartung–Knapp–Sidik–Jonkman (ad hoc correction)"}
 #: How much wider than its natural size (1 pt = 1/72 in at 96 px per inch) a figure may be
 #: drawn, within the page's width: the figures' 7-8 pt text then reads at 12-14 px.
 FIGURE_ZOOM = 1.45

@@ -27,6 +27,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon, Rectangle
 from matplotlib.ticker import MaxNLocator, NullLocator
 from scimeta._dist import norm_ppf
+from scimeta.pool import ADHOC_FLOOR_TEXT, KNHA_CI_METHODS, adhoc_floored
 from scimeta.safe import rst_text
 from scimeta.settings import comparison_text
 
@@ -580,7 +581,7 @@ def _test_text(pool):
         note = _pretty(str(pool.get("note") or "").strip())
         return "Test for overall effect: not available" + (f" ({note})" if note else "")
     df = pool.get("df", np.nan)
-    if pool.get("ci_method") == "hksj" and np.isfinite(df):
+    if pool.get("ci_method") in KNHA_CI_METHODS and np.isfinite(df):
         return (f"Test for overall effect: t = {fmt_num(stat, 2)}, df = {df:g} "
                 f"({fmt_p(pool.get('p'))})")
     return f"Test for overall effect: z = {fmt_num(stat, 2)} ({fmt_p(pool.get('p'))})"
@@ -733,6 +734,15 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
     else:
         footer.append(f"Common-effect model, inverse-variance weights; {level:.0%} CI: "
                       f"{CI_NAMES.get(ci_method, ci_method)}.")
+    drawn = [s.pool for s in sections if s.pool is not None] + (
+        [overall] if overall is not None else [])
+    floored = [p for p in drawn
+               if adhoc_floored(p.get("ci_method", ""), p.get("hk_factor", np.nan))]
+    if floored:
+        which = ("this pool" if len(drawn) == 1 else "the total" if floored == [overall]
+                 else f"{len(floored)} of the {len(drawn)} pools")
+        footer.append(f"For {which}, {ADHOC_FLOOR_TEXT.replace('Hartung-Knapp', 'Hartung–Knapp')}.")
+        data_extra.append({"element": "note", "text": ADHOC_FLOOR_TEXT})
     if overall is not None and _pool_k(overall) == 1 and ci_method == "wald":
         footer.append(f"One study: the total is the study's own estimate with its {level:.0%} "
                       "Wald CI (a Hartung\u2013Knapp interval needs at least 2 studies).")
