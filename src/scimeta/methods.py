@@ -198,9 +198,9 @@ def methods_text(config: dict, *, arms: pd.DataFrame, effects: pd.DataFrame,
     text += _floor_text(pooled, cis[0])
     if analysis.common:
         text += " The common-effect (inverse-variance) model is also reported."
-    text += (f" {level:.0%} prediction intervals (with the primary interval's standard error "
-             f"and quantile, as metafor's predict) are reported where at least "
-             f"{analysis.pi_min_k} studies are pooled. Heterogeneity is "
+    text += (f" {level:.0%} prediction intervals are reported where at least "
+             f"{analysis.pi_min_k} studies are pooled (with the standard error and quantile of "
+             "the primary interval, as metafor's predict). Heterogeneity is "
              "described by Cochran's Q, I², H² and τ² with its Q-profile confidence interval. "
              "Each cohort enters a pool at most once.")
     out += [text, ""]

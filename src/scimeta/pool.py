@@ -46,6 +46,8 @@ __all__ = [
     "TAU2_METHODS",
     "PoolBatch",
     "ADHOC_FLOOR_TEXT",
+    "SINGLE_STUDY_LABEL",
+    "SINGLE_STUDY_NOTE",
     "adhoc_floor_note",
     "adhoc_floored",
     "PoolResult",
@@ -63,6 +65,14 @@ MODELS = ("common", "random")
 #: The CI methods with Knapp-Hartung t inference on k - 1 df.
 KNHA_CI_METHODS = ("hksj", "hksj_adhoc")
 
+
+#: How a pool of one study is named wherever it is shown (figures, captions, the report).
+SINGLE_STUDY_LABEL = "single study, not pooled"
+#: The one rule for a pool of one study, under every model and CI method (as metafor, which
+#: switches to test = "z" when k = 1): the study's own estimate with its Wald-type CI, z and
+#: p; no tau², heterogeneity, Hartung-Knapp interval or prediction interval.
+SINGLE_STUDY_NOTE = (f"k = 1: {SINGLE_STUDY_LABEL}: the study's own estimate and Wald-type CI; "
+                     "no tau2, heterogeneity, Hartung-Knapp interval or prediction interval")
 
 #: A Knapp-Hartung factor this close below 1 is 1 up to rounding (Paule-Mandel and
 #: empirical Bayes solve for a factor of exactly 1 when tau² > 0): not reported as floored.
@@ -538,10 +548,12 @@ def pool_many(
     root in that range is 0 (below) or :math:`\\tau^2_{max}` (above, with a
     note); both are 0 when :math:`Q(0)` is below the lower quantile.
 
-    **Edge cases.** k = 0: everything NaN. k = 1: the estimate is the single
-    study's effect with its own Wald CI (as metafor); tau², Q, I², H², the
-    tau² CI, HKSJ inference and the prediction interval are NaN, with a note
-    (metafor reports 0/1 for the heterogeneity statistics). k < ``pi_min_k``:
+    **Edge cases.** k = 0: everything NaN. k = 1 (:data:`SINGLE_STUDY_NOTE`,
+    under every model and CI method): the estimate is the single study's
+    effect with its own Wald CI, z and p (as metafor, which sets ``test =
+    "z"`` for k = 1); tau², Q, I², H², the tau² CI, the Hartung-Knapp factor
+    and the prediction interval are NaN (metafor reports 0/1 for the
+    heterogeneity statistics). k < ``pi_min_k``:
     no prediction interval. The common-effect model has no prediction
     interval and no tau² CI. An iterative estimator that does not converge
     within ``max_iter`` gives ``converged = False``, a note, and NaN for tau²
@@ -575,6 +587,7 @@ def pool_many(
 
     k0, k1, kge2 = k == 0, k == 1, k >= 2
     add_note(k0, "k = 0: nothing to pool")
+    add_note(k1, SINGLE_STUDY_NOTE)
     ybar = np.where(k > 0, (Yf * M).sum(axis=1) / np.maximum(k, 1.0), 0.0)
     Yc = (Yf - ybar[:, None]) * M
     batch = Batch(Yc, Vf, M)
@@ -595,7 +608,6 @@ def pool_many(
             tau2[rows] = np.where(conv, t, np.nan)
             converged[rows] = conv
             iterations[rows] = it
-        add_note(k1, "k = 1: tau2 and heterogeneity not estimable; estimate and CI are the single study's")
         add_note(
             ~converged,
             f"{method} estimator did not converge in {int(max_iter)} iterations: tau2 and the results based on it are NaN",
@@ -611,16 +623,15 @@ def pool_many(
     if ci_method in KNHA_CI_METHODS:
         rss = (w * r * r).sum(axis=1)
         s2w, raw = knha_factor(rss, k - 1.0, adhoc=ci_method == "hksj_adhoc")
-        var = np.where(kge2, s2w * var, np.nan)
+        var = np.where(kge2, s2w * var, var)  # k = 1: the study's own (Wald) variance
         hk_factor = np.where(kge2 & ~np.isnan(t_fit), raw, np.nan)
         df = np.where(kge2, k - 1.0, np.nan)
         add_note(kge2 & (s2w == 0) & ~np.isnan(t_fit), "HKSJ scale factor is 0 (weighted residuals all 0): SE = 0")
         if ci_method == "hksj_adhoc":
             for i in np.flatnonzero(adhoc_floored(ci_method, hk_factor)):
                 notes[i].append(adhoc_floor_note(float(hk_factor[i])))
-        add_note(k1, "k = 1: HKSJ inference needs k >= 2")
         with np.errstate(invalid="ignore"):
-            crit = t_isf((1.0 - level) / 2.0, df)
+            crit = np.where(kge2, t_isf((1.0 - level) / 2.0, df), norm_isf((1.0 - level) / 2.0))
     else:
         df = np.full(m, np.nan)
         crit = np.full(m, norm_isf((1.0 - level) / 2.0))
@@ -629,7 +640,8 @@ def pool_many(
     with np.errstate(invalid="ignore", divide="ignore"):
         stat = estimate / se
     if ci_method in KNHA_CI_METHODS:
-        p = t_sf2(stat, df)
+        with np.errstate(invalid="ignore"):
+            p = np.where(kge2, t_sf2(stat, df), norm_sf2(stat))
     else:
         p = norm_sf2(stat)
     p = np.where(np.isnan(stat), np.nan, p)

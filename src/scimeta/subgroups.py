@@ -15,8 +15,8 @@ pipeline's tables:
 
 Small-k guardrails (each written in the ``note`` column, never an exception):
 
-- a subgroup with k = 1 is shown with the study's own effect and model
-  ``common`` under separate tau^2, note "k = 1: no random-effects pool";
+- a subgroup with k = 1 under separate tau^2 is the pooling module's single
+  study (:data:`scimeta.pool.SINGLE_STUDY_NOTE`): its own effect and Wald CI;
   under the common tau^2 it is estimated by the mixed-effects model (as
   metafor's ``rma(yi, vi, mods = ~ factor(g) - 1)``): its own effect with
   standard error :math:`\\sqrt{v_i + \\hat\\tau^2}`;
@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from scimeta._dist import chi2_sf, norm_isf, norm_sf2
+from scimeta._dist import chi2_sf
 from scimeta.faults import attempt, not_computed, with_gaps
 from scimeta.membership import (
     ANALYSIS_KEYS,
@@ -108,27 +108,11 @@ def _nan_row() -> dict:
     return dict.fromkeys(RESULT_FLOAT_FIELDS, math.nan)
 
 
-def _single_study_row(y: float, v: float, level: float) -> dict:
-    z = norm_isf((1 - level) / 2)
-    se = math.sqrt(v)
-    row = _nan_row()
-    row.update(
-        estimate=y,
-        se=se,
-        ci_low=y - z * se,
-        ci_high=y + z * se,
-        stat=y / se,
-        p=float(norm_sf2(y / se)),
-        tau2=0.0,
-        tau=0.0,
-    )
-    row.update(
-        model="common",
-        converged=True,
-        iterations=0,
-        note="k = 1: no random-effects pool; the study's own effect is shown",
-    )
-    return row
+def _single_study_row(pool_fn, y: float, v: float, *, model, tau2_method, ci_method, level) -> dict:
+    """A subgroup of one study: the pooling module's one rule for a single study
+    (:data:`scimeta.pool.SINGLE_STUDY_NOTE`), as every other pool of one study."""
+    return _pool_row(pool_fn, [y], [v], model=model, tau2_method=tau2_method,
+                     ci_method=ci_method, level=level, pi_min_k=1)
 
 
 def _attempted_row(build, *args, tau2_method, ci_method, **kwargs) -> dict:
@@ -312,9 +296,9 @@ def pool_subgroups(
 
     Notes
     -----
-    k = 1: the study's own effect with model ``common`` and a normal CI is
-    shown under every (tau2_method, ci_method) label, note "k = 1: no
-    random-effects pool". Rows are never dropped silently.
+    k = 1: the study's own effect with its Wald CI under every (model,
+    tau2_method, ci_method), as every pool of one study
+    (:data:`scimeta.pool.SINGLE_STUDY_NOTE`). Rows are never dropped silently.
     """
     if pool_fn is None:
         pool_fn = _pool
@@ -385,8 +369,9 @@ def pool_subgroups(
                 for cm in ci_methods:
                     for scope in scopes:
                         if k == 1 and scope == "separate":
-                            r = _single_study_row(float(y[0]), float(v[0]), level)
-                            r.update(tau2_method=tm, ci_method=cm)
+                            r = _single_study_row(pool_fn, float(y[0]), float(v[0]),
+                                                  model="random", tau2_method=tm,
+                                                  ci_method=cm, level=level)
                         elif scope == "single_model":
                             fit, why = single[tm, cm]
                             if sub == MIXED or fit is None:
@@ -447,8 +432,8 @@ def pool_subgroups(
             if common:
                 for cm in ci_methods:
                     if k == 1:
-                        r = _single_study_row(float(y[0]), float(v[0]), level)
-                        r.update(tau2_method="EE", ci_method=cm)
+                        r = _single_study_row(pool_fn, float(y[0]), float(v[0]), model="common",
+                                              tau2_method="EE", ci_method=cm, level=level)
                     else:
                         r = _attempted_row(
                             _pool_row,

@@ -27,7 +27,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon, Rectangle
 from matplotlib.ticker import MaxNLocator, NullLocator
 from scimeta._dist import norm_ppf
-from scimeta.pool import ADHOC_FLOOR_TEXT, KNHA_CI_METHODS, adhoc_floored
+from scimeta.pool import ADHOC_FLOOR_TEXT, KNHA_CI_METHODS, SINGLE_STUDY_LABEL, adhoc_floored
 from scimeta.safe import rst_text
 from scimeta.settings import comparison_text
 
@@ -727,7 +727,11 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
                 data_extra.append({"element": "warning", "text": caution})
     if subgroup_var is not None:
         footer.append(_membership_text(sections, overall, total_st, eff))
-    if model == "random":
+    if overall is not None and _pool_k(overall) == 1:  # the one rule for a pool of one study (scimeta.pool.SINGLE_STUDY_NOTE)
+        footer.append(f"One study ({SINGLE_STUDY_LABEL}): the total is the study's own estimate "
+                      f"with its {level:.0%} Wald-type CI; no heterogeneity, "
+                      "Hartung\u2013Knapp interval or prediction interval.")
+    elif model == "random":
         footer.append(f"Random-effects model, inverse-variance weights; \u03c4\u00b2 estimator: "
                       f"{TAU2_NAMES.get(tau2_method, tau2_method)}; {level:.0%} CI: "
                       f"{CI_NAMES.get(ci_method, ci_method)}.")
@@ -743,9 +747,6 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
                  else f"{len(floored)} of the {len(drawn)} pools")
         footer.append(f"For {which}, {ADHOC_FLOOR_TEXT.replace('Hartung-Knapp', 'Hartung–Knapp')}.")
         data_extra.append({"element": "note", "text": ADHOC_FLOOR_TEXT})
-    if overall is not None and _pool_k(overall) == 1 and ci_method == "wald":
-        footer.append(f"One study: the total is the study's own estimate with its {level:.0%} "
-                      "Wald CI (a Hartung\u2013Knapp interval needs at least 2 studies).")
     notes = [f"Study CIs: {level:.0%}, normal approximation."]
     if overall is not None and model == "random":
         notes.append(f"Prediction interval shown when k \u2265 {pi_min_k}.")
@@ -869,6 +870,8 @@ def _pool_rows(pool, st, kind, j, tr, digits, level, comparison, subgroup, *, wi
                descriptive=False):
     est, lo, hi = (float(pool.get(k, np.nan)) for k in ("estimate", "ci_low", "ci_high"))
     name = "Subtotal" if kind == "subtotal" else "Total"
+    if _pool_k(pool) == 1:
+        name = SINGLE_STUDY_LABEL[:1].upper() + SINGLE_STUDY_LABEL[1:]
     label = f"{name}{', descriptive' if descriptive else ''} ({level:.0%} CI)"
     n1 = np.nansum(_num_col(st, "n1"))
     n2 = np.nansum(_num_col(st, "n2"))
