@@ -183,3 +183,29 @@ def test_egger_matches_regtest_adhoc(case):
                          ("slope_se", "slope_se")]:
         close(getattr(res, ours), case[theirs], rt, ours, atol=1e-12)
     assert res.df == case["ddf"]
+
+
+# --- where the floor changed the interval, the table, the figure and the methods say so ---
+def test_floor_is_stated_in_the_forest_footnote_and_the_methods_text():
+    from test_plotting_forest import CFG, _frame, _pooled, forest_plot
+
+    from scimeta.methods import _floor_text
+
+    shown = ADHOC_FLOOR_TEXT.replace("Hartung-Knapp", "Hartung–Knapp")
+    eff = _frame("MC", "pre_post", n1=[106, 10, 17], m1=[66.0, 53.0, 18.9], sd1=[23.4, 27.0, 6.6],
+                 n2=[106, 10, 17], m2=[61.0, 48.54, 14.1], sd2=[23.3, 25.66, 4.54],
+                 r=[0.5, 0.5, 0.59], labels=["A 2025", "B 2021", "C 2015"])
+    pooled = _pooled(eff, ci_method="hksj_adhoc")
+    assert (pooled["hk_factor"] < 1).all() and pooled["note"].str.contains(ADHOC_FLOOR_TEXT, regex=False).all()
+    res = forest_plot(eff, pooled, outcome_cfg=CFG, comparison="pre_post", measure="MC",
+                      ci_method="hksj_adhoc")
+    footers = " ".join(t.get_text() for t in res.figure.axes[0].texts
+                       if (t.get_gid() or "").startswith("footer-"))
+    assert f"For this pool, {shown}." in footers
+    wald = forest_plot(eff, _pooled(eff, ci_method="wald"), outcome_cfg=CFG,
+                       comparison="pre_post", measure="MC", ci_method="wald")
+    assert shown not in " ".join(t.get_text() for t in wald.figure.axes[0].texts)
+    table = pooled.assign(primary=True)
+    assert shown in _floor_text(table, "hksj_adhoc")
+    assert _floor_text(table.assign(hk_factor=1.5), "hksj_adhoc") == ""
+    assert _floor_text(table, "hksj") == ""

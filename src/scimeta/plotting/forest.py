@@ -738,12 +738,12 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
     else:
         footer.append(f"Common-effect model, inverse-variance weights; {level:.0%} CI: "
                       f"{CI_NAMES.get(ci_method, ci_method)}.")
-    drawn = [s.pool for s in sections if s.pool is not None] + (
-        [overall] if overall is not None else [])
-    floored = [p for p in drawn
+    drawn = {(p.get("subgroup_var"), str(p.get("subgroup"))): p
+             for p in [s.pool for s in sections] + [overall] if p is not None}
+    floored = [key for key, p in drawn.items()
                if adhoc_floored(p.get("ci_method", ""), p.get("hk_factor", np.nan))]
     if floored:
-        which = ("this pool" if len(drawn) == 1 else "the total" if floored == [overall]
+        which = ("this pool" if len(drawn) == 1 else "the total" if floored == [("overall", "all")]
                  else f"{len(floored)} of the {len(drawn)} pools")
         footer.append(f"For {which}, {ADHOC_FLOOR_TEXT.replace('Hartung-Knapp', 'Hartung–Knapp')}.")
         data_extra.append({"element": "note", "text": ADHOC_FLOOR_TEXT})
