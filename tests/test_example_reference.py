@@ -268,3 +268,17 @@ def test_max_errors_are_far_below_tolerance(pooled, effects):
     err = np.max(np.abs(ours["yi"].to_numpy() - ref["yi"].to_numpy())
                  / np.abs(ref["yi"].to_numpy()))
     assert err <= RTOL_CLOSED
+
+
+def test_primary_interval_is_never_narrower_than_wald(pooled):
+    """Every pool of two or more studies of the example: the primary interval (the config's
+    first CI method) is at least as wide as the Wald interval of the same model and tau²
+    estimator."""
+    primary_ci = read_review(REPO).config["analysis"]["ci"][0]
+    keys = ["outcome", "comparison", "measure", "subgroup_var", "subgroup", "model", "tau2_method"]
+    width = pooled.assign(width=pooled["ci_high"] - pooled["ci_low"])
+    width = width[width["k"] >= 2]
+    pair = width[width["ci_method"] == primary_ci].merge(
+        width[width["ci_method"] == "wald"], on=keys, suffixes=("", "_wald"), validate="one_to_one")
+    assert len(pair) == len(width) // len(CI_METHOD)
+    assert (pair["width"] >= pair["width_wald"] * (1 - 1e-12)).all(), pair[pair["width"] < pair["width_wald"]]
