@@ -209,3 +209,43 @@ def test_floor_is_stated_in_the_forest_footnote_and_the_methods_text():
     assert shown in _floor_text(table, "hksj_adhoc")
     assert _floor_text(table.assign(hk_factor=1.5), "hksj_adhoc") == ""
     assert _floor_text(table, "hksj") == ""
+
+
+def test_metareg_table_permutation_follows_the_adhoc_test():
+    """metareg.csv's permutation p-values under hksj_adhoc are permutest's with test = "adhoc"."""
+    from _settings import analysis
+
+    from scimeta.analysis import metareg_table
+
+    case = next(c for c in REF["metaregs"] if "perm_p" in c)
+    k = len(case["yi"])
+    ids = [f"s{i}" for i in range(k)]
+    effects = pd.DataFrame({"study_id": ids, "cohort_id": "", "outcome": "o",
+                            "comparison": "between_arms", "measure": "MD", "population": "all",
+                            "yi": case["yi"], "vi": case["vi"], "n1": 10.0, "n2": 10.0})
+    studies = pd.DataFrame({"study_id": ids, "x": case["x"]})
+    table = metareg_table(effects, studies, moderators=["x"],
+                          analysis=analysis(tau2=["REML"], ci=["hksj_adhoc", "hksj"]),
+                          permutations=1000, seed=1)
+    row = table[(table.ci_method == "hksj_adhoc") & (table.term == "x")].iloc[0]
+    close(row["p"], case["p"][1], RTOL_ITERATIVE, "p")
+    close(row["p_perm"], case["perm_p"][1], 1e-12, "p_perm")
+    close(row["QM_p_perm"], case["perm_QMp"], 1e-12, "QM_p_perm")
+
+
+def test_config_subgroup_pools_adds_the_single_model():
+    from _settings import analysis
+
+    from scimeta.analysis import subgroup_tables
+
+    case = next(c for c in REF["subgroups"] if c["dataset"] == "homogeneous_two")
+    effects, studies = _frames(case)
+    pooled, _, _ = subgroup_tables(
+        effects, studies, analysis=analysis(tau2=["REML"], ci=["hksj_adhoc"],
+                                            subgroup_pools=["single_model"]),
+        subgroups=["g"], populations={}, permutations=0, seed=1)
+    assert set(pooled["tau2_scope"]) == {"single_model", "separate"}  # EE rows are per subgroup
+    primary = pooled[pooled["primary"]]
+    assert set(primary["tau2_scope"]) == {"single_model"} and len(primary) == 2
+    close(primary["ci_low"].to_numpy(), case["single_model"]["ci_lb"], RTOL_ITERATIVE, "ci_low",
+          atol=1e-12)

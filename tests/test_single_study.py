@@ -72,3 +72,12 @@ def test_caption_names_the_single_study():
                              level=0.95, min_k_small_study=10, pi_min_k=3)
     assert SINGLE_STUDY_LABEL in caption
     assert "Hartung" not in caption
+
+
+def test_methods_text_counts_the_single_study_pools():
+    from scimeta.methods import _single_study_text
+
+    table = pooled_table(_effects(), analysis())
+    text = _single_study_text(table)
+    assert text.startswith(" 1 of 1 primary pools rest on a single study") and SINGLE_STUDY_LABEL in text
+    assert _single_study_text(table.assign(k=3)) == ""

@@ -19,7 +19,7 @@ import re
 import pandas as pd
 
 from scimeta.grade import format_number as _f
-from scimeta.pool import ADHOC_FLOOR_TEXT, adhoc_floored
+from scimeta.pool import ADHOC_FLOOR_TEXT, SINGLE_STUDY_LABEL, adhoc_floored
 from scimeta.safe import html_escape
 from scimeta.settings import Settings, comparison_text
 
@@ -132,6 +132,20 @@ def _floor_text(pooled: pd.DataFrame, ci_method: str) -> str:
             "note names them).")
 
 
+def _single_study_text(pooled: pd.DataFrame) -> str:
+    """The sentence on the primary pools of one study (the one rule of
+    :data:`scimeta.pool.SINGLE_STUDY_NOTE`), or ``""``."""
+    if pooled is None or "k" not in pooled or "primary" not in pooled:
+        return ""
+    primary = pooled[pooled["primary"].astype(str).str.lower() == "true"]
+    n = int((pd.to_numeric(primary["k"], errors="coerce") == 1).sum())
+    if not n:
+        return ""
+    return (f" {n} of {len(primary)} primary pools rest on a single study: each is reported as "
+            f"{SINGLE_STUDY_LABEL} (the study's own estimate with its Wald-type CI, without "
+            "heterogeneity or prediction interval).")
+
+
 def methods_text(config: dict, *, arms: pd.DataFrame, effects: pd.DataFrame,
                  pooled: pd.DataFrame, subgroup_tests: pd.DataFrame, bias: pd.DataFrame,
                  sensitivity: pd.DataFrame | None = None, sof: pd.DataFrame | None = None,
@@ -195,7 +209,7 @@ def methods_text(config: dict, *, arms: pd.DataFrame, effects: pd.DataFrame,
     text += (f" Confidence intervals of pooled effects are {_CI[cis[0]]}"
              + (f" (primary), with {', '.join(_CI[c] for c in cis[1:])} also reported" if
                 cis[1:] else "") + f", at the {level:.0%} level.")
-    text += _floor_text(pooled, cis[0])
+    text += _floor_text(pooled, cis[0]) + _single_study_text(pooled)
     if analysis.common:
         text += " The common-effect (inverse-variance) model is also reported."
     text += (f" {level:.0%} prediction intervals are reported where at least "
