@@ -141,9 +141,9 @@ def _single_study_text(pooled: pd.DataFrame) -> str:
     n = int((pd.to_numeric(primary["k"], errors="coerce") == 1).sum())
     if not n:
         return ""
-    return (f" {n} of {len(primary)} primary pools rest on a single study: each is reported as "
-            f"{SINGLE_STUDY_LABEL} (the study's own estimate with its Wald-type CI, without "
-            "heterogeneity or prediction interval).")
+    return (f" {n} of {len(primary)} primary pools rest on a single study: each is labelled "
+            f"“{SINGLE_STUDY_LABEL}” and is the study's own estimate with its Wald-type CI, "
+            "without heterogeneity or prediction interval.")
 
 
 def methods_text(config: dict, *, arms: pd.DataFrame, effects: pd.DataFrame,
