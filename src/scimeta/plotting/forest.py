@@ -744,6 +744,7 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
                if adhoc_floored(p.get("ci_method", ""), p.get("hk_factor", np.nan))]
     if floored:
         which = ("this pool" if len(drawn) == 1 else "the total" if floored == [("overall", "all")]
+                 else f"all {len(drawn)} pools" if len(floored) == len(drawn)
                  else f"{len(floored)} of the {len(drawn)} pools")
         footer.append(f"For {which}, {ADHOC_FLOOR_TEXT.replace('Hartung-Knapp', 'Hartung–Knapp')}.")
         data_extra.append({"element": "note", "text": ADHOC_FLOOR_TEXT})
