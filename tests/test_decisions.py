@@ -40,7 +40,8 @@ def test_settings_are_the_schema_defaults_where_the_config_is_silent():
     assert settings.analysis.tau2_methods == tuple(analysis["tau2"]["default"])
     assert settings.analysis.ci_methods == tuple(analysis["ci"]["default"])
     assert settings.analysis.tau2_method == analysis["tau2"]["default"][0]
-    assert settings.analysis.test == {"hksj": "knha", "wald": "z"}[analysis["ci"]["default"][0]]
+    assert settings.analysis.test == {"hksj": "knha", "hksj_adhoc": "adhoc",
+                                      "wald": "z"}[analysis["ci"]["default"][0]]
     assert settings.analysis.level == analysis["level"]["default"]
     assert settings.analysis.pi_min_k == analysis["pi_min_k"]["default"]
     assert settings.r_grid == tuple(schema["sensitivity"]["properties"]["r_grid"]["default"])

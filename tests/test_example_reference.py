@@ -41,6 +41,7 @@ from _reference import (
 )
 
 from scimeta.analysis import pooled_table
+from scimeta.pool import SINGLE_STUDY_NOTE
 from scimeta.io import read_review, write_csv
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,10 +54,9 @@ REF = load_reference("example")
 ATOL_TAU2_BOUNDARY = 1e-9
 
 ITERATIVE = ("REML", "PM")
-CI_METHOD = {"z": "wald", "knha": "hksj"}
+CI_METHOD = {"z": "wald", "knha": "hksj", "adhoc": "hksj_adhoc"}
 # what scimeta does not report for k = 1 (metafor: 0, 1, 0, 1 and a confint() error)
 K1_NOT_ESTIMABLE = ("Q", "Q_p", "I2", "H2", "tau2_ci_low", "tau2_ci_high", "pi_low", "pi_high")
-HKSJ_FIELDS = ("se", "ci_low", "ci_high", "stat", "p", "df")
 EFFECT_KEY = ["study_id", "outcome", "population", "comparison", "measure"]
 
 
@@ -78,7 +78,11 @@ def effects() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def pooled(effects) -> pd.DataFrame:
-    return pooled_table(effects, read_review(REPO).config["analysis"])
+    """The example config's pools, with every CI method the reference has (the config
+    lists hksj_adhoc and wald; hksj is added so that metafor's knha fits are checked too)."""
+    analysis = dict(read_review(REPO).config["analysis"])
+    analysis["ci"] = list(dict.fromkeys([*analysis["ci"], *CI_METHOD.values()]))
+    return pooled_table(effects, analysis)
 
 
 def _rel_err(got: float, ref: float) -> float:
@@ -174,7 +178,7 @@ def test_pool_matches_rma(pooled, case):
     assert sorted(row["studies"].split(";")) == sorted(studies)
     assert bool(row["converged"])
     common = case["method"] == "EE"
-    hksj = case["test"] == "knha"
+    hksj = case["test"] in ("knha", "adhoc")
     note = str(row["note"])
 
     skip = set()
@@ -191,15 +195,11 @@ def test_pool_matches_rma(pooled, case):
             assert row["tau2"] == 0.0 and row["tau"] == 0.0
         else:
             assert math.isnan(row["tau2"]) and math.isnan(row["tau"])
-            assert "k = 1: tau2 and heterogeneity not estimable" in note
             skip |= {"tau2", "tau"}
-        if hksj:
-            # metafor switched to test = "z"; scimeta does not make up an HKSJ interval
-            assert case["test_used"] == "z"
-            for name in HKSJ_FIELDS:
-                assert math.isnan(row[name]), f"{_fit_id(case)} {name}: NaN for HKSJ with k = 1"
-            assert "k = 1: HKSJ inference needs k >= 2" in note
-            skip |= set(HKSJ_FIELDS)
+        # the one rule for a single study (scimeta.pool.SINGLE_STUDY_NOTE): its own Wald CI
+        # under every CI method, as metafor, which switches to test = "z"
+        assert SINGLE_STUDY_NOTE in note
+        assert case["test_used"] == "z" and math.isnan(row["df"])
     else:
         assert row["Q_df"] == case["df"] == k - 1
         expected_df = k - 1.0 if hksj else math.nan
@@ -268,3 +268,17 @@ def test_max_errors_are_far_below_tolerance(pooled, effects):
     err = np.max(np.abs(ours["yi"].to_numpy() - ref["yi"].to_numpy())
                  / np.abs(ref["yi"].to_numpy()))
     assert err <= RTOL_CLOSED
+
+
+def test_primary_interval_is_never_narrower_than_wald(pooled):
+    """Every pool of two or more studies of the example: the primary interval (the config's
+    first CI method) is at least as wide as the Wald interval of the same model and tau²
+    estimator."""
+    primary_ci = read_review(REPO).config["analysis"]["ci"][0]
+    keys = ["outcome", "comparison", "measure", "subgroup_var", "subgroup", "model", "tau2_method"]
+    width = pooled.assign(width=pooled["ci_high"] - pooled["ci_low"])
+    width = width[width["k"] >= 2]
+    pair = width[width["ci_method"] == primary_ci].merge(
+        width[width["ci_method"] == "wald"], on=keys, suffixes=("", "_wald"), validate="one_to_one")
+    assert len(pair) == len(width) // len(CI_METHOD)
+    assert (pair["width"] >= pair["width_wald"] * (1 - 1e-12)).all(), pair[pair["width"] < pair["width_wald"]]

@@ -18,6 +18,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "data" / "extraction"))
 from review_factory import copy_review, outcome_line, write_outcomes  # noqa: E402
 
+from _settings import analysis as analysis_config  # noqa: E402
+
 from scimeta import io as sio  # noqa: E402
 from scimeta.analysis import pooled_table  # noqa: E402
 from scimeta.audit import outcome_counts  # noqa: E402
@@ -25,8 +27,8 @@ from scimeta.compare import build_effects  # noqa: E402
 from scimeta.extract import build_arms  # noqa: E402
 
 A, S, R = "akhlaghpasand2025", "shin2015", "srivastava2019"
-ANALYSIS = {"tau2": ["REML", "DL"], "ci": ["hksj", "wald"], "level": 0.95, "common": True,
-            "pi_min_k": 3}
+ANALYSIS = analysis_config(tau2=["REML", "DL"], ci=["hksj", "wald"], level=0.95, common=True,
+                           pi_min_k=3)
 
 
 def L(**kw):

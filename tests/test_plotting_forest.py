@@ -54,7 +54,7 @@ def _frame(measure, comparison, *, n1, m1, sd1, n2, m2, sd2, labels, r=None, ext
     return df
 
 
-def _pooled(eff, subgroup_var=None, tau2_method="REML", ci_method="hksj"):
+def _pooled(eff, subgroup_var=None, tau2_method="REML", ci_method=forest_options()["ci_method"]):
     rows = []
 
     def add(df, var, level):
@@ -221,7 +221,15 @@ def test_single_study():
     assert not _artists(res.figure, "prediction-interval")
     texts = "\n".join(_texts(res.figure))
     assert "Heterogeneity: not applicable (k = 1)" in texts
-    assert "CI not estimable" in texts  # HKSJ needs k >= 2: no made-up interval
+    # one rule for a single study (scimeta.pool): its own Wald CI, named as not pooled,
+    # under the primary CI method (whatever it is); no random-effects model line
+    assert "Single study, not pooled (95% CI)" in texts
+    assert "One study (single study, not pooled)" in texts
+    assert "Random-effects model" not in texts
+    total = res.data[res.data["element"] == "overall"].iloc[0]
+    study = res.data[res.data["element"] == "study"].iloc[0]
+    assert (total["ci_low"], total["ci_high"]) == pytest.approx((study["ci_low"], study["ci_high"]),
+                                                                rel=1e-12)
 
 
 def test_two_hundred_studies_and_size_grows(between):

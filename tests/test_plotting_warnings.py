@@ -138,7 +138,7 @@ def test_bubble_labels_studies_and_prints_slope_p_k(review, tables):
     mr = tables["asia_motor"]["metareg"]
     slope = mr[(mr["comparison"] == "pre_post") & (mr["measure"] == "MC")
                & (mr["term"] == "year") & (mr["tau2_method"] == "REML")
-               & (mr["ci_method"] == "hksj")].iloc[0]
+               & (mr["ci_method"] == review.config["analysis"]["ci"][0])].iloc[0]
     stats = res.data.loc[res.data["element"] == "text", "label"].iloc[0]
     assert stats.startswith("Slope per unit of year: ")
     assert fmt_p(slope["p"]) in stats and "k = 3" in stats
@@ -194,7 +194,8 @@ def test_total_and_test_membership_are_stated(review, tables):
 def test_mixed_group_is_descriptive_outside_the_test(review, tables):
     res = draw(review, tables, "asia_motor", "subgroup_forest", "between_arms", "MD", "phase")
     assert "Phase: mixed / not reported (descriptive, not in the test)" in texts(res)
-    assert "Subtotal, descriptive (95% CI)" in texts(res)
+    # both sections are one study: drawn by the one rule for a single study (scimeta.pool)
+    assert "Single study, not pooled, descriptive (95% CI)" in texts(res)
     sub = res.data[res.data["element"] == "subtotal"].set_index("subgroup")
     assert sub.loc["mixed / not reported", "in_test"] is False
     assert sub.loc["acute", "in_test"] is True
@@ -230,7 +231,7 @@ def test_scale_limits_a_library_forest_plot():
                         "vi": [4.0, 900.0]})
     pooled = pd.DataFrame([{"comparison": "pre_post", "measure": "MC", "subgroup_var": "overall",
                             "subgroup": "all", "model": "random", "tau2_method": "REML",
-                            "ci_method": "hksj", "k": 2, "estimate": 6.0, "ci_low": -150.0,
+                            "ci_method": forest_options()["ci_method"], "k": 2, "estimate": 6.0, "ci_low": -150.0,
                             "ci_high": 160.0}])
     cfg = {"label": "Score", "higher_is_better": True, "scale": [0, 50], "unit": "points"}
     res = forest_plot(eff, pooled, outcome_cfg=cfg, comparison="pre_post", measure="MC")
@@ -270,7 +271,7 @@ def test_n_cells_follow_the_rows_n_not_n1():
                         "n": [41.0, 40.0]})
     pooled = pd.DataFrame([{"comparison": "pre_post", "measure": "MC", "subgroup_var": "overall",
                             "subgroup": "all", "model": "random", "tau2_method": "REML",
-                            "ci_method": "hksj", "k": 2, "n": 81.0, "estimate": 3.6,
+                            "ci_method": forest_options()["ci_method"], "k": 2, "n": 81.0, "estimate": 3.6,
                             "ci_low": 0.0, "ci_high": 7.0}])
     res = forest_plot(eff, pooled, outcome_cfg={"label": "S"}, comparison="pre_post",
                       measure="MC")
@@ -281,16 +282,21 @@ def test_n_cells_follow_the_rows_n_not_n1():
 def test_one_study_pool_has_the_tables_ci(review, tables):
     res = draw(review, tables, "uems", "forest", "pre_post", "MC")
     pooled = tables["uems"]["pooled"]
-    wald = pooled[(pooled["subgroup_var"] == "overall") & (pooled["measure"] == "MC")
-                  & (pooled["model"] == "random") & (pooled["tau2_method"] == "REML")
-                  & (pooled["ci_method"] == "wald")].iloc[0]
+    # the one rule for a single study (scimeta.pool): the primary row has the study's own
+    # Wald CI, the same as the wald row, and the figure draws the primary row
+    rows = pooled[(pooled["subgroup_var"] == "overall") & (pooled["measure"] == "MC")
+                  & (pooled["model"] == "random") & (pooled["tau2_method"] == "REML")]
+    primary = rows[rows["primary"].astype(str).str.lower() == "true"].iloc[0]
+    wald = rows[rows["ci_method"] == "wald"].iloc[0]
+    assert (primary["ci_low"], primary["ci_high"]) == (wald["ci_low"], wald["ci_high"])
     ov = res.data[res.data["element"] == "overall"].iloc[0]
     st = res.data[res.data["element"] == "study"].iloc[0]
-    assert (ov["ci_low"], ov["ci_high"]) == (wald["ci_low"], wald["ci_high"])
+    assert (ov["ci_low"], ov["ci_high"]) == (primary["ci_low"], primary["ci_high"])
     np.testing.assert_allclose([st["ci_low"], st["ci_high"]], [ov["ci_low"], ov["ci_high"]],
                                rtol=1e-12)
-    assert any(line.startswith("One study: the total is the study's own estimate with its "
-                               "95% Wald CI") for line in res.meta["footer"])
+    assert any(line.startswith("One study (single study, not pooled): the total is the "
+                               "study's own estimate with its 95% Wald-type CI")
+               for line in res.meta["footer"])
 
 
 # --------------------------------------------------------------------------- text

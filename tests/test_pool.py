@@ -19,7 +19,15 @@ from _reference import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scimeta.pool import CI_METHODS, TAU2_METHODS, PoolBatch, PoolResult, pool, pool_many
+from scimeta.pool import (
+    CI_METHODS,
+    SINGLE_STUDY_NOTE,
+    TAU2_METHODS,
+    PoolBatch,
+    PoolResult,
+    pool,
+    pool_many,
+)
 
 REF = load_reference("core")
 DATASETS = REF["datasets"]
@@ -35,7 +43,7 @@ ATOL_TAU2_BOUNDARY = 1e-9
 
 
 def _ci_method(test: str) -> str:
-    return {"z": "wald", "knha": "hksj"}[test]
+    return {"z": "wald", "knha": "hksj", "adhoc": "hksj_adhoc"}[test]
 
 
 def _typical_v(vi) -> float:
@@ -107,15 +115,20 @@ def test_level_is_used_everywhere(case):
 
 # --- k = 1 -------------------------------------------------------------------
 
-K1_FITS = [c for c in FITS if c["k"] == 1 and c["test"] == "z"]
+K1_FITS = [c for c in FITS if c["k"] == 1]
 
 
 @pytest.mark.parametrize("case", K1_FITS, ids=[_fit_id(c) for c in K1_FITS])
-def test_k1_is_the_single_study(case):
+@pytest.mark.parametrize("ci_method", CI_METHODS)
+def test_k1_is_the_single_study(case, ci_method):
+    """One rule for a single study (SINGLE_STUDY_NOTE) under every CI method: its own Wald
+    CI, as metafor, which sets test = "z" when k = 1 (the knha fits of core.json)."""
     data = DATASETS[case["dataset"]]
-    res = pool(data["yi"], data["vi"], tau2_method=case["method"], ci_method="wald", pi_min_k=1)
+    res = pool(data["yi"], data["vi"], tau2_method=case["method"], ci_method=ci_method, pi_min_k=1)
     for ref_name in ("estimate", "se", "ci_lb", "ci_ub", "stat", "p"):
         _assert_close(getattr(res, METAFOR_FIELDS[ref_name]), as_float(case[ref_name]), RTOL_CLOSED, 0.0, ref_name)
+    assert math.isnan(res.df) and math.isnan(res.hk_factor)
+    assert SINGLE_STUDY_NOTE in res.note
     # metafor reports Q = 0, I2 = 0, H2 = 1 here; with one study they are not estimable
     for name in ("Q", "Q_p", "Q_df", "I2", "H2", "pi_low", "pi_high", "tau2_ci_low", "tau2_ci_high"):
         assert math.isnan(getattr(res, name)), name
@@ -124,15 +137,6 @@ def test_k1_is_the_single_study(case):
     else:
         assert math.isnan(res.tau2) and math.isnan(res.tau)
         assert "k = 1" in res.note
-
-
-def test_k1_hksj_is_not_estimable():
-    data = DATASETS["edge_k1"]
-    res = pool(data["yi"], data["vi"], tau2_method="REML", ci_method="hksj")
-    assert res.estimate == pytest.approx(np.atleast_1d(data["yi"])[0], rel=1e-15)
-    for name in ("se", "ci_low", "ci_high", "stat", "p", "df"):
-        assert math.isnan(getattr(res, name)), name
-    assert "HKSJ inference needs k >= 2" in res.note
 
 
 def test_k2_prediction_interval_needs_pi_min_k():

@@ -18,6 +18,7 @@ from _reference import load_reference
 from _settings import config
 
 from scimeta import subgroups as sg
+from scimeta.pool import SINGLE_STUDY_NOTE
 from scimeta.subgroups import (
     ASSIGNMENT_COLUMNS,
     MIXED,
@@ -407,10 +408,15 @@ def test_small_k_guardrails_and_mixed_group():
     mixed = pooled[pooled.subgroup == MIXED]
     assert len(mixed) and not mixed.in_test.any()
     assert mixed.note.str.contains("left out of the tests").all()
-    # k = 1 subgroups, separate tau^2: the study's own effect, model common, with the note
+    # k = 1 subgroups, separate tau^2: the pooling module's single study under every model
+    # and CI method: its own effect and Wald CI, with the note
     k1 = pooled[(pooled.k == 1) & (pooled.tau2_scope == "separate")]
-    assert len(k1) and (k1.model == "common").all()
-    assert k1.note.str.contains("k = 1: no random-effects pool").all()
+    assert len(k1) and set(k1.model) == {"common", "random"}
+    assert k1.note.str.contains(SINGLE_STUDY_NOTE, regex=False).all()
+    vi = eff.set_index("study_id").loc[k1.studies, "vi"].to_numpy()
+    np.testing.assert_allclose(k1.se, np.sqrt(vi), rtol=1e-15)
+    np.testing.assert_allclose(k1.ci_high - k1.ci_low, 2 * 1.959963984540054 * np.sqrt(vi),
+                               rtol=1e-12)
     # under the common tau^2 the mixed-effects model estimates them: se^2 = vi + tau^2
     k1c = pooled[(pooled.k == 1) & (pooled.tau2_scope == "common")]
     assert len(k1c) and (k1c.model == "random").all()

@@ -212,13 +212,14 @@ def subgroup_tables(
         effects, studies, subgroups, populations,
         pi_min_k=analysis.pi_min_k,
         common=analysis.common,
+        scopes=analysis.subgroup_pools,
         **options,
     )
     primary = (
         (pooled["model"] == "random")
         & (pooled["tau2_method"] == analysis.tau2_method)
         & (pooled["ci_method"] == analysis.ci_method)
-        & (pooled["tau2_scope"] == "separate")
+        & (pooled["tau2_scope"] == analysis.subgroup_scope)
     )
     pooled = pooled.drop(columns=["level"], errors="ignore").assign(
         primary=primary, conf_level=options["level"]
@@ -308,7 +309,8 @@ def metareg_table(
     """Meta-regression of every overall pool on each continuous moderator of the config.
 
     One model per outcome × comparison × measure × moderator × estimator × CI
-    method (``wald`` → z tests, ``hksj`` → Knapp–Hartung t and F tests), on
+    method (``wald`` → z tests, ``hksj`` → Knapp–Hartung t and F tests, ``hksj_adhoc`` the same
+    with the factor floored at 1), on
     the effect sizes of the overall pool (:func:`overall_rows`); one row per
     coefficient (``intercept`` and the moderator). Studies without a value of
     the moderator are left out and named in ``note``; a model with fewer
@@ -370,7 +372,7 @@ def metareg_table(
                                 used["vi"].to_numpy(float), x[have], tau2_method=method,
                                 tests=tests, n_perm=int(permutations), seed=seed))))
                         why = permuted["why"]
-                        res = (permuted["results"] or {}).get("knha" if ci == "hksj" else "z")
+                        res = (permuted["results"] or {}).get(test_of(ci))
                         if res is None:
                             note = "; ".join(n for n in (note, "permutation test "
                                                          + not_computed(why)) if n)
@@ -388,7 +390,7 @@ def metareg_table(
                             "F": fit.F, "F_df1": fit.F_df1, "F_df2": fit.F_df2, "tau2": fit.tau2,
                             "I2": fit.I2, "R2": fit.R2, "QE": fit.QE, "QE_df": fit.QE_df,
                             "QE_p": fit.QE_p, "converged": fit.converged,
-                            "note": note if ci == "hksj" else "; ".join(
+                            "note": note if test_of(ci) != "z" else "; ".join(
                                 n for n in (note, "z tests (wald): no F test, no df") if n),
                             "cov_intercept": fit.vcov[i, 0], "cov_slope": fit.vcov[i, 1],
                             "crit": fit.crit, "p_perm": perm["p_perm"][i],
@@ -407,7 +409,7 @@ def bias_tables(
     pool (:func:`overall_rows`), and for each estimator of the config: the bias
     tests (Egger with the mixed-effects and the weighted-regression model,
     Begg, trim-and-fill L0 and R0, PET, PEESE; Egger's test uses the
-    Knapp–Hartung t test when the primary CI method is ``hksj``), leave-one-out
+    Knapp–Hartung t test when the primary CI method is ``hksj`` or ``hksj_adhoc``), leave-one-out
     pools (primary CI method) and influence diagnostics. Fewer than three
     studies give bias rows that say so and no leave-one-out or influence rows;
     a diagnostic that cannot be computed gives its rows with empty numbers and

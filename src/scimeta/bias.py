@@ -155,9 +155,9 @@ class RegTestResult(OneRow):
         The study-precision predictor.
     tau2_method : str
         Residual-heterogeneity estimator (``""`` for ``model="lm"``).
-    test : {"z", "knha", "t"}
-        Distribution of ``statistic``: normal, Knapp-Hartung t, or t from
-        the weighted regression.
+    test : {"z", "knha", "adhoc", "t"}
+        Distribution of ``statistic``: normal, Knapp-Hartung t (``adhoc``: its
+        factor floored at 1), or t from the weighted regression.
     k : int
         Number of studies.
     statistic, df, p : float
@@ -218,7 +218,9 @@ def egger_rma(
     with :math:`x_i = \\sqrt{v_i}` (``"sei"``) or :math:`x_i = v_i`
     (``"vi"``) is fitted by :func:`scimeta.metareg.metareg`; the test of
     funnel-plot asymmetry is :math:`z = \\hat\\beta_1/\\mathrm{SE}(\\hat\\beta_1)`
-    (or t on k - 2 df with the Knapp-Hartung adjustment, ``test="knha"``),
+    (or t on k - 2 df with the Knapp-Hartung adjustment, ``test="knha"``, or
+    with its factor floored at 1, ``test="adhoc"``: metafor's ``regtest`` keeps
+    the test of the model it is given),
     and the limit estimate is :math:`\\hat\\beta_0`, the expected effect of
     a study with infinite precision (Egger et al. 1997,
     doi:10.1136/bmj.315.7109.629; Sterne & Egger 2005).
@@ -229,7 +231,7 @@ def egger_rma(
         Effect sizes and sampling variances (finite, ``vi > 0``), k >= 3.
     tau2_method : str
         Estimator of the residual tau² (as :func:`scimeta.metareg.metareg`).
-    test : {"z", "knha"}
+    test : {"z", "knha", "adhoc"}
     predictor : {"sei", "vi"}
     level : float
         Confidence level of the limit estimate's interval.
@@ -663,7 +665,7 @@ def trimfill(
         Side on which to impute; None chooses as metafor.
     tau2_method : str
         Estimator of tau² for every fit (``"EE"``: common-effect model).
-    ci_method : {"wald", "hksj"}
+    ci_method : {"wald", "hksj", "hksj_adhoc"}
         Inference of the final pooled estimate.
     level : float
     max_iter : int
@@ -1104,7 +1106,7 @@ def bias_table(
         Written to every row.
     tau2_method : str
         Estimator for ``egger_rma`` and trim and fill.
-    test : {"z", "knha"}
+    test : {"z", "knha", "adhoc"}
         Inference of ``egger_rma``.
     level : float
         Confidence level of the limit estimates and the filled estimate.

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["DEFAULT_MAX_ITER", "DEFAULT_TOL", "LL0_TOL", "TAU2_ESTIMATORS", "Batch", "estimate_tau2", "heterogeneity"]
+__all__ = ["DEFAULT_MAX_ITER", "DEFAULT_TOL", "KNHA_TESTS", "LL0_TOL", "TAU2_ESTIMATORS", "Batch",
+           "estimate_tau2", "heterogeneity", "knha_factor"]
 
 #: Estimators of tau² in the core (``EE`` fixes tau² = 0 and is handled by callers).
 TAU2_ESTIMATORS = ("DL", "HE", "SJ", "PM", "EB", "ML", "REML")
@@ -39,6 +40,29 @@ DEFAULT_MAX_ITER = 1000
 #: tau² = 0: the log-likelihood gain of tau² = 0 that sends tau² to 0
 #: (``.Machine$double.eps^0.25``, metafor's ``control$tol``).
 LL0_TOL = np.finfo(float).eps ** 0.25
+#: The coefficient tests with the Knapp-Hartung variance factor (t and F tests on k - p df):
+#: ``knha`` as is, ``adhoc`` floored at 1 (metafor's names).
+KNHA_TESTS = ("knha", "adhoc")
+
+
+def knha_factor(rss, df, *, adhoc: bool):
+    """The Knapp & Hartung (2003, doi:10.1002/sim.1482) variance factor, as metafor's ``s2w``.
+
+    .. math:: s^2 = \\frac{\\sum_i w_i (y_i - x_i^\\top\\hat\\beta)^2}{k - p},
+
+    0 when the weighted residual sum of squares ``rss`` is at most machine
+    epsilon (``test = "knha"``); with ``adhoc`` (``test = "adhoc"``) floored at
+    1, :math:`\\max(1, s^2)`, so that the covariance is never smaller than the
+    Wald one (Knapp & Hartung 2003; Röver et al. 2015,
+    doi:10.1186/s12874-015-0091-1). Returns ``(factor, raw)``: the factor
+    applied and :math:`s^2` before the floor (NaN where ``df <= 0``).
+    """
+    rss = np.asarray(rss, dtype=float)
+    df = np.asarray(df, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        raw = np.where(df > 0, np.where(rss <= np.finfo(float).eps, 0.0, rss / df), np.nan)
+    factor = np.where(np.isnan(raw), np.nan, np.maximum(raw, 1.0)) if adhoc else raw
+    return factor, raw
 
 
 @dataclass(frozen=True)

@@ -194,13 +194,10 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
         if rows.empty:
             return placeholder(nothing, kind="forest", title=_title(outcome_config, comparison, measure))
         pools = pooled[pooled["subgroup_var"] == "overall"]
-        # One study: no Hartung-Knapp interval exists; the total is the study's own (Wald) CI,
-        # the row of pooled.csv that has it.
-        ci = "wald" if len(rows) == 1 else ci_method
         dots, rob_note = _rob_dots(rob, studies, rows)
         return forest_plot(
             rows, pools, outcome_cfg=outcome_config, comparison=comparison, measure=measure,
-            outcome=outcome, layout=layout, tau2_method=tau2_method, ci_method=ci,
+            outcome=outcome, layout=layout, tau2_method=tau2_method, ci_method=ci_method,
             level=level, pi_min_k=analysis.pi_min_k,
             title=_title(outcome_config, comparison, measure), max_rows=max_forest_rows,
             rob=dots, rob_note=rob_note,
@@ -213,7 +210,8 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
             return placeholder(nothing, kind="forest", title=title)
         pools = pooled[pooled["subgroup_var"].isin([var, "overall"])]
         if "tau2_scope" in pools:
-            pools = pools[pools["tau2_scope"].fillna("separate").isin(["separate", ""])]
+            pools = pools[pools["tau2_scope"].fillna(analysis.subgroup_scope)
+                          .isin([analysis.subgroup_scope, ""])]
         pools = _ordered_pools(pools, var, populations.get(var))
         tests = subgroup_tests[
             (subgroup_tests["subgroup_var"] == var)

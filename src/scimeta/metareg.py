@@ -32,7 +32,16 @@ import numpy as np
 import pandas as pd
 
 from scimeta._dist import chi2_sf, f_sf, norm_isf, norm_sf2, t_isf, t_sf2
-from scimeta.estimators import DEFAULT_MAX_ITER, DEFAULT_TOL, Batch, estimate_tau2, heterogeneity, wls
+from scimeta.estimators import (
+    DEFAULT_MAX_ITER,
+    DEFAULT_TOL,
+    KNHA_TESTS,
+    Batch,
+    estimate_tau2,
+    heterogeneity,
+    knha_factor,
+    wls,
+)
 from scimeta.pool import check_yi_vi
 
 __all__ = [
@@ -49,7 +58,7 @@ __all__ = [
 
 #: Residual-heterogeneity estimators available for meta-regression.
 METAREG_TAU2_METHODS = ("EE", "DL", "HE", "SJ", "ML", "REML", "EB", "PM")
-_TESTS = ("z", "knha")
+_TESTS = ("z", *KNHA_TESTS)
 
 
 
@@ -93,12 +102,14 @@ class MetaRegResult:
 
     Attributes follow metafor: ``beta``, ``se``, ``stat`` (z or t), ``pval``,
     ``ci_low``/``ci_high``, ``vcov``; the omnibus test of the coefficients in
-    ``btt`` (``QM``, ``QM_df``, ``QM_p``, and for ``test="knha"`` the F form
+    ``btt`` (``QM``, ``QM_df``, ``QM_p``, and for ``test="knha"`` or ``"adhoc"`` the F form
     ``F``, ``F_df1``, ``F_df2``; then ``QM = F_df1 * F`` and ``QM_p`` is the
     F-test p-value); residual heterogeneity ``QE``, ``QE_df``, ``QE_p``,
     ``tau2``, ``I2`` and ``H2`` (percent and ratio, as metafor), ``R2``
     (percent, pseudo-R^2 against the random-effects model without
-    moderators, floored at 0) and ``tau2_RE`` (that model's tau^2).
+    moderators, floored at 0) and ``tau2_RE`` (that model's tau^2);
+    ``s2w`` the Knapp-Hartung factor applied (1 for ``z``) and ``s2w_raw``
+    that factor before the ``adhoc`` floor.
     """
 
     k: int
@@ -133,6 +144,7 @@ class MetaRegResult:
     R2: float
     tau2_RE: float
     s2w: float
+    s2w_raw: float
     tau2_fixed: bool
     converged: bool
     iterations: int
@@ -157,7 +169,7 @@ class MetaRegResult:
         """Model-level statistics plus ``coefficients`` (list of row dicts)."""
         keys = (
             "k p tau2_method test level intercept df QM QM_df QM_p F F_df1 F_df2 "
-            "QE QE_df QE_p tau2 tau I2 H2 R2 tau2_RE s2w tau2_fixed converged "
+            "QE QE_df QE_p tau2 tau I2 H2 R2 tau2_RE s2w s2w_raw tau2_fixed converged "
             "iterations note"
         ).split()
         out = {key: getattr(self, key) for key in keys}
@@ -223,11 +235,13 @@ def metareg(
     tau2_method : {"REML", "ML", "DL", "HE", "SJ", "PM", "EB", "EE"}
         Residual-heterogeneity estimator; ``"EE"`` fixes tau^2 = 0
         (equal-effects meta-regression).
-    test : {"z", "knha"}
+    test : {"z", "knha", "adhoc"}
         Wald z/chi^2 tests, or the Knapp & Hartung (2003,
         doi:10.1002/sim.1482) adjustment: covariance multiplied by
         :math:`s^2 = \\sum_i w_i r_i^2/(k-p)` (not truncated at 1, as
-        metafor), t and F tests with ``k - p`` denominator degrees of freedom.
+        metafor), t and F tests with ``k - p`` denominator degrees of freedom;
+        ``"adhoc"``: the same with :math:`\\max(1, s^2)` (metafor
+        ``test = "adhoc"``), so no standard error is below the Wald one.
     level : float
         Confidence level of the coefficient intervals.
     intercept : bool
@@ -347,19 +361,20 @@ def metareg(
             R2=nan,
             tau2_RE=nan,
             s2w=nan,
+            s2w_raw=nan,
             converged=False,
             note="; ".join(notes),
         )
     w, beta, r, A = wls(_batch(y, v, X3), np.array([t2]))
     w, beta, r, A = w[0], beta[0], r[0], A[0]
-    s2w = 1.0
-    if test == "knha":
+    s2w = s2w_raw = 1.0
+    if test in KNHA_TESTS:
         if k - p <= 0:
-            s2w = nan
+            s2w = s2w_raw = nan
             notes.append("k - p = 0: no Knapp-Hartung test")
         else:
-            rss = float(np.sum(w * r**2))
-            s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - p)
+            factor, raw = knha_factor(float(np.sum(w * r**2)), k - p, adhoc=test == "adhoc")
+            s2w, s2w_raw = float(factor), float(raw)
         if tau2_method == "EE" and not tau2_fixed:
             notes.append("Knapp-Hartung adjustment applied to an equal-effects model")
     vb = s2w * A
@@ -378,7 +393,7 @@ def metareg(
     except np.linalg.LinAlgError:
         QM = nan
     F = F_df1 = F_df2 = nan
-    if test == "knha":
+    if test in KNHA_TESTS:
         df = float(k - p)
         F, F_df1, F_df2 = (QM / m if s2w > 0 else nan), float(m), df
         QM_p = float(f_sf(F, m, df)) if df > 0 and s2w > 0 else nan
@@ -433,6 +448,7 @@ def metareg(
         R2=R2,
         tau2_RE=tau2_RE,
         s2w=s2w,
+        s2w_raw=s2w_raw,
         converged=converged,
         note="; ".join(notes),
         crit=crit,
@@ -446,9 +462,9 @@ def fit_batch(
     batch of full design matrices ``Xb`` (n, k, p) of the same studies, in one
     vectorised pass (each as :func:`metareg`).
 
-    Returns ``beta`` (n, p), ``stat`` (n, p: z, or t for ``"knha"``) and ``QM``
+    Returns ``beta`` (n, p), ``stat`` (n, p: z, or t for ``"knha"``/``"adhoc"``) and ``QM``
     (n,: the Wald chi-square of the coefficients ``btt``, default all but the
-    first; for ``"knha"`` metafor's F = QM / m with the Knapp-Hartung factor),
+    first; for ``"knha"``/``"adhoc"`` metafor's F = QM / m with the Knapp-Hartung factor),
     NaN where tau² did not converge. ``k <= p`` fits with tau² = 0.
     """
     return fit_batch_tests(yi, vi, Xb, tau2_method=tau2_method, tests=(test,), btt=btt, tol=tol,
@@ -504,10 +520,9 @@ def _batch_tests(batch: Batch, *, tau2_method, tests, btt, tol, max_iter, start=
         if not idx.size:
             continue
         A = A0
-        if test == "knha":
-            rss = np.einsum("nk,nk->n", w * r, r)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / (k - p))
+        if test in KNHA_TESTS:
+            s2w, _ = knha_factor(np.einsum("nk,nk->n", w * r, r), np.full(idx.size, float(k - p)),
+                                 adhoc=test == "adhoc")
             A = A0 * s2w[:, None, None]
         bt = b[:, btt]
         sub = A[:, btt][:, :, btt]
@@ -515,7 +530,7 @@ def _batch_tests(batch: Batch, *, tau2_method, tests, btt, tol, max_iter, start=
             q = np.einsum("ni,ni->n", bt, np.linalg.solve(sub, bt[..., None])[..., 0])
             z = b / np.sqrt(np.einsum("nii->ni", A))
         beta[idx], stat[idx] = b, z
-        qm[idx] = q / len(btt) if test == "knha" else q
+        qm[idx] = q / len(btt) if test in KNHA_TESTS else q
     return out
 
 
@@ -525,7 +540,7 @@ def qm_batch(
     """Omnibus statistic for a batch of full design matrices, vectorised.
 
     ``Xb`` has shape (n, k, p) and includes the intercept column. Returns
-    ``QM`` (test ``"z"``) or ``F = QM/m`` (test ``"knha"``, metafor's
+    ``QM`` (test ``"z"``) or ``F = QM/m`` (tests ``"knha"``, ``"adhoc"``, metafor's
     convention) per matrix, NaN where the fit failed (:func:`fit_batch`).
     """
     return fit_batch(yi, vi, Xb, tau2_method=tau2_method, test=test, btt=btt, tol=tol, max_iter=max_iter)[2]
@@ -573,7 +588,8 @@ def predict_line(result: MetaRegResult, x_grid) -> LinePrediction:
         \\hat\\mu \\pm c\\,\\mathrm{SE}, \\quad
         \\hat\\mu \\pm c\\sqrt{\\mathrm{SE}^2 + \\hat\\tau^2},
 
-    with ``c`` the normal (test ``z``) or t(k - p) (``knha``) quantile.
+    with ``c`` the normal (test ``z``) or t(k - p) (``knha``, ``adhoc``) quantile and the
+    covariance of the fit (scaled by the Knapp-Hartung factor, floored at 1 for ``adhoc``).
     ``x_grid`` holds moderator values without the intercept: shape (n,) for
     one moderator, (n, m) for several.
     """

@@ -19,6 +19,7 @@ import re
 import pandas as pd
 
 from scimeta.grade import format_number as _f
+from scimeta.pool import ADHOC_FLOOR_TEXT, SINGLE_STUDY_LABEL, adhoc_floored
 from scimeta.safe import html_escape
 from scimeta.settings import Settings, comparison_text
 
@@ -30,7 +31,10 @@ _TAU2 = {
     "EB": "empirical Bayes",
 }
 _CI = {"wald": "Wald-type (normal quantile)",
-       "hksj": "Hartung–Knapp–Sidik–Jonkman (t distribution, k − 1 df)"}
+       "hksj": "Hartung–Knapp–Sidik–Jonkman (t distribution, k − 1 df)",
+       "hksj_adhoc": "Hartung–Knapp–Sidik–Jonkman with the ad hoc correction (t distribution, "
+                     "k − 1 df, variance factor floored at 1 so that no interval is narrower "
+                     "than the Wald-type one; Röver et al. 2015)"}
 _MEASURES = {
     "MD": "mean difference (MD)", "SMD": "standardised mean difference (Hedges' g)",
     "ROM": "ratio of means (log scale)", "MC": "mean change (MC)",
@@ -111,6 +115,37 @@ def _method_line(method: str, n: int) -> str:
     return f"- {_code(method)} ({text}): {n} {'row' if n == 1 else 'rows'}"
 
 
+def _floor_text(pooled: pd.DataFrame, ci_method: str) -> str:
+    """The sentence on the pools whose primary interval the ad hoc floor widened
+    (:data:`scimeta.pool.ADHOC_FLOOR_TEXT`), or ``""``."""
+    if ci_method != "hksj_adhoc" or pooled is None or "hk_factor" not in pooled:
+        return ""
+    primary = pooled[pooled["primary"].astype(str).str.lower() == "true"]
+    primary = primary[pd.to_numeric(primary["k"], errors="coerce") >= 2]
+    floored = adhoc_floored(primary["ci_method"].to_numpy(str),
+                            pd.to_numeric(primary["hk_factor"], errors="coerce").to_numpy(float))
+    if not floored.any():
+        return ""
+    n, total = int(floored.sum()), len(primary)
+    return (f" In {n} of {total} primary pools of two or more studies "
+            f"{ADHOC_FLOOR_TEXT.replace('Hartung-Knapp', 'Hartung–Knapp')} (the pooled table's "
+            "note names them).")
+
+
+def _single_study_text(pooled: pd.DataFrame) -> str:
+    """The sentence on the primary pools of one study (the one rule of
+    :data:`scimeta.pool.SINGLE_STUDY_NOTE`), or ``""``."""
+    if pooled is None or "k" not in pooled or "primary" not in pooled:
+        return ""
+    primary = pooled[pooled["primary"].astype(str).str.lower() == "true"]
+    n = int((pd.to_numeric(primary["k"], errors="coerce") == 1).sum())
+    if not n:
+        return ""
+    return (f" {n} of {len(primary)} primary pools rest on a single study: each is labelled "
+            f"“{SINGLE_STUDY_LABEL}” and is the study's own estimate with its Wald-type CI, "
+            "without heterogeneity or prediction interval.")
+
+
 def methods_text(config: dict, *, arms: pd.DataFrame, effects: pd.DataFrame,
                  pooled: pd.DataFrame, subgroup_tests: pd.DataFrame, bias: pd.DataFrame,
                  sensitivity: pd.DataFrame | None = None, sof: pd.DataFrame | None = None,
@@ -174,10 +209,12 @@ def methods_text(config: dict, *, arms: pd.DataFrame, effects: pd.DataFrame,
     text += (f" Confidence intervals of pooled effects are {_CI[cis[0]]}"
              + (f" (primary), with {', '.join(_CI[c] for c in cis[1:])} also reported" if
                 cis[1:] else "") + f", at the {level:.0%} level.")
+    text += _floor_text(pooled, cis[0]) + _single_study_text(pooled)
     if analysis.common:
         text += " The common-effect (inverse-variance) model is also reported."
     text += (f" {level:.0%} prediction intervals are reported where at least "
-             f"{analysis.pi_min_k} studies are pooled. Heterogeneity is "
+             f"{analysis.pi_min_k} studies are pooled (with the standard error and quantile of "
+             "the primary interval, as metafor's predict). Heterogeneity is "
              "described by Cochran's Q, I², H² and τ² with its Q-profile confidence interval. "
              "Each cohort enters a pool at most once.")
     out += [text, ""]

@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scimeta.estimators import KNHA_TESTS
 from scimeta.metareg import _as_design, fit_rows_tests, metareg
-from scimeta.pool import OneRow, check_yi_vi, pool_many, refit_start
+from scimeta.pool import CI_TESTS, OneRow, check_yi_vi, pool_many, refit_start
 
 __all__ = [
     "COMPTOL", "PERMUTEST_COLUMNS", "PermutationResult", "permutation_count", "permutest",
@@ -56,12 +57,12 @@ class PermutationResult(OneRow):
     names : tuple of str
         Coefficient names (``intrcpt`` first when there is an intercept).
     beta, stat : ndarray
-        Observed coefficients and their z (or t for ``knha``) statistics.
+        Observed coefficients and their z (or t for ``knha``, ``adhoc``) statistics.
     p_perm : ndarray
         Permutation p-value of each coefficient:
         :math:`\\#\\{|z^*| \\ge |z| - \\epsilon\\} / N`.
     QM : float
-        Observed omnibus statistic (for ``knha`` metafor's F).
+        Observed omnibus statistic (for ``knha``, ``adhoc`` metafor's F).
     QM_p_perm : float
         Permutation p-value of QM: :math:`\\#\\{Q_M^* \\ge Q_M - \\epsilon\\} / N`.
     n_perm : int
@@ -253,7 +254,7 @@ def permutest(
     Notes
     -----
     The permuted statistic of the omnibus test is metafor's QM (the F
-    statistic for ``knha``) and of each coefficient its z (t) value; the
+    statistic for ``knha`` and ``adhoc``) and of each coefficient its z (t) value; the
     two-sided p-values are
 
     .. math::
@@ -285,7 +286,7 @@ def permutest_tests(
     btt=None,
     chunk_size: int = CHUNK_SIZE,
 ) -> dict[str, PermutationResult]:
-    """:func:`permutest` under several tests (``"z"``, ``"knha"``) at once:
+    """:func:`permutest` under several tests (``"z"``, ``"knha"``, ``"adhoc"``) at once:
     ``{test: result}``, each the result :func:`permutest` gives for that test
     (the same permutations: they depend on the seed only). A moderator
     model's permuted refits are shared: tau² and the coefficients do not
@@ -316,7 +317,7 @@ def permutest_tests(
             f"{n_exact} distinct permutations > n_perm = {n_perm}: a random sample needs a seed"
         )
     obs_stat = {t: np.asarray(f.stat, dtype=float) for t, f in fits.items()}
-    obs_qm = {t: float(f.F if t == "knha" else f.QM) for t, f in fits.items()}
+    obs_qm = {t: float(f.F if t in KNHA_TESTS else f.QM) for t, f in fits.items()}
     if intercept_only:
         signs = _signs(k, use_exact, n_perm, None if use_exact else np.random.default_rng(int(seed)))
         n = signs.shape[0]
@@ -324,7 +325,7 @@ def permutest_tests(
         perm_qm = {t: np.empty(n) for t in tests}
         step = max(1, min(int(chunk_size), CHUNK_CELLS // k))
         for t in tests:
-            ci = "hksj" if t == "knha" else "wald"
+            ci = next(c for c, test in CI_TESTS.items() if test == t)
             for start in range(0, n, step):
                 s = signs[start:start + step]
                 b = pool_many(s * y, np.broadcast_to(v, s.shape), tau2_method=tau2_method,

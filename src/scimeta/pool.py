@@ -8,8 +8,8 @@ that pools one analysis through :func:`pool_many`.
 
 The statistics reproduce metafor 3.8 (Viechtbauer 2010,
 doi:10.18637/jss.v036.i03) for an intercept-only model: the estimate and its
-Wald (``test = "z"``) or Hartung-Knapp-Sidik-Jonkman (``test = "knha"``)
-inference, ``predict()``'s prediction interval, Cochran's Q, I², H², and the
+Wald (``test = "z"``) or Hartung-Knapp-Sidik-Jonkman (``test = "knha"``, and
+with the factor floored at 1, ``test = "adhoc"``) inference, ``predict()``'s prediction interval, Cochran's Q, I², H², and the
 Q-profile confidence interval of ``confint()``. Differences from metafor are
 deliberate and documented in :func:`pool_many`: k = 1 heterogeneity is NaN
 rather than 0, a common-effect model has no prediction interval, and
@@ -31,6 +31,7 @@ from scimeta.estimators import (
     Batch,
     estimate_tau2,
     heterogeneity,
+    knha_factor,
     q_gen,
     solve_q,
     typical_v,
@@ -39,17 +40,65 @@ from scimeta.estimators import (
 
 __all__ = [
     "CI_METHODS",
+    "CI_TESTS",
+    "KNHA_CI_METHODS",
     "MODELS",
     "TAU2_METHODS",
     "PoolBatch",
+    "ADHOC_FLOOR_TEXT",
+    "SINGLE_STUDY_LABEL",
+    "SINGLE_STUDY_NOTE",
+    "adhoc_floor_note",
+    "adhoc_floored",
     "PoolResult",
     "pool",
     "pool_many",
 ]
 
 TAU2_METHODS = ("EE", "DL", "REML", "PM", "HE", "SJ", "ML", "EB")
-CI_METHODS = ("wald", "hksj")
+CI_METHODS = ("wald", "hksj", "hksj_adhoc")
+#: metafor's ``test`` of each CI method: ``wald`` z, ``hksj`` Knapp-Hartung t (``knha``),
+#: ``hksj_adhoc`` Knapp-Hartung t with the variance factor floored at 1 (``adhoc``).
+CI_TESTS = {"wald": "z", "hksj": "knha", "hksj_adhoc": "adhoc"}
 MODELS = ("common", "random")
+
+#: The CI methods with Knapp-Hartung t inference on k - 1 df.
+KNHA_CI_METHODS = ("hksj", "hksj_adhoc")
+
+
+#: How a pool of one study is named wherever it is shown (figures, captions, the report).
+SINGLE_STUDY_LABEL = "single study, not pooled"
+#: The one rule for a pool of one study, under every model and CI method (as metafor, which
+#: switches to test = "z" when k = 1): the study's own estimate with its Wald-type CI, z and
+#: p; no tau², heterogeneity, Hartung-Knapp interval or prediction interval.
+SINGLE_STUDY_NOTE = (f"k = 1: {SINGLE_STUDY_LABEL}: the study's own estimate and Wald-type CI; "
+                     "no tau2, heterogeneity, Hartung-Knapp interval or prediction interval")
+
+#: A Knapp-Hartung factor this close below 1 is 1 up to rounding (Paule-Mandel and
+#: empirical Bayes solve for a factor of exactly 1 when tau² > 0): not reported as floored.
+ADHOC_FLOOR_TOL = 1e-9
+
+
+def adhoc_floored(ci_method, hk_factor):
+    """Whether the ad hoc floor widened an interval: ``hksj_adhoc`` with a
+    Knapp-Hartung factor (before the floor) below ``1 - ADHOC_FLOOR_TOL``.
+    Elementwise on arrays."""
+    with np.errstate(invalid="ignore"):
+        return ((np.asarray(ci_method) == "hksj_adhoc")
+                & (np.asarray(hk_factor, dtype=float) < 1.0 - ADHOC_FLOOR_TOL))
+
+
+#: What the ad hoc floor did where it changed an interval, in the one wording that
+#: ``pooled.csv``'s note (:func:`adhoc_floor_note`), the forest plot's footnote and the
+#: methods text use.
+ADHOC_FLOOR_TEXT = ("the Hartung-Knapp variance factor was below 1 and was set to 1 (ad hoc "
+                    "correction), so the interval is not narrower than the Wald-type interval")
+
+
+def adhoc_floor_note(hk_factor: float) -> str:
+    """The note of a pool whose Knapp-Hartung factor was floored at 1."""
+    return f"factor {hk_factor:.3g}: {ADHOC_FLOOR_TEXT}"
+
 
 #: Tolerance of the Q-profile root search, relative to ``max(tau2, harmonic mean of vi)``.
 QPROFILE_TOL = 1e-12
@@ -76,6 +125,7 @@ RESULT_FLOAT_FIELDS = (
     "Q",
     "Q_df",
     "Q_p",
+    "hk_factor",
 )
 
 
@@ -103,18 +153,20 @@ class PoolResult(OneRow):
     tau2_method : str
         ``"EE"`` for the common-effect model, else one of
         ``DL, REML, PM, HE, SJ, ML, EB``.
-    ci_method : {"wald", "hksj"}
+    ci_method : {"wald", "hksj", "hksj_adhoc"}
     level : float
         Confidence level of ``ci_*``, ``pi_*`` and ``tau2_ci_*``.
     estimate, se : float
-        Pooled effect and its standard error (HKSJ-scaled for ``hksj``).
+        Pooled effect and its standard error (HKSJ-scaled for ``hksj``, scaled
+        by the factor floored at 1 for ``hksj_adhoc``).
     ci_low, ci_high : float
         Confidence interval of the pooled effect.
     stat, p : float
-        z (``wald``) or t (``hksj``) statistic and its two-sided p-value.
+        z (``wald``) or t (``hksj``, ``hksj_adhoc``) statistic and its
+        two-sided p-value.
     df : float
-        Degrees of freedom of the t distribution (``k - 1``) for ``hksj``;
-        NaN for ``wald``.
+        Degrees of freedom of the t distribution (``k - 1``) for ``hksj`` and
+        ``hksj_adhoc``; NaN for ``wald``.
     pi_low, pi_high : float
         Prediction interval (random-effects model, ``k >= pi_min_k``).
     tau2, tau : float
@@ -125,6 +177,11 @@ class PoolResult(OneRow):
         I² (percent) and H².
     Q, Q_df, Q_p : float
         Cochran's Q, its degrees of freedom ``k - 1`` and p-value.
+    hk_factor : float
+        The Knapp-Hartung variance factor :math:`s^2` before any floor
+        (``hksj``, ``hksj_adhoc``; NaN for ``wald`` and k = 1): under
+        ``hksj_adhoc`` a factor below 1 was floored, so the interval is wider
+        than the unfloored Hartung-Knapp one (:func:`adhoc_floored`).
     converged : bool
         False if an iterative estimator hit its iteration cap.
     iterations : int
@@ -156,6 +213,7 @@ class PoolResult(OneRow):
     Q: float
     Q_df: float
     Q_p: float
+    hk_factor: float
     converged: bool
     iterations: int
     note: str
@@ -194,6 +252,7 @@ class PoolBatch:
     Q: np.ndarray
     Q_df: np.ndarray
     Q_p: np.ndarray
+    hk_factor: np.ndarray
     converged: np.ndarray
     iterations: np.ndarray
     note: tuple[str, ...]
@@ -376,9 +435,11 @@ def pool_many(
         ignores ``tau2_method``; ``tau2_method="EE"`` also selects it.
     tau2_method : {"REML", "DL", "PM", "HE", "SJ", "ML", "EB", "EE"}
         Estimator of the between-study variance.
-    ci_method : {"wald", "hksj"}
+    ci_method : {"wald", "hksj", "hksj_adhoc"}
         ``"wald"``: normal quantiles (metafor ``test = "z"``); ``"hksj"``:
-        Hartung-Knapp-Sidik-Jonkman (metafor ``test = "knha"``).
+        Hartung-Knapp-Sidik-Jonkman (metafor ``test = "knha"``);
+        ``"hksj_adhoc"``: the same with the variance factor floored at 1
+        (metafor ``test = "adhoc"``), never narrower than ``"wald"``.
     level : float
         Confidence level, e.g. 0.95.
     pi_min_k : int
@@ -452,11 +513,20 @@ def pool_many(
 
     (the factor is set to 0 when the weighted residual sum of squares is at
     most machine epsilon, as metafor) and quantiles come from
-    :math:`t_{k-1}`.
+    :math:`t_{k-1}`. ``hksj_adhoc`` floors the factor at 1 (Knapp & Hartung
+    2003, doi:10.1002/sim.1482; Röver et al. 2015,
+    doi:10.1186/s12874-015-0091-1; metafor ``test = "adhoc"``):
+
+    .. math:: \\mathrm{SE}_{adhoc}^2 = \\max\\Big(1, \\frac{\\sum w_i (y_i -
+              \\hat\\mu)^2}{k-1}\\Big) \\cdot \\frac{1}{\\sum w_i},
+
+    with :math:`t_{k-1}` quantiles, so its interval is at least as wide as
+    the Wald one of the same tau² estimate.
 
     **Prediction interval** (metafor ``predict``):
-    :math:`\\hat\\mu \\pm c\\sqrt{\\mathrm{SE}^2 + \\hat\\tau^2}` with the same
-    quantile :math:`c` as the CI (z, or :math:`t_{k-1}` for ``hksj``).
+    :math:`\\hat\\mu \\pm c\\sqrt{\\mathrm{SE}^2 + \\hat\\tau^2}` with the SE
+    and the quantile :math:`c` of the CI (z, or :math:`t_{k-1}` for ``hksj``
+    and ``hksj_adhoc``).
 
     **Heterogeneity** (Higgins & Thompson 2002, doi:10.1002/sim.1186):
     :math:`Q = \\sum (y_i - \\hat\\mu_{EE})^2 / v_i` on :math:`k-1` df. For
@@ -478,10 +548,12 @@ def pool_many(
     root in that range is 0 (below) or :math:`\\tau^2_{max}` (above, with a
     note); both are 0 when :math:`Q(0)` is below the lower quantile.
 
-    **Edge cases.** k = 0: everything NaN. k = 1: the estimate is the single
-    study's effect with its own Wald CI (as metafor); tau², Q, I², H², the
-    tau² CI, HKSJ inference and the prediction interval are NaN, with a note
-    (metafor reports 0/1 for the heterogeneity statistics). k < ``pi_min_k``:
+    **Edge cases.** k = 0: everything NaN. k = 1 (:data:`SINGLE_STUDY_NOTE`,
+    under every model and CI method): the estimate is the single study's
+    effect with its own Wald CI, z and p (as metafor, which sets ``test =
+    "z"`` for k = 1); tau², Q, I², H², the tau² CI, the Hartung-Knapp factor
+    and the prediction interval are NaN (metafor reports 0/1 for the
+    heterogeneity statistics). k < ``pi_min_k``:
     no prediction interval. The common-effect model has no prediction
     interval and no tau² CI. An iterative estimator that does not converge
     within ``max_iter`` gives ``converged = False``, a note, and NaN for tau²
@@ -515,6 +587,7 @@ def pool_many(
 
     k0, k1, kge2 = k == 0, k == 1, k >= 2
     add_note(k0, "k = 0: nothing to pool")
+    add_note(k1, SINGLE_STUDY_NOTE)
     ybar = np.where(k > 0, (Yf * M).sum(axis=1) / np.maximum(k, 1.0), 0.0)
     Yc = (Yf - ybar[:, None]) * M
     batch = Batch(Yc, Vf, M)
@@ -535,7 +608,6 @@ def pool_many(
             tau2[rows] = np.where(conv, t, np.nan)
             converged[rows] = conv
             iterations[rows] = it
-        add_note(k1, "k = 1: tau2 and heterogeneity not estimable; estimate and CI are the single study's")
         add_note(
             ~converged,
             f"{method} estimator did not converge in {int(max_iter)} iterations: tau2 and the results based on it are NaN",
@@ -547,16 +619,19 @@ def pool_many(
     estimate = np.where(np.isnan(t_fit), np.nan, ybar + mu_c)
     with np.errstate(divide="ignore"):
         var = 1.0 / sw  # inf for k = 0, replaced by NaN below
-    if ci_method == "hksj":
+    hk_factor = np.full(m, np.nan)
+    if ci_method in KNHA_CI_METHODS:
         rss = (w * r * r).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / (k - 1.0))
-        var = np.where(kge2, s2w * var, np.nan)
+        s2w, raw = knha_factor(rss, k - 1.0, adhoc=ci_method == "hksj_adhoc")
+        var = np.where(kge2, s2w * var, var)  # k = 1: the study's own (Wald) variance
+        hk_factor = np.where(kge2 & ~np.isnan(t_fit), raw, np.nan)
         df = np.where(kge2, k - 1.0, np.nan)
         add_note(kge2 & (s2w == 0) & ~np.isnan(t_fit), "HKSJ scale factor is 0 (weighted residuals all 0): SE = 0")
-        add_note(k1, "k = 1: HKSJ inference needs k >= 2")
+        if ci_method == "hksj_adhoc":
+            for i in np.flatnonzero(adhoc_floored(ci_method, hk_factor)):
+                notes[i].append(adhoc_floor_note(float(hk_factor[i])))
         with np.errstate(invalid="ignore"):
-            crit = t_isf((1.0 - level) / 2.0, df)
+            crit = np.where(kge2, t_isf((1.0 - level) / 2.0, df), norm_isf((1.0 - level) / 2.0))
     else:
         df = np.full(m, np.nan)
         crit = np.full(m, norm_isf((1.0 - level) / 2.0))
@@ -564,8 +639,9 @@ def pool_many(
     se = np.sqrt(var)
     with np.errstate(invalid="ignore", divide="ignore"):
         stat = estimate / se
-    if ci_method == "hksj":
-        p = t_sf2(stat, df)
+    if ci_method in KNHA_CI_METHODS:
+        with np.errstate(invalid="ignore"):
+            p = np.where(kge2, t_sf2(stat, df), norm_sf2(stat))
     else:
         p = norm_sf2(stat)
     p = np.where(np.isnan(stat), np.nan, p)
@@ -638,6 +714,7 @@ def pool_many(
         Q=Q,
         Q_df=q_df,
         Q_p=Q_p,
+        hk_factor=hk_factor,
         converged=converged,
         iterations=iterations,
         note=tuple("; ".join(n) for n in notes),

@@ -27,6 +27,7 @@ import re
 import pandas as pd
 
 from scimeta.grade import format_number
+from scimeta.pool import SINGLE_STUDY_LABEL
 from scimeta.safe import html_escape as esc
 from scimeta.safe import markdown_html
 from scimeta.settings import analysis_settings, comparison_text, FigureSettings
@@ -41,7 +42,8 @@ MEASURE_NAMES = {
 }
 TAU2_NAMES = {"DL": "DerSimonian–Laird", "REML": "REML", "PM": "Paule–Mandel", "HE": "Hedges",
               "SJ": "Sidik–Jonkman", "ML": "maximum likelihood", "EB": "empirical Bayes"}
-CI_NAMES = {"wald": "Wald", "hksj": "Hartung–Knapp–Sidik–Jonkman"}
+CI_NAMES = {"wald": "Wald", "hksj": "Hartung–Knapp–Sidik–Jonkman",
+            "hksj_adhoc": "Hartung–Knapp–Sidik–Jonkman (ad hoc correction)"}
 #: How much wider than its natural size (1 pt = 1/72 in at 96 px per inch) a figure may be
 #: drawn, within the page's width: the figures' 7-8 pt text then reads at 12-14 px.
 FIGURE_ZOOM = 1.45
@@ -183,7 +185,8 @@ def small_k_warnings(kind: str, k: int, *, min_k_small_study: int, pi_min_k: int
     if k <= 0:
         return ["no study could be pooled"]
     if k == 1:
-        out.append("one study: nothing is pooled, the diamond is that study's estimate")
+        out.append(f"one study ({SINGLE_STUDY_LABEL}): the diamond is that study's estimate "
+                   "and Wald-type CI")
     elif k == 2:
         out.append("two studies: τ² is barely estimable and the HKSJ interval (t with 1 df) is "
                    "very wide")
@@ -203,6 +206,8 @@ def small_k_warnings(kind: str, k: int, *, min_k_small_study: int, pi_min_k: int
 def _pool_words(row) -> str:
     if row is None:
         return "no pooled estimate (see pooled.csv)"
+    if _num(row["k"]) == 1:  # the one rule for a pool of one study (scimeta.pool)
+        return f"{SINGLE_STUDY_LABEL}: the study's own estimate and Wald-type CI"
     if row["model"] == "random":
         tau2 = TAU2_NAMES.get(row["tau2_method"], row["tau2_method"])
         return (f"random effects, τ² by {tau2}, "

@@ -82,7 +82,7 @@ def r_sweep(
     r_grid,
     model: str = "random",
     tau2_method: str = "REML",
-    ci_method: str = "hksj",
+    ci_method: str = "wald",
     level: float = 0.95,
 ) -> pd.DataFrame:
     r"""Pool a before/after analysis again at each assumed pre–post correlation.
@@ -186,18 +186,7 @@ def r_sweep(
         V[:, idx] = np.asarray(es.vi).reshape(m, len(idx))
     batch = pool_many(Y, V, model=model, tau2_method=tau2_method, ci_method=ci_method,
                       level=level)
-    res = batch.to_frame()
-    if k == 1 and ci_method == "hksj":
-        # one study: no Hartung-Knapp interval exists; its own Wald CI, as the forest plot
-        # and pooled.csv's wald row of a one-study pool show it
-        wald = pool_many(Y, V, model=model, tau2_method=tau2_method, ci_method="wald",
-                         level=level).to_frame()
-        for col in ("se", "ci_low", "ci_high", "stat", "p"):
-            if col in res and col in wald:
-                res[col] = wald[col].to_numpy()
-        if "note" in res:
-            res["note"] = [f"{n}; the CI is the study's own (Wald)" if isinstance(n, str) and n
-                           else "the CI is the study's own (Wald)" for n in res["note"]]
+    res = batch.to_frame()  # one study: the pooling module's rule (its own Wald CI)
     out = pd.DataFrame({
         "measure": measure,
         "r_assumed": grid,

@@ -25,9 +25,12 @@ __all__ = [
 
 
 def test_of(ci_method: str) -> str:
-    """The coefficient test that goes with a CI method: ``hksj`` → Knapp–Hartung ``knha``
-    (t and F tests), ``wald`` → ``z`` (normal and chi-squared tests)."""
-    return {"hksj": "knha", "wald": "z"}[ci_method]
+    """The coefficient test that goes with a CI method (:data:`scimeta.pool.CI_TESTS`):
+    ``hksj`` → Knapp–Hartung ``knha`` (t and F tests), ``hksj_adhoc`` → ``adhoc`` (the
+    same with the factor floored at 1), ``wald`` → ``z`` (normal and chi-squared tests)."""
+    from scimeta.pool import CI_TESTS
+
+    return CI_TESTS[ci_method]
 
 
 def comparison_text(comparison: str, arms: Mapping, *, long: bool = False) -> str:
@@ -66,6 +69,7 @@ class AnalysisSettings:
     level: float
     common: bool
     pi_min_k: int
+    subgroup_pools: tuple[str, ...]
 
     @classmethod
     def from_analysis(cls, analysis: Mapping) -> "AnalysisSettings":
@@ -78,6 +82,7 @@ class AnalysisSettings:
             level=float(analysis["level"]),
             common=bool(analysis["common"]),
             pi_min_k=int(analysis["pi_min_k"]),
+            subgroup_pools=tuple(analysis["subgroup_pools"]),
         )
 
     @property
@@ -89,6 +94,12 @@ class AnalysisSettings:
     def ci_method(self) -> str:
         """The primary CI method."""
         return self.ci_methods[0]
+
+    @property
+    def subgroup_scope(self) -> str:
+        """The ``tau2_scope`` of the primary subgroup pools (drawn in subgroup forest plots):
+        ``separate`` when listed in ``subgroup_pools``, else the first listed."""
+        return "separate" if "separate" in self.subgroup_pools else self.subgroup_pools[0]
 
     @property
     def test(self) -> str:

@@ -15,8 +15,8 @@ pipeline's tables:
 
 Small-k guardrails (each written in the ``note`` column, never an exception):
 
-- a subgroup with k = 1 is shown with the study's own effect and model
-  ``common`` under separate tau^2, note "k = 1: no random-effects pool";
+- a subgroup with k = 1 under separate tau^2 is the pooling module's single
+  study (:data:`scimeta.pool.SINGLE_STUDY_NOTE`): its own effect and Wald CI;
   under the common tau^2 it is estimated by the mixed-effects model (as
   metafor's ``rma(yi, vi, mods = ~ factor(g) - 1)``): its own effect with
   standard error :math:`\\sqrt{v_i + \\hat\\tau^2}`;
@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from scimeta._dist import chi2_sf, norm_isf, norm_sf2
+from scimeta._dist import chi2_sf
 from scimeta.faults import attempt, not_computed, with_gaps
 from scimeta.membership import (
     ANALYSIS_KEYS,
@@ -46,13 +46,15 @@ from scimeta.membership import (
 )
 from scimeta.metareg import metareg
 from scimeta.permutation import permutation_count, permutest_tests
-from scimeta.pool import RESULT_FLOAT_FIELDS
+from scimeta.estimators import KNHA_TESTS
+from scimeta.pool import KNHA_CI_METHODS, RESULT_FLOAT_FIELDS, adhoc_floor_note, adhoc_floored
 from scimeta.pool import pool as _pool
 from scimeta.settings import test_of
 from scimeta.tables import columns
 
 __all__ = [
     "MIXED",
+    "SCOPES",
     "ASSIGNMENT_COLUMNS",
     "OVERALL_POOLED_COLUMNS",
     "POOLED_COLUMNS",
@@ -81,6 +83,11 @@ POOLED_COLUMNS = [c for c in OVERALL_POOLED_COLUMNS if c not in ("conf_level", "
 
 TEST_COLUMNS = columns("subgroup_tests")
 
+#: The ``tau2_scope`` values of subgroup pools (config ``subgroup_pools``).
+SCOPES = ("separate", "common", "single_model")
+SINGLE_MODEL_NOTE = ("one model of all tested subgroups (subgroup factor without intercept): "
+                     "common tau^2, one Hartung-Knapp factor on k - G df")
+
 #: ``statistic`` of a test row: which statistic its ``p`` belongs to.
 STATISTIC_Q, STATISTIC_F = "Q_between", "F"
 
@@ -101,27 +108,11 @@ def _nan_row() -> dict:
     return dict.fromkeys(RESULT_FLOAT_FIELDS, math.nan)
 
 
-def _single_study_row(y: float, v: float, level: float) -> dict:
-    z = norm_isf((1 - level) / 2)
-    se = math.sqrt(v)
-    row = _nan_row()
-    row.update(
-        estimate=y,
-        se=se,
-        ci_low=y - z * se,
-        ci_high=y + z * se,
-        stat=y / se,
-        p=float(norm_sf2(y / se)),
-        tau2=0.0,
-        tau=0.0,
-    )
-    row.update(
-        model="common",
-        converged=True,
-        iterations=0,
-        note="k = 1: no random-effects pool; the study's own effect is shown",
-    )
-    return row
+def _single_study_row(pool_fn, y: float, v: float, *, model, tau2_method, ci_method, level) -> dict:
+    """A subgroup of one study: the pooling module's one rule for a single study
+    (:data:`scimeta.pool.SINGLE_STUDY_NOTE`), as every other pool of one study."""
+    return _pool_row(pool_fn, [y], [v], model=model, tau2_method=tau2_method,
+                     ci_method=ci_method, level=level, pi_min_k=1)
 
 
 def _attempted_row(build, *args, tau2_method, ci_method, **kwargs) -> dict:
@@ -146,7 +137,7 @@ def _pool_row(pool_fn, y, v, *, model, tau2_method, ci_method, level, pi_min_k) 
 def _common_scope_row(y, v, tau2, *, tau2_method, ci_method, level, pi_min_k, conv, note):
     """Pool one subgroup with tau^2 fixed at the common (moderator-model) value."""
     k = len(y)
-    if k == 1 and ci_method == "hksj":
+    if k == 1 and ci_method in KNHA_CI_METHODS:
         note = "; ".join(x for x in (note, "k = 1: no Knapp-Hartung adjustment (no residual "
                                      "degrees of freedom in the subgroup), Wald CI") if x)
     test = test_of(ci_method) if k > 1 else "z"
@@ -168,8 +159,11 @@ def _common_scope_row(y, v, tau2, *, tau2_method, ci_method, level, pi_min_k, co
         Q_df=k - 1,
         Q_p=fit.QE_p if k > 1 else math.nan,
         df=fit.df,
+        hk_factor=fit.s2w_raw if test in KNHA_TESTS else math.nan,
     )
     notes = [note] if note else []
+    if adhoc_floored(ci_method, row["hk_factor"]):
+        notes.append(adhoc_floor_note(row["hk_factor"]))
     if k >= pi_min_k:
         half = fit.crit * math.sqrt(se**2 + tau2)
         row.update(pi_low=est - half, pi_high=est + half)
@@ -201,9 +195,44 @@ def _moderator_fit(y, v, labels, tau2_method, test, level):
     k, g = len(y), len(levels)
     if tau2_method != "EE" and k <= g:
         return None, f"k = {k} <= {g} subgroups: no residual degrees of freedom for tau^2"
-    if test == "knha" and k <= g:
+    if test in KNHA_TESTS and k <= g:
         return None, f"k = {k} <= {g} subgroups: no Knapp-Hartung test"
     return metareg(y, v, X, tau2_method=tau2_method, test=test, level=level), ""
+
+
+def _single_model_fit(y, v, labels, tau2_method, test, level):
+    """metafor's ``rma(yi, vi, mods = ~ factor(g) - 1, test = test)``: one coefficient per
+    subgroup (levels sorted), one tau^2 and one Knapp-Hartung factor on k - G df."""
+    levels = sorted(set(labels))
+    X = np.array([[1.0 if lab == lev else 0.0 for lev in levels] for lab in labels])
+    X = pd.DataFrame(X.reshape(len(labels), len(levels)), columns=levels)
+    return metareg(y, v, X, tau2_method=tau2_method, test=test, level=level, intercept=False)
+
+
+def _single_model_row(fit, level_name, *, k, tau2_method, ci_method, pi_min_k, note) -> dict:
+    """Subgroup ``level_name``'s row of the single model (:func:`_single_model_fit`)."""
+    row = _nan_row()
+    j = fit.names.index(level_name)
+    est, se = float(fit.beta[j]), float(fit.se[j])
+    test = test_of(ci_method)
+    row.update(estimate=est, se=se, ci_low=float(fit.ci_low[j]), ci_high=float(fit.ci_high[j]),
+               stat=float(fit.stat[j]), p=float(fit.pval[j]), tau2=fit.tau2,
+               tau=math.sqrt(fit.tau2) if np.isfinite(fit.tau2) else math.nan, df=fit.df,
+               hk_factor=fit.s2w_raw if test in KNHA_TESTS else math.nan)
+    notes = [note]
+    if adhoc_floored(ci_method, row["hk_factor"]):
+        notes.append(adhoc_floor_note(row["hk_factor"]))
+    if k >= pi_min_k and np.isfinite(se) and np.isfinite(fit.tau2):
+        # metafor's predict(): the coefficient's SE and the CI's quantile
+        half = fit.crit * math.sqrt(se**2 + fit.tau2)
+        row.update(pi_low=est - half, pi_high=est + half)
+    else:
+        notes.append(f"prediction interval not reported for k < {pi_min_k}")
+    if fit.note:
+        notes.append(fit.note)
+    row.update(model="random", tau2_method=tau2_method, ci_method=ci_method,
+               converged=fit.converged, iterations=fit.iterations, note="; ".join(notes))
+    return row
 
 
 def pool_subgroups(
@@ -234,17 +263,23 @@ def pool_subgroups(
     common : bool
         Also pool each subgroup with the common-effect model (one row per
         CI method, ``tau2_scope = separate``).
-    scopes : subset of ("separate", "common")
+    scopes : subset of ("separate", "common", "single_model")
         ``separate``: each subgroup has its own tau^2 (the pooling module's
         random-effects pool). ``common``: one tau^2 for all subgroups, from
         the mixed-effects model with the subgroup factor as moderator (as
         R meta's ``tau.common = TRUE``), each subgroup pooled with it by
         :func:`scimeta.metareg.metareg` with ``tau2`` fixed: Wald or
-        Knapp-Hartung CI; prediction interval
+        Knapp-Hartung CI, the Knapp-Hartung factor from the subgroup's own
+        residuals on :math:`k_g - 1` df; prediction interval
         :math:`\\hat\\mu \\pm c\\sqrt{SE^2 + \\hat\\tau^2}` with c the normal
-        or t(k-1) quantile (as metafor's ``predict``); no CI for that tau^2.
+        or t(k_g-1) quantile (as metafor's ``predict``); no CI for that tau^2.
         The common tau^2 is estimated on the tested subgroups only; the
-        :data:`MIXED` group is pooled with it and says so.
+        :data:`MIXED` group is pooled with it and says so. ``single_model``:
+        metafor's one model ``rma(yi, vi, mods = ~ factor(g) - 1, test =
+        ...)`` of the tested subgroups: the same tau^2 as ``common``, but one
+        Knapp-Hartung factor from all residuals, on k - G df, for every
+        subgroup's CI, test and prediction interval (``predict``); the
+        :data:`MIXED` group is not in that model (a row that says so).
     assignments : DataFrame, optional
         Output of :func:`assign_subgroups` (computed when not given).
     pool_fn : callable, optional
@@ -261,15 +296,15 @@ def pool_subgroups(
 
     Notes
     -----
-    k = 1: the study's own effect with model ``common`` and a normal CI is
-    shown under every (tau2_method, ci_method) label, note "k = 1: no
-    random-effects pool". Rows are never dropped silently.
+    k = 1: the study's own effect with its Wald CI under every (model,
+    tau2_method, ci_method), as every pool of one study
+    (:data:`scimeta.pool.SINGLE_STUDY_NOTE`). Rows are never dropped silently.
     """
     if pool_fn is None:
         pool_fn = _pool
-    bad = [s for s in scopes if s not in ("separate", "common")]
+    bad = [s for s in scopes if s not in SCOPES]
     if bad:
-        raise ValueError(f"scopes: unknown value(s) {bad}; use 'separate' and/or 'common'")
+        raise ValueError(f"scopes: unknown value(s) {bad}; use any of {', '.join(SCOPES)}")
     subgroups = list(subgroups)
     a = _assignments(effects, studies, subgroups, populations_map, assignments)
     rows: list[dict] = []
@@ -301,6 +336,14 @@ def pool_subgroups(
                     common_tau2[tm] = (math.nan, False, why)
                 else:
                     common_tau2[tm] = (fit.tau2, fit.converged, fit.note)
+        single = {}
+        if "single_model" in scopes:
+            for tm in tau2_methods:
+                for cm in ci_methods:
+                    result, failed = attempt(
+                        _single_model_fit, tested["yi"].to_numpy(float), tested["vi"].to_numpy(float),
+                        list(tested["subgroup"].astype(str)), tm, test_of(cm), level)
+                    single[tm, cm] = (result, not_computed(failed) if result is None else "")
         for sub, sg in g.groupby("subgroup", sort=True):
             sg = sg.sort_values(["study_id", "population"], kind="mergesort")
             y = sg["yi"].to_numpy(float)
@@ -326,8 +369,22 @@ def pool_subgroups(
                 for cm in ci_methods:
                     for scope in scopes:
                         if k == 1 and scope == "separate":
-                            r = _single_study_row(float(y[0]), float(v[0]), level)
-                            r.update(tau2_method=tm, ci_method=cm)
+                            r = _single_study_row(pool_fn, float(y[0]), float(v[0]),
+                                                  model="random", tau2_method=tm,
+                                                  ci_method=cm, level=level)
+                        elif scope == "single_model":
+                            fit, why = single[tm, cm]
+                            if sub == MIXED or fit is None:
+                                r = _nan_row()
+                                r.update(model="random", tau2_method=tm, ci_method=cm,
+                                         converged=False, iterations=0,
+                                         note=("not in the single model (left out of the tests)"
+                                               if sub == MIXED else f"no single model: {why}"))
+                            else:
+                                r = _attempted_row(
+                                    _single_model_row, fit, str(sub), k=k, tau2_method=tm,
+                                    ci_method=cm, pi_min_k=pi_min_k,
+                                    note=SINGLE_MODEL_NOTE)
                         elif scope == "separate":
                             r = _attempted_row(
                                 _pool_row,
@@ -375,8 +432,8 @@ def pool_subgroups(
             if common:
                 for cm in ci_methods:
                     if k == 1:
-                        r = _single_study_row(float(y[0]), float(v[0]), level)
-                        r.update(tau2_method="EE", ci_method=cm)
+                        r = _single_study_row(pool_fn, float(y[0]), float(v[0]), model="common",
+                                              tau2_method="EE", ci_method=cm, level=level)
                     else:
                         r = _attempted_row(
                             _pool_row,
@@ -423,7 +480,7 @@ def exact_permutation_count(labels: Sequence) -> int:
 
 def _permutation_p(y, v, labels, *, tau2_method, tests, n_perm, seed):
     """p-value of QM (or F) by permuting the subgroup labels, for each test of ``tests``
-    (``"z"``, ``"knha"``; the refits are shared): :func:`scimeta.permutation.permutest_tests`
+    (``"z"``, ``"knha"``, ``"adhoc"``; the refits are shared): :func:`scimeta.permutation.permutest_tests`
     on the factor's contrast columns (levels sorted, the first the reference).
 
     Returns ``{test: (p_perm, n_run, exact, note)}``; ``n_run`` counts the refits run,
@@ -493,11 +550,12 @@ def _separate_tau2_row(base, y, v, labels, levels, tau2_method, mixed_note) -> d
 def _moderator_row(base, y, v, labels, tau2_method, ci_method, level, n_perm, seed,
                    mixed_note, permutations=None) -> dict:
     """The mixed-effects model with the subgroup factor: chi^2 test of Q_M (``wald``) or
-    the Knapp-Hartung F test (``hksj``), with its permutation p-value."""
+    the Knapp-Hartung F test (``hksj``; ``hksj_adhoc``: its factor floored at 1), with its
+    permutation p-value."""
     G = len(set(labels))
     test = test_of(ci_method)
     row = {**base, "method": "moderator_model", "tau2_method": tau2_method,
-           "ci_method": ci_method, "statistic": STATISTIC_F if test == "knha" else STATISTIC_Q,
+           "ci_method": ci_method, "statistic": STATISTIC_F if test in KNHA_TESTS else STATISTIC_Q,
            "Q_between": math.nan, "df": G - 1 if G >= 2 else math.nan, "p": math.nan,
            "F": math.nan, "df2": math.nan, "p_perm": math.nan, "n_perm": 0,
            "perm_exact": False}
@@ -510,7 +568,7 @@ def _moderator_row(base, y, v, labels, tau2_method, ci_method, level, n_perm, se
     if fit is None:
         notes.append(why)
     else:
-        if test == "knha":
+        if test in KNHA_TESTS:
             row.update(df=fit.F_df1, p=fit.QM_p, F=fit.F, df2=fit.F_df2)
             notes.append("Knapp-Hartung F test: the statistic is F on (df, df2); "
                          "no chi-square Q_between")
@@ -577,7 +635,7 @@ def subgroup_tests(
         (metafor ``rma(yi, vi, mods = ~ factor(g))``, one tau^2):
         :math:`Q_M = \\hat\\beta_b^\\top V_{bb}^{-1}\\hat\\beta_b` on the G - 1
         contrasts, chi^2 test for ``wald`` (``statistic = "Q_between"``,
-        ``F`` empty); for ``hksj`` the Knapp-Hartung F test
+        ``F`` empty); for ``hksj`` (``hksj_adhoc``: the factor floored at 1) the Knapp-Hartung F test
         :math:`F = Q_M/(G-1)` on (``df``, ``df2``) = (G - 1, k - G)
         (``statistic = "F"``, ``Q_between`` empty, ``p`` the F-test
         p-value). ``p_perm``: the
@@ -631,7 +689,7 @@ def subgroup_tests(
             "k_groups": G,
             "k": len(y),
         }
-        tests = tuple(dict.fromkeys("knha" if cm == "hksj" else "z" for cm in ci_methods))
+        tests = tuple(dict.fromkeys(test_of(cm) for cm in ci_methods))
         for tm in tau2_methods:
             rows.append(_separate_tau2_row(base, y, v, labels, levels, tm, mixed_note))
             # one set of permuted refits serves every CI method (tau² does not depend on it)

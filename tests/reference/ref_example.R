@@ -8,7 +8,8 @@
 #     independently of scimeta.effects;
 #   - for every outcome x comparison x measure, the rows with
 #     population == "all" pooled with rma() for EE, REML, DL and PM, each with
-#     test = "z" and test = "knha", with predict() and the Q-profile confint().
+#     test = "z", test = "knha" and test = "adhoc", with predict() and the Q-profile
+#     confint().
 # Run from the repository root:  Rscript tests/reference/ref_example.R
 #
 # Conventions of the inputs (group 1 = follow-up for before/after rows):
@@ -96,7 +97,7 @@ for (i in seq_len(nrow(inputs))) {
 # ---------------------------------------------------------------------------
 
 methods <- c("EE", "REML", "DL", "PM")
-tests <- c("z", "knha")
+tests <- c("z", "knha", "adhoc")
 control_text <- "list(threshold = 1e-12, maxiter = 10000, tol = 1e-13)"
 confint_control_text <- "list(tol = 1e-13, maxiter = 10000)"
 

@@ -36,7 +36,9 @@ TAU2_NAMES = {
     "ML": "maximum likelihood",
     "EB": "empirical Bayes",
 }
-CI_NAMES = {"wald": "Wald-type (normal)", "hksj": "Hartung–Knapp–Sidik–Jonkman (t)"}
+CI_NAMES = {"wald": "Wald-type (normal)", "hksj": "Hartung–Knapp–Sidik–Jonkman (t)",
+            "hksj_adhoc": "Hartung–Knapp–Sidik–Jonkman (t), ad hoc correction (never narrower "
+                          "than Wald)"}
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon, Rectangle
 from matplotlib.ticker import MaxNLocator, NullLocator
 from scimeta._dist import norm_ppf
+from scimeta.pool import ADHOC_FLOOR_TEXT, KNHA_CI_METHODS, SINGLE_STUDY_LABEL, adhoc_floored
 from scimeta.safe import rst_text
 from scimeta.settings import comparison_text
 
@@ -580,7 +581,7 @@ def _test_text(pool):
         note = _pretty(str(pool.get("note") or "").strip())
         return "Test for overall effect: not available" + (f" ({note})" if note else "")
     df = pool.get("df", np.nan)
-    if pool.get("ci_method") == "hksj" and np.isfinite(df):
+    if pool.get("ci_method") in KNHA_CI_METHODS and np.isfinite(df):
         return (f"Test for overall effect: t = {fmt_num(stat, 2)}, df = {df:g} "
                 f"({fmt_p(pool.get('p'))})")
     return f"Test for overall effect: z = {fmt_num(stat, 2)} ({fmt_p(pool.get('p'))})"
@@ -726,16 +727,27 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
                 data_extra.append({"element": "warning", "text": caution})
     if subgroup_var is not None:
         footer.append(_membership_text(sections, overall, total_st, eff))
-    if model == "random":
+    if overall is not None and _pool_k(overall) == 1:  # the one rule for a pool of one study (scimeta.pool.SINGLE_STUDY_NOTE)
+        footer.append(f"One study ({SINGLE_STUDY_LABEL}): the total is the study's own estimate "
+                      f"with its {level:.0%} Wald-type CI; no heterogeneity, "
+                      "Hartung\u2013Knapp interval or prediction interval.")
+    elif model == "random":
         footer.append(f"Random-effects model, inverse-variance weights; \u03c4\u00b2 estimator: "
                       f"{TAU2_NAMES.get(tau2_method, tau2_method)}; {level:.0%} CI: "
                       f"{CI_NAMES.get(ci_method, ci_method)}.")
     else:
         footer.append(f"Common-effect model, inverse-variance weights; {level:.0%} CI: "
                       f"{CI_NAMES.get(ci_method, ci_method)}.")
-    if overall is not None and _pool_k(overall) == 1 and ci_method == "wald":
-        footer.append(f"One study: the total is the study's own estimate with its {level:.0%} "
-                      "Wald CI (a Hartung\u2013Knapp interval needs at least 2 studies).")
+    drawn = {(p.get("subgroup_var"), str(p.get("subgroup"))): p
+             for p in [s.pool for s in sections] + [overall] if p is not None}
+    floored = [key for key, p in drawn.items()
+               if adhoc_floored(p.get("ci_method", ""), p.get("hk_factor", np.nan))]
+    if floored:
+        which = ("this pool" if len(drawn) == 1 else "the total" if floored == [("overall", "all")]
+                 else f"all {len(drawn)} pools" if len(floored) == len(drawn)
+                 else f"{len(floored)} of the {len(drawn)} pools")
+        footer.append(f"For {which}, {ADHOC_FLOOR_TEXT.replace('Hartung-Knapp', 'Hartung–Knapp')}.")
+        data_extra.append({"element": "note", "text": ADHOC_FLOOR_TEXT})
     notes = [f"Study CIs: {level:.0%}, normal approximation."]
     if overall is not None and model == "random":
         notes.append(f"Prediction interval shown when k \u2265 {pi_min_k}.")
@@ -859,6 +871,8 @@ def _pool_rows(pool, st, kind, j, tr, digits, level, comparison, subgroup, *, wi
                descriptive=False):
     est, lo, hi = (float(pool.get(k, np.nan)) for k in ("estimate", "ci_low", "ci_high"))
     name = "Subtotal" if kind == "subtotal" else "Total"
+    if _pool_k(pool) == 1:
+        name = SINGLE_STUDY_LABEL[:1].upper() + SINGLE_STUDY_LABEL[1:]
     label = f"{name}{', descriptive' if descriptive else ''} ({level:.0%} CI)"
     n1 = np.nansum(_num_col(st, "n1"))
     n2 = np.nansum(_num_col(st, "n2"))
