@@ -59,6 +59,10 @@ CONTRACT_TABLES = {
         "study_id", "study", "tool", "domain", "domain_label", "judgement", "overall_common",
         "support", "note",
     ],
+    "results/tables/caveats.csv": [
+        "caveat", "kind", "text", "studies", "outcome", "comparison", "measure", "left_out",
+        "k", "estimate", "ci_low", "ci_high", "note",
+    ],
 }
 #: Report limits: the example review's page stays small enough to mail.
 REPORT_MAX_BYTES = 5 * 1024 * 1024

@@ -60,6 +60,8 @@ __all__ = [
     "SOF_COLUMNS",
     "DRAFT_LABEL",
     "LEVELS",
+    "pool_studies",
+    "pool_effects",
     "pool_weights",
     "start_certainty",
     "risk_of_bias_rule",
@@ -130,6 +132,20 @@ def _pct(share: float) -> str:
     return f"{100 * share:.0f}%"
 
 
+def pool_studies(pooled_row) -> list[str]:
+    """The study ids of one row of ``pooled.csv``, in its order."""
+    return [s for s in str(pooled_row["studies"]).split(";") if s and s != "nan"]
+
+
+def pool_effects(effects: pd.DataFrame, pooled_row) -> pd.DataFrame:
+    """The rows of ``effects.csv`` that an overall pool of ``pooled.csv`` pooled."""
+    return effects[(effects["outcome"] == pooled_row["outcome"])
+                   & (effects["comparison"] == pooled_row["comparison"])
+                   & (effects["measure"] == pooled_row["measure"])
+                   & (effects["population"] == "all")
+                   & effects["study_id"].isin(pool_studies(pooled_row))]
+
+
 def pool_weights(effects: pd.DataFrame, pooled_row) -> dict:
     """Each study's share of the weight in one pool (the inverse-variance weights).
 
@@ -150,13 +166,8 @@ def pool_weights(effects: pd.DataFrame, pooled_row) -> dict:
     dict
         ``study_id`` → share (summing to 1), in the pool's study order.
     """
-    ids = [s for s in str(pooled_row["studies"]).split(";") if s and s != "nan"]
-    rows = effects[(effects["outcome"] == pooled_row["outcome"])
-                   & (effects["comparison"] == pooled_row["comparison"])
-                   & (effects["measure"] == pooled_row["measure"])
-                   & (effects["population"] == "all")
-                   & effects["study_id"].isin(ids)]
-    vi = rows.set_index("study_id")["vi"].astype(float)
+    ids = pool_studies(pooled_row)
+    vi = pool_effects(effects, pooled_row).set_index("study_id")["vi"].astype(float)
     tau2 = _num(pooled_row.get("tau2")) if pooled_row.get("model") == "random" else 0.0
     tau2 = tau2 if math.isfinite(tau2) else 0.0
     w = {sid: 1.0 / (float(vi[sid]) + tau2) for sid in ids if sid in vi.index}
@@ -489,10 +500,8 @@ def summary_of_findings(pooled: pd.DataFrame, effects: pd.DataFrame, studies: pd
 
 def _sof_row(base, row, note, effects, design_of, oc, level, bias, rob_overall) -> dict:
     comparison, measure = base["comparison"], base["measure"]
-    ids = [s for s in str(row["studies"]).split(";") if s]
-    rows = effects[(effects["outcome"] == base["outcome"]) & (effects["comparison"] == comparison)
-                   & (effects["measure"] == measure) & (effects["population"] == "all")
-                   & effects["study_id"].isin(ids)]
+    ids = pool_studies(row)
+    rows = pool_effects(effects, row)
     k = int(row["k"])
     n = _num(row["n"])
     designs = [design_of.get(s, "") for s in ids]
