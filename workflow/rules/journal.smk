@@ -140,6 +140,7 @@ rule methods:
         subgroup_tests=CONTRACT_TABLES["subgroup_tests"],
         bias=CONTRACT_TABLES["bias"],
         sensitivity=CONTRACT_TABLES["sensitivity"],
+        caveats=JOURNAL_TABLES["caveats"],
     output:
         text=report(
             "results/methods.md",
