@@ -160,8 +160,9 @@ def test_imprecision_follows_direction_of_benefit():
 def test_publication_bias_only_from_ten_studies():
     bias = pd.DataFrame({"test": ["egger_rma", "begg"], "p": [0.04, 0.2]})
     level, why = grade.publication_bias_rule(9, bias)
-    assert level == 0 and why == ("not assessed: 9 studies, fewer than 10, are too few for a "
-                                  "funnel plot or a test of small-study effects")
+    assert level == 0 and why == ("not assessed: with 9 studies (fewer than 10) neither a "
+                                  "funnel plot nor a test of small-study effects can detect "
+                                  "publication bias")
     level, why = grade.publication_bias_rule(12, bias)
     assert level == 1 and why.startswith("Egger's test p = 0.040 (k = 12)")
     assert grade.publication_bias_rule(12, bias.assign(p=[0.3, 0.2]))[0] == 0
@@ -235,7 +236,7 @@ def test_summary_of_findings_mid_and_ois():
     ois = grade.optimal_information_size(10.0, 4.0)
     assert f"optimal information size of {math.ceil(ois)}" in row["imprecision_reason"]
     assert row["n"] == 120.0 < ois
-    assert row["publication_bias_reason"].startswith("not assessed: 2 studies, fewer than 10")
+    assert row["publication_bias_reason"].startswith("not assessed: with 2 studies (fewer than")
     assert row["risk_of_bias_reason"] == ("not assessed: the review has no risk-of-bias "
                                           "assessments")
     assert row["indirectness"] == "not assessed"  # nothing declared

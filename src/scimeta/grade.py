@@ -90,8 +90,7 @@ NOT_ASSESSED = "not assessed"
 DESIGN_WORDS = {"rct": "randomised trial", "controlled": "non-randomised controlled study",
                 "single_arm": "single-arm series"}
 #: The summary of findings' words for a change from baseline without a concurrent control.
-UNCONTROLLED = ("change from baseline in treated patients without a concurrent control "
-                "group: not a comparative effect of the treatment")
+UNCONTROLLED = "uncontrolled change from baseline: not a comparative effect"
 #: I² (%) from which inconsistency is serious / very serious.
 I2_SERIOUS, I2_VERY_SERIOUS = 50.0, 75.0
 #: Fewest studies for a small-study test to count, and its threshold.
@@ -385,7 +384,7 @@ def imprecision_rule(ci: tuple, *, k: int = 2, null: float = 0.0, mid: float | N
         reasons.append("no minimal important difference declared for this outcome, so "
                        "whether the interval includes unimportant effects and the optimal "
                        "information size were not assessed")
-    return levels, text + " " + "; ".join(reasons)
+    return levels, text + ": " + "; ".join(reasons)
 
 
 def publication_bias_rule(k: int, bias_rows: pd.DataFrame | None) -> tuple[int, str]:
@@ -395,9 +394,9 @@ def publication_bias_rule(k: int, bias_rows: pd.DataFrame | None) -> tuple[int, 
     comparison, measure and primary estimator).
     """
     if k < PUBBIAS_MIN_K:
-        return 0, (f"not assessed: {k} {'study' if k == 1 else 'studies'}, fewer than "
-                   f"{PUBBIAS_MIN_K}, are too few for a funnel plot or a test of small-study "
-                   "effects")
+        return 0, (f"not assessed: with {k} {'study' if k == 1 else 'studies'} (fewer than "
+                   f"{PUBBIAS_MIN_K}) neither a funnel plot nor a test of small-study effects "
+                   "can detect publication bias")
     egger = (bias_rows[bias_rows["test"] == "egger_rma"] if bias_rows is not None
              else pd.DataFrame())
     p = _num(egger["p"].iloc[0]) if len(egger) else math.nan
@@ -532,7 +531,8 @@ def _sof_row(base, row, note, effects, design_of, oc, level, bias, rob_overall) 
                                              n=n, ois=ois, level=level)
     if ratio:
         imp_reason = imp_reason.replace(f"CI {format_number(lo)} to {format_number(hi)}",
-                                        f"CI {format_number(lo)} to {format_number(hi)} (log scale)")
+                                        f"CI {format_number(lo)} to {format_number(hi)} (log "
+                                        "scale)")
     primary_bias = None
     if bias is not None and len(bias):
         primary_bias = bias[(bias["outcome"] == base["outcome"])
