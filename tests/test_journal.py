@@ -357,7 +357,7 @@ def test_report_lists_caveats_audit_findings_and_figures_not_drawn():
     assert "Caveat 2</b>: Doses differ." in section
     # warnings and errors, each linked to its row of the audit page and to its outcome;
     # the info finding only counted
-    assert "1 errors, 2 warnings; 1 further findings for information" in section
+    assert "1 error, 2 warnings; 1 further findings for information" in section
     assert '<a href="audit.html#finding-2">row 2</a>' in section
     assert '<a href="audit.html#finding-4">row 4</a>' in section
     assert "audit.html#finding-1" not in section

@@ -118,7 +118,7 @@ def _leave_out(rest: pd.DataFrame, row, settings) -> dict:
         ci_method = "wald"
         fit = pool(yi, vi, model=row["model"], tau2_method=row["tau2_method"],
                    ci_method=ci_method, level=settings.level, pi_min_k=settings.pi_min_k)
-        note = f"one study left: its own Wald CI (the {row['ci_method']} CI needs two)"
+        note = "one study left: its own Wald CI (the primary interval needs two studies)"
     return {"k": int(fit.k), "estimate": fit.estimate, "ci_low": fit.ci_low,
             "ci_high": fit.ci_high, "tau2": fit.tau2 if len(yi) > 1 else np.nan,
             "I2": fit.I2 if len(yi) > 1 else np.nan, "ci_method": ci_method, "note": note}

@@ -76,7 +76,7 @@ figcaption { font-size: 0.9em; color: #333; margin-top: 6px; }
 .cert-low { background: #fbeccb; } .cert-very { background: #f8d5d2; }
 details { margin: 8px 0; } summary { cursor: pointer; font-weight: 600; }
 td.warn { color: #8a5a00; } td.err { color: #a00; font-weight: 600; }
-ol.footnotes { font-size: 0.86em; color: #333; } .uncontrolled { font-style: italic; color: #6a3d00; }
+ol.footnotes { font-size: 0.86em; color: #333; } td.effect { min-width: 15em; } .uncontrolled { font-style: italic; color: #6a3d00; }
 code { font-size: 0.92em; background: #f3f3f3; padding: 0 3px; }
 """
 
@@ -265,8 +265,9 @@ def caveats_section(*, config: dict, audit: pd.DataFrame | None,
             ["_s", "study_id", "outcome"], kind="mergesort", na_position="first")
         others = len(audit) - len(shown)
         counts = shown["severity"].value_counts()
-        out.append("<p>" + esc(", ".join(f"{int(counts.get(s, 0))} {s}s"
-                                          for s in REPORTED_SEVERITIES))
+        out.append("<p>" + esc(", ".join(
+            f"{int(counts.get(s, 0)) or 'no'} {s}{'' if counts.get(s, 0) == 1 else 's'}"
+            for s in REPORTED_SEVERITIES))
                    + (f"; {others} further findings for information" if others else "")
                    + f' on the <a href="{AUDIT_PAGE}">audit page</a> (results/audit.html, '
                    "every finding with its row). Each finding links to its row there and to "
@@ -556,7 +557,8 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
         effect += _footnote(notes, note)
         rows.append([esc(r["label"]), esc(comp_text), esc(who), effect]
                     + [c[d] for d, _ in GRADE_DOMAINS] + [esc(_text(r.get("certainty")))])
-        classes.append([""] * (4 + len(GRADE_DOMAINS)) + [_certainty_class(r.get("certainty"))])
+        classes.append(["", "", "", "effect"] + [""] * len(GRADE_DOMAINS)
+                       + [_certainty_class(r.get("certainty"))])
     out.append(_raw_table(["Outcome", "Comparison", "Studies (participants)",
                            "Effect (primary pool)"] + [h for _, h in GRADE_DOMAINS]
                           + ["Certainty (draft)"], rows, classes=classes))
