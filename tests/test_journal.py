@@ -308,10 +308,10 @@ def test_summary_of_findings_reasons_are_numbered_footnotes():
 
     sof = pd.DataFrame({"start": ["low", "low"], "start_reason": ["starts low", "starts low"],
                         "imprecision": ["serious", "not serious"],
-                        "imprecision_reason": ["a single study", "enough"],
+                        "imprecision_reason": ["a single study", "k = 2: enough"],
                         "risk_of_bias": [None, None]})
     cells, notes = grade_footnotes(sof)
-    assert notes == ["Starts low.", "A single study.", "Enough."]  # one number per reason
+    assert notes == ["Starts low.", "A single study.", "k = 2: enough."]  # one number each
     assert cells[0]["start"] == "low<sup>1</sup>" and cells[1]["start"] == "low<sup>1</sup>"
     assert cells[1]["imprecision"] == "not serious<sup>3</sup>"
     assert cells[0]["risk_of_bias"] == ""

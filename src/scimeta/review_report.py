@@ -76,7 +76,7 @@ figcaption { font-size: 0.9em; color: #333; margin-top: 6px; }
 .cert-low { background: #fbeccb; } .cert-very { background: #f8d5d2; }
 details { margin: 8px 0; } summary { cursor: pointer; font-weight: 600; }
 td.warn { color: #8a5a00; } td.err { color: #a00; font-weight: 600; }
-ol.footnotes { font-size: 0.86em; color: #333; } td.effect { min-width: 15em; } .uncontrolled { font-style: italic; color: #6a3d00; }
+ol.footnotes { font-size: 0.86em; color: #333; } table.sof { font-size: 0.8em; } td.effect { min-width: 12em; } .uncontrolled { font-style: italic; color: #6a3d00; }
 code { font-size: 0.92em; background: #f3f3f3; padding: 0 3px; }
 """
 
@@ -154,9 +154,16 @@ REPORTED_SEVERITIES = ("error", "warning")
 AUDIT_PAGE = "audit.html"
 
 
+_SYMBOL = re.compile(r"^\w\s*[=<>≥≤]")
+
+
 def _sentence(text: str) -> str:
     text = text.strip()
-    return (text[:1].upper() + text[1:]).rstrip(".") + "." if text else ""
+    if not text:
+        return ""
+    if not _SYMBOL.match(text):  # "k = 1" keeps its k
+        text = text[:1].upper() + text[1:]
+    return text.rstrip(".") + "."
 
 
 def grade_footnotes(sof: pd.DataFrame) -> tuple[list[dict], list[str]]:
@@ -191,7 +198,8 @@ def _footnote(notes: list[str], text: str) -> str:
     return f"<sup>{notes.index(text) + 1}</sup>"
 
 
-def _raw_table(headers: list[str], rows: list[list[str]], *, classes=None) -> str:
+def _raw_table(headers: list[str], rows: list[list[str]], *, classes=None,
+               table_class: str = "") -> str:
     """A table of cells already in HTML (headers are text); ``classes``: per row, per cell."""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = []
@@ -199,7 +207,8 @@ def _raw_table(headers: list[str], rows: list[list[str]], *, classes=None) -> st
         cls = classes[i] if classes else [""] * len(row)
         body.append("<tr>" + "".join(f'<td class="{c}">{v}</td>' if c else f"<td>{v}</td>"
                                      for v, c in zip(row, cls)) + "</tr>")
-    return (f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>'
+    attr = f' class="{table_class}"' if table_class else ""
+    return (f'<div class="scroll"><table{attr}><thead><tr>{head}</tr></thead><tbody>'
             + "".join(body) + "</tbody></table></div>")
 
 
@@ -561,7 +570,8 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
                        + [_certainty_class(r.get("certainty"))])
     out.append(_raw_table(["Outcome", "Comparison", "Studies (participants)",
                            "Effect (primary pool)"] + [h for _, h in GRADE_DOMAINS]
-                          + ["Certainty (draft)"], rows, classes=classes))
+                          + ["Certainty (draft)"], rows, classes=classes,
+                          table_class="sof"))
     if notes:
         out.append('<ol class="footnotes">' + "".join(f"<li>{esc(t)}</li>" for t in notes)
                    + "</ol>")
