@@ -248,12 +248,11 @@ def caveats_section(*, config: dict, audit: pd.DataFrame | None,
                        "model; results/tables/caveats.csv).</p>")
             table_rows = []
             for _, r in rows.iterrows():
-                oc = outcomes.get(r["outcome"], {})
+                oc = outcomes[r["outcome"]]
                 left = _text(r["left_out"])
                 table_rows.append([
-                    f'<a href="#outcome-{esc(r["outcome"])}">{esc(oc.get("label", r["outcome"]))}'
-                    "</a>",
-                    esc(comparison_text(r["comparison"], oc.get("arms", {}))),
+                    f'<a href="#outcome-{esc(r["outcome"])}">{esc(oc["label"])}</a>',
+                    esc(comparison_text(r["comparison"], oc["arms"])),
                     esc(r["measure"]), esc(f"without {left}" if left else "all studies"),
                     esc(f"{int(_num(r['k']))}"),
                     esc(_interval(_num(r["estimate"]), r["ci_low"], r["ci_high"])),
