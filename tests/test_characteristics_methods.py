@@ -156,3 +156,63 @@ def test_methods_results_use_the_summary_of_findings():
            "(95% CI −2.62 to 12.88); I² = 70%; draft GRADE certainty **very low**." in text
     assert "- RoB 2: 1 study (high 1)" in text
     assert "## Risk of bias" in text
+
+
+def test_methods_text_lists_only_comparisons_with_data():
+    """"Pain" was requested but has no effect size: not listed as analysed, named as without."""
+    pooled, tests, bias, arms, sens = _tables()
+    text = methods.methods_text(_config(), arms=arms, effects=_effects(), pooled=pooled,
+                                subgroup_tests=tests, bias=bias, sensitivity=sens)
+    measures = text.split("## Effect measures")[1].split("## Synthesis")[0]
+    assert "- Pain at" not in measures
+    assert ("Requested but without any effect size (reasons in excluded.csv): "
+            "Pain (treatment vs control); Pain (follow-up vs baseline).") in measures
+
+
+def test_methods_text_tests_of_the_primary_estimator_whatever_their_ci():
+    """The separate-τ² test has a Wald row only: it is still listed under an HKSJ primary;
+    the mixed-effects model's permutation p at its floor (1 / permutations) is said to be."""
+    pooled, tests, bias, arms, sens = _tables()
+    tests = tests.assign(ci_method="wald")
+    model = {"outcome": "motor", "comparison": "pre_post", "measure": "MC",
+             "subgroup_var": "level", "method": "moderator_model", "tau2_method": "REML",
+             "ci_method": "hksj", "p": 0.00257, "p_perm": 0.1, "n_perm": 10, "perm_exact": True}
+    tests = pd.concat([tests, pd.DataFrame([model])], ignore_index=True)
+    text = methods.methods_text(_config(), arms=arms, effects=_effects(), pooled=pooled,
+                                subgroup_tests=tests, bias=bias, sensitivity=sens)
+    assert "- none" not in text
+    assert ("by level: Q = 19.89, df = 1, p < 0.001 (2 groups, k = 5); mixed-effects model "
+            "p = 0.003, permutation p = 0.100 (10 exact permutations; the smallest p-value "
+            "10 permutations can give") in text
+    tests.loc[tests["method"] == "moderator_model", "p_perm"] = 0.3
+    text = methods.methods_text(_config(), arms=arms, effects=_effects(), pooled=pooled,
+                                subgroup_tests=tests, bias=bias, sensitivity=sens)
+    assert "permutation p = 0.300 (10 exact permutations)" in text
+
+
+def test_permutation_floor():
+    assert methods.permutation_floor(10) == 0.1
+    assert methods.permutation_floor(1000) == 0.001
+    assert np.isnan(methods.permutation_floor(0))
+
+
+def test_methods_text_states_declared_overlap_next_to_the_cohort_rule():
+    pooled, tests, bias, arms, sens = _tables()
+    config = _config()
+    config["caveats"] = [{"kind": "overlap", "studies": ["s1", "s3"], "text": "Same centre."},
+                         {"kind": "other", "studies": [], "text": "Doses differ."}]
+    caveats = pd.DataFrame({
+        "caveat": 1, "kind": "overlap", "text": "Same centre.", "studies": "s1;s3",
+        "outcome": "motor", "comparison": "pre_post", "measure": "MC",
+        "left_out": ["", "s1", "s3"], "k": [3, 2, 2], "estimate": [5.128, 7.65, 5.36]})
+    text = methods.methods_text(config, arms=arms, effects=_effects(), pooled=pooled,
+                                subgroup_tests=tests, bias=bias, sensitivity=sens,
+                                caveats=caveats)
+    assert "enter a pool at most once. Possible overlaps the review could not rule out" in text
+    assert ("- s1 and s3: Same centre. Each of the 1 pools holding two or more of them was "
+            "re-estimated without each in turn (caveats.csv; primary measures: Motor \\*score\\* "
+            "(MC) 5.13 with all 3, 7.65 without s1, 5.36 without s3).") in text
+    assert "- Doses differ." in text
+    plain = methods.methods_text(_config(), arms=arms, effects=_effects(), pooled=pooled,
+                                 subgroup_tests=tests, bias=bias, sensitivity=sens)
+    assert "Possible overlaps" not in plain

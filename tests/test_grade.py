@@ -40,7 +40,8 @@ def test_pool_weights_match_metafor(case):
 def test_start_certainty():
     assert grade.start_certainty("between_arms", ["rct", "rct"])[0] == "high"
     level, why = grade.start_certainty("between_arms", ["rct", "controlled"])
-    assert level == "low" and "controlled" in why
+    assert level == "low" and "non-randomised controlled study" in why
+    assert grade.start_certainty("between_arms", ["single_arm"])[0] == "low"
     level, why = grade.start_certainty("pre_post", ["rct"])
     assert level == "low" and "single-arm before/after" in why
 
@@ -54,7 +55,12 @@ def _overall(**levels):
     ({"a": 0.7, "b": 0.3}, {"a": "low", "b": "high"}, 1, "30%"),
     ({"a": 0.75, "b": 0.25}, {"a": "low", "b": "high"}, 1, "25%"),  # boundary: serious
     ({"a": 0.2, "b": 0.8}, {"a": "some concerns", "b": "high"}, 2, "80%"),
-    ({"a": 0.5, "b": 0.5}, {"a": "some concerns", "b": "some concerns"}, 0, "0%"),
+    # some concerns count: half the weight with concerns is serious, less is not
+    ({"a": 0.5, "b": 0.5}, {"a": "some concerns", "b": "some concerns"}, 1, "0%"),
+    ({"a": 0.5, "b": 0.5}, {"a": "some concerns", "b": "low"}, 1, "0%"),
+    ({"a": 0.4, "b": 0.6}, {"a": "some concerns", "b": "low"}, 0, "0%"),
+    ({"a": 0.3, "b": 0.1, "c": 0.6}, {"a": "some concerns", "b": "high", "c": "low"}, 0, "10%"),
+    ({"a": 0.4, "b": 0.1, "c": 0.5}, {"a": "some concerns", "b": "high", "c": "low"}, 1, "10%"),
 ])
 def test_risk_of_bias_share_of_weight(weights, levels, expected, share):
     level, why = grade.risk_of_bias_rule(weights, _overall(**levels))
@@ -64,13 +70,13 @@ def test_risk_of_bias_share_of_weight(weights, levels, expected, share):
 
 def test_risk_of_bias_not_assessed_is_said():
     assert grade.risk_of_bias_rule({"a": 1.0}, None) == (
-        0, "not assessed: the review has no risk-of-bias sheet")
+        0, "not assessed: the review has no risk-of-bias assessments")
     level, why = grade.risk_of_bias_rule({"a": 0.6, "b": 0.4}, _overall(a="low"))
     assert level == 0 and "not assessed: b (40% of the weight)" in why
 
 
 @pytest.mark.parametrize("k, i2, ci, pi, expected, text", [
-    (1, float("nan"), (1, 2), (math.nan, math.nan), 0, "not applicable: one study"),
+    (1, float("nan"), (1, 2), (math.nan, math.nan), 0, "not applicable: a single study"),
     (4, 20.0, (1, 3), (0.5, 3.5), 0, "excludes no effect"),
     (4, 55.0, (1, 3), (0.5, 3.5), 1, "I² = 55%"),
     (4, 30.0, (1, 3), (-0.5, 4.5), 1, "although the CI excludes it"),
@@ -84,7 +90,10 @@ def test_inconsistency(k, i2, ci, pi, expected, text):
 
 
 def test_indirectness_from_config():
-    assert grade.indirectness_rule(outcome()) == (0, "none declared (config `indirectness`)")
+    # nothing declared: not assessed (no level), never "not serious" by default
+    level, why = grade.indirectness_rule(outcome())
+    assert level is None and why.startswith("not assessed")
+    assert grade.indirectness_rule(outcome(indirectness="not serious"))[0] == 0
     assert grade.indirectness_rule(outcome(indirectness="serious",
                                            indirectness_reason="animal-derived cells")) == (
         1, "animal-derived cells")
@@ -94,28 +103,52 @@ def test_indirectness_from_config():
         grade.indirectness_rule({})
 
 
+def test_indirectness_of_an_uncontrolled_change():
+    """A change from baseline without a control: one level more than declared, at most two."""
+    level, why = grade.indirectness_rule(outcome(), "pre_post")
+    assert level == 1 and why.startswith("uncontrolled before/after estimate")
+    assert "not assessed" in why
+    assert grade.indirectness_rule(outcome(indirectness="not serious"), "pre_post")[0] == 1
+    assert grade.indirectness_rule(outcome(indirectness="serious", indirectness_reason="x"),
+                                   "pre_post")[0] == 2
+    assert grade.indirectness_rule(outcome(indirectness="very serious",
+                                           indirectness_reason="x"), "pre_post")[0] == 2
+
+
 def test_optimal_information_size_formula():
+    """Two arms of equal size, alpha 0.05 two-sided, power 0.8: N = 4 (z + z)^2 SD^2 / MID^2
+    (SD 10, MID 5: 2 * 7.85 * 100 / 25 = 62.8, so 63 per arm)."""
     z = 1.959963984540054 + 0.8416212335729143
-    assert grade.optimal_information_size(10, 5, "between_arms") == pytest.approx(
-        4 * z * z * 100 / 25, rel=1e-12)
-    assert grade.optimal_information_size(10, 5, "pre_post") == pytest.approx(z * z * 4,
-                                                                              rel=1e-12)
+    ois = grade.optimal_information_size(10, 5)
+    assert ois == pytest.approx(4 * z * z * 100 / 25, rel=1e-12)
+    assert math.ceil(ois / 2) == 63
 
 
 @pytest.mark.parametrize("ci, mid, n, ois, expected, text", [
-    ((1.0, 3.0), None, 100, math.nan, 0, "excludes no effect"),
+    ((1.0, 3.0), None, 100, math.nan, 0, "no minimal important difference declared"),
     ((-1.0, 3.0), None, 100, math.nan, 1, "includes no effect"),
-    ((1.0, 3.0), 2.0, 100, math.nan, 1, "crosses the MID (2.00)"),
-    ((2.5, 4.0), 2.0, 100, math.nan, 0, "does not cross the MID"),
+    ((1.0, 3.0), 2.0, 100, math.nan, 1, "crosses the minimal important difference (2.00)"),
+    ((2.5, 4.0), 2.0, 100, math.nan, 0, "does not cross the minimal important difference"),
     ((-3.0, 4.0), 2.0, 100, math.nan, 2, "both an important benefit and an important harm"),
     ((-1.0, 1.5), 2.0, 100, math.nan, 1, "includes no effect"),
-    ((2.5, 4.0), 2.0, 50, 126.0, 1, "50 participants < optimal information size 126"),
+    ((2.5, 4.0), 2.0, 50, 126.0, 1,
+     "50 participants, fewer than the optimal information size of 126"),
     ((-1.0, 1.5), 2.0, 50, 126.0, 2, "optimal information size"),
-    ((2.5, 4.0), 2.0, 200, 126.0, 0, "optimal information size 126 met"),
+    ((2.5, 4.0), 2.0, 200, 126.0, 0, "optimal information size of 126 met"),
 ])
 def test_imprecision(ci, mid, n, ois, expected, text):
     level, why = grade.imprecision_rule(ci, mid=mid, n=n, ois=ois)
     assert level == expected and text in why, why
+
+
+def test_imprecision_of_a_single_study():
+    """One study is at least serious, even when its CI excludes no effect and the MID."""
+    level, why = grade.imprecision_rule((1.0, 3.0), k=1)
+    assert level == 1 and "a single study" in why
+    assert grade.imprecision_rule((2.5, 4.0), k=1, mid=2.0, n=500, ois=126.0)[0] == 1
+    assert grade.imprecision_rule((2.5, 4.0), k=1, mid=2.0, n=50, ois=126.0)[0] == 2
+    assert grade.imprecision_rule((2.5, 4.0), k=2, mid=2.0, n=500, ois=126.0)[0] == 0
+    assert grade.imprecision_rule((math.nan, math.nan), k=1)[0] == 1
 
 
 def test_imprecision_follows_direction_of_benefit():
@@ -126,7 +159,10 @@ def test_imprecision_follows_direction_of_benefit():
 
 def test_publication_bias_only_from_ten_studies():
     bias = pd.DataFrame({"test": ["egger_rma", "begg"], "p": [0.04, 0.2]})
-    assert grade.publication_bias_rule(9, bias) == (0, "not assessed (k < 10)")
+    level, why = grade.publication_bias_rule(9, bias)
+    assert level == 0 and why == ("not assessed: with 9 studies (fewer than 10) neither a "
+                                  "funnel plot nor a test of small-study effects can detect "
+                                  "publication bias")
     level, why = grade.publication_bias_rule(12, bias)
     assert level == 1 and why.startswith("Egger's test p = 0.040 (k = 12)")
     assert grade.publication_bias_rule(12, bias.assign(p=[0.3, 0.2]))[0] == 0
@@ -142,7 +178,7 @@ def test_certainty(start, downgrades, expected):
 
 
 # --------------------------------------------------------------------------- the table
-def _review(k=12, design="rct", mid=None, spread=0.0):
+def _review(k=12, design="rct", mid=None, spread=0.0, declared=True):
     rng = np.random.default_rng(1)
     ids = [f"s{i:02d}" for i in range(k)]
     yi = 2.0 + spread * rng.standard_normal(k)
@@ -165,6 +201,8 @@ def _review(k=12, design="rct", mid=None, spread=0.0):
           "indirectness_reason": ""}
     if mid is not None:
         oc["mid"] = mid
+    if not declared:
+        del oc["indirectness"], oc["indirectness_reason"]
     config = validated_config(outcomes={"motor": oc, "empty": dict(oc, label="E")})
     return pooled, effects, studies, config, fit
 
@@ -192,14 +230,17 @@ def test_summary_of_findings_row_from_crafted_analysis():
 
 
 def test_summary_of_findings_mid_and_ois():
-    pooled, effects, studies, config, _ = _review(k=2, mid=4.0)
+    pooled, effects, studies, config, _ = _review(k=2, mid=4.0, declared=False)
     sof = grade.summary_of_findings(pooled, effects, studies, config)
     row = sof[sof["outcome"] == "motor"].iloc[0]
-    ois = grade.optimal_information_size(10.0, 4.0, "between_arms")
-    assert f"optimal information size {math.ceil(ois)}" in row["imprecision_reason"]
+    ois = grade.optimal_information_size(10.0, 4.0)
+    assert f"optimal information size of {math.ceil(ois)}" in row["imprecision_reason"]
     assert row["n"] == 120.0 < ois
-    assert row["publication_bias_reason"] == "not assessed (k < 10)"
-    assert row["risk_of_bias_reason"] == "not assessed: the review has no risk-of-bias sheet"
+    assert row["publication_bias_reason"].startswith("not assessed: with 2 studies (fewer than")
+    assert row["risk_of_bias_reason"] == ("not assessed: the review has no risk-of-bias "
+                                          "assessments")
+    assert row["indirectness"] == "not assessed"  # nothing declared
+    assert row["indirectness_reason"].startswith("not assessed: the review team has not judged")
 
 
 def test_summary_of_findings_of_the_example_review(tmp_path):
@@ -231,7 +272,28 @@ def test_summary_of_findings_of_the_example_review(tmp_path):
     high_share = sum(ref["weights_pct"][1:]) / 100
     assert sof["risk_of_bias_reason"].startswith(f"{100 * high_share:.0f}% of the weight")
     assert sof["start"] == "low" and sof["imprecision"] == "serious"  # CI includes 0
+    assert sof["indirectness"] == "serious"  # an uncontrolled change from baseline
+    assert sof["note"].startswith(grade.UNCONTROLLED)
     assert sof["certainty"] == "very low"
+
+
+def test_summary_of_findings_single_study_is_imprecise():
+    """A randomised single study whose CI excludes no effect: imprecision serious, moderate."""
+    pooled, effects, studies, config, _ = _review(k=1)
+    row = grade.summary_of_findings(pooled, effects, studies, config).iloc[0]
+    assert row["k"] == 1 and row["start"] == "high"
+    assert row["imprecision"] == "serious" and "a single study" in row["imprecision_reason"]
+    assert row["certainty"] == "moderate"
+
+
+def test_reasons_are_words_for_readers():
+    """No config keys, code names or snake_case in any reason a footnote shows."""
+    pooled, effects, studies, config, _ = _review(k=3, design="controlled", declared=False)
+    row = grade.summary_of_findings(pooled, effects, studies, config).iloc[0]
+    for col in [c for c in grade.SOF_COLUMNS if c.endswith("_reason")]:
+        text = row[col]
+        assert "`" not in text and "config" not in text, text
+        assert not any("_" in word for word in text.split()), text
 
 
 def test_summary_of_findings_does_not_depend_on_row_order():

@@ -301,3 +301,82 @@ def test_report_loads_nothing_from_outside():
     assert "default-src 'none'" in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//|data:text)""", page)
     assert not re.search(r"@import|url\(\s*['\"]?https?:", page)
+
+
+def test_summary_of_findings_reasons_are_numbered_footnotes():
+    from scimeta.review_report import grade_footnotes
+
+    sof = pd.DataFrame({"start": ["low", "low"], "start_reason": ["starts low", "starts low"],
+                        "imprecision": ["serious", "not serious"],
+                        "imprecision_reason": ["a single study", "k = 2: enough"],
+                        "risk_of_bias": [None, None]})
+    cells, notes = grade_footnotes(sof)
+    assert notes == ["Starts low.", "A single study.", "k = 2: enough."]  # one number each
+    assert cells[0]["start"] == "low<sup>1</sup>" and cells[1]["start"] == "low<sup>1</sup>"
+    assert cells[1]["imprecision"] == "not serious<sup>3</sup>"
+    assert cells[0]["risk_of_bias"] == ""
+    page = _page(sof=pd.DataFrame({
+        "outcome": ["o"], "label": ["Motor"], "comparison": ["pre_post"], "k": [1], "n": [10],
+        "effect": ["MC 1.00"], "certainty": ["very low"], "note": [""], "start": ["low"],
+        "start_reason": ["single-arm evidence starts low"], "imprecision": ["serious"],
+        "imprecision_reason": ["a single study"]}))
+    assert "low<sup>1</sup>" in page and "serious<sup>2</sup>" in page
+    assert '<ol class="footnotes"><li>Single-arm evidence starts low.</li>' in page
+    assert "not a comparative effect" in page
+
+
+def test_report_lists_caveats_audit_findings_and_figures_not_drawn():
+    audit = pd.DataFrame({
+        "check": ["quote_numbers", "se_as_sd", "prepost_r", "excluded"],
+        "severity": ["info", "warning", "warning", "error"],
+        "study_id": ["s1", "s1", HOSTILE, "s2"], "outcome": ["o", "o", "o;p", ""],
+        "rows": ["3", "4", "5", "6"], "column": ["", "sd", "", ""],
+        "message": ["fine", "SD 2.6 may be an SE", HOSTILE, "no n"]})
+    caveats = pd.DataFrame({
+        "caveat": [1, 1, 1, 2], "kind": ["overlap"] * 3 + ["other"],
+        "text": ["Same centre."] * 3 + ["Doses differ."],
+        "studies": ["s1;s2"] * 3 + [""], "outcome": ["o", "o", "o", None],
+        "comparison": ["pre_post"] * 3 + [None], "measure": ["MC"] * 3 + [None],
+        "left_out": ["", "s1", "s2", None], "k": [3, 2, 2, None],
+        "estimate": [5.13, 7.65, 5.36, None], "ci_low": [1.0, 2.0, 3.0, None],
+        "ci_high": [9.0, 8.0, 7.0, None], "note": ["all studies", "", "", "no analysis"]})
+    cfg = config(outcomes={"o": outcome(label="Motor", timepoint=12)}, caveats=[
+        {"kind": "overlap", "studies": ["s1", "s2"], "text": "Same centre."},
+        {"kind": "other", "studies": [], "text": "Doses differ."}])
+    figures = [{"kind": "funnel", "outcome": "o", "comparison": "pre_post", "measure": "MC",
+                "var": "", "stem": "funnel_o_MC", "svg": "<svg width=\"10pt\"></svg>",
+                "not_drawn": "This figure could not be drawn: bad number"}]
+    empty = pd.DataFrame(columns=["outcome", "subgroup_var", "comparison", "measure",
+                                  "primary"])
+    page = _page(config=cfg, figures=figures, tables={
+        "pooled": empty, "excluded": pd.DataFrame(columns=["outcome"]), "audit": audit,
+        "caveats": caveats})
+    section = page.split('<h2 id="caveats">')[1].split('<h2 id="rob">')[0]
+    assert "Caveat 1</b> (s1, s2): Same centre." in section
+    assert "without s1" in section and "7.65 (2.00 to 8.00)" in section
+    assert "Caveat 2</b>: Doses differ." in section
+    # warnings and errors, each linked to its row of the audit page and to its outcome;
+    # the info finding only counted
+    assert "1 error, 2 warnings; 1 further findings for information" in section
+    assert '<a href="audit.html#finding-2">row 2</a>' in section
+    assert '<a href="audit.html#finding-4">row 4</a>' in section
+    assert "audit.html#finding-1" not in section
+    assert '<a href="#outcome-o">Motor</a>, <a href="#outcome-p">p</a>' in section
+    assert section.index("finding-4") < section.index("finding-2")  # errors first
+    assert "&lt;script&gt;" in section and "<script" not in section
+    assert ('<a href="#fig-funnel_o_MC">funnel_o_MC</a> (Motor): This figure could not be '
+            "drawn: bad number") in section
+
+
+def test_audit_page_rows_carry_the_anchors_the_report_links_to():
+    from scimeta.report import audit_page
+
+    findings = pd.DataFrame({"check": ["a", "b"], "severity": ["info", "warning"],
+                             "study_id": ["s1", "s2"], "outcome": ["o", "o"], "rows": ["1", "2"],
+                             "column": ["", ""], "message": ["m1", "m2"]})
+    page = audit_page(title="Audit", effects=pd.DataFrame(columns=["outcome"]),
+                      arms=pd.DataFrame(columns=["source_row"]), findings=findings,
+                      counts=pd.DataFrame({"outcome": ["o"], "included": [1]}),
+                      excluded=pd.DataFrame(columns=["reason"]), outcome_labels={})
+    # sorted by severity (the warning first), each row keeps its audit.csv number
+    assert page.index('<tr id="finding-2">') < page.index('<tr id="finding-1">')

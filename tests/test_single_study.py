@@ -46,7 +46,7 @@ def test_pooled_table_single_study(ci):
 def test_summary_of_findings_rates_the_single_study_wald_ci(ci):
     table = pooled_table(_effects(), analysis(ci=[ci, "wald"] if ci != "wald" else ["wald"]))
     row, note = primary_pool(table, "o", "pre_post", "MC")
-    assert row["ci_method"] == ci and note == ""
+    assert row["ci_method"] == ci and note == SINGLE_STUDY_LABEL
     assert (row["ci_low"], row["ci_high"]) == pytest.approx(WALD, rel=1e-12)
 
 

@@ -61,6 +61,10 @@ CONTRACT_TABLES = {
         "study_id", "study", "tool", "domain", "domain_label", "judgement", "overall_common",
         "support", "note",
     ],
+    "results/tables/caveats.csv": [
+        "caveat", "kind", "text", "studies", "outcome", "comparison", "measure", "left_out",
+        "k", "estimate", "ci_low", "ci_high", "note",
+    ],
 }
 #: Report limits: the example review's page stays small enough to mail.
 REPORT_MAX_BYTES = 5 * 1024 * 1024
@@ -195,7 +199,7 @@ def test_editing_one_outcome_reruns_only_that_outcome(example_run, tmp_path):
     assert sorted(rule for rule, _ in jobs) == sorted(
         ["effect_sizes", "pools", "diagnostics", "robustness", "figures", "forest",
          "sensitivity_plot", "rob_pool_summary", "gather", "audit", "studies_table",
-         "summary_of_findings", "methods", "report", "all"]
+         "summary_of_findings", "caveats", "methods", "report", "all"]
     ), jobs  # not risk_of_bias: its table and study figures read no outcome's rows
     assert stems == {"MC"}
     snakemake(review)
@@ -422,6 +426,30 @@ def test_journal_outputs_of_the_example_review(example_run):
     assert prisma.at[("participants", "akhlaghpasand2025: screened"), "n"] == 189
     methods = (example_run / "results/methods.md").read_text(encoding="utf-8")
     assert "## Risk of bias" in methods and "draft GRADE certainty" in methods
+
+
+def test_example_review_caveats_and_single_arm_certainty(example_run):
+    """No single-arm (before/after) outcome is rated above low; the declared overlap of the
+    two Tehran series is re-analysed, stated in the methods and on the page with the audit's
+    warnings linked to their rows."""
+    sof = pd.read_csv(example_run / "results/tables/summary_of_findings.csv")
+    pre = sof[sof["comparison"] == "pre_post"]
+    assert len(pre) and pre["certainty"].isin(["low", "very low"]).all()
+    assert (pre["indirectness"] != "not serious").all()
+    caveats = pd.read_csv(example_run / "results/tables/caveats.csv", keep_default_na=False)
+    assert set(caveats["left_out"]) == {"", "akhlaghpasand2025", "oraeeyazdani2021"}
+    methods = (example_run / "results/methods.md").read_text(encoding="utf-8")
+    assert "Each cohort enters a pool at most once" not in methods
+    assert "Possible overlaps the review could not rule out" in methods
+    page = (example_run / "results/report.html").read_text(encoding="utf-8")
+    audit = pd.read_csv(example_run / "results/tables/audit.csv")
+    warned = audit.index[audit["severity"].isin(["warning", "error"])]
+    assert len(warned)
+    audit_page = (example_run / "results/audit.html").read_text(encoding="utf-8")
+    for i in warned:
+        assert f'href="audit.html#finding-{i + 1}"' in page
+        assert f'<tr id="finding-{i + 1}">' in audit_page
+    assert "Caveat 1</b> (akhlaghpasand2025, oraeeyazdani2021)" in page
 
 
 def _example_config():

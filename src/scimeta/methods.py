@@ -23,7 +23,7 @@ from scimeta.pool import ADHOC_FLOOR_TEXT, SINGLE_STUDY_LABEL, adhoc_floored
 from scimeta.safe import html_escape
 from scimeta.settings import Settings, comparison_text
 
-__all__ = ["methods_text", "md_escape", "METHOD_TEXT"]
+__all__ = ["methods_text", "md_escape", "permutation_floor", "METHOD_TEXT"]
 
 _TAU2 = {
     "DL": "DerSimonian–Laird", "REML": "restricted maximum likelihood (REML)",
@@ -149,7 +149,8 @@ def _single_study_text(pooled: pd.DataFrame) -> str:
 def methods_text(config: dict, *, arms: pd.DataFrame, effects: pd.DataFrame,
                  pooled: pd.DataFrame, subgroup_tests: pd.DataFrame, bias: pd.DataFrame,
                  sensitivity: pd.DataFrame | None = None, sof: pd.DataFrame | None = None,
-                 rob_overall: pd.DataFrame | None = None, missing=()) -> str:
+                 rob_overall: pd.DataFrame | None = None, missing=(),
+                 caveats: pd.DataFrame | None = None) -> str:
     """The methods and results paragraphs of a review as Markdown.
 
     Parameters
@@ -170,6 +171,11 @@ def methods_text(config: dict, *, arms: pd.DataFrame, effects: pd.DataFrame,
     missing : sequence of str
         What the review lacks for the journal artefacts
         (:func:`scimeta.journal.missing_inputs`), listed under "Not assessed".
+    caveats : pandas.DataFrame, optional
+        ``results/tables/caveats.csv`` (:func:`scimeta.caveats.caveat_table`):
+        the declared caveats are stated where the text would otherwise
+        contradict them (a possible overlap next to "enters a pool at most
+        once"), with the leave-out estimates of each overlap.
 
     Returns
     -------
@@ -184,15 +190,26 @@ def methods_text(config: dict, *, arms: pd.DataFrame, effects: pd.DataFrame,
            "edit before use.*", ""]
 
     out += ["## Effect measures", ""]
+    no_data = []
     for key, oc in config["outcomes"].items():
-        between = ", ".join(_MEASURES.get(m, m) for m in oc["between_arms"])
-        pre = ", ".join(_MEASURES.get(m, m) for m in oc["pre_post"])
-        parts = [f"{md_escape(comparison_text(c, oc['arms']))} as {ms}"
-                 for c, ms in (("between_arms", between), ("pre_post", pre)) if ms]
-        out.append(f"- {md_escape(oc['label'])} at {oc['timepoint']:g} months "
-                   f"({md_escape(oc['unit'])}): "
-                   + ("; ".join(parts) + ". The first measure of each is the primary one."
-                      if parts else "no comparison requested."))
+        mine = effects[effects["outcome"] == key] if "outcome" in effects else effects.iloc[0:0]
+        parts = []
+        for c in ("between_arms", "pre_post"):
+            have = set(mine.loc[mine["comparison"] == c, "measure"]) if len(mine) else set()
+            measures = [m for m in oc[c] if m in have]
+            if measures:
+                parts.append(f"{md_escape(comparison_text(c, oc['arms']))} as "
+                             + ", ".join(_MEASURES.get(m, m) for m in measures))
+            elif oc[c]:
+                no_data.append(f"{md_escape(oc['label'])} "
+                               f"({md_escape(comparison_text(c, oc['arms']))})")
+        if parts:
+            out.append(f"- {md_escape(oc['label'])} at {oc['timepoint']:g} months "
+                       f"({md_escape(oc['unit'])}): " + "; ".join(parts)
+                       + ". The first measure of each is the primary one.")
+    if no_data:
+        out += ["", "Requested but without any effect size (reasons in excluded.csv): "
+                + "; ".join(no_data) + "."]
     out.append("")
 
     out += ["## Synthesis", ""]
@@ -215,9 +232,9 @@ def methods_text(config: dict, *, arms: pd.DataFrame, effects: pd.DataFrame,
     text += (f" {level:.0%} prediction intervals are reported where at least "
              f"{analysis.pi_min_k} studies are pooled (with the standard error and quantile of "
              "the primary interval, as metafor's predict). Heterogeneity is "
-             "described by Cochran's Q, I², H² and τ² with its Q-profile confidence interval. "
-             "Each cohort enters a pool at most once.")
+             "described by Cochran's Q, I², H² and τ² with its Q-profile confidence interval.")
     out += [text, ""]
+    out += _cohort_text(config, caveats) + [""]
 
     out += ["## Data conversions", ""]
     n_rows = int(len(arms))
@@ -325,8 +342,11 @@ def _subgroup_text(config, tests, tau2_method, ci_method) -> list[str]:
               "primary measure:", ""]
     if tests is None or tests.empty:
         return lines + ["No subgroup test could be computed."]
-    t = tests[(tests["method"] == "separate_tau2") & (tests["tau2_method"] == tau2_method)
-              & (tests["ci_method"] == ci_method)]
+    # the separate-τ² test has no CI method of its own (any row of the estimator); the
+    # mixed-effects model's test is that of the primary CI method
+    t = tests[(tests["method"] == "separate_tau2") & (tests["tau2_method"] == tau2_method)]
+    model = tests[(tests["method"] == "moderator_model") & (tests["tau2_method"] == tau2_method)
+                  & (tests["ci_method"] == ci_method)]
     done = skipped = 0
     for (o, c, m, v), g in t.groupby(["outcome", "comparison", "measure", "subgroup_var"],
                                      sort=True):
@@ -336,10 +356,13 @@ def _subgroup_text(config, tests, tau2_method, ci_method) -> list[str]:
         row = g.iloc[0]
         if math.isfinite(_num(row["p"])):
             done += 1
+            mm = model[(model["outcome"] == o) & (model["comparison"] == c)
+                       & (model["measure"] == m) & (model["subgroup_var"] == v)]
             lines.append(f"- {md_escape(oc['label'])}, {md_escape(comparison_text(c, oc['arms']))} ({m}), by "
                          f"{md_escape(v)}: Q = {_f(row['Q_between'])}, df = {_num(row['df']):g}, "
                          f"{_p(row['p'])} ({int(_num(row['k_groups']))} groups, "
-                         f"k = {int(_num(row['k']))})")
+                         f"k = {int(_num(row['k']))})"
+                         + (_model_test_text(mm.iloc[0]) if len(mm) else ""))
         else:
             skipped += 1
     if skipped:
@@ -348,6 +371,85 @@ def _subgroup_text(config, tests, tau2_method, ci_method) -> list[str]:
     if not done and not skipped:
         lines.append("- none")
     return lines
+
+
+def permutation_floor(n_perm) -> float:
+    """The smallest p-value a permutation test of ``n_perm`` permutations can give.
+
+    The observed assignment is one of the ``n_perm`` (:mod:`scimeta.permutation`:
+    all distinct ones when exact, else the observed one and ``n_perm - 1``
+    random ones), so p ≥ 1 / ``n_perm``.
+    """
+    n = _num(n_perm)
+    return 1.0 / n if math.isfinite(n) and n >= 1 else math.nan
+
+
+def _model_test_text(row) -> str:
+    """The mixed-effects model's test of one subgroup variable, with its permutation p."""
+    if not math.isfinite(_num(row.get("p"))):
+        return ""
+    text = f"; mixed-effects model {_p(row['p'])}"
+    p_perm, n_perm = _num(row.get("p_perm")), _num(row.get("n_perm"))
+    if math.isfinite(p_perm) and n_perm >= 1:
+        exact = str(row.get("perm_exact")).lower() == "true"
+        how = f"{n_perm:.0f} {'exact' if exact else 'random'} permutations"
+        text += f", permutation p = {p_perm:.3f} ({how}"
+        if p_perm <= permutation_floor(n_perm) * (1 + 1e-9):
+            text += (f"; the smallest p-value {n_perm:.0f} permutations can give, so the "
+                     "test cannot show a smaller one")
+        text += ")"
+    return text
+
+
+def _cohort_text(config, caveats) -> list[str]:
+    """Which reports share patients, as the studies sheet and the declared caveats say."""
+    text = ("Reports of the same patients (the same `cohort_id` in the studies sheet) enter a "
+            "pool at most once.")
+    declared = config.get("caveats") or []
+    overlaps = [c for c in declared if c["kind"] == "overlap"]
+    if overlaps:
+        text += (" Possible overlaps the review could not rule out, pooled as separate "
+                 "cohorts:")
+    lines = [text]
+    if overlaps:
+        lines.append("")
+    for n, c in enumerate(declared, start=1):
+        if c["kind"] != "overlap":
+            continue
+        studies = " and ".join(md_escape(s) for s in c["studies"])
+        line = f"- {studies}: {md_escape(c['text'])}"
+        rows = (caveats[caveats["caveat"] == n] if caveats is not None and len(caveats)
+                else pd.DataFrame())
+        pools = (rows[rows["left_out"].fillna("").astype(str) != ""]
+                 .drop_duplicates(["outcome", "comparison", "measure"]) if len(rows) else rows)
+        if len(pools):
+            line += (f" Each of the {len(pools)} pools holding two or more of them was "
+                     "re-estimated without each in turn (caveats.csv; primary measures: "
+                     + "; ".join(_leave_out_text(config, rows, r) for _, r in pools.iterrows()
+                                 if r["measure"] == config["outcomes"][r["outcome"]][
+                                     r["comparison"]][0]) + ").")
+        else:
+            line += " No pool holds two of them together."
+        lines.append(line)
+    others = [c for c in declared if c["kind"] != "overlap"]
+    if others:
+        lines += ["", "Other caveats declared by the review team:", ""]
+        lines += [f"- {md_escape(c['text'])}" + (
+            f" ({', '.join(md_escape(s) for s in c['studies'])})" if c["studies"] else "")
+            for c in others]
+    return lines
+
+
+def _leave_out_text(config, rows, pool) -> str:
+    """``ASIA motor score (MC) 5.13 with all, 7.65 without a, 5.36 without b``."""
+    same = rows[(rows["outcome"] == pool["outcome"]) & (rows["comparison"] == pool["comparison"])
+                & (rows["measure"] == pool["measure"])]
+    parts = [f"{_f(r['estimate'])} " + (f"without {md_escape(r['left_out'])}"
+                                         if str(r["left_out"]) not in ("", "nan") else
+                                         f"with all {int(_num(r['k']))}")
+             for _, r in same.iterrows()]
+    return (f"{md_escape(config['outcomes'][pool['outcome']]['label'])} ({pool['measure']}) "
+            + ", ".join(parts))
 
 
 def _bias_text(config, bias, tau2_method) -> list[str]:
@@ -368,7 +470,7 @@ def _bias_text(config, bias, tau2_method) -> list[str]:
         lines.append("")
     for _, r in ran.iterrows():
         arms = config["outcomes"][r["outcome"]]["arms"]
-        lines.append(f"- {md_escape(r['outcome'])}, "
+        lines.append(f"- {md_escape(config['outcomes'][r['outcome']]['label'])}, "
                      f"{md_escape(comparison_text(r['comparison'], arms))} "
                      f"({r['measure']}), k = {int(_num(r['k']))}: {_p(r['p'])}")
     return lines

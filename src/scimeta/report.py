@@ -14,7 +14,13 @@ import pandas as pd
 from scimeta.conversions import METHOD_REFERENCES
 from scimeta.safe import html_escape
 
-__all__ = ["audit_page"]
+__all__ = ["audit_page", "finding_anchor"]
+
+
+def finding_anchor(row: int) -> str:
+    """The id of a finding on the audit page: ``finding-<n>``, ``n`` its 1-based row in
+    ``results/tables/audit.csv`` (so results/report.html links to ``audit.html#finding-<n>``)."""
+    return f"finding-{int(row) + 1}"
 
 _STYLE = """
 body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 13px; margin: 1.5em; color: #222; }
@@ -38,19 +44,21 @@ def _fmt(value) -> str:
     return html_escape(value)
 
 
-def _table(frame: pd.DataFrame, columns: list[str], *, numeric=(), classes=None) -> str:
+def _table(frame: pd.DataFrame, columns: list[str], *, numeric=(), classes=None,
+           row_ids=None) -> str:
     if frame.empty:
         return "<p>None.</p>"
     head = "".join(f"<th>{html_escape(c)}</th>" for c in columns)
     body = []
-    for _, row in frame.iterrows():
+    for index, row in frame.iterrows():
         cells = []
         for c in columns:
             css = ' class="num"' if c in numeric else ""
             if classes and c in classes:
                 css = f' class="{html_escape(row[c])}"'
             cells.append(f"<td{css}>{_fmt(row.get(c))}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
+        tr = f'<tr id="{html_escape(row_ids(index))}">' if row_ids else "<tr>"
+        body.append(tr + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
@@ -173,6 +181,7 @@ def audit_page(
         if not pd.isna(arm.get("source_row")):
             arms_by_row.setdefault(int(arm["source_row"]), []).append(arm.to_dict())
     severity_order = {"error": 0, "warning": 1, "info": 2}
+    findings = findings.reset_index(drop=True)
     findings = findings.assign(_s=findings["severity"].map(severity_order).fillna(3)).sort_values(
         ["_s", "check", "study_id"], kind="mergesort"
     )
@@ -185,7 +194,7 @@ def audit_page(
         _table(counts, list(counts.columns), numeric=set(counts.columns) - {"outcome"}),
         "<h2>Findings</h2>",
         _table(findings, ["severity", "check", "study_id", "outcome", "rows", "column", "message"],
-               classes={"severity"}),
+               classes={"severity"}, row_ids=finding_anchor),
         "<h2>Provenance of the quotes</h2>",
         _provenance(findings),
         "<h2>Excluded rows</h2>",

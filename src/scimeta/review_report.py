@@ -26,13 +26,14 @@ import re
 
 import pandas as pd
 
-from scimeta.grade import format_number
+from scimeta.grade import UNCONTROLLED, format_number
 from scimeta.pool import SINGLE_STUDY_LABEL
 from scimeta.safe import html_escape as esc
 from scimeta.safe import markdown_html
 from scimeta.settings import analysis_settings, comparison_text, FigureSettings
 
-__all__ = ["review_report", "inline_svg", "figure_caption", "small_k_warnings", "DEFAULT_TITLE"]
+__all__ = ["review_report", "inline_svg", "figure_caption", "small_k_warnings", "DEFAULT_TITLE",
+           "grade_footnotes", "caveats_section"]
 
 DEFAULT_TITLE = "Meta-analysis report"
 MEASURE_NAMES = {
@@ -76,6 +77,8 @@ figcaption { font-size: 0.9em; color: #333; margin-top: 6px; }
 .cert-high { background: #d8f0d8; } .cert-moderate { background: #eef5cc; }
 .cert-low { background: #fbeccb; } .cert-very { background: #f8d5d2; }
 details { margin: 8px 0; } summary { cursor: pointer; font-weight: 600; }
+td.warn { color: #8a5a00; } td.err { color: #a00; font-weight: 600; }
+ol.footnotes { font-size: 0.86em; color: #333; } table.sof { font-size: 0.8em; } td.effect { min-width: 12em; } .uncontrolled { font-style: italic; color: #6a3d00; }
 code { font-size: 0.92em; background: #f3f3f3; padding: 0 3px; }
 """
 
@@ -141,6 +144,168 @@ def _interval(estimate, lo, hi) -> str:
         span = f"{format_number(lo)} to {format_number(hi)}"
         text = f"{text} ({span})" if text else span
     return text
+
+
+#: The GRADE domains of the summary of findings, with their column headers.
+GRADE_DOMAINS = (("start", "Start"), ("risk_of_bias", "Risk of bias"),
+                 ("inconsistency", "Inconsistency"), ("indirectness", "Indirectness"),
+                 ("imprecision", "Imprecision"), ("publication_bias", "Publication bias"))
+#: Audit severities the report lists (the audit page lists every finding).
+REPORTED_SEVERITIES = ("error", "warning")
+#: Where the audit page is, relative to results/report.html.
+AUDIT_PAGE = "audit.html"
+
+
+_SYMBOL = re.compile(r"^\w\s*[=<>≥≤]")
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return ""
+    if not _SYMBOL.match(text):  # "k = 1" keeps its k
+        text = text[:1].upper() + text[1:]
+    return text.rstrip(".") + "."
+
+
+def grade_footnotes(sof: pd.DataFrame) -> tuple[list[dict], list[str]]:
+    """Each row's GRADE cells as HTML with footnote marks, and the numbered footnotes.
+
+    Every judgement (start and each domain) gets the number of its reason;
+    the same reason worded the same way keeps one number. Returns ``(cells,
+    notes)``: ``cells`` one dict per row of ``sof`` (domain → HTML), ``notes``
+    the reasons in order (footnote ``i + 1``), as sentences.
+    """
+    notes: list[str] = []
+    cells = []
+    for _, row in sof.iterrows():
+        mine = {}
+        for dom, _ in GRADE_DOMAINS:
+            level = row.get(dom)
+            if not isinstance(level, str):
+                mine[dom] = ""
+                continue
+            mine[dom] = esc(level) + _footnote(notes, _text(row.get(f"{dom}_reason", "")))
+        cells.append(mine)
+    return cells, notes
+
+
+def _footnote(notes: list[str], text: str) -> str:
+    """The mark of ``text`` among ``notes`` (added when new), '' for no text."""
+    text = _sentence(text)
+    if not text:
+        return ""
+    if text not in notes:
+        notes.append(text)
+    return f"<sup>{notes.index(text) + 1}</sup>"
+
+
+def _raw_table(headers: list[str], rows: list[list[str]], *, classes=None,
+               table_class: str = "") -> str:
+    """A table of cells already in HTML (headers are text); ``classes``: per row, per cell."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = []
+    for i, row in enumerate(rows):
+        cls = classes[i] if classes else [""] * len(row)
+        body.append("<tr>" + "".join(f'<td class="{c}">{v}</td>' if c else f"<td>{v}</td>"
+                                     for v, c in zip(row, cls)) + "</tr>")
+    attr = f' class="{table_class}"' if table_class else ""
+    return (f'<div class="scroll"><table{attr}><thead><tr>{head}</tr></thead><tbody>'
+            + "".join(body) + "</tbody></table></div>")
+
+
+def caveats_section(*, config: dict, audit: pd.DataFrame | None,
+                    caveats: pd.DataFrame | None, not_drawn: list[dict]) -> list[str]:
+    """The report's "Caveats" section: declared caveats, audit findings, figures not drawn.
+
+    Parameters
+    ----------
+    config : dict
+        The validated config (outcome labels and arms).
+    audit : pandas.DataFrame or None
+        ``results/tables/audit.csv`` as written (its row order gives the
+        anchors of the audit page, :func:`scimeta.report.finding_anchor`).
+    caveats : pandas.DataFrame or None
+        ``results/tables/caveats.csv``.
+    not_drawn : list of dict
+        ``{stem, outcome, kind, reason}`` of each figure drawn as a placeholder.
+    """
+    from scimeta.report import finding_anchor
+
+    outcomes = config["outcomes"]
+    out = ['<h2 id="caveats">Caveats</h2>']
+    out.append("<h3>Declared by the review team</h3>")
+    declared = config.get("caveats") or []
+    if not declared:
+        out.append('<p class="muted">None declared (config <code>caveats</code>).</p>')
+    for n, c in enumerate(declared, start=1):
+        studies = ", ".join(c.get("studies") or [])
+        out.append(f'<p id="caveat-{n}" class="note"><b>Caveat {n}</b>'
+                   + (f" ({esc(studies)})" if studies else "") + f": {esc(c['text'])}</p>")
+        rows = (caveats[(caveats["caveat"] == n) & caveats["outcome"].notna()]
+                if caveats is not None and len(caveats) else pd.DataFrame())
+        if c["kind"] == "overlap" and len(rows):
+            out.append('<p class="muted">Sensitivity analysis: each pool holding two or more of '
+                       "these studies, with all its studies and without each of them (primary "
+                       "model; results/tables/caveats.csv).</p>")
+            table_rows = []
+            for _, r in rows.iterrows():
+                oc = outcomes[r["outcome"]]
+                left = _text(r["left_out"])
+                table_rows.append([
+                    f'<a href="#outcome-{esc(r["outcome"])}">{esc(oc["label"])}</a>',
+                    esc(comparison_text(r["comparison"], oc["arms"])),
+                    esc(r["measure"]), esc(f"without {left}" if left else "all studies"),
+                    esc(f"{int(_num(r['k']))}"),
+                    esc(_interval(_num(r["estimate"]), r["ci_low"], r["ci_high"])),
+                    esc(_text(r["note"]) if left else "")])
+            out.append(_raw_table(["Outcome", "Comparison", "Measure", "Studies", "k",
+                                   "Estimate (CI)", "Note"], table_rows))
+        elif c["kind"] == "overlap":
+            out.append('<p class="muted">No pool holds two of these studies together.</p>')
+
+    out.append("<h3>Warnings and errors of the audit</h3>")
+    if audit is None or not len(audit) or "severity" not in audit:
+        out.append('<p class="muted">The audit found nothing to report.</p>')
+    else:
+        audit = audit.reset_index(drop=True)
+        shown = audit[audit["severity"].isin(REPORTED_SEVERITIES)]
+        shown = shown.assign(_s=shown["severity"].map(
+            {s: i for i, s in enumerate(REPORTED_SEVERITIES)})).sort_values(
+            ["_s", "study_id", "outcome"], kind="mergesort", na_position="first")
+        others = len(audit) - len(shown)
+        counts = shown["severity"].value_counts()
+        out.append("<p>" + esc(", ".join(
+            f"{int(counts.get(s, 0)) or 'no'} {s}{'' if counts.get(s, 0) == 1 else 's'}"
+            for s in REPORTED_SEVERITIES))
+                   + (f"; {others} further findings for information" if others else "")
+                   + f' on the <a href="{AUDIT_PAGE}">audit page</a> (results/audit.html, '
+                   "every finding with its row). Each finding links to its row there and to "
+                   "its outcome here.</p>")
+        rows, classes = [], []
+        for i, r in shown.iterrows():
+            outs = [o for o in _text(r.get("outcome")).split(";") if o]
+            links = ", ".join(f'<a href="#outcome-{esc(o)}">'
+                              f'{esc(outcomes.get(o, {}).get("label", o))}</a>' for o in outs)
+            rows.append([esc(r["severity"]), f"<code>{esc(r['check'])}</code>",
+                         esc(_text(r.get("study_id"))), links, esc(_text(r.get("rows"))),
+                         esc(_text(r.get("message"))),
+                         f'<a href="{AUDIT_PAGE}#{finding_anchor(i)}">row {i + 1}</a>'])
+            classes.append(["warn" if r["severity"] == "warning" else "err"]
+                           + [""] * 6)
+        if rows:
+            out.append(_raw_table(["Severity", "Check", "Study", "Outcome", "Sheet rows",
+                                   "Finding", "Audit"], rows, classes=classes))
+
+    out.append("<h3>Figures not drawn</h3>")
+    if not not_drawn:
+        out.append('<p class="muted">Every planned figure was drawn.</p>')
+    else:
+        out.append("<ul>" + "".join(
+            f'<li><a href="#fig-{esc(f["stem"])}">{esc(f["stem"])}</a> '
+            f'({esc(outcomes.get(f.get("outcome"), {}).get("label", f.get("outcome", "")))}): '
+            f'{esc(f["reason"])}</li>' for f in not_drawn) + "</ul>")
+    return out
 
 
 def _certainty_class(value) -> str:
@@ -299,11 +464,13 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
         ``results/tables/studies.csv``, ``summary_of_findings.csv``, ``risk_of_bias.csv``.
     tables : dict
         Contract tables by name (``pooled``, ``subgroup_tests``, ``bias``,
-        ``sensitivity``, ``leave1out``, ``excluded``).
+        ``sensitivity``, ``leave1out``, ``excluded``; ``audit`` and ``caveats``
+        when the run wrote them: the "Caveats" section, :func:`caveats_section`).
     figures : list of dict
         The analysis figures: each a figure-plan entry (``kind, outcome,
         comparison, measure, var, stem``) with ``svg``: the SVG file's text, or the PNG
-        file's bytes where the figures are not drawn as SVG, None where drawn as PDF only.
+        file's bytes where the figures are not drawn as SVG, None where drawn as PDF only;
+        and ``not_drawn``: why the figure is a placeholder (absent or empty when drawn).
     journal_figures : dict
         ``stem`` → SVG text of the risk-of-bias and PRISMA figures drawn.
     methods_md : str
@@ -350,7 +517,7 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
     for text in missing:
         out.append(f'<p class="note">{esc(text)}.</p>')
     sections = [("studies", "Included studies"), ("sof", "Summary of findings"),
-                ("rob", "Risk of bias"), ("prisma", "PRISMA flow")]
+                ("caveats", "Caveats"), ("rob", "Risk of bias"), ("prisma", "PRISMA flow")]
     sections += [(f"outcome-{key}", oc["label"]) for key, oc in outcomes.items()]
     sections += [("methods", "Methods and results text"), ("manifest", "Manifest")]
     out.append("<nav><ol>" + "".join(f'<li><a href="#{esc(a)}">{esc(t)}</a></li>'
@@ -383,29 +550,40 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
     # summary of findings
     out.append('<h2 id="sof">Summary of findings</h2>')
     out.append('<p class="muted">Primary analysis of each comparison\'s first measure. The '
-               "GRADE certainty is a <b>draft for the review team</b>: each downgrade is "
-               "computed by a stated rule (scimeta.grade) and is to be confirmed.</p>")
-    s = sof.copy()
-    s["comparison_text"] = [
-        comparison_text(c, outcomes[o]["arms"]) if isinstance(c, str) and o in outcomes else ""
-        for o, c in zip(s["outcome"], s["comparison"])]
-    for dom in ("risk_of_bias", "inconsistency", "indirectness", "imprecision",
-                "publication_bias"):
-        s[f"{dom}_html"] = [f"{a}: {b}" if isinstance(a, str) else ""
-                            for a, b in zip(s[dom], s[f"{dom}_reason"].fillna(""))]
-    out.append(html_table(s, {"label": "Outcome", "comparison_text": "Comparison",
-                              "k": "k", "n": "Participants", "effect": "Effect (primary pool)",
-                              "certainty": "Certainty (draft)", "note": "Note"},
-                          cls={"certainty": _certainty_class}))
-    out.append("<details><summary>Reasons for each GRADE domain</summary>")
-    out.append(html_table(s, {"label": "Outcome", "comparison_text": "Comparison",
-                              "start": "Start", "risk_of_bias_html": "Risk of bias",
-                              "inconsistency_html": "Inconsistency",
-                              "indirectness_html": "Indirectness",
-                              "imprecision_html": "Imprecision",
-                              "publication_bias_html": "Publication bias",
-                              "downgrades": "Downgrades"}))
-    out.append("</details>")
+               "GRADE certainty is a <b>draft for the review team</b>: each judgement is "
+               "computed by a stated rule (scimeta.grade), its reason in the numbered note "
+               "below the table, and is to be confirmed.</p>")
+    cells, notes = grade_footnotes(sof)
+    rows, classes = [], []
+    for (_, r), c in zip(sof.iterrows(), cells):
+        o, comp = r["outcome"], r.get("comparison")
+        comp_text = (comparison_text(comp, outcomes[o]["arms"])
+                     if isinstance(comp, str) and o in outcomes else "")
+        k, n = _num(r.get("k")), _num(r.get("n"))
+        who = (f"{k:.0f}" + (f" ({n:.0f})" if math.isfinite(n) else "")
+               if math.isfinite(k) else "")
+        effect = esc(_text(r.get("effect")))
+        note = _text(r.get("note"))
+        if comp == "pre_post" and effect:  # said beside the number, not among the notes
+            effect += f'<br><span class="uncontrolled">{esc(UNCONTROLLED)}</span>'
+            note = note.removeprefix(UNCONTROLLED).lstrip("; ")
+        effect += _footnote(notes, note)
+        rows.append([esc(r["label"]), esc(comp_text), esc(who), effect]
+                    + [c[d] for d, _ in GRADE_DOMAINS] + [esc(_text(r.get("certainty")))])
+        classes.append(["", "", "", "effect"] + [""] * len(GRADE_DOMAINS)
+                       + [_certainty_class(r.get("certainty"))])
+    out.append(_raw_table(["Outcome", "Comparison", "Studies (participants)",
+                           "Effect (primary pool)"] + [h for _, h in GRADE_DOMAINS]
+                          + ["Certainty (draft)"], rows, classes=classes,
+                          table_class="sof"))
+    if notes:
+        out.append('<ol class="footnotes">' + "".join(f"<li>{esc(t)}</li>" for t in notes)
+                   + "</ol>")
+
+    not_drawn = [{"stem": f["stem"], "outcome": f["outcome"], "kind": f["kind"],
+                  "reason": f["not_drawn"]} for f in figures if f.get("not_drawn")]
+    out += caveats_section(config=config, audit=tables.get("audit"),
+                           caveats=tables.get("caveats"), not_drawn=not_drawn)
 
     # risk of bias
     out.append('<h2 id="rob">Risk of bias</h2>')
@@ -469,8 +647,9 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
             prim["pi"] = [_interval(None, lo, hi)
                           for lo, hi in zip(prim["pi_low"], prim["pi_high"])]
             out.append("<h3>Pooled estimates (primary analysis)</h3>")
-            out.append(f'<p class="muted">{esc(_pool_words(prim.iloc[0]) if len(prim) else "")}; '
-                       "ROM on the log scale.</p>")
+            out.append(f'<p class="muted">{esc(_pool_words(prim.iloc[0]) if len(prim) else "")}'
+                       + ("; ROM on the log scale" if (prim["measure"] == "ROM").any() else "")
+                       + ".</p>")
             out.append(html_table(prim, {
                 "comparison_text": "Comparison", "measure": "Measure", "k": "k", "n": "n",
                 "effect": "Estimate (CI)", "pi": "Prediction interval", "I2": "I² (%)",

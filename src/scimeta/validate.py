@@ -289,6 +289,9 @@ def outcome_defaults(outcome_config: dict, prepost_method: str) -> dict:
 
 def _fill_defaults(instance, schema):
     """Fill ``default`` values of a JSON schema into a (copied) instance."""
+    if isinstance(instance, list) and isinstance(schema, dict) and isinstance(
+            schema.get("items"), dict):
+        return [_fill_defaults(item, schema["items"]) for item in instance]
     if not isinstance(instance, dict) or not isinstance(schema, dict):
         return instance
     out = dict(instance)
@@ -874,6 +877,7 @@ def _check_journal(raw, config, st, problems):
     Returns the risk-of-bias sheet as read (text cells, ``source_row``), or None.
     """
     from scimeta import prisma, rob
+    from scimeta.caveats import validate_caveats
 
     studies_ok = st is not None and not any(
         p.severity == "error" and p.file == raw.sources.get("studies") for p in problems)
@@ -888,6 +892,8 @@ def _check_journal(raw, config, st, problems):
     if studies_ok and config is not None:
         problems.extend(prisma.validate_prisma(config, st, lines=raw.config_lines,
                                                file=sio.CONFIG_FILE))
+        problems.extend(validate_caveats(config, st, lines=raw.config_lines,
+                                         file=sio.CONFIG_FILE))
     return table
 
 

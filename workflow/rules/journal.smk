@@ -51,6 +51,25 @@ rule summary_of_findings:
         run_script("summary_of_findings", input, output, params, log, wildcards)
 
 
+rule caveats:
+    input:
+        raw=SNAPSHOT_FILES,
+        effects=CONTRACT_TABLES["effects"],
+        pooled=CONTRACT_TABLES["pooled"],
+    output:
+        table=report(
+            JOURNAL_TABLES["caveats"],
+            caption="../report/caveats.rst",
+            category="4. Journal",
+        ),
+    log:
+        "logs/caveats.log",
+    params:
+        lib=LIB_DIGEST,
+    run:
+        run_script("caveats", input, output, params, log, wildcards)
+
+
 rule risk_of_bias:
     """The risk-of-bias table, the traffic-light plot and the summary bars by study: from
     the studies and risk-of-bias sheets only, so that no outcome's edit re-runs them."""
@@ -121,6 +140,7 @@ rule methods:
         subgroup_tests=CONTRACT_TABLES["subgroup_tests"],
         bias=CONTRACT_TABLES["bias"],
         sensitivity=CONTRACT_TABLES["sensitivity"],
+        caveats=JOURNAL_TABLES["caveats"],
     output:
         text=report(
             "results/methods.md",

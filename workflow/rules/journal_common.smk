@@ -44,6 +44,7 @@ JOURNAL_TABLES = {
     "studies": "results/tables/studies.csv",
     "summary_of_findings": "results/tables/summary_of_findings.csv",
     "risk_of_bias": "results/tables/risk_of_bias.csv",
+    "caveats": "results/tables/caveats.csv",
 }
 
 

@@ -26,7 +26,8 @@ def main(review_dir, inputs: dict, out_md):
     text = methods_text(review.config, arms=tables["arms"], effects=tables["effects"],
                         pooled=tables["pooled"], subgroup_tests=tables["subgroup_tests"],
                         bias=tables["bias"], sensitivity=tables["sensitivity"], sof=sof,
-                        rob_overall=rob_overall(review), missing=missing_inputs(review))
+                        rob_overall=rob_overall(review), missing=missing_inputs(review),
+                        caveats=pd.read_csv(inputs["caveats"]))
     write_text(text, out_md)
     log.info("%d lines", text.count("\n"))
 
