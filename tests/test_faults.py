@@ -283,6 +283,7 @@ def test_a_refused_analysis_writes_its_rows_and_nothing_else_changes(monkeypatch
         "metareg": metareg_table(effects, studies, moderators=["year"], analysis=ANALYSIS),
         **bias_tables(effects, ANALYSIS),
     }
+    del tables["bias_filled"]  # numbers only: the reasons are in bias.csv
     pd.testing.assert_frame_equal(tables["pooled"], before)
     refused = {"r_sweep": ["sensitivity"], "metareg": ["metareg", "bias"],
                "leave1out": ["leave1out"], "influence": ["influence"], "begg": ["bias"]}[name]

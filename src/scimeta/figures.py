@@ -10,7 +10,8 @@ exists and says why it is empty.
 
 Figures only read tables: the rows of each pool come from the membership
 table (:func:`scimeta.membership.pool_rows`), the diamonds from
-``pooled.csv``, Egger's line and the filled studies from ``bias.csv``, the
+``pooled.csv``, Egger's line from ``bias.csv`` and the filled studies from
+``bias_filled.csv``, the
 regression line from ``metareg.csv``; nothing is refitted here. A figure
 that cannot be drawn is a placeholder that says why; the other figures are
 still drawn.
@@ -136,6 +137,7 @@ def draw_figure(
     sensitivity: pd.DataFrame,
     metareg: pd.DataFrame | None = None,
     bias: pd.DataFrame | None = None,
+    bias_filled: pd.DataFrame | None = None,
     studies: pd.DataFrame | None = None,
     populations: dict,
     max_forest_rows: int | None,
@@ -164,7 +166,7 @@ def draw_figure(
     tables = dict(outcome=outcome, outcome_config=outcome_config, analysis=analysis,
                   layout=layout, effects=effects, pooled=pooled, subgroup_tests=subgroup_tests,
                   membership=membership, sensitivity=sensitivity, metareg=metareg, bias=bias,
-                  studies=studies, populations=populations, max_forest_rows=max_forest_rows,
+                  bias_filled=bias_filled, studies=studies, populations=populations, max_forest_rows=max_forest_rows,
                   options=FigureSettings.from_figures(figures), rob=rob, gosh=gosh,
                   gosh_influence=gosh_influence, cumulative=cumulative)
     result, why = attempt(_draw, item, **tables)
@@ -178,7 +180,7 @@ def draw_figure(
 
 
 def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, subgroup_tests,
-          membership, sensitivity, metareg, bias, studies, populations, options, rob,
+          membership, sensitivity, metareg, bias, bias_filled, studies, populations, options, rob,
           max_forest_rows=None, gosh=None, gosh_influence=None,
           cumulative=None) -> FigureResult:
     kind, comparison, measure, var = item["kind"], item["comparison"], item["measure"], item["var"]
@@ -246,7 +248,7 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
         warning = thin_evidence("funnel", len(rows), options)
         if warning and options.small_k == "skip":
             return _skipped("funnel", title, warning, options)
-        egger, filled = _funnel_overlays(bias, comparison, measure, tau2_method)
+        egger, filled = _funnel_overlays(bias, bias_filled, comparison, measure, tau2_method)
         return funnel_plot(
             rows["yi"].to_numpy(float), rows["vi"].to_numpy(float),
             estimate=float(primary["estimate"].iloc[0]), measure=measure,
@@ -362,24 +364,24 @@ def _rob_all(rob, studies) -> tuple[pd.DataFrame | None, str]:
     return _ROB_CACHE[key]
 
 
-def _funnel_overlays(bias, comparison, measure, tau2_method):
-    """Egger's regression line (``egger_rma``) and the trim-and-fill (L0) studies of ``bias.csv``."""
-    from scimeta.bias import filled_studies
-
-    if bias is None or bias.empty:
-        return None, None
-    mine = bias[(bias["comparison"] == comparison) & (bias["measure"] == measure)
-                & (bias["tau2_method"] == tau2_method)]
+def _funnel_overlays(bias, bias_filled, comparison, measure, tau2_method):
+    """Egger's regression line (``egger_rma`` of ``bias.csv``) and the studies trim and fill
+    (L0) imputes (``bias_filled.csv``)."""
     line = filled = None
-    egger = mine[mine["test"] == "egger_rma"]
-    if len(egger) and pd.notna(egger["intercept"].iloc[0]) and pd.notna(egger["slope"].iloc[0]):
-        line = {"intercept": float(egger["intercept"].iloc[0]),
-                "slope": float(egger["slope"].iloc[0])}
-    fill = mine[mine["test"] == "trimfill_L0"]
-    if len(fill):
-        yi, vi = filled_studies(fill.iloc[0])
-        if yi.size:
-            filled = {"yi": list(yi), "vi": list(vi)}
+    if bias is not None and len(bias):
+        egger = bias[(bias["comparison"] == comparison) & (bias["measure"] == measure)
+                     & (bias["tau2_method"] == tau2_method) & (bias["test"] == "egger_rma")]
+        if (len(egger) and pd.notna(egger["intercept"].iloc[0])
+                and pd.notna(egger["slope"].iloc[0])):
+            line = {"intercept": float(egger["intercept"].iloc[0]),
+                    "slope": float(egger["slope"].iloc[0])}
+    if bias_filled is not None and len(bias_filled):
+        fill = bias_filled[(bias_filled["comparison"] == comparison)
+                           & (bias_filled["measure"] == measure)
+                           & (bias_filled["tau2_method"] == tau2_method)
+                           & (bias_filled["test"] == "trimfill_L0")]
+        if len(fill):
+            filled = {"yi": fill["yi"].to_numpy(float), "vi": fill["vi"].to_numpy(float)}
     return line, filled
 
 

@@ -283,8 +283,20 @@ TABLES: dict[str, Table] = {
              'metafor refuses)'),
             ('intercept', 'intercept of the fitted line the funnel plot draws'),
             ('slope', 'slope of that line'),
-            ('fill_yi', 'effect sizes imputed by trim and fill (`;`-joined)'),
-            ('fill_vi', 'their variances (`;`-joined)'),
+        ),
+    ),
+    'bias_filled': Table(
+        'results/tables/bias_filled.csv',
+        'one row per study imputed by trim and fill (the funnel plot draws them)',
+        (
+            OUTCOME,
+            COMPARISON,
+            MEASURE,
+            ('tau2_method', 'estimator of tau² of the trim and fill'),
+            ('test', '`trimfill_L0` or `trimfill_R0`: its row of `bias.csv`'),
+            ('fill', 'number of the imputed study (1 to `k0`)'),
+            ('yi', 'its effect size'),
+            ('vi', 'its sampling variance'),
         ),
     ),
     'leave1out': Table(

@@ -724,18 +724,7 @@ def _check_links(config, st, oc, raw, problems):
                 problems.append(
                     Problem(rel, int(st["source_row"].iloc[idx]), var, f"moderator: {msg}")
                 )
-    order_by = ((raw.config.get("cumulative") or {}).get("order_by")
-                if isinstance(raw.config, dict) else None)
-    if st is not None and order_by is not None and order_by not in st_cols | set(EFFECT_COLUMNS):
-        problems.append(
-            Problem(
-                sio.CONFIG_FILE,
-                lines.get("cumulative.order_by"),
-                "cumulative.order_by",
-                f"cumulative.order_by {order_by!r} is neither a column of the studies sheet "
-                "nor of effects.csv",
-            )
-        )
+    _check_order_by(config, st, raw, problems)
     if oc is not None:
         used = set(oc["outcome"])
         for key in sorted(config.get("outcomes", {})):
@@ -765,6 +754,40 @@ def _check_links(config, st, oc, raw, problems):
                         "warning",
                     )
                 )
+
+
+def _check_order_by(config, st, raw, problems):
+    """``cumulative.order_by`` (set, or the default ``year``) names a column that has values.
+
+    A column that is neither in the studies sheet nor in ``effects.csv`` is an
+    error; a column of the studies sheet without a value in any row (``year``,
+    a column of every studies sheet, left empty) is a warning: the cumulative
+    meta-analysis then is not run (one row per pool says why,
+    :func:`scimeta.cumulative.cumulative`) and its figure is not planned.
+    """
+    if st is None:
+        return
+    order_by = config["cumulative"]["order_by"]
+    declared = "order_by" in ((raw.config.get("cumulative") or {})
+                              if isinstance(raw.config, dict) else {})
+    line = raw.config_lines.get("cumulative.order_by")
+    which = f"cumulative.order_by {order_by!r}" + ("" if declared else " (the default)")
+    if order_by not in set(st.columns) | set(EFFECT_COLUMNS):
+        problems.append(Problem(
+            sio.CONFIG_FILE, line, "cumulative.order_by",
+            f"{which} is neither a column of the studies sheet nor of effects.csv"))
+    elif order_by not in EFFECT_COLUMNS and not has_values(st[order_by]):
+        rel = raw.sources.get("studies", sio.STUDIES_CSV)
+        problems.append(Problem(
+            sio.CONFIG_FILE, line, "cumulative.order_by",
+            f"{which}: column {order_by!r} of {rel} has no value in any row; the cumulative "
+            "meta-analysis is not run (one row per pool in cumulative.csv says why); set "
+            "cumulative.order_by to a column that has values", "warning"))
+
+
+def has_values(column: pd.Series) -> bool:
+    """Whether a column of a sheet as read holds any value (not only empty cells)."""
+    return bool(column.astype("string").fillna("").str.strip().ne("").any())
 
 
 def _check_measures(config, oc, raw, problems):

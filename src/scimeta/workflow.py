@@ -63,7 +63,7 @@ FIGURE_KINDS = ("forest", "subgroup_forest", "funnel", "sensitivity_r", "bubble"
 #: The tables the figures are drawn from (besides the studies sheet), read as written.
 FIGURE_TABLES = (
     "effects", "pooled", "subgroup_tests", "membership", "sensitivity", "metareg", "bias",
-    "gosh", "gosh_influence", "cumulative",
+    "bias_filled", "gosh", "gosh_influence", "cumulative",
 )
 #: The raw texts of the studies that the audit's provenance check reads.
 SOURCES_GLOB = "data/raw/sources/*"
@@ -363,9 +363,16 @@ def planned_figures(review, config: dict) -> list[dict]:
     the comparison; ``sensitivity_r`` for paired before/after measures; and
     ``bubble`` for each moderator where at least three studies report the
     comparison; ``gosh`` and ``cumulative`` where at least three studies report
-    it. Ordered by outcome, then as listed.
+    it (``cumulative`` not when ``cumulative.order_by`` is a column of the studies
+    sheet without any value: validation warns, and ``cumulative.csv`` says why).
+    Ordered by outcome, then as listed.
     """
-    from scimeta.compare import measure_plan
+    from scimeta.compare import EFFECT_COLUMNS, measure_plan
+    from scimeta.validate import has_values
+
+    order_by = config["cumulative"]["order_by"]
+    orderable = order_by in EFFECT_COLUMNS or (order_by in review.studies
+                                               and has_values(review.studies[order_by]))
 
     kinds = set(config["figures"]["kinds"])
     plan = []
@@ -402,7 +409,8 @@ def planned_figures(review, config: dict) -> list[dict]:
                 if n_studies >= 3:
                     add("funnel", key, comparison, measure)
                     add("gosh", key, comparison, measure)
-                    add("cumulative", key, comparison, measure)
+                    if orderable:
+                        add("cumulative", key, comparison, measure)
                 if comparison == "pre_post" and paired and measure in ("MC", "SMCR", "SMCC"):
                     add("sensitivity_r", key, comparison, measure)
                 for moderator in config["moderators"]:

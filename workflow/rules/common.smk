@@ -156,6 +156,11 @@ TABLES = {
         "results/tables/bias.csv",
         "bias.rst",
     ),
+    "bias_filled": (
+        "results/outcomes/{outcome}/bias_filled.csv",
+        "results/tables/bias_filled.csv",
+        "bias_filled.rst",
+    ),
     "leave1out": (
         "results/outcomes/{outcome}/leave1out.csv",
         "results/tables/leave1out.csv",
