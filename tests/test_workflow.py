@@ -88,6 +88,25 @@ def test_writes_only_inside_the_review(example_run):
     )
 
 
+def test_every_figure_not_drawn_is_listed_and_printed(example_run):
+    """A placeholder (a figure CSV of one ``message``) is a row of figure_warnings.csv, and
+    every row is one; the end of the run prints them (its log)."""
+    from scimeta.workflow import figure_warnings_summary
+
+    table = example_run / "results/tables/figure_warnings.csv"
+    listed = pd.read_csv(table, dtype=str, keep_default_na=False)
+    placeholders = {p.stem for p in (example_run / "results/figures").glob("*.csv")
+                    if "message" in pd.read_csv(p, nrows=0).columns}
+    assert set(listed["figure"]) == placeholders
+    assert listed["reason"].str.len().gt(0).all()
+    assert set(listed["status"]) <= {"not drawn", "skipped"}
+    summary = figure_warnings_summary(table)
+    assert bool(summary) == bool(len(listed))
+    log = max((example_run / ".snakemake/log").glob("*.snakemake.log")).read_text()
+    for line in summary.splitlines()[1:]:
+        assert line.strip() in log
+
+
 def test_between_arms_and_pre_post_never_pooled_together(example_run):
     pooled = pd.read_csv(example_run / "results/tables/pooled.csv")
     effects = pd.read_csv(example_run / "data/processed/effects.csv")

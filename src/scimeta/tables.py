@@ -299,6 +299,22 @@ TABLES: dict[str, Table] = {
             ('vi', 'its sampling variance'),
         ),
     ),
+    'figure_warnings': Table(
+        'results/tables/figure_warnings.csv',
+        'one row per planned figure that was not drawn, and why',
+        (
+            OUTCOME,
+            ('figure', 'the file name of the figure, without extension (`results/figures/`)'),
+            ('kind', 'kind of figure (`figures.kinds`; `rob_summary` for a risk-of-bias summary)'),
+            ('comparison', '`between_arms` or `pre_post` (empty where it does not apply)'),
+            MEASURE,
+            ('var', 'the subgroup variable or moderator of the figure (empty otherwise)'),
+            ('status',
+             '`not drawn` (nothing the figure could show) or `skipped` (left out by a '
+             'setting, e.g. `figures.small_k: skip`)'),
+            ('reason', 'why, as the placeholder figure in its place says'),
+        ),
+    ),
     'leave1out': Table(
         'results/tables/leave1out.csv',
         'the pool without each study in turn',

@@ -53,6 +53,7 @@ __all__ = [
     "job_plan",
     "figure_stem",
     "comparisons_present",
+    "figure_warnings_summary",
 ]
 
 #: Where the snapshot of the review's inputs lives, inside the review folder.
@@ -424,3 +425,24 @@ def restrict_review(review, outcome: str):
     from scimeta.stages import restrict_review as restrict
 
     return restrict(review, outcome)
+
+
+def figure_warnings_summary(path: str | Path) -> str:
+    """The figures a run did not draw, in words for the end of the run ("" when none).
+
+    ``path``: ``results/tables/figure_warnings.csv`` (:func:`scimeta.figures.figure_warning`);
+    a missing file (a run that stopped before it) gives "".
+    """
+    import csv
+
+    path = Path(path)
+    if not path.is_file():
+        return ""
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        return ""
+    lines = [f"{len(rows)} planned figure(s) not drawn (listed in {path.as_posix()} and the "
+             "report):"]
+    lines += [f"  {r['figure']} ({r['status']}): {r['reason']}" for r in rows]
+    return "\n".join(lines)
