@@ -107,6 +107,27 @@ def test_every_figure_not_drawn_is_listed_and_printed(example_run):
         assert line.strip() in log
 
 
+def test_the_documented_commands_write_nothing_outside_the_review(tmp_path):
+    """README "Your own review": `scimeta validate` and `make review` with an empty home and
+    an empty temporary folder leave both empty (the temporary files of the run removed when
+    it ends); the caches are inside the review."""
+    review = copy_review(REPO / "tests/data/extraction/review_ok", tmp_path / "review")
+    home, tmp = tmp_path / "home", tmp_path / "tmp"
+    home.mkdir()
+    tmp.mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("XDG_", "MPL", "SNAKEMAKE"))}
+    env.update(HOME=str(home), TMPDIR=str(tmp), PYTHONHASHSEED="0")
+    for cmd in ([str(BIN / "scimeta"), "validate", str(review)],
+                ["make", "-C", str(REPO), "review", f"REVIEW={review}"]):
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (review / "results/report.html").is_file()
+    assert sorted(home.rglob("*")) == [] and sorted(tmp.rglob("*")) == []
+    assert (review / ".snakemake/cache/snakemake/snakemake/source-cache").is_dir()
+    assert (review / ".snakemake/cache/matplotlib").is_dir()
+
+
 def test_between_arms_and_pre_post_never_pooled_together(example_run):
     pooled = pd.read_csv(example_run / "results/tables/pooled.csv")
     effects = pd.read_csv(example_run / "data/processed/effects.csv")
