@@ -285,3 +285,27 @@ def test_order_by_naming_no_column_is_an_error_at_its_line(tmp_path):
     (problem,) = _order_by_problems(review)
     assert problem.severity == "error" and problem.row == 22
     assert "'published' is neither a column of the studies sheet" in problem.message
+
+
+# ---------------------------------------------------------------- only finite numbers
+@pytest.mark.parametrize("edit,where", [
+    (("prepost_r: 0.5\n", "prepost_r: .nan\n"), ["config/config.yaml:1:prepost_r: .nan"]),
+    (("subgroups:", "analysis:\n  level: .NaN\nsubgroups:"),
+     ["config/config.yaml:7:analysis.level: .nan"]),
+    (("subgroups:", "sensitivity:\n  r_grid: [0.2, .nan]\nsubgroups:"),
+     ["config/config.yaml:7:sensitivity.r_grid.1: .nan"]),
+    (("    scale: [0, 100]\n", "    scale: [-.inf, .Inf]\n"),
+     ["config/config.yaml:15:outcomes.asia_motor.scale.0: -.inf",
+      "config/config.yaml:15:outcomes.asia_motor.scale.1: .inf"]),
+    (("    timepoint: 12\n", "    timepoint: 12\n    mid: .nan\n"),
+     ["config/config.yaml:15:outcomes.asia_motor.mid: .nan"]),
+])
+def test_a_number_that_is_not_finite_is_an_error_at_its_line(tmp_path, edit, where):
+    review = copy_review(tmp_path)
+    cfg = review / "config/config.yaml"
+    old, new = edit
+    cfg.write_text(cfg.read_text().replace(old, new, 1))
+    problems = [str(p) for p in validate_review(review)]
+    assert problems == [f"{w} is not a finite number: a setting takes a number" for w in where]
+    with pytest.raises(ReviewError):
+        sio.read_review(review)

@@ -43,6 +43,7 @@ Rules (the sheet schemas in ``scimeta/schemas/`` hold the per-column ones):
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 
@@ -318,6 +319,14 @@ def _check_config(raw, problems):
     if not isinstance(cfg, dict):
         problems.append(Problem(sio.CONFIG_FILE, None, None, "config must be a YAML mapping"))
         return None
+    not_finite = _not_finite_numbers(cfg)
+    for path, value in not_finite:
+        shown = path.encode("unicode_escape").decode("ascii")
+        problems.append(Problem(
+            sio.CONFIG_FILE, _line_of(raw, path), shown,
+            f"{_yaml_special(value)} is not a finite number: a setting takes a number"))
+    if not_finite:
+        return None
     schema = sio.load_schema("config")
     validator = jsonschema.Draft202012Validator(schema)
     errs = sorted(validator.iter_errors(cfg), key=lambda e: [str(x) for x in e.absolute_path])
@@ -330,6 +339,33 @@ def _check_config(raw, problems):
     out = config_defaults(cfg)
     _check_combinations(raw, out, problems)
     return out
+
+
+def _yaml_special(value: float) -> str:
+    """A NaN or infinity as YAML writes it (``.nan``, ``.inf``, ``-.inf``)."""
+    return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+
+
+def _not_finite_numbers(value, path: str = "", seen: set | None = None
+                        ) -> list[tuple[str, float]]:
+    """``(dotted path, value)`` of every NaN or infinite number in a loaded YAML document.
+
+    JSON Schema's ``number`` admits them, and a NaN passes every ``minimum``
+    and ``maximum`` (each comparison with it is false); the config is checked
+    for them before the schema. A mapping or list reached again through a
+    YAML alias is not walked again (it was reported where first reached).
+    """
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [(path, value)]
+    if not isinstance(value, (dict, list)):
+        return []
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return []
+    seen.add(id(value))
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    return [found for k, v in items
+            for found in _not_finite_numbers(v, f"{path}.{k}" if path else str(k), seen)]
 
 
 def config_defaults(config: dict) -> dict:
