@@ -62,6 +62,7 @@ __all__ = [
     "build_review",
     "config_defaults",
     "outcome_defaults",
+    "has_values",
     "OUTCOME_KEY",
     "MISSING_TOKENS",
 ]
