@@ -227,8 +227,8 @@ def test_editing_one_outcome_reruns_only_that_outcome(example_run, tmp_path):
     assert outcomes == {"whoqol_health"}, jobs
     assert sorted(rule for rule, _ in jobs) == sorted(
         ["effect_sizes", "pools", "diagnostics", "robustness", "figures", "forest",
-         "sensitivity_plot", "rob_pool_summary", "gather", "audit", "studies_table",
-         "summary_of_findings", "methods", "report", "all"]
+         "sensitivity_plot", "rob_pool_summary", "figure_warnings", "gather", "audit",
+         "studies_table", "summary_of_findings", "methods", "report", "all"]
     ), jobs  # not risk_of_bias: its table and study figures read no outcome's rows
     assert stems == {"MC"}
     snakemake(review)
@@ -254,7 +254,8 @@ def test_rulegraph_shows_the_stages(example_run, tmp_path):
                  ("figures", "subgroup_forest"), ("figures", "funnel"),
                  ("figures", "sensitivity_plot"), ("figures", "bubble"),
                  ("effect_sizes", "gather"), ("pools", "gather"), ("gather", "audit"),
-                 ("forest", "all"), ("audit", "all")]:
+                 ("forest", "all"), ("audit", "all"), ("figures", "figure_warnings"),
+                 ("rob_pool_summary", "figure_warnings"), ("figure_warnings", "report")]:
         assert edge in edges, (edge, sorted(edges))
 
 
