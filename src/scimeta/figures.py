@@ -13,8 +13,8 @@ report and the end of the run list.
 Figures only read tables: the rows of each pool come from the membership
 table (:func:`scimeta.membership.pool_rows`), the diamonds from
 ``pooled.csv``, Egger's line from ``bias.csv`` and the filled studies from
-``bias_filled.csv``, the
-regression line from ``metareg.csv``; nothing is refitted here. A figure
+``bias_filled.csv``, the regression line from ``metareg.csv``; nothing is
+refitted here. A figure
 whose drawing raises is a bug, not a property of the data (validation stops
 bad input, and every case of thin data is a placeholder above): the error
 propagates and fails the job, naming the figure.
@@ -189,15 +189,15 @@ def draw_figure(
     tables = dict(outcome=outcome, outcome_config=outcome_config, analysis=analysis,
                   layout=layout, effects=effects, pooled=pooled, subgroup_tests=subgroup_tests,
                   membership=membership, sensitivity=sensitivity, metareg=metareg, bias=bias,
-                  bias_filled=bias_filled, studies=studies, populations=populations, max_forest_rows=max_forest_rows,
-                  options=FigureSettings.from_figures(figures), rob=rob, gosh=gosh,
-                  gosh_influence=gosh_influence, cumulative=cumulative)
+                  bias_filled=bias_filled, studies=studies, populations=populations,
+                  max_forest_rows=max_forest_rows, options=FigureSettings.from_figures(figures),
+                  rob=rob, gosh=gosh, gosh_influence=gosh_influence, cumulative=cumulative)
     return _draw(item, **tables)
 
 
 def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, subgroup_tests,
-          membership, sensitivity, metareg, bias, bias_filled, studies, populations, options, rob,
-          max_forest_rows=None, gosh=None, gosh_influence=None,
+          membership, sensitivity, metareg, bias, bias_filled, studies, populations, options,
+          rob, max_forest_rows=None, gosh=None, gosh_influence=None,
           cumulative=None) -> FigureResult:
     kind, comparison, measure, var = item["kind"], item["comparison"], item["measure"], item["var"]
     effects = _text_filled(effects)
