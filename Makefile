@@ -8,7 +8,7 @@ CORES ?= 2
 
 SNAKEMAKE := $(BIN)/snakemake -s workflow/Snakefile
 
-.PHONY: run run-examples test test-fast lint format report bench clean-results reference
+.PHONY: run review run-examples test test-fast lint format report bench clean-results reference
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,17 +16,26 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# The environment that keeps the caches of Snakemake and matplotlib inside review folder $(1)
+# (an absolute path; .snakemake/cache exists): see run_review.
+review_env = XDG_CACHE_HOME="$(1)/.snakemake/cache" MPLCONFIGDIR="$(1)/.snakemake/cache/matplotlib"
+
 # Run one review folder, resuming safely after an interrupted run: the profile
 # (workflow/profiles/default) re-runs the jobs a killed run left incomplete, and the lock a
 # killed Snakemake left behind is removed (--unlock) only while this make holds the review's
 # lock file (flock) and no Snakemake process works in the folder (its working directory; a
 # Snakemake process is one whose program or script is .../snakemake, so that this shell, its
 # flock and its grep, whose command lines name snakemake too, are not taken for one).
-# Snakemake's caches (and matplotlib's) go inside the review folder (XDG_CACHE_HOME).
+# The caches Snakemake and matplotlib would keep in the home folder go inside the review, under
+# .snakemake/cache: Snakemake's source cache (XDG_CACHE_HOME; Snakemake creates it before it
+# reads the Snakefile, so only the environment it starts in can move it) and matplotlib's
+# configuration and font cache (MPLCONFIGDIR). Temporary files stay in TMPDIR: the sockets
+# of the worker pool need a path shorter than a review's may be.
 define run_review
-	mkdir -p $(1)/.snakemake
+	mkdir -p $(1)/.snakemake/cache
 	flock --nonblock $(1)/.snakemake/make-run.lock sh -c '\
 	  dir="$$(cd $(1) && pwd)"; \
+	  export $(call review_env,$$dir); \
 	  if [ -n "$$(ls -A $(1)/.snakemake/locks 2>/dev/null)" ]; then \
 	    for p in /proc/[0-9]*; do \
 	      if [ "$$(readlink $$p/cwd 2>/dev/null)" = "$$dir" ] && \
@@ -34,7 +43,7 @@ define run_review
 	        echo "make run: a Snakemake process ($${p#/proc/}) works in $(1)" >&2; exit 1; fi; \
 	    done; \
 	    $(SNAKEMAKE) -d $(1) --unlock --quiet; fi && \
-	  XDG_CACHE_HOME="$$dir/.snakemake/cache" $(SNAKEMAKE) -d $(1)' \
+	  $(SNAKEMAKE) -d $(1)' \
 	  || { echo "make run: $(1) failed, or another make run holds it" >&2; exit 1; }
 endef
 
@@ -42,21 +51,33 @@ run: $(STAMP)
 	$(call run_review,.)
 	$(call run_review,examples/stroke_nsc)
 
+# Your own review: make review REVIEW=path/to/review (what `make run` does for the example).
+review: $(STAMP)
+	@test -n "$(REVIEW)" && test -d "$(REVIEW)" || \
+	  { echo "make review: name the review folder, e.g. make review REVIEW=path/to/review" >&2; exit 1; }
+	$(call run_review,$(REVIEW))
+
 # The published reviews under examples/ (Hodgkiss 2023: data/raw built from the authors' sheets).
 EXAMPLES := normand1999 curtis1998 gibson2002 morris2008
 run-examples: $(STAMP)
+	for review in $(EXAMPLES) hodgkiss2023; do \
+		mkdir -p examples/$$review/.snakemake/cache || exit 1; \
+	done
 	for review in $(EXAMPLES); do \
-		$(SNAKEMAKE) --cores $(CORES) -d examples/$$review || exit 1; \
+		$(call review_env,$(CURDIR)/examples/$$review) \
+		  $(SNAKEMAKE) --cores $(CORES) -d examples/$$review || exit 1; \
 	done
 	$(BIN)/python examples/hodgkiss2023/make_raw.py
-	$(SNAKEMAKE) --cores $(CORES) -d examples/hodgkiss2023
+	$(call review_env,$(CURDIR)/examples/hodgkiss2023) \
+	  $(SNAKEMAKE) --cores $(CORES) -d examples/hodgkiss2023
 	$(BIN)/python examples/hodgkiss2023/reproduce.py
 
 # results/report.html (the self-contained page a reviewer opens; also built by `make run`),
 # then the Snakemake report of the run, results/report.zip.
 report: $(STAMP)
-	$(SNAKEMAKE) --cores $(CORES) results/report.html
-	$(SNAKEMAKE) --cores 1 --report results/report.zip
+	mkdir -p .snakemake/cache
+	$(call review_env,$(CURDIR)) $(SNAKEMAKE) --cores $(CORES) results/report.html
+	$(call review_env,$(CURDIR)) $(SNAKEMAKE) --cores 1 --report results/report.zip
 
 # The whole suite on 2 processes (pytest-xdist), each test file on one of them, so that the
 # workflow tests of a file share one run of each review (tests/conftest.py).

@@ -17,6 +17,7 @@ pool no heterogeneity.
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -309,3 +310,48 @@ def test_every_contract_table_is_written(run, name):
                  "results/tables/leave1out.csv", "results/tables/influence.csv",
                  "results/tables/audit.csv", "results/audit.html"):
         assert (review / path).is_file(), path
+
+
+@pytest.mark.parametrize("name", REVIEWS)
+def test_no_number_is_guarded_as_text(run, name):
+    """The formula guard prefixes ``'`` to text starting with ``-``, ``=``, ...; a number
+    alone in its cell is never text, so no cell of any table reads ``'-0.07...``."""
+    review = run(name)
+    guarded_number = re.compile(r"^'[-+]?(\d|\.\d)")
+    paths = sorted([*(review / "results").rglob("*.csv"),
+                    *(review / "data" / "processed").rglob("*.csv")])
+    assert paths
+    for path in paths:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for column in frame.columns:
+            hits = frame[column][frame[column].str.match(guarded_number)]
+            assert hits.empty, f"{path.relative_to(review)}: {column}: {hits.iloc[:3].tolist()}"
+
+
+def test_curtis1998_funnel_plot_draws_the_filled_studies(run):
+    """Trim and fill imputes studies in Curtis & Wang's log ratios of means: one row each in
+    bias_filled.csv, drawn as such on the funnel plot (not a placeholder)."""
+    review = run("curtis1998")
+    bias = table(review, "bias")
+    filled = table(review, "bias_filled")
+    l0 = one_row(bias, "trimfill L0", comparison="between_arms", measure="ROM",
+                 tau2_method="REML", test="trimfill_L0")
+    mine = filled[(filled["measure"] == "ROM") & (filled["tau2_method"] == "REML")
+                  & (filled["test"] == "trimfill_L0")]
+    assert l0["k0"] > 0 and len(mine) == l0["k0"]
+    assert list(mine["fill"]) == list(range(1, int(l0["k0"]) + 1))
+    drawn = pd.read_csv(review / "results/figures/funnel_plant_mass_between_arms_ROM.csv")
+    assert "element" in drawn, "the funnel plot is a placeholder"
+    points = drawn[drawn["element"] == "filled"]
+    assert sorted(points["x"]) == pytest.approx(sorted(mine["yi"]), rel=1e-15)
+
+
+def test_curtis1998_cumulative_without_years_is_one_row_per_pool(run):
+    """Curtis & Wang's studies sheet has an empty ``year`` column: the default
+    ``cumulative.order_by: year`` cannot apply; one row per pool says why, no figure."""
+    review = run("curtis1998")
+    cumulative = table(review, "cumulative")
+    pools = cumulative.groupby(["comparison", "measure"]).size()
+    assert (pools == 1).all() and cumulative["step"].isna().all()
+    assert cumulative["note"].str.contains("has a value to order by").all()
+    assert not list((review / "results/figures").glob("cumulative_*"))

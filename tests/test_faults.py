@@ -29,6 +29,7 @@ from scimeta.analysis import (
     r_sweep_table,
     subgroup_tables,
 )
+from scimeta import tables as tables_module
 from scimeta.bias import METAFOR_RANK_REFUSAL
 from scimeta.compare import build_effects
 from scimeta.extract import build_arms
@@ -283,6 +284,7 @@ def test_a_refused_analysis_writes_its_rows_and_nothing_else_changes(monkeypatch
         "metareg": metareg_table(effects, studies, moderators=["year"], analysis=ANALYSIS),
         **bias_tables(effects, ANALYSIS),
     }
+    del tables["bias_filled"]  # numbers only: the reasons are in bias.csv
     pd.testing.assert_frame_equal(tables["pooled"], before)
     refused = {"r_sweep": ["sensitivity"], "metareg": ["metareg", "bias"],
                "leave1out": ["leave1out"], "influence": ["influence"], "begg": ["bias"]}[name]
@@ -329,18 +331,57 @@ def test_a_refused_permutation_test_keeps_the_subgroup_test(monkeypatch):
     pd.testing.assert_series_equal(after["p"], before["p"])
 
 
-def test_a_figure_that_cannot_be_drawn_is_a_placeholder_with_the_reason(monkeypatch):
+def test_a_figure_whose_drawing_fails_is_an_error_not_a_placeholder(monkeypatch):
     effects = _paired_effects()
     monkeypatch.setattr("scimeta.figures.forest_plot", _refuse)
     membership = membership_table(effects, None)
-    fig = draw_figure(dict(kind="forest", comparison="pre_post", measure="MC", var=""),
-                      outcome="o", outcome_config=outcome(label="O"), analysis=ANALYSIS,
-                      layout="revman", effects=effects, pooled=pooled_table(effects, ANALYSIS),
-                      subgroup_tests=pd.DataFrame(), membership=membership,
-                      sensitivity=pd.DataFrame(), populations={}, max_forest_rows=None,
-                      figures=config()["figures"])
-    assert fig.meta.get("placeholder")
-    assert "could not be drawn: refused for the test" in fig.data["message"].iloc[0]
+    with pytest.raises(ValueError, match="refused for the test"):
+        draw_figure(dict(kind="forest", comparison="pre_post", measure="MC", var=""),
+                    outcome="o", outcome_config=outcome(label="O"), analysis=ANALYSIS,
+                    layout="revman", effects=effects, pooled=pooled_table(effects, ANALYSIS),
+                    subgroup_tests=pd.DataFrame(), membership=membership,
+                    sensitivity=pd.DataFrame(), populations={}, max_forest_rows=None,
+                    figures=config()["figures"])
+
+
+def test_the_figures_job_lists_the_figures_not_drawn_and_fails_naming_a_broken_one(
+        stages, tmp_path, monkeypatch):
+    """The rule's script: a placeholder is a row of its figure_warnings.csv; an error while
+    drawing fails the job, the error naming the figure."""
+    import runpy
+
+    from scimeta.workflow import FIGURE_TABLES, snapshot_files
+
+    review, t = stages
+    paths = {}
+    for name, table in t.items():
+        if name not in FIGURE_TABLES:
+            continue
+        paths[name] = tmp_path / f"{name}.csv"
+        write_csv(table, paths[name])
+    studies = tmp_path / "studies.json"
+    studies.write_bytes(snapshot_files(review)["studies.json"])
+    plan = [{"kind": kind, "outcome": OUTCOME, "comparison": "between_arms", "measure": "MD",
+             "var": "", "stem": f"{kind}_{OUTCOME}_between_arms_MD"}
+            for kind in ("forest", "funnel")]
+    script = runpy.run_path(str(REPO / "workflow" / "scripts" / "figures.py"))
+    settings = dict(plan=plan, formats=["svg"], prepost_r=0.5, outcome=OUTCOME,
+                    outcome_config=review.config["outcomes"][OUTCOME],
+                    analysis=review.config["analysis"], layout="revman",
+                    populations=review.config["populations"], max_forest_rows=100,
+                    figures={**review.config["figures"], "small_k": "skip"})
+    warnings = tmp_path / "figure_warnings.csv"
+    script["main"](paths, studies, tmp_path / "figures", warnings, **settings)
+    listed = pd.read_csv(warnings)
+    assert list(listed.columns) == list(tables_module.columns("figure_warnings"))
+    assert listed[["figure", "kind", "status"]].values.tolist() == [
+        [f"funnel_{OUTCOME}_between_arms_MD", "funnel", "skipped"]]
+    assert "Not drawn (figures.small_k = skip)" in listed["reason"].iloc[0]
+    assert (tmp_path / "figures" / f"forest_{OUTCOME}_between_arms_MD.svg").is_file()
+    monkeypatch.setattr("scimeta.figures.forest_plot", _refuse)
+    with pytest.raises(ValueError, match="refused for the test") as failed:
+        script["main"](paths, studies, tmp_path / "figures", warnings, **settings)
+    assert any(f"forest_{OUTCOME}_between_arms_MD" in note for note in failed.value.__notes__)
 
 
 def test_a_refused_moderator_model_keeps_the_separate_pools_and_test(monkeypatch):

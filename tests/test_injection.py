@@ -36,6 +36,9 @@ HTML_PAYLOAD = ("<script>alert('x')</script><svg onload=alert(1)><img src=x oner
                 '<!-- "q" &amp; </textarea></title>')
 FORMULA_PAYLOAD = '=HYPERLINK("http://evil.example/h","x")'
 RST_PAYLOAD = "\n\n.. raw:: html\n\n   <script>alert(3)</script>\n"
+#: matplotlib's mathtext markup: drawn as typed, never as mathematics (nor an error); one
+#: word, so that it stays whole in the "Surname Year" labels
+MATH_PAYLOAD = r"$5$vs$10$,$\alpha^2$\beta"
 #: one per row, cycling: every prefix a spreadsheet runs, and a number that must stay one
 CELL_PAYLOADS = (HTML_PAYLOAD, FORMULA_PAYLOAD, "@SUM(1+1)*cmd|' /C calc'!A0", "+1+cmd",
                  "-2+3", "\tx=1", "-1.5")
@@ -52,6 +55,8 @@ def _poison_sheet(path: Path, text_columns) -> None:
             # even rows: the payload after the text; odd rows: a cell starting with a formula
             row[col] = (f"{row[col]} {HTML_PAYLOAD}" if i % 2 == 0
                         else f"{FORMULA_PAYLOAD} {row[col]}")
+            if col == "author" and i % 2 == 0:  # the study's label in every figure
+                row[col] = MATH_PAYLOAD + row[col]
         row[FORMULA_PAYLOAD] = CELL_PAYLOADS[i % len(CELL_PAYLOADS)]
         row[HTML_PAYLOAD] = CELL_PAYLOADS[(i + 1) % len(CELL_PAYLOADS)]
     with path.open("w", encoding="utf-8", newline="") as fh:
@@ -72,7 +77,8 @@ def _add_journal_inputs(review: Path) -> None:
     cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
     cfg["prisma"] = {"identified": {"other": {HTML_PAYLOAD: n}}, "screened": n, "sought": n,
                      "assessed": n, "studies_included": int(cohorts.nunique()),
-                     "reports_included": n, "note": HTML_PAYLOAD + FORMULA_PAYLOAD,
+                     "reports_included": n,
+                     "note": MATH_PAYLOAD + HTML_PAYLOAD + FORMULA_PAYLOAD,
                      "participants": {studies["study_id"][0]: {
                          "included": int(float(studies["n_enrolled"][0])) if "n_enrolled" in
                          studies and studies["n_enrolled"][0] else 10, "note": HTML_PAYLOAD}}}
@@ -91,8 +97,9 @@ def _poisoned_review(root: Path) -> Path:
     cfg_path = review / "config/config.yaml"
     cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
     asia, scim = cfg["outcomes"]["asia_motor"], cfg["outcomes"]["scim_total"]
-    asia["label"] = "<script>alert('label')</script><svg onload=alert(1)>" + RST_PAYLOAD
-    asia["unit"] = "<img src=x onerror=alert('unit')>"
+    asia["label"] = (MATH_PAYLOAD + "<script>alert('label')</script><svg onload=alert(1)>"
+                     + RST_PAYLOAD)
+    asia["unit"] = MATH_PAYLOAD + "<img src=x onerror=alert('unit')>"
     scim["label"] = FORMULA_PAYLOAD + " `x <javascript:alert(1)>`_ {{ 7*7 }} <!--"
     scim["unit"] = "@cmd|' /C calc'!A0"
     cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True),
@@ -235,6 +242,27 @@ def test_svgs_hold_no_script_and_show_the_labels_as_text(poisoned_run):
             shown += "".join(el.itertext()) if tag == "text" else ""
     assert "<script>alert('label')</script>" in shown
     assert FORMULA_PAYLOAD in shown
+
+
+#: The kinds of figure of this run, by the start of their file names (funnel, bubble, GOSH
+#: and cumulative plots need more studies: tests/test_literal_text.py draws them).
+FIGURE_KINDS = ("forest_", "sensitivity_r_", "rob_traffic_light", "rob_summary", "prisma")
+
+
+def test_every_figure_draws_review_text_literally(poisoned_run):
+    """Mathtext markup in labels ($...$, backslashes) is drawn as typed in every kind of
+    figure of the run: the SVG's text holds it verbatim."""
+    review, _ = poisoned_run
+    literal = {}
+    for path in sorted((review / "results/figures").glob("*.svg")):
+        root = ET.parse(path).getroot()
+        texts = ["".join(el.itertext()) for el in root.iter()
+                 if el.tag.rsplit("}", 1)[-1] == "text"]
+        literal[path.name] = any(MATH_PAYLOAD in t for t in texts)
+    for kind in FIGURE_KINDS:
+        mine = {name: ok for name, ok in literal.items() if name.startswith(kind)}
+        assert mine, f"no {kind} figure"
+        assert any(mine.values()), f"{kind}: no figure shows {MATH_PAYLOAD!r} as typed"
 
 
 def _csv_files(review: Path):

@@ -348,9 +348,13 @@ def test_report_lists_caveats_audit_findings_and_figures_not_drawn():
                 "not_drawn": "This figure could not be drawn: bad number"}]
     empty = pd.DataFrame(columns=["outcome", "subgroup_var", "comparison", "measure",
                                   "primary"])
+    warnings = pd.DataFrame({
+        "outcome": ["o"], "figure": ["funnel_o_MC"], "kind": ["funnel"],
+        "comparison": ["pre_post"], "measure": ["MC"], "var": [""], "status": ["not drawn"],
+        "reason": ["This figure could not be drawn: bad number"]})
     page = _page(config=cfg, figures=figures, tables={
         "pooled": empty, "excluded": pd.DataFrame(columns=["outcome"]), "audit": audit,
-        "caveats": caveats})
+        "caveats": caveats, "figure_warnings": warnings})
     section = page.split('<h2 id="caveats">')[1].split('<h2 id="rob">')[0]
     assert "Caveat 1</b> (s1, s2): Same centre." in section
     assert "without s1" in section and "7.65 (2.00 to 8.00)" in section
@@ -364,8 +368,8 @@ def test_report_lists_caveats_audit_findings_and_figures_not_drawn():
     assert '<a href="#outcome-o">Motor</a>, <a href="#outcome-p">p</a>' in section
     assert section.index("finding-4") < section.index("finding-2")  # errors first
     assert "&lt;script&gt;" in section and "<script" not in section
-    assert ('<a href="#fig-funnel_o_MC">funnel_o_MC</a> (Motor): This figure could not be '
-            "drawn: bad number") in section
+    assert ('<a href="#fig-funnel_o_MC">funnel_o_MC</a> (Motor): not drawn: This figure '
+            "could not be drawn: bad number") in section  # from figure_warnings.csv
 
 
 def test_audit_page_rows_carry_the_anchors_the_report_links_to():

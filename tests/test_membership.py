@@ -142,7 +142,7 @@ def _draw(tables, **item):
                        figures=config()["figures"],
                        **{k: tables[k] for k in ("effects", "pooled", "subgroup_tests",
                                                  "membership", "sensitivity", "metareg", "bias",
-                                                 "studies")})
+                                                 "bias_filled", "studies")})
 
 
 def test_the_forest_plot_shows_the_pool_and_its_patients(tables):
@@ -175,7 +175,9 @@ def test_figures_draw_the_tables_without_refitting(tables, monkeypatch):
     fill = bias[(bias["test"] == "trimfill_L0") & (bias["tau2_method"] == "REML")].iloc[0]
     filled = funnel.data[funnel.data["element"] == "filled"]
     assert fill["k0"] == 1 and len(filled) == 1
-    assert filled["x"].iloc[0] == float(fill["fill_yi"])
+    imputed = tables["bias_filled"]
+    imputed = imputed[(imputed["test"] == "trimfill_L0") & (imputed["tau2_method"] == "REML")]
+    assert filled["x"].iloc[0] == imputed["yi"].iloc[0]
     bubble = _draw(tables, kind="bubble", var="year")
     assert not bubble.meta.get("placeholder")
     fit = tables["metareg"]

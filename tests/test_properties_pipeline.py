@@ -95,7 +95,7 @@ TABLE_COLUMNS = {
         ("effects", "effects"), ("excluded", "excluded"), ("pooled", "pooled"),
         ("subgroup_tests", "subgroup_tests"), ("membership", "subgroup_membership"),
         ("sensitivity", "sensitivity_r"), ("metareg", "metareg"), ("bias", "bias"),
-        ("leave1out", "leave1out"), ("influence", "influence"))},
+        ("bias_filled", "bias_filled"), ("leave1out", "leave1out"), ("influence", "influence"))},
 }
 POOLED_KEY = ["outcome", "comparison", "measure", "subgroup_var", "subgroup", "model",
               "tau2_method", "ci_method"]
@@ -218,7 +218,7 @@ def stage_tables(effects, studies, config, *, tolerate_known_bias_failure=True):
         if not (tolerate_known_bias_failure and KNOWN_BIAS_FAILURE in str(err)):
             raise
         bias = {name: pd.DataFrame(columns=TABLE_COLUMNS[name])
-                for name in ("bias", "leave1out", "influence")}
+                for name in ("bias", "bias_filled", "leave1out", "influence")}
     overall = pooled_table(effects, analysis)
     by_group, tests, membership = subgroup_tables(
         effects, studies, analysis=analysis, subgroups=config["subgroups"],

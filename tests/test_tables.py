@@ -65,6 +65,7 @@ def test_the_library_returns_the_declared_columns():
                                   subgroup_tables)
     from scimeta.compare import build_effects
     from scimeta.extract import build_arms
+    from scimeta.figures import figure_warning, placeholder
     from scimeta.io import read_review
     from scimeta.membership import membership_table
     from scimeta.workflow import restrict_review
@@ -87,6 +88,10 @@ def test_the_library_returns_the_declared_columns():
         "metareg": metareg_table(effects, one.studies, moderators=cfg["moderators"],
                                  analysis=cfg["analysis"], membership=membership),
         **bias_tables(effects, cfg["analysis"], membership),
+        "figure_warnings": pd.DataFrame([figure_warning(
+            {"outcome": "o", "stem": "funnel_o_pre_post_MC", "kind": "funnel",
+             "comparison": "pre_post", "measure": "MC", "var": ""},
+            placeholder("nothing to draw", kind="funnel", title="O"))]),
     }
     assert set(got) == set(tables.TABLES)
     for name, frame in got.items():

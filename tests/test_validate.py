@@ -257,3 +257,55 @@ def test_exclusions_name_the_file_read(tmp_path):
     assert set(exc_arms["file"]) == {"data/raw/extraction.xlsx:outcomes"}
     assert set(exc_effects.loc[exc_effects["stage"] == "effects", "file"]) == {
         "data/raw/extraction.xlsx:outcomes"}
+
+
+# ---------------------------------------------------------------- defaults that cannot apply
+def _order_by_problems(review):
+    return [p for p in validate_review(review) if p.column == "cumulative.order_by"]
+
+
+def test_default_order_by_on_an_empty_column_is_a_warning_naming_it(tmp_path):
+    review = copy_review(tmp_path)
+    studies = review / "data/raw/studies.csv"
+    lines = studies.read_text().splitlines()
+    year = lines[0].split(",").index("year")
+    lines = [lines[0]] + [",".join("" if i == year else c for i, c in enumerate(line.split(",")))
+                          for line in lines[1:]]
+    studies.write_text("\n".join(lines) + "\n")
+    (problem,) = _order_by_problems(review)
+    assert problem.severity == "warning"
+    assert "cumulative.order_by 'year' (the default)" in problem.message
+    assert "column 'year' of data/raw/studies.csv has no value in any row" in problem.message
+
+
+def test_order_by_naming_no_column_is_an_error_at_its_line(tmp_path):
+    review = copy_review(tmp_path)
+    cfg = review / "config/config.yaml"
+    cfg.write_text(cfg.read_text() + "cumulative:\n  order_by: published\n")
+    (problem,) = _order_by_problems(review)
+    assert problem.severity == "error" and problem.row == 22
+    assert "'published' is neither a column of the studies sheet" in problem.message
+
+
+# ---------------------------------------------------------------- only finite numbers
+@pytest.mark.parametrize("edit,where", [
+    (("prepost_r: 0.5\n", "prepost_r: .nan\n"), ["config/config.yaml:1:prepost_r: .nan"]),
+    (("subgroups:", "analysis:\n  level: .NaN\nsubgroups:"),
+     ["config/config.yaml:7:analysis.level: .nan"]),
+    (("subgroups:", "sensitivity:\n  r_grid: [0.2, .nan]\nsubgroups:"),
+     ["config/config.yaml:7:sensitivity.r_grid.1: .nan"]),
+    (("    scale: [0, 100]\n", "    scale: [-.inf, .Inf]\n"),
+     ["config/config.yaml:15:outcomes.asia_motor.scale.0: -.inf",
+      "config/config.yaml:15:outcomes.asia_motor.scale.1: .inf"]),
+    (("    timepoint: 12\n", "    timepoint: 12\n    mid: .nan\n"),
+     ["config/config.yaml:15:outcomes.asia_motor.mid: .nan"]),
+])
+def test_a_number_that_is_not_finite_is_an_error_at_its_line(tmp_path, edit, where):
+    review = copy_review(tmp_path)
+    cfg = review / "config/config.yaml"
+    old, new = edit
+    cfg.write_text(cfg.read_text().replace(old, new, 1))
+    problems = [str(p) for p in validate_review(review)]
+    assert problems == [f"{w} is not a finite number: a setting takes a number" for w in where]
+    with pytest.raises(ReviewError):
+        sio.read_review(review)

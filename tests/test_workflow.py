@@ -94,6 +94,46 @@ def test_writes_only_inside_the_review(example_run):
     )
 
 
+def test_every_figure_not_drawn_is_listed_and_printed(example_run):
+    """A placeholder (a figure CSV of one ``message``) is a row of figure_warnings.csv, and
+    every row is one; the end of the run prints them (its log)."""
+    from scimeta.workflow import figure_warnings_summary
+
+    table = example_run / "results/tables/figure_warnings.csv"
+    listed = pd.read_csv(table, dtype=str, keep_default_na=False)
+    placeholders = {p.stem for p in (example_run / "results/figures").glob("*.csv")
+                    if "message" in pd.read_csv(p, nrows=0).columns}
+    assert set(listed["figure"]) == placeholders
+    assert listed["reason"].str.len().gt(0).all()
+    assert set(listed["status"]) <= {"not drawn", "skipped"}
+    summary = figure_warnings_summary(table)
+    assert bool(summary) == bool(len(listed))
+    log = max((example_run / ".snakemake/log").glob("*.snakemake.log")).read_text()
+    for line in summary.splitlines()[1:]:
+        assert line.strip() in log
+
+
+def test_the_documented_commands_write_nothing_outside_the_review(tmp_path):
+    """README "Your own review": `scimeta validate` and `make review` with an empty home and
+    an empty temporary folder leave both empty (the temporary files of the run removed when
+    it ends); the caches are inside the review."""
+    review = copy_review(REPO / "tests/data/extraction/review_ok", tmp_path / "review")
+    home, tmp = tmp_path / "home", tmp_path / "tmp"
+    home.mkdir()
+    tmp.mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("XDG_", "MPL", "SNAKEMAKE"))}
+    env.update(HOME=str(home), TMPDIR=str(tmp), PYTHONHASHSEED="0")
+    for cmd in ([str(BIN / "scimeta"), "validate", str(review)],
+                ["make", "-C", str(REPO), "review", f"REVIEW={review}"]):
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (review / "results/report.html").is_file()
+    assert sorted(home.rglob("*")) == [] and sorted(tmp.rglob("*")) == []
+    assert (review / ".snakemake/cache/snakemake/snakemake/source-cache").is_dir()
+    assert (review / ".snakemake/cache/matplotlib").is_dir()
+
+
 def test_between_arms_and_pre_post_never_pooled_together(example_run):
     pooled = pd.read_csv(example_run / "results/tables/pooled.csv")
     effects = pd.read_csv(example_run / "data/processed/effects.csv")
@@ -198,8 +238,8 @@ def test_editing_one_outcome_reruns_only_that_outcome(example_run, tmp_path):
     assert outcomes == {"whoqol_health"}, jobs
     assert sorted(rule for rule, _ in jobs) == sorted(
         ["effect_sizes", "pools", "diagnostics", "robustness", "figures", "forest",
-         "sensitivity_plot", "rob_pool_summary", "gather", "audit", "studies_table",
-         "summary_of_findings", "caveats", "methods", "report", "all"]
+         "sensitivity_plot", "rob_pool_summary", "figure_warnings", "gather", "audit",
+         "studies_table", "summary_of_findings", "caveats", "methods", "report", "all"]
     ), jobs  # not risk_of_bias: its table and study figures read no outcome's rows
     assert stems == {"MC"}
     snakemake(review)
@@ -225,7 +265,8 @@ def test_rulegraph_shows_the_stages(example_run, tmp_path):
                  ("figures", "subgroup_forest"), ("figures", "funnel"),
                  ("figures", "sensitivity_plot"), ("figures", "bubble"),
                  ("effect_sizes", "gather"), ("pools", "gather"), ("gather", "audit"),
-                 ("forest", "all"), ("audit", "all")]:
+                 ("forest", "all"), ("audit", "all"), ("figures", "figure_warnings"),
+                 ("rob_pool_summary", "figure_warnings"), ("figure_warnings", "report")]:
         assert edge in edges, (edge, sorted(edges))
 
 

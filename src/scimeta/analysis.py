@@ -408,8 +408,9 @@ def bias_tables(
     For each outcome × comparison × measure, on the effect sizes of the overall
     pool (:func:`overall_rows`), and for each estimator of the config: the bias
     tests (Egger with the mixed-effects and the weighted-regression model,
-    Begg, trim-and-fill L0 and R0, PET, PEESE; Egger's test uses the
-    Knapp–Hartung t test when the primary CI method is ``hksj`` or ``hksj_adhoc``), leave-one-out
+    Begg, trim-and-fill L0 and R0 with the studies they impute (``bias_filled``),
+    PET, PEESE; Egger's test uses the Knapp–Hartung t test when the primary CI
+    method is ``hksj`` or ``hksj_adhoc``), leave-one-out
     pools (primary CI method) and influence diagnostics. Fewer than three
     studies give bias rows that say so and no leave-one-out or influence rows;
     a diagnostic that cannot be computed gives its rows with empty numbers and
@@ -419,7 +420,7 @@ def bias_tables(
 
     analysis = analysis_settings(analysis)
     methods, ci, level = analysis.tau2_methods, analysis.ci_method, analysis.level
-    frames: dict[str, list] = {"bias": [], "leave1out": [], "influence": []}
+    frames: dict[str, list] = {"bias": [], "bias_filled": [], "leave1out": [], "influence": []}
 
     def isolated(name, build, rows, **keys):
         table, why = attempt(build, rows, **keys)
@@ -437,8 +438,10 @@ def bias_tables(
             continue
         keys = dict(outcome=outcome, comparison=comparison, measure=measure)
         for method in methods:
-            frames["bias"].append(bias.bias_table(
-                rows, **keys, tau2_method=method, test=analysis.test, level=level))
+            tests, filled = bias.bias_tables(rows, **keys, tau2_method=method,
+                                             test=analysis.test, level=level)
+            frames["bias"].append(tests)
+            frames["bias_filled"].append(filled)
             if len(rows) >= bias.MIN_K:
                 # the deleted fits, once: leave-one-out and influence both read them
                 deleted, _ = attempt(bias.leave1out, rows["yi"].to_numpy(float),

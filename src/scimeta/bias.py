@@ -13,9 +13,10 @@ doi:10.18637/jss.v036.i03) for an intercept-only random-effects model:
 * :func:`trimfill` -- ``trimfill(fit)``: Duval and Tweedie's trim and fill;
 * :func:`leave1out` -- ``leave1out(fit)``;
 * :func:`influence` -- ``influence(fit)`` (Viechtbauer & Cheung 2010);
-* :func:`bias_table`, :func:`leave1out_table` and :func:`influence_table`
-  build the ``bias.csv``, ``leave1out.csv`` and ``influence.csv`` tables of
-  the data contract from a DataFrame of effect rows.
+* :func:`bias_tables`, :func:`leave1out_table` and :func:`influence_table`
+  build the ``bias.csv`` (with ``bias_filled.csv``, the studies imputed by
+  trim and fill, one row each), ``leave1out.csv`` and ``influence.csv``
+  tables of the data contract from a DataFrame of effect rows.
 
 Pooling goes through :func:`scimeta.pool.pool` / :func:`scimeta.pool.pool_many`
 (the k leave-one-out fits are one batched call) and the regression tests
@@ -61,9 +62,10 @@ __all__ = [
     "TrimFillResult",
     "begg",
     "bias_table",
+    "bias_tables",
     "egger_lm",
     "egger_rma",
-    "filled_studies",
+    "FILLED_COLUMNS",
     "influence",
     "influence_table",
     "leave1out",
@@ -76,8 +78,8 @@ __all__ = [
 #: Tests of :func:`bias_table`, in the order of its rows.
 BIAS_TESTS = ("egger_rma", "egger_lm", "begg", "trimfill_L0", "trimfill_R0", "pet", "peese")
 BIAS_COLUMNS = tuple(columns("bias"))
-#: Separator of the filled studies' values in ``fill_yi`` / ``fill_vi``.
-FILL_SEPARATOR = ";"
+#: Columns of ``bias_filled.csv``: one row per study imputed by trim and fill.
+FILLED_COLUMNS = tuple(columns("bias_filled"))
 LEAVE1OUT_COLUMNS = tuple(columns("leave1out"))
 INFLUENCE_COLUMNS = tuple(columns("influence"))
 #: Smallest k for which the tables run a test or a leave-one-out analysis:
@@ -1059,20 +1061,6 @@ def influence(yi, vi, *, tau2_method: str = "REML",
 # ---------------------------------------------------------------------------
 # tables of the data contract
 # ---------------------------------------------------------------------------
-def _joined(values) -> str:
-    """Floats as their shortest exact text (``repr``), joined by :data:`FILL_SEPARATOR`."""
-    return FILL_SEPARATOR.join(repr(float(x)) for x in values)
-
-
-def filled_studies(row) -> tuple[np.ndarray, np.ndarray]:
-    """The imputed studies (``yi``, ``vi``) of a trim-and-fill row of ``bias.csv``."""
-    def parse(text) -> np.ndarray:
-        text = "" if pd.isna(text) else str(text)
-        return np.array([float(x) for x in text.split(FILL_SEPARATOR) if x], dtype=float)
-
-    return parse(row["fill_yi"]), parse(row["fill_vi"])
-
-
 def _effects(effects_rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     missing = [c for c in ("study_id", "yi", "vi") if c not in effects_rows.columns]
     if missing:
@@ -1086,7 +1074,12 @@ def _effects(effects_rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.nda
     return sid, y, v
 
 
-def bias_table(
+def bias_table(effects_rows: pd.DataFrame, **keys) -> pd.DataFrame:
+    """Rows of ``bias.csv`` for one analysis (:func:`bias_tables` without the filled studies)."""
+    return bias_tables(effects_rows, **keys)[0]
+
+
+def bias_tables(
     effects_rows: pd.DataFrame,
     *,
     outcome: str,
@@ -1095,8 +1088,9 @@ def bias_table(
     tau2_method: str = "REML",
     test: str = "z",
     level: float = 0.95,
-) -> pd.DataFrame:
-    """Rows of ``bias.csv`` for one analysis: one per test in :data:`BIAS_TESTS`.
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows of ``bias.csv`` for one analysis, one per test in :data:`BIAS_TESTS`, and
+    those of ``bias_filled.csv``, one per study imputed by trim and fill.
 
     Parameters
     ----------
@@ -1113,7 +1107,7 @@ def bias_table(
 
     Returns
     -------
-    DataFrame
+    bias : DataFrame
         Columns :data:`BIAS_COLUMNS`: ``test`` (``egger_rma``,
         ``egger_lm``, ``begg``, ``trimfill_L0``, ``trimfill_R0``, ``pet``,
         ``peese``); ``statistic`` (z or t of the precision term; Kendall's
@@ -1124,34 +1118,44 @@ def bias_table(
         filled estimate of trim and fill; NaN for ``begg``), ``side``
         (trim and fill) and ``note``; then what the funnel plot draws:
         ``intercept`` and ``slope`` of the fitted regression line (the
-        regression tests) and ``fill_yi``, ``fill_vi`` (the imputed
-        studies of trim and fill, ``;``-joined; read them back with
-        :func:`filled_studies`). With k < :data:`MIN_K` every row is NaN
+        regression tests). With k < :data:`MIN_K` every row is NaN
         with the reason in ``note``; with k < :data:`MIN_K_POWER` the note
         carries a low-power caution. A test that cannot be computed (e.g.
         Egger's regression when every study has the same standard error,
         which metafor refuses too) has empty numbers and the reason in
         ``note``; the other tests are still run.
+    filled : DataFrame
+        Columns :data:`FILLED_COLUMNS`: one row per imputed study of each
+        trim-and-fill row (``test`` ``trimfill_L0`` or ``trimfill_R0``;
+        ``fill`` numbers them from 1; ``yi``, ``vi``), k0 rows per test
+        (none when k0 = 0 or the test was not run).
     """
     _, y, v = _effects(effects_rows)
     k = int(y.size)
     nan = float("nan")
     rows = []
+    filled = []
 
     def row(name, statistic=nan, df=nan, p=nan, k0=nan, estimate=nan, lo=nan, hi=nan,
             side="", note="", intercept=nan, slope=nan, fill_yi=(), fill_vi=()):
+        keys = {"outcome": outcome, "comparison": comparison, "measure": measure,
+                "tau2_method": tau2_method, "test": name}
         rows.append({
-            "outcome": outcome, "comparison": comparison, "measure": measure,
-            "tau2_method": tau2_method, "test": name, "statistic": statistic, "df": df, "p": p,
+            **keys, "statistic": statistic, "df": df, "p": p,
             "k": k, "k0": k0, "estimate": estimate, "ci_low": lo, "ci_high": hi,
             "side": side, "note": note, "intercept": intercept, "slope": slope,
-            "fill_yi": _joined(fill_yi), "fill_vi": _joined(fill_vi),
         })
+        filled.extend({**keys, "fill": i + 1, "yi": float(a), "vi": float(b)}
+                      for i, (a, b) in enumerate(zip(fill_yi, fill_vi, strict=True)))
+
+    def tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+        return (pd.DataFrame(rows, columns=list(BIAS_COLUMNS)),
+                pd.DataFrame(filled, columns=list(FILLED_COLUMNS)))
 
     if k < MIN_K:
         for name in BIAS_TESTS:
             row(name, note=f"not run: k = {k} < {MIN_K}")
-        return pd.DataFrame(rows, columns=list(BIAS_COLUMNS))
+        return tables()
     caution = f"k = {k} < {MIN_K_POWER}: low power" if k < MIN_K_POWER else ""
 
     def join(*parts: str) -> str:
@@ -1182,7 +1186,7 @@ def bias_table(
             fill_yi=tf.fill_yi, fill_vi=tf.fill_vi, note=join(tf.note, caution))
     reg_row("pet", pet)
     reg_row("peese", peese)
-    return pd.DataFrame(rows, columns=list(BIAS_COLUMNS))
+    return tables()
 
 
 def leave1out_table(

@@ -57,7 +57,8 @@ def cumulative(
         The values to sort by (e.g. publication year); ``None`` keeps the
         given order. Sorting is stable (ties keep their input order, as R's
         ``order()``). A study without a value (NaN / None) is not added: it
-        gets a row of its own at the end, with the reason in ``note``.
+        gets a row of its own at the end, with the reason in ``note``. When
+        no study has a value there is no sequence: a ValueError.
     study_id : sequence, optional
         Study names for the rows (default ``1 .. k``).
     decreasing : bool
@@ -92,6 +93,8 @@ def cumulative(
         if values.shape != (k,):
             raise ValueError(f"order has {values.size} values for {k} studies")
     missing = _missing(values)
+    if order is not None and missing.all():
+        raise ValueError(f"none of the {k} studies has a value to order by")
     keep = np.flatnonzero(~missing)
     sort_key = pd.Series(values[keep]).to_numpy()
     try:

@@ -6,9 +6,12 @@ constant (every study with the same standard error), an estimator that
 does not converge, a subgroup with nothing to compare. Each secondary
 analysis of a pool (bias tests, trim and fill, leave-one-out, influence,
 the r sweep, meta-regression, subgroup tests, the permutation p-value, the
-Q-profile CI, each figure) is run through :func:`attempt`: when it cannot
-be computed, its row is written with empty numbers and the reason in
-``note``, and everything else of the outcome is still written.
+Q-profile CI) is run through :func:`attempt`: when it cannot be computed,
+its row is written with empty numbers and the reason in ``note``, and
+everything else of the outcome is still written. Figures only draw those
+tables: one with nothing to show is a placeholder recorded in
+``figure_warnings.csv`` (:func:`scimeta.figures.figure_warning`), and an
+error while drawing one fails its job.
 """
 
 from __future__ import annotations

@@ -6,14 +6,18 @@ item and the outcome's tables into a :class:`scimeta.plotting.FigureResult`.
 A planned figure with nothing to show (every effect size of that measure
 excluded, a subgroup variable with one level left) is drawn as a labelled
 placeholder that points to the excluded table, so that every planned file
-exists and says why it is empty.
+exists and says why it is empty; each placeholder is also a row of
+``results/tables/figure_warnings.csv`` (:func:`figure_warning`), which the
+report and the end of the run list.
 
 Figures only read tables: the rows of each pool come from the membership
 table (:func:`scimeta.membership.pool_rows`), the diamonds from
-``pooled.csv``, Egger's line and the filled studies from ``bias.csv``, the
-regression line from ``metareg.csv``; nothing is refitted here. A figure
-that cannot be drawn is a placeholder that says why; the other figures are
-still drawn.
+``pooled.csv``, Egger's line from ``bias.csv`` and the filled studies from
+``bias_filled.csv``, the regression line from ``metareg.csv``; nothing is
+refitted here. A figure
+whose drawing raises is a bug, not a property of the data (validation stops
+bad input, and every case of thin data is a placeholder above): the error
+propagates and fails the job, naming the figure.
 
 Where the evidence is too thin for a figure to be read as usual — a funnel
 plot or bubble plot of fewer than ``figures.min_k_small_study`` studies, a
@@ -44,7 +48,7 @@ from scimeta.plotting._common import FigureResult, new_figure
 from scimeta.plotting.style import figure_context
 from scimeta.settings import FigureSettings, analysis_settings, comparison_text
 
-__all__ = ["draw_figure", "placeholder", "thin_evidence"]
+__all__ = ["draw_figure", "figure_warning", "placeholder", "thin_evidence"]
 
 def placeholder(message: str, *, kind: str, title: str) -> FigureResult:
     """A small figure stating why there is nothing to draw."""
@@ -54,6 +58,25 @@ def placeholder(message: str, *, kind: str, title: str) -> FigureResult:
         fig.text(0.02, 0.3, message, fontsize=9, ha="left", va="center", wrap=True)
     data = pd.DataFrame({"message": [message]})
     return FigureResult(fig, data, kind, {"placeholder": True})
+
+
+def figure_warning(item: dict, result: FigureResult) -> dict | None:
+    """The row of ``figure_warnings.csv`` of a planned figure (:data:`scimeta.tables.TABLES`),
+    or None when it was drawn.
+
+    ``item``: the figure's plan entry (``outcome``, ``stem``, ``kind``,
+    ``comparison``, ``measure``, ``var``); ``result``: what was drawn. A
+    placeholder is ``skipped`` when a setting left the figure out, else
+    ``not drawn``; ``reason`` is its message (the placeholders of
+    :func:`placeholder` and :func:`scimeta.plotting.rob.placeholder_plot`).
+    """
+    if not (result.meta.get("placeholder") or result.kind == "placeholder"):
+        return None
+    return {"outcome": item.get("outcome", ""), "figure": item["stem"], "kind": item["kind"],
+            "comparison": item.get("comparison") or "", "measure": item.get("measure") or "",
+            "var": item.get("var") or "",
+            "status": "skipped" if result.meta.get("skipped") else "not drawn",
+            "reason": str(result.data["message"].iloc[0])}
 
 
 def thin_evidence(kind: str, k: int, options: FigureSettings) -> str:
@@ -136,6 +159,7 @@ def draw_figure(
     sensitivity: pd.DataFrame,
     metareg: pd.DataFrame | None = None,
     bias: pd.DataFrame | None = None,
+    bias_filled: pd.DataFrame | None = None,
     studies: pd.DataFrame | None = None,
     populations: dict,
     max_forest_rows: int | None,
@@ -148,8 +172,9 @@ def draw_figure(
     """Draw one planned figure of an outcome (see :func:`scimeta.workflow.planned_figures`).
 
     Every argument is a table as written (``membership`` is the outcome's
-    ``subgroup_membership.csv``, with the overall pool). A figure that cannot
-    be drawn is a placeholder with the reason. ``analysis``, ``layout``,
+    ``subgroup_membership.csv``, with the overall pool). A figure with nothing
+    to show is a placeholder with the reason (:func:`figure_warning` records
+    it); an error while drawing propagates. ``analysis``, ``layout``,
     ``populations``, ``max_forest_rows``: the validated config's
     (:class:`scimeta.settings.Settings`). A forest plot of more than
     ``max_forest_rows`` studies is drawn as a summary
@@ -164,22 +189,15 @@ def draw_figure(
     tables = dict(outcome=outcome, outcome_config=outcome_config, analysis=analysis,
                   layout=layout, effects=effects, pooled=pooled, subgroup_tests=subgroup_tests,
                   membership=membership, sensitivity=sensitivity, metareg=metareg, bias=bias,
-                  studies=studies, populations=populations, max_forest_rows=max_forest_rows,
-                  options=FigureSettings.from_figures(figures), rob=rob, gosh=gosh,
-                  gosh_influence=gosh_influence, cumulative=cumulative)
-    result, why = attempt(_draw, item, **tables)
-    if result is None:
-        kind = {"subgroup_forest": "forest", "sensitivity": "r_sensitivity"}.get(item["kind"],
-                                                                                 item["kind"])
-        return placeholder(f"This figure could not be drawn: {why}", kind=kind,
-                           title=_title(outcome_config, item["comparison"] or "pre_post",
-                                        item["measure"]))
-    return result
+                  bias_filled=bias_filled, studies=studies, populations=populations,
+                  max_forest_rows=max_forest_rows, options=FigureSettings.from_figures(figures),
+                  rob=rob, gosh=gosh, gosh_influence=gosh_influence, cumulative=cumulative)
+    return _draw(item, **tables)
 
 
 def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, subgroup_tests,
-          membership, sensitivity, metareg, bias, studies, populations, options, rob,
-          max_forest_rows=None, gosh=None, gosh_influence=None,
+          membership, sensitivity, metareg, bias, bias_filled, studies, populations, options,
+          rob, max_forest_rows=None, gosh=None, gosh_influence=None,
           cumulative=None) -> FigureResult:
     kind, comparison, measure, var = item["kind"], item["comparison"], item["measure"], item["var"]
     effects = _text_filled(effects)
@@ -244,7 +262,7 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
         warning = thin_evidence("funnel", len(rows), options)
         if warning and options.small_k == "skip":
             return _skipped("funnel", title, warning, options)
-        egger, filled = _funnel_overlays(bias, comparison, measure, tau2_method)
+        egger, filled = _funnel_overlays(bias, bias_filled, comparison, measure, tau2_method)
         return funnel_plot(
             rows["yi"].to_numpy(float), rows["vi"].to_numpy(float),
             estimate=float(primary["estimate"].iloc[0]), measure=measure,
@@ -360,24 +378,24 @@ def _rob_all(rob, studies) -> tuple[pd.DataFrame | None, str]:
     return _ROB_CACHE[key]
 
 
-def _funnel_overlays(bias, comparison, measure, tau2_method):
-    """Egger's regression line (``egger_rma``) and the trim-and-fill (L0) studies of ``bias.csv``."""
-    from scimeta.bias import filled_studies
-
-    if bias is None or bias.empty:
-        return None, None
-    mine = bias[(bias["comparison"] == comparison) & (bias["measure"] == measure)
-                & (bias["tau2_method"] == tau2_method)]
+def _funnel_overlays(bias, bias_filled, comparison, measure, tau2_method):
+    """Egger's regression line (``egger_rma`` of ``bias.csv``) and the studies trim and fill
+    (L0) imputes (``bias_filled.csv``)."""
     line = filled = None
-    egger = mine[mine["test"] == "egger_rma"]
-    if len(egger) and pd.notna(egger["intercept"].iloc[0]) and pd.notna(egger["slope"].iloc[0]):
-        line = {"intercept": float(egger["intercept"].iloc[0]),
-                "slope": float(egger["slope"].iloc[0])}
-    fill = mine[mine["test"] == "trimfill_L0"]
-    if len(fill):
-        yi, vi = filled_studies(fill.iloc[0])
-        if yi.size:
-            filled = {"yi": list(yi), "vi": list(vi)}
+    if bias is not None and len(bias):
+        egger = bias[(bias["comparison"] == comparison) & (bias["measure"] == measure)
+                     & (bias["tau2_method"] == tau2_method) & (bias["test"] == "egger_rma")]
+        if (len(egger) and pd.notna(egger["intercept"].iloc[0])
+                and pd.notna(egger["slope"].iloc[0])):
+            line = {"intercept": float(egger["intercept"].iloc[0]),
+                    "slope": float(egger["slope"].iloc[0])}
+    if bias_filled is not None and len(bias_filled):
+        fill = bias_filled[(bias_filled["comparison"] == comparison)
+                           & (bias_filled["measure"] == measure)
+                           & (bias_filled["tau2_method"] == tau2_method)
+                           & (bias_filled["test"] == "trimfill_L0")]
+        if len(fill):
+            filled = {"yi": fill["yi"].to_numpy(float), "vi": fill["vi"].to_numpy(float)}
     return line, filled
 
 

@@ -177,23 +177,107 @@ def _xlsx_cell_text(value) -> str:
     return str(value)
 
 
-def _formulas(path: Path, sheet: str) -> dict:
-    """``{(row, col): formula}`` of the formula cells of one sheet (1-based)."""
-    import openpyxl
+#: Bounds of a sheet of ``extraction.xlsx`` (docs/contract.md, "Workbooks"): what lies
+#: beyond them (a value, a formatted cell or row) is refused, never cut off, so that no
+#: workbook can hold the validation for minutes or gigabytes.
+XLSX_MAX_ROWS = 100_000
+XLSX_MAX_COLUMNS = 256
+#: Largest uncompressed part of the workbook (a sheet's XML, the shared strings), in bytes.
+XLSX_MAX_PART_BYTES = 100 * 2**20
 
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+
+class _Unreadable(Exception):
+    """A workbook (or one of its sheets) that cannot be read whole or within bounds."""
+
+
+def _check_parts(path: Path) -> None:
+    """Refuse a workbook one of whose parts would decompress beyond :data:`XLSX_MAX_PART_BYTES`.
+
+    The sizes are those of the zip's directory; a part that decompresses to
+    more is cut there by :mod:`zipfile` and fails its CRC check, so the bound
+    holds for the bytes actually read.
+    """
+    import zipfile
+
     try:
-        found = {}
-        for i, row in enumerate(wb[sheet].iter_rows(), start=1):
-            for j, cell in enumerate(row, start=1):
-                if getattr(cell, "data_type", None) == "f":
-                    found[(i, j)] = str(cell.value)
-        return found
-    finally:
-        wb.close()
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as err:
+        raise _Unreadable(f"cannot be read as an .xlsx workbook: {err}") from None
+    for part in parts:
+        if part.file_size > XLSX_MAX_PART_BYTES:
+            raise _Unreadable(
+                f"part {part.filename} decompresses to {part.file_size:,} bytes, more than the "
+                f"{XLSX_MAX_PART_BYTES:,} a workbook part may hold (docs/contract.md); is there "
+                "padding or formatting far outside the data? Save the sheets as CSV instead")
 
 
-def _uncached_formulas(path, sheet, records, srel, problems):
+def _sheet_cells(wb, sheet: str, *, data_only: bool):
+    """Every cell element of one sheet, in file order: dicts ``row``, ``column``, ``value``,
+    ``data_type`` (openpyxl's parser, which reads the XML as it streams).
+
+    The sheet's ``<dimension>`` is not read: writers get it wrong (openpyxl's
+    own read-only mode trusts it and loses the rows below an understated one,
+    or all of them under R openxlsx's ``A1``). A row or cell beyond
+    :data:`XLSX_MAX_ROWS` / :data:`XLSX_MAX_COLUMNS`, value or formatting
+    only, and XML that does not parse raise :class:`_Unreadable`.
+    """
+    # openpyxl 3.1 (pinned): the worksheet parser behind ReadOnlyWorksheet, without the
+    # worksheet's use of <dimension> to bound and pad the rows
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    ws = wb[sheet]
+    with wb._archive.open(ws._worksheet_path) as src:
+        parser = WorkSheetParser(src, ws._shared_strings, data_only=data_only, epoch=wb.epoch,
+                                 date_formats=wb._date_formats,
+                                 timedelta_formats=wb._timedelta_formats)
+        try:
+            for row, cells in parser.parse():
+                if row > XLSX_MAX_ROWS:
+                    raise _Unreadable(
+                        f"row {row} holds a value or formatting, beyond the {XLSX_MAX_ROWS:,} "
+                        "rows a sheet may have (docs/contract.md); delete the rows below the data")
+                for cell in cells:
+                    if cell["column"] > XLSX_MAX_COLUMNS:
+                        where = f"{get_column_letter(cell['column'])}{cell['row']}"
+                        raise _Unreadable(
+                            f"cell {where} holds a value or formatting, beyond the "
+                            f"{XLSX_MAX_COLUMNS} columns a sheet may have (column "
+                            f"{get_column_letter(XLSX_MAX_COLUMNS)}, docs/contract.md); delete "
+                            "the columns right of the data")
+                    yield cell
+        except (SyntaxError, ValueError, KeyError, IndexError, TypeError) as err:
+            # SyntaxError: ElementTree's ParseError and lxml's XMLSyntaxError; the others: a
+            # coordinate, shared-string index or number that is not what the format says
+            raise _Unreadable(f"malformed sheet XML ({ws._worksheet_path}): "
+                              f"{type(err).__name__}: {err}") from None
+
+
+def _sheet_records(wb, sheet: str) -> list[list[str]]:
+    """The sheet as rows of cell texts (row i of the list is spreadsheet row i + 1), every row
+    and column that holds a value and nothing after the last one."""
+    values: dict[int, dict[int, str]] = {}
+    for cell in _sheet_cells(wb, sheet, data_only=True):
+        text = _xlsx_cell_text(cell["value"])
+        if text != "":
+            values.setdefault(cell["row"], {})[cell["column"]] = text
+    if not values:
+        return []
+    records = []
+    for i in range(1, max(values) + 1):
+        row = values.get(i, {})
+        records.append([row.get(j, "") for j in range(1, max(row, default=0) + 1)])
+    return records
+
+
+def _formulas(wb, sheet: str) -> dict:
+    """``{(row, col): formula}`` of the formula cells of one sheet (1-based)."""
+    return {(c["row"], c["column"]): str(c["value"])
+            for c in _sheet_cells(wb, sheet, data_only=False) if c["data_type"] == "f"}
+
+
+def _uncached_formulas(formulas, records, srel, problems):
     """A formula cell without a stored value is an error: its value cannot be read faithfully.
 
     openpyxl does not evaluate formulas; Excel and LibreOffice store the last
@@ -204,7 +288,7 @@ def _uncached_formulas(path, sheet, records, srel, problems):
     from openpyxl.utils import get_column_letter
 
     header = [str(h).strip() for h in records[0]] if records else []
-    for (i, j), formula in sorted(_formulas(path, sheet).items()):
+    for (i, j), formula in sorted(formulas.items()):
         cached = records[i - 1][j - 1] if i - 1 < len(records) and j - 1 < len(records[i - 1]) else ""
         if cached != "":
             continue
@@ -221,11 +305,33 @@ def _uncached_formulas(path, sheet, records, srel, problems):
         )
 
 
+def _read_sheet(wb, sheet: str, srel: str, problems: list):
+    """One sheet's ``(header, rows)``, or None when it is empty or cannot be read (then
+    with the reason in ``problems``, naming the file and the sheet)."""
+    try:
+        records = _sheet_records(wb, sheet)
+        formulas = _formulas(wb, sheet)
+    except _Unreadable as err:
+        problems.append(_problem(srel, None, None, f"cannot be read whole: {err}"))
+        return None
+    if not records:
+        return None
+    _uncached_formulas(formulas, records, srel, problems)
+    return _table_from_records(records, srel, problems)
+
+
 def _read_xlsx(path: Path, rel: str, problems: list):
+    """The sheets of ``extraction.xlsx``, every row and column that holds a value (the
+    ``<dimension>`` a writer records is not trusted), within the bounds of
+    :data:`XLSX_MAX_ROWS`, :data:`XLSX_MAX_COLUMNS` and :data:`XLSX_MAX_PART_BYTES`."""
     import openpyxl
 
     try:
+        _check_parts(path)
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except _Unreadable as err:
+        problems.append(_problem(rel, None, None, str(err)))
+        return {}
     except Exception as err:  # zipfile.BadZipFile, KeyError, InvalidFileException...
         problems.append(_problem(rel, None, None, f"cannot be read as an .xlsx workbook: {err}"))
         return {}
@@ -251,22 +357,18 @@ def _read_xlsx(path: Path, rel: str, problems: list):
                     )
                 )
                 continue
-            ws = wb[sheet]
-            records = [[_xlsx_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
             srel = f"{rel}:{sheet}"
-            if not records or all(not any(c.strip() for c in r) for r in records):
+            before = len(problems)
+            table = _read_sheet(wb, sheet, srel, problems)
+            if table is not None:
+                out[sheet] = table
+            elif len(problems) == before:
                 problems.append(_problem(srel, None, None, "sheet is empty (no header row)"))
-                continue
-            _uncached_formulas(path, sheet, records, srel, problems)
-            out[sheet] = _table_from_records(records, srel, problems)
         for sheet in OPTIONAL_SHEETS:
             if sheet in wb.sheetnames:
-                records = [[_xlsx_cell_text(v) for v in row]
-                           for row in wb[sheet].iter_rows(values_only=True)]
-                srel = f"{rel}:{sheet}"
-                if records and any(any(c.strip() for c in r) for r in records):
-                    _uncached_formulas(path, sheet, records, srel, problems)
-                    out[sheet] = _table_from_records(records, srel, problems)
+                table = _read_sheet(wb, sheet, f"{rel}:{sheet}", problems)
+                if table is not None:
+                    out[sheet] = table
     finally:
         wb.close()
     return out

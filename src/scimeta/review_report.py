@@ -228,7 +228,8 @@ def caveats_section(*, config: dict, audit: pd.DataFrame | None,
     caveats : pandas.DataFrame or None
         ``results/tables/caveats.csv``.
     not_drawn : list of dict
-        ``{stem, outcome, kind, reason}`` of each figure drawn as a placeholder.
+        ``{stem, outcome, kind, reason}`` of each figure not drawn or skipped
+        (``results/tables/figure_warnings.csv``).
     """
     from scimeta.report import finding_anchor
 
@@ -580,8 +581,11 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
         out.append('<ol class="footnotes">' + "".join(f"<li>{esc(t)}</li>" for t in notes)
                    + "</ol>")
 
-    not_drawn = [{"stem": f["stem"], "outcome": f["outcome"], "kind": f["kind"],
-                  "reason": f["not_drawn"]} for f in figures if f.get("not_drawn")]
+    warnings = tables.get("figure_warnings")
+    not_drawn = ([] if warnings is None else
+                 [{"stem": r["figure"], "outcome": _text(r["outcome"]), "kind": r["kind"],
+                   "reason": f'{r["status"]}: {_text(r["reason"])}'}
+                  for _, r in warnings.iterrows()])
     out += caveats_section(config=config, audit=tables.get("audit"),
                            caveats=tables.get("caveats"), not_drawn=not_drawn)
 

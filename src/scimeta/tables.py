@@ -306,8 +306,36 @@ TABLES: dict[str, Table] = {
              'metafor refuses)'),
             ('intercept', 'intercept of the fitted line the funnel plot draws'),
             ('slope', 'slope of that line'),
-            ('fill_yi', 'effect sizes imputed by trim and fill (`;`-joined)'),
-            ('fill_vi', 'their variances (`;`-joined)'),
+        ),
+    ),
+    'bias_filled': Table(
+        'results/tables/bias_filled.csv',
+        'one row per study imputed by trim and fill (the funnel plot draws them)',
+        (
+            OUTCOME,
+            COMPARISON,
+            MEASURE,
+            ('tau2_method', 'estimator of tau² of the trim and fill'),
+            ('test', '`trimfill_L0` or `trimfill_R0`: its row of `bias.csv`'),
+            ('fill', 'number of the imputed study (1 to `k0`)'),
+            ('yi', 'its effect size'),
+            ('vi', 'its sampling variance'),
+        ),
+    ),
+    'figure_warnings': Table(
+        'results/tables/figure_warnings.csv',
+        'one row per planned figure that was not drawn, and why',
+        (
+            OUTCOME,
+            ('figure', 'the file name of the figure, without extension (`results/figures/`)'),
+            ('kind', 'kind of figure (`figures.kinds`; `rob_summary` for a risk-of-bias summary)'),
+            ('comparison', '`between_arms` or `pre_post` (empty where it does not apply)'),
+            MEASURE,
+            ('var', 'the subgroup variable or moderator of the figure (empty otherwise)'),
+            ('status',
+             '`not drawn` (nothing the figure could show) or `skipped` (left out by a '
+             'setting, e.g. `figures.small_k: skip`)'),
+            ('reason', 'why, as the placeholder figure in its place says'),
         ),
     ),
     'leave1out': Table(

@@ -43,6 +43,7 @@ Rules (the sheet schemas in ``scimeta/schemas/`` hold the per-column ones):
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 
@@ -61,6 +62,7 @@ __all__ = [
     "build_review",
     "config_defaults",
     "outcome_defaults",
+    "has_values",
     "OUTCOME_KEY",
     "MISSING_TOKENS",
 ]
@@ -321,6 +323,14 @@ def _check_config(raw, problems):
     if not isinstance(cfg, dict):
         problems.append(Problem(sio.CONFIG_FILE, None, None, "config must be a YAML mapping"))
         return None
+    not_finite = _not_finite_numbers(cfg)
+    for path, value in not_finite:
+        shown = path.encode("unicode_escape").decode("ascii")
+        problems.append(Problem(
+            sio.CONFIG_FILE, _line_of(raw, path), shown,
+            f"{_yaml_special(value)} is not a finite number: a setting takes a number"))
+    if not_finite:
+        return None
     schema = sio.load_schema("config")
     validator = jsonschema.Draft202012Validator(schema)
     errs = sorted(validator.iter_errors(cfg), key=lambda e: [str(x) for x in e.absolute_path])
@@ -333,6 +343,33 @@ def _check_config(raw, problems):
     out = config_defaults(cfg)
     _check_combinations(raw, out, problems)
     return out
+
+
+def _yaml_special(value: float) -> str:
+    """A NaN or infinity as YAML writes it (``.nan``, ``.inf``, ``-.inf``)."""
+    return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+
+
+def _not_finite_numbers(value, path: str = "", seen: set | None = None
+                        ) -> list[tuple[str, float]]:
+    """``(dotted path, value)`` of every NaN or infinite number in a loaded YAML document.
+
+    JSON Schema's ``number`` admits them, and a NaN passes every ``minimum``
+    and ``maximum`` (each comparison with it is false); the config is checked
+    for them before the schema. A mapping or list reached again through a
+    YAML alias is not walked again (it was reported where first reached).
+    """
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [(path, value)]
+    if not isinstance(value, (dict, list)):
+        return []
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return []
+    seen.add(id(value))
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    return [found for k, v in items
+            for found in _not_finite_numbers(v, f"{path}.{k}" if path else str(k), seen)]
 
 
 def config_defaults(config: dict) -> dict:
@@ -744,18 +781,7 @@ def _check_links(config, st, oc, raw, problems):
                 problems.append(
                     Problem(rel, int(st["source_row"].iloc[idx]), var, f"moderator: {msg}")
                 )
-    order_by = ((raw.config.get("cumulative") or {}).get("order_by")
-                if isinstance(raw.config, dict) else None)
-    if st is not None and order_by is not None and order_by not in st_cols | set(EFFECT_COLUMNS):
-        problems.append(
-            Problem(
-                sio.CONFIG_FILE,
-                lines.get("cumulative.order_by"),
-                "cumulative.order_by",
-                f"cumulative.order_by {order_by!r} is neither a column of the studies sheet "
-                "nor of effects.csv",
-            )
-        )
+    _check_order_by(config, st, raw, problems)
     if oc is not None:
         used = set(oc["outcome"])
         for key in sorted(config.get("outcomes", {})):
@@ -785,6 +811,40 @@ def _check_links(config, st, oc, raw, problems):
                         "warning",
                     )
                 )
+
+
+def _check_order_by(config, st, raw, problems):
+    """``cumulative.order_by`` (set, or the default ``year``) names a column that has values.
+
+    A column that is neither in the studies sheet nor in ``effects.csv`` is an
+    error; a column of the studies sheet without a value in any row (``year``,
+    a column of every studies sheet, left empty) is a warning: the cumulative
+    meta-analysis then is not run (one row per pool says why,
+    :func:`scimeta.cumulative.cumulative`) and its figure is not planned.
+    """
+    if st is None:
+        return
+    order_by = config["cumulative"]["order_by"]
+    declared = "order_by" in ((raw.config.get("cumulative") or {})
+                              if isinstance(raw.config, dict) else {})
+    line = raw.config_lines.get("cumulative.order_by")
+    which = f"cumulative.order_by {order_by!r}" + ("" if declared else " (the default)")
+    if order_by not in set(st.columns) | set(EFFECT_COLUMNS):
+        problems.append(Problem(
+            sio.CONFIG_FILE, line, "cumulative.order_by",
+            f"{which} is neither a column of the studies sheet nor of effects.csv"))
+    elif order_by not in EFFECT_COLUMNS and not has_values(st[order_by]):
+        rel = raw.sources.get("studies", sio.STUDIES_CSV)
+        problems.append(Problem(
+            sio.CONFIG_FILE, line, "cumulative.order_by",
+            f"{which}: column {order_by!r} of {rel} has no value in any row; the cumulative "
+            "meta-analysis is not run (one row per pool in cumulative.csv says why); set "
+            "cumulative.order_by to a column that has values", "warning"))
+
+
+def has_values(column: pd.Series) -> bool:
+    """Whether a column of a sheet as read holds any value (not only empty cells)."""
+    return bool(column.astype("string").fillna("").str.strip().ne("").any())
 
 
 def _check_measures(config, oc, raw, problems):

@@ -53,6 +53,7 @@ __all__ = [
     "job_plan",
     "figure_stem",
     "comparisons_present",
+    "figure_warnings_summary",
 ]
 
 #: Where the snapshot of the review's inputs lives, inside the review folder.
@@ -63,7 +64,7 @@ FIGURE_KINDS = ("forest", "subgroup_forest", "funnel", "sensitivity_r", "bubble"
 #: The tables the figures are drawn from (besides the studies sheet), read as written.
 FIGURE_TABLES = (
     "effects", "pooled", "subgroup_tests", "membership", "sensitivity", "metareg", "bias",
-    "gosh", "gosh_influence", "cumulative",
+    "bias_filled", "gosh", "gosh_influence", "cumulative",
 )
 #: The raw texts of the studies that the audit's provenance check reads.
 SOURCES_GLOB = "data/raw/sources/*"
@@ -363,9 +364,16 @@ def planned_figures(review, config: dict) -> list[dict]:
     the comparison; ``sensitivity_r`` for paired before/after measures; and
     ``bubble`` for each moderator where at least three studies report the
     comparison; ``gosh`` and ``cumulative`` where at least three studies report
-    it. Ordered by outcome, then as listed.
+    it (``cumulative`` not when ``cumulative.order_by`` is a column of the studies
+    sheet without any value: validation warns, and ``cumulative.csv`` says why).
+    Ordered by outcome, then as listed.
     """
-    from scimeta.compare import measure_plan
+    from scimeta.compare import EFFECT_COLUMNS, measure_plan
+    from scimeta.validate import has_values
+
+    order_by = config["cumulative"]["order_by"]
+    orderable = order_by in EFFECT_COLUMNS or (order_by in review.studies
+                                               and has_values(review.studies[order_by]))
 
     kinds = set(config["figures"]["kinds"])
     plan = []
@@ -402,7 +410,8 @@ def planned_figures(review, config: dict) -> list[dict]:
                 if n_studies >= 3:
                     add("funnel", key, comparison, measure)
                     add("gosh", key, comparison, measure)
-                    add("cumulative", key, comparison, measure)
+                    if orderable:
+                        add("cumulative", key, comparison, measure)
                 if comparison == "pre_post" and paired and measure in ("MC", "SMCR", "SMCC"):
                     add("sensitivity_r", key, comparison, measure)
                 for moderator in config["moderators"]:
@@ -416,3 +425,24 @@ def restrict_review(review, outcome: str):
     from scimeta.stages import restrict_review as restrict
 
     return restrict(review, outcome)
+
+
+def figure_warnings_summary(path: str | Path) -> str:
+    """The figures a run did not draw, in words for the end of the run ("" when none).
+
+    ``path``: ``results/tables/figure_warnings.csv`` (:func:`scimeta.figures.figure_warning`);
+    a missing file (a run that stopped before it) gives "".
+    """
+    import csv
+
+    path = Path(path)
+    if not path.is_file():
+        return ""
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        return ""
+    lines = [f"{len(rows)} planned figure(s) not drawn (listed in {path.as_posix()} and the "
+             "report):"]
+    lines += [f"  {r['figure']} ({r['status']}): {r['reason']}" for r in rows]
+    return "\n".join(lines)

@@ -28,6 +28,7 @@ from pathlib import Path
 import scimeta
 import scimeta.jobs
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.sourcecache import infer_source_file
 
 from scimeta.safe import report_labels, report_param, report_text
@@ -156,6 +157,11 @@ TABLES = {
         "results/tables/bias.csv",
         "bias.rst",
     ),
+    "bias_filled": (
+        "results/outcomes/{outcome}/bias_filled.csv",
+        "results/tables/bias_filled.csv",
+        "bias_filled.rst",
+    ),
     "leave1out": (
         "results/outcomes/{outcome}/leave1out.csv",
         "results/tables/leave1out.csv",
@@ -265,6 +271,13 @@ FIGURE_CAPTIONS = {
 
 #: Where the job ``figures`` of an outcome draws its figures.
 FIGURE_FOLDER = "results/outcomes/{outcome}/figures"
+#: The figures of an outcome that were not drawn (placeholders), and why; gathered into the
+#: contract table with those of the risk-of-bias summaries of the pools.
+FIGURE_WARNINGS = "results/outcomes/{outcome}/figure_warnings.csv"
+ROB_SUMMARY_WARNINGS = (
+    "results/outcomes/{outcome}/rob_summary_{comparison}_warnings.csv"
+)
+FIGURE_WARNINGS_TABLE = "results/tables/figure_warnings.csv"
 #: The command of the rules that put each figure where the contract names it: a hard link
 #: (a copy where the file system has none), touched so that it is newer than the folder.
 LINK_FIGURE = (
@@ -316,6 +329,14 @@ def get_figure_labels(kind):
     return labels
 
 
+def get_figure_warnings(wildcards):
+    """The per-job lists of figures not drawn: each outcome with planned figures, each
+    risk-of-bias summary of a pool (journal_common.smk)."""
+    outcomes = sorted({item["outcome"] for item in FIGURES})
+    rob = [ROB_SUMMARY_WARNINGS.format(outcome=o, comparison=c) for o, c in ROB_POOLS]
+    return expand(FIGURE_WARNINGS, outcome=outcomes) + (rob if HAS_ROB else [])
+
+
 def get_all_figures(wildcards):
     return [
         f"results/figures/{item['stem']}.{ext}"
@@ -325,6 +346,15 @@ def get_all_figures(wildcards):
 
 
 # ------------------------------------------------------------------ end of the run
+def print_figure_warnings():
+    """List the figures not drawn (results/tables/figure_warnings.csv) at the end of a run."""
+    from scimeta.workflow import figure_warnings_summary
+
+    text = figure_warnings_summary(FIGURE_WARNINGS_TABLE)
+    if text:
+        logger.warning(text)
+
+
 def check_inputs_unchanged():
     """Fail loudly, naming each file, when a raw input changed while the jobs ran."""
     changed = changed_inputs(INPUT_DIGESTS)

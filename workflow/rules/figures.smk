@@ -21,14 +21,16 @@ localrules:
 
 
 rule figures:
-    """Every planned figure of one outcome (get_figure_plan), drawn from its tables."""
+    """Every planned figure of one outcome (get_figure_plan), drawn from its tables, and the
+    list of those not drawn (placeholders)."""
     input:
         **{name: outcome_table(name) for name in FIGURE_TABLES if name != "gosh"},
         gosh=GOSH_SUBSETS,
         studies=snapshot("studies.json"),
         rob=[snapshot("risk_of_bias.json")] if HAS_ROB else [],
     output:
-        directory(FIGURE_FOLDER),
+        folder=directory(FIGURE_FOLDER),
+        warnings=FIGURE_WARNINGS,
     log:
         "logs/figures/{outcome}.log",
     params:
@@ -45,6 +47,25 @@ rule figures:
         lib=LIB_DIGEST,
     run:
         run_script("figures", input, output, params, log, wildcards)
+
+
+rule figure_warnings:
+    """The planned figures that were not drawn, and why: one table for the report and the
+    end of the run (onsuccess)."""
+    input:
+        get_figure_warnings,
+    output:
+        report(
+            FIGURE_WARNINGS_TABLE,
+            caption="../report/figure_warnings.rst",
+            category="1. Tables",
+        ),
+    log:
+        "logs/figure_warnings.log",
+    params:
+        lib=LIB_DIGEST,
+    run:
+        run_script("figure_warnings", input, output, params, log, wildcards)
 
 
 rule forest:

@@ -102,6 +102,7 @@ rule rob_pool_summary:
             ext: f"results/figures/rob_summary_{{outcome}}_{{comparison}}.{ext}"
             for ext in ROB_FIGURE_EXTENSIONS
         },
+        warnings=ROB_SUMMARY_WARNINGS,
     log:
         "logs/rob_pool_summary/{outcome}_{comparison}.log",
     params:

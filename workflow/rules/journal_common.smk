@@ -39,6 +39,7 @@ CONTRACT_TABLES = {
     "leave1out": "results/tables/leave1out.csv",
     "influence": "results/tables/influence.csv",
     "audit": "results/tables/audit.csv",
+    "figure_warnings": FIGURE_WARNINGS_TABLE,
 }
 JOURNAL_TABLES = {
     "studies": "results/tables/studies.csv",

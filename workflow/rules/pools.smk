@@ -29,14 +29,15 @@ rule pools:
 # cores they run side by side (on a 2,000-study outcome, benchmarks/large_review.py, the
 # subgroup permutation tests and the diagnostics take about 7 s each).
 rule diagnostics:
-    """One outcome's effect sizes and membership table -> small-study bias, leave-one-out
-    and influence, the r sweep and meta-regression."""
+    """One outcome's effect sizes and membership table -> small-study bias and the studies
+    trim and fill imputes, leave-one-out, influence, the r sweep and meta-regression."""
     input:
         effects=outcome_table("effects"),
         studies=snapshot("studies.json"),
         membership=outcome_table("membership"),
     output:
         bias=outcome_table("bias"),
+        bias_filled=outcome_table("bias_filled"),
         leave1out=outcome_table("leave1out"),
         influence=outcome_table("influence"),
         sensitivity=outcome_table("sensitivity"),

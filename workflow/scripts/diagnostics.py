@@ -17,7 +17,7 @@ log = logging.getLogger("scimeta.diagnostics")
 
 def main(effects_csv, studies_json, membership_csv, out: dict, *, analysis, permutations, seed,
          r_grid, prepost_method, moderators):
-    """``out``: the path of each table (``bias``, ``leave1out``, ``influence``,
+    """``out``: the path of each table (``bias``, ``bias_filled``, ``leave1out``, ``influence``,
     ``sensitivity``, ``metareg``)."""
     effects = stages.read_table(effects_csv)
     studies = read_snapshot_studies(studies_json)

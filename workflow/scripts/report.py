@@ -25,7 +25,8 @@ TABLES = {"pooled": "results/tables/pooled.csv",
           "leave1out": "results/tables/leave1out.csv",
           "excluded": "results/tables/excluded.csv",
           "audit": "results/tables/audit.csv",
-          "caveats": "results/tables/caveats.csv"}
+          "caveats": "results/tables/caveats.csv",
+          "figure_warnings": "results/tables/figure_warnings.csv"}
 
 
 def manifest(files) -> pd.DataFrame:
@@ -49,26 +50,17 @@ def _drawn(folder: Path, stem: str, formats) -> str | bytes | None:
     return None
 
 
-def _not_drawn(folder: Path, stem: str) -> str:
-    """Why a figure is a placeholder, from the data it wrote (a ``message`` and nothing to
-    plot, :func:`scimeta.figures.placeholder`); "" when the figure was drawn."""
-    path = folder / f"{stem}.csv"
-    if not path.exists():
-        return ""
-    data = _read(path)
-    if "message" not in data or not len(data) or set(data.columns) - {"message", "title"}:
-        return ""
-    return "; ".join(str(m) for m in data["message"].dropna())
-
-
 def main(review_dir, out_html, *, files, plan, journal_stems):
     root = Path(review_dir)
     review = read_snapshot_review(Path(review_dir) / SNAPSHOT_DIR)
     formats = review.config["figures"]["formats"]
     tables = {k: _read(root / p) for k, p in TABLES.items() if (root / p).exists()}
     folder = root / "results/figures"
+    warnings = tables.get("figure_warnings")
+    not_drawn = ({} if warnings is None else
+                 dict(zip(warnings["figure"], warnings["reason"].fillna("").astype(str))))
     figures = [{**item, "svg": _drawn(folder, item["stem"], formats),
-                "not_drawn": _not_drawn(folder, item["stem"])} for item in plan]
+                "not_drawn": not_drawn.get(item["stem"], "")} for item in plan]
     journal_figures = {stem: (root / f"results/figures/{stem}.svg").read_text(encoding="utf-8")
                        for stem in journal_stems}
     page = review_report(

@@ -131,7 +131,10 @@ def rc_params(families: tuple[str, ...] | None = None) -> dict:
     ``svg.fonttype = 'none'`` keeps text as ``<text>`` in SVG;
     ``pdf.fonttype = 42`` embeds TrueType (Type 42) fonts so PDF text can be
     selected, searched and edited; ``svg.hashsalt`` fixes the ids that
-    matplotlib derives from hashes.
+    matplotlib derives from hashes; ``text.parse_math = False`` draws every
+    text literally (a label is review text: ``$5 vs $10`` is not mathtext, and
+    ``$\alpha^2$`` is drawn as typed), whether or not its call says
+    ``parse_math=False``.
     """
     return {
         "font.family": list(families or font_families()),
@@ -148,6 +151,7 @@ def rc_params(families: tuple[str, ...] | None = None) -> dict:
         # SVG and PDF are laid out with the advance widths their viewers use,
         # a 300-dpi PNG needs no snapping to pixels, and drawing is a fifth faster.
         "text.hinting": "no_hinting",
+        "text.parse_math": False,
         "axes.linewidth": 0.6,
         "xtick.major.width": 0.6,
         "ytick.major.width": 0.6,
