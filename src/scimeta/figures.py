@@ -250,7 +250,7 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
         return funnel_plot(
             rows["yi"].to_numpy(float), rows["vi"].to_numpy(float),
             estimate=float(primary["estimate"].iloc[0]), measure=measure,
-            labels=list(rows["label"]), title=title, egger=egger, filled=filled,
+            unit=outcome_config.get("unit"), labels=list(rows["label"]), title=title, egger=egger, filled=filled,
             warning=warning or None,
         )
     if kind == "sensitivity":
@@ -276,10 +276,10 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
                        measure, var, tau2_method, ci_method, level, options)
     if kind == "gosh":
         return _gosh(gosh, gosh_influence, _title(outcome_config, comparison, measure),
-                     comparison, measure, _labels(effects))
+                     comparison, measure, _labels(effects), outcome_config.get("unit"))
     if kind == "cumulative":
         return _cumulative(cumulative, _title(outcome_config, comparison, measure), comparison,
-                           measure, max_forest_rows, _labels(effects))
+                           measure, max_forest_rows, _labels(effects), outcome_config.get("unit"))
     raise ValueError(f"unknown figure kind {kind!r}")
 
 
@@ -294,22 +294,22 @@ def _one_pool(table, comparison, measure):
     return table[(table["comparison"] == comparison) & (table["measure"] == measure)]
 
 
-def _gosh(gosh, influence, title, comparison, measure, labels) -> FigureResult:
+def _gosh(gosh, influence, title, comparison, measure, labels, unit=None) -> FigureResult:
     """The GOSH plot of one pool, from the outcome's gosh.csv and gosh_influence.csv."""
     table = _one_pool(gosh, comparison, measure)
     influence = _one_pool(influence, comparison, measure)
     if table.empty or influence.empty:
-        return placeholder("No GOSH plot: fewer than 3 studies in the pool, or no subset could "
-                           "be fitted (results/tables/gosh.csv says which).", kind="gosh",
-                           title=title)
+        return placeholder("No GOSH plot: fewer than gosh.min_k studies entered the pool, or no "
+                           "subset could be fitted (results/tables/gosh.csv says which).",
+                           kind="gosh", title=title)
     # influence rows are in the pool's order, that of the membership strings
     return gosh_plot(table.reset_index(drop=True), influence=influence.reset_index(drop=True),
                      study_labels=[labels.get(s, s) for s in influence["study"].astype(str)],
-                     measure=measure,
-                     title=title)
+                     measure=measure, unit=unit, title=title)
 
 
-def _cumulative(cumulative, title, comparison, measure, max_rows, labels) -> FigureResult:
+def _cumulative(cumulative, title, comparison, measure, max_rows, labels,
+                unit=None) -> FigureResult:
     """The cumulative forest plot of one pool, from the outcome's cumulative.csv."""
     rows = _one_pool(cumulative, comparison, measure)
     if rows["step"].notna().sum() == 0:
@@ -319,7 +319,7 @@ def _cumulative(cumulative, title, comparison, measure, max_rows, labels) -> Fig
     order_by = str(rows["order_by"].dropna().iloc[0]) if rows["order_by"].notna().any() else ""
     rows = rows.reset_index(drop=True)
     drawn = rows[rows["step"].notna()]
-    return cumulative_forest_plot(rows, measure=measure,
+    return cumulative_forest_plot(rows, measure=measure, unit=unit,
                                   labels=[f"+ {labels.get(str(s), str(s))}"
                                           for s in drawn["study_id"]],
                                   order_label=order_by.replace("_", " ").capitalize(),
@@ -418,6 +418,7 @@ def _bubble(effects, membership, metareg, studies, outcome_config, comparison, m
     return bubble_plot(
         used["yi"].to_numpy(float), used["vi"].to_numpy(float), x[have],
         coef=coef["estimate"].to_numpy(float), vcov=vcov, tau2=float(coef["tau2"].iloc[0]),
-        crit=float(coef["crit"].iloc[0]), level=level, measure=measure, xlabel=moderator,
+        crit=float(coef["crit"].iloc[0]), level=level, measure=measure,
+        unit=outcome_config.get("unit"), xlabel=moderator,
         labels=list(used["label"]), title=title, stats=stats, warning=warning or None,
     )

@@ -362,10 +362,12 @@ def planned_figures(review, config: dict) -> list[dict]:
     reported" group counts); ``funnel`` where at least three studies report
     the comparison; ``sensitivity_r`` for paired before/after measures; and
     ``bubble`` for each moderator where at least three studies report the
-    comparison; ``gosh`` and ``cumulative`` where at least three studies report
-    it. Ordered by outcome, then as listed.
+    comparison; ``cumulative`` where at least three studies report it, ``gosh``
+    where at least ``gosh.min_k`` do (:func:`scimeta.robustness.gosh_skip_reason`).
+    Ordered by outcome, then as listed.
     """
     from scimeta.compare import measure_plan
+    from scimeta.robustness import gosh_skip_reason
 
     kinds = set(config["figures"]["kinds"])
     plan = []
@@ -401,7 +403,8 @@ def planned_figures(review, config: dict) -> list[dict]:
                         add("subgroup_forest", key, comparison, measure, var)
                 if n_studies >= 3:
                     add("funnel", key, comparison, measure)
-                    add("gosh", key, comparison, measure)
+                    if not gosh_skip_reason(n_studies, config["gosh"]):
+                        add("gosh", key, comparison, measure)
                     add("cumulative", key, comparison, measure)
                 if comparison == "pre_post" and paired and measure in ("MC", "SMCR", "SMCC"):
                     add("sensitivity_r", key, comparison, measure)

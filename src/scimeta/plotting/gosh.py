@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from scimeta.plotting._common import MEASURE_NAMES, FigureResult, new_figure
+from scimeta.plotting._common import FigureResult, new_figure, plural, scale_label
 from scimeta.plotting.style import COLORS, FONT_SIZE, figure_context
 
 __all__ = ["gosh_plot"]
@@ -33,6 +33,7 @@ def gosh_plot(
     influence: pd.DataFrame | None = None,
     study_labels=None,
     measure: str | None = None,
+    unit: str | None = None,
     title: str | None = None,
 ) -> FigureResult:
     """Estimate (x) against I² (y) for every subset, with both marginal densities.
@@ -53,7 +54,11 @@ def gosh_plot(
     study_labels : sequence of str, optional
         Study names (input order) for the legend.
     measure : str, optional
-        Names the x axis (e.g. ``SMD``).
+        Names the x axis (e.g. ``SMD``). The estimates are drawn as fitted: a ratio
+        of means as its log ratio, and the axis says so
+        (:func:`scimeta.plotting._common.scale_label`).
+    unit : str, optional
+        The outcome's unit, on the x axis of a raw difference (MD, MC).
     title : str, optional
 
     Returns
@@ -114,8 +119,10 @@ def gosh_plot(
             (~member, colour_out, "subsets-without", name_out),
             (member, colour_in, "subsets-with", name_in),
         ):
+            # not clipped: a subset at I² = 0 or at the extremes is drawn whole
             ax.scatter(est[mask], i2[mask], s=size, c=colour, alpha=alpha, linewidths=0,
-                       rasterized=raster, gid=gid, label=f"{name} ({int(mask.sum())} subsets)")
+                       rasterized=raster, gid=gid, clip_on=False,
+                       label=f"{name} ({plural(int(mask.sum()), 'subset')})")
         if n:
             lo, hi = float(est.min()), float(est.max())
             pad = 0.02 * (hi - lo) if hi > lo else 0.5
@@ -137,14 +144,17 @@ def gosh_plot(
         ax_y.spines["bottom"].set_visible(False)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-        name = MEASURE_NAMES.get(measure or "", measure or "Estimate")
-        ax.set_xlabel(f"Pooled estimate of the subset ({name})" if measure else "Pooled estimate of the subset")
+        # the axis says the scale of the estimates (a subset's pooled estimate each)
+        ax.set_xlabel(scale_label(measure, unit, log_values=True) if measure
+                      else "Pooled estimate of the subset")
         ax.set_ylabel("I² (%)")
         legend = ax.legend(loc="upper left", fontsize=FONT_SIZE - 1, frameon=False,
                            markerscale=3 / max(size, 0.5) ** 0.5)
         for text in legend.get_texts():  # study names are sheet text, never mathtext
             text.set_parse_math(False)
-        fig.text(0.02, 0.015, f"{int(n)} subsets of {k} studies; colour: inclusion of {labels[highlight]}.",
+        fig.text(0.02, 0.015, f"{plural(n, 'subset')} of {plural(k, 'study', 'studies')}, each "
+                 "point a subset's pooled estimate; "
+                 f"colour: inclusion of {labels[highlight]}.",
                  fontsize=FONT_SIZE - 1, ha="left", va="bottom", parse_math=False)
         if title:
             fig.text(0.02, 0.97, title, ha="left", va="top", fontsize=FONT_SIZE + 1,

@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.patches import Circle, Rectangle
 
 from scimeta.plotting._common import FigureResult, new_figure
-from scimeta.plotting.style import FONT_SIZE, families_for, figure_context
+from scimeta.plotting.style import FONT_SIZE, MIN_FONT_PT, families_for, figure_context
 from scimeta.rob import DARK_RED, JUDGEMENT_STYLE
 
 __all__ = ["JUDGEMENT_STYLE", "traffic_light_plot", "rob_summary_plot", "rob_dots",
@@ -50,7 +50,7 @@ def _dot(ax, x, y, judgement, radius=0.115):
     ax.add_patch(Circle((x, y), radius, facecolor=color, edgecolor="#4d4d4d",
                         lw=0.5 if radius >= 0.09 else 0.35))
     # the symbol fills the dot: full size on the risk-of-bias figures, smaller in a forest column
-    size = FONT_SIZE + 1 if radius >= 0.09 else max(4.0, radius * 72 * 1.2)
+    size = FONT_SIZE + 1 if radius >= 0.09 else max(MIN_FONT_PT, radius * 72 * 1.2)
     if symbol:
         ax.text(x, y, symbol, ha="center", va="center_baseline", fontsize=size,
                 color="white" if color == DARK_RED else "black", fontweight="bold",
