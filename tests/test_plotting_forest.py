@@ -420,3 +420,42 @@ def test_caption_names_model_estimator_and_ci():
     assert "**ASIA motor score**" in cap and "5 studies" in cap
     assert "Paule–Mandel" in cap and "Wald" in cap and "*level*" in cap
     assert "prediction interval" in cap
+
+
+@pytest.mark.parametrize("layout", ["revman", "compact"])
+@pytest.mark.parametrize("which", ["between", "prepost"])
+def test_forest_fits_a_double_column_with_long_labels(request, layout, which):
+    """At most 180 mm wide (7.1 in), no text under 6 pt and none outside the figure, with
+    long study labels and a long title: the plot column narrows, then the type gets smaller."""
+    from _printable import DOUBLE_COLUMN_IN, printable_problems
+
+    eff = request.getfixturevalue(which).copy()
+    eff["label"] = [f"{name} et al. {2000 + i} (cohort A)"
+                    for i, name in enumerate(["Akhlaghpasand", "Oraee-Yazdani", "Shin",
+                                              "Srivastava", "Curt", "Levi"][:len(eff)])]
+    comparison, measure = eff["comparison"].iloc[0], eff["measure"].iloc[0]
+    res = forest_plot(eff, _pooled(eff), outcome_cfg=CFG, comparison=comparison,
+                      measure=measure, layout=layout,
+                      title="ASIA motor score: treatment vs control, a long title " * 2)
+    assert printable_problems(res.figure, max_width_in=DOUBLE_COLUMN_IN) == []
+    assert res.meta["body_pt"] >= 6.0
+    normal = forest_plot(request.getfixturevalue(which), _pooled(eff), outcome_cfg=CFG,
+                         comparison=comparison, measure=measure, layout=layout)
+    assert printable_problems(normal.figure, max_width_in=DOUBLE_COLUMN_IN) == []
+    assert normal.meta["body_pt"] >= res.meta["body_pt"]
+
+
+def test_max_rows_applies_to_each_section():
+    """102 studies: a subgroup of 100 collapses to its summary, one of 2 shows its studies."""
+    eff = _many(102)
+    eff["level"] = ["cervical"] * 2 + ["thoracolumbar"] * 100
+    pooled = _pooled(eff, "level", tau2_method="DL")
+    res = forest_plot(eff, pooled, outcome_cfg=CFG, comparison="between_arms", measure="MD",
+                      tau2_method="DL", subgroup_var="level", max_rows=99)
+    studies = res.data[res.data["element"] == "study"]
+    drawn = studies.groupby("subgroup")["drawn"].agg(["all", "any"])
+    assert drawn.loc["cervical", "all"] and not drawn.loc["thoracolumbar", "any"]
+    assert len(_artists(res.figure, "square-", Line2D)) == 2
+    assert [t for t in _texts(res.figure) if t.startswith("100 studies (more than 99 rows)")]
+    assert not [t for t in _texts(res.figure) if t.startswith("2 studies (more than")]
+    assert res.meta["summary"] is True

@@ -214,3 +214,39 @@ def test_parallel_save_gives_the_same_bytes(tmp_path):
         assert Path(a).read_bytes() == Path(b).read_bytes(), a
     with pytest.raises(ValueError, match="jobs"):
         save_figure(res, tmp_path / "x", jobs=0)
+
+
+def test_axes_say_the_measure_its_unit_and_scale():
+    """One rule for every figure (scale_label): the unit of a raw difference, a ratio on a
+    log axis, a log ratio where the log ratios themselves are drawn (funnel, GOSH)."""
+    from _printable import printable_problems
+
+    from scimeta.gosh import gosh
+    from scimeta.plotting import cumulative_forest_plot, gosh_plot
+    from scimeta.plotting._common import scale_label
+
+    assert scale_label("MD", "points") == "Mean difference (points)"
+    assert scale_label("MC", "points") == "Mean change (points)"
+    assert scale_label("SMD", "points") == "Std. mean difference (Hedges' g)"
+    assert scale_label("ROM") == "Ratio of means (log scale)"
+    assert scale_label("ROM", log_values=True) == "Log ratio of means"
+    funnel = funnel_plot(YI, VI, estimate=3.0, measure="MD", unit="points")
+    assert funnel.figure.axes[0].get_xlabel() == "Mean difference (points)"
+    bubble = bubble_plot(YI, VI, np.arange(8.0), coef=(1.0, 0.5), xlabel="year", measure="MD",
+                         unit="points")
+    assert bubble.figure.axes[0].get_ylabel() == "Mean difference (points)"
+    log_yi = np.log(np.array([1.1, 1.3, 0.9, 1.5, 1.2, 1.05]))
+    log_vi = np.array([0.01, 0.02, 0.015, 0.03, 0.02, 0.01])
+    table = gosh(log_yi, log_vi, tau2_method="DL")
+    plot = gosh_plot(table, measure="ROM")
+    assert plot.figure.axes[0].get_xlabel() == "Log ratio of means"
+    footnote = [t.get_text() for t in plot.figure.texts][0]
+    assert footnote.startswith("57 subsets of 6 studies")  # one-study subsets have no I²
+    assert printable_problems(plot.figure) == []
+    steps = pd.DataFrame({"step": [1, 2], "study_id": ["a", "b"], "order_value": [2000, 2001],
+                          "k": [1, 2], "estimate": [0.1, 0.2], "ci_low": [-0.1, 0.0],
+                          "ci_high": [0.3, 0.4]})
+    cum = cumulative_forest_plot(steps, measure="MC", unit="points")
+    assert cum.figure.axes[0].get_xlabel() == "Mean change (points)"
+    assert cumulative_forest_plot(steps, measure="ROM").figure.axes[0].get_xlabel() == (
+        "Ratio of means (log scale)")

@@ -376,8 +376,12 @@ def forest_plot(
                                    for h in c.header))
             _measure_columns(cols, rows, m, plot_w, rob_layout)
             total_w = _place_columns(cols, GAP * type_.body / FONT_SIZE)
-            if title:
-                total_w = max(total_w, m(title, bold=True, size=type_.title))
+            if title:  # a long title wraps to the table's width
+                lines = _wrap_words(title, total_w, m, type_.title, bold=True)
+                at = next(i for i, r in enumerate(rows) if r.kind == "title")
+                rows[at:at + 1] = [_Row("title", span=line, bold=True) for line in lines]
+                total_w = max(total_w, *(m(line, bold=True, size=type_.title)
+                                         for line in lines))
             plot = next(c for c in cols if c.key == "plot")
             if layout == "compact":  # pool notes go to the footer: the plot sits beside the labels
                 rows, footer = _notes_to_footer(rows, footer)

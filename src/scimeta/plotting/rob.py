@@ -40,6 +40,28 @@ def _labels(studies: pd.DataFrame) -> dict:
             for _, r in studies.iterrows()}
 
 
+def _wrap_inches(text: str, width_in: float, size: float) -> list[str]:
+    """``text`` in lines no wider than ``width_in`` at ``size`` pt (DejaVu Sans outlines)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    measure = TextToPath()
+    prop = FontProperties(family=list(families_for([text])), size=size)
+
+    def width(s: str) -> float:
+        return measure.get_text_width_height_descent(s, prop, ismath=False)[0] / 72.0
+
+    lines, line = [], ""
+    for word in text.split(" "):
+        trial = f"{line} {word}" if line else word
+        if line and width(trial) > width_in:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return [*lines, line]
+
+
 def _legend_text(tool) -> list[str]:
     keys = [f"{d}: {label}" for d, label in tool.domains]
     return textwrap.wrap("; ".join(keys), 118)
@@ -271,10 +293,15 @@ def rob_summary_plot(judgements: pd.DataFrame, *, weights: dict | None = None,
     if len(tools) > 1:
         sections.append(("all", "All tools, overall judgement on one scale", ["overall"]))
         n_bars += 1
-    height = (0.55 + (0.3 if title else 0) + 0.35 * len(sections) + n_bars * gap + 0.45
-              + (0.3 if left_out and weights is not None else 0))
     width = 7.0
     label_w = 2.9
+    what = (f"Share of weight ({weight_label})" if weights is not None and weight_label
+            else "Share of weight" if weights is not None else "Share of studies")
+    # the axis title centred under the bars, in lines that stay inside the figure
+    x0, x1 = label_w + 0.1, width - 0.3
+    what_lines = _wrap_inches(what, 2 * (width - 0.15 - (x0 + x1) / 2), FONT_SIZE)
+    height = (0.55 + (0.3 if title else 0) + 0.35 * len(sections) + n_bars * gap + 0.45
+              + 0.18 * (len(what_lines) - 1) + (0.3 if left_out and weights is not None else 0))
     texts = [title or "", weight_label or ""] + left_out
     with figure_context(families_for(texts)):
         fig = new_figure(width, height)
@@ -329,10 +356,10 @@ def rob_summary_plot(judgements: pd.DataFrame, *, weights: dict | None = None,
             xx = x0 + (x1 - x0) * pct / 100
             ax.plot([xx, xx], [y, y + 0.05], color="black", lw=0.6)
             ax.text(xx, y + 0.14, f"{pct}%", ha="center", va="center", fontsize=FONT_SIZE - 0.5)
-        what = (f"Share of weight ({weight_label})" if weights is not None and weight_label
-                else "Share of weight" if weights is not None else "Share of studies")
-        ax.text((x0 + x1) / 2, y + 0.34, what, ha="center", va="center", fontsize=FONT_SIZE,
-                parse_math=False)
+        for i, line in enumerate(what_lines):
+            ax.text((x0 + x1) / 2, y + 0.34 + 0.18 * i, line, ha="center", va="center",
+                    fontsize=FONT_SIZE, parse_math=False)
+        y += 0.18 * (len(what_lines) - 1)
         key_y = y + 0.62
         x = 0.15
         for text, judgement in (("Low / yes", "low"), ("Some concerns / moderate", "moderate"),
