@@ -42,7 +42,7 @@ from scimeta.plotting import (
 )
 from scimeta.plotting._common import FigureResult, new_figure
 from scimeta.plotting.style import figure_context
-from scimeta.settings import FigureSettings, analysis_settings, comparison_text
+from scimeta.settings import FigureSettings, analysis_settings, comparison_text, variable_label
 
 __all__ = ["draw_figure", "placeholder", "thin_evidence"]
 
@@ -144,6 +144,7 @@ def draw_figure(
     gosh: pd.DataFrame | None = None,
     gosh_influence: pd.DataFrame | None = None,
     cumulative: pd.DataFrame | None = None,
+    subgroup_labels: dict | None = None,
 ) -> FigureResult:
     """Draw one planned figure of an outcome (see :func:`scimeta.workflow.planned_figures`).
 
@@ -160,13 +161,16 @@ def draw_figure(
     risk-of-bias column (:func:`scimeta.rob.forest_rob_data`). ``gosh``,
     ``gosh_influence``, ``cumulative``: the outcome's ``gosh.csv``,
     ``gosh_influence.csv`` and ``cumulative.csv`` (for those kinds).
+    ``subgroup_labels``: the config's display names of subgroup variables, moderators
+    and levels (subgroup forest plots, bubble plots).
     """
     tables = dict(outcome=outcome, outcome_config=outcome_config, analysis=analysis,
                   layout=layout, effects=effects, pooled=pooled, subgroup_tests=subgroup_tests,
                   membership=membership, sensitivity=sensitivity, metareg=metareg, bias=bias,
                   studies=studies, populations=populations, max_forest_rows=max_forest_rows,
                   options=FigureSettings.from_figures(figures), rob=rob, gosh=gosh,
-                  gosh_influence=gosh_influence, cumulative=cumulative)
+                  gosh_influence=gosh_influence, cumulative=cumulative,
+                  subgroup_labels=subgroup_labels or {})
     result, why = attempt(_draw, item, **tables)
     if result is None:
         kind = {"subgroup_forest": "forest", "sensitivity": "r_sensitivity"}.get(item["kind"],
@@ -180,7 +184,7 @@ def draw_figure(
 def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, subgroup_tests,
           membership, sensitivity, metareg, bias, studies, populations, options, rob,
           max_forest_rows=None, gosh=None, gosh_influence=None,
-          cumulative=None) -> FigureResult:
+          cumulative=None, subgroup_labels=None) -> FigureResult:
     kind, comparison, measure, var = item["kind"], item["comparison"], item["measure"], item["var"]
     effects = _text_filled(effects)
     analysis = analysis_settings(analysis)
@@ -206,7 +210,8 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
             rob=dots, rob_note=rob_note,
         )
     if kind == "subgroup_forest":
-        title = _title(outcome_config, comparison, measure, f"by {var}")
+        title = _title(outcome_config, comparison, measure,
+                       f"by {variable_label(var, subgroup_labels)}")
         rows = _members(effects, membership, comparison, measure, var).rename(
             columns={"subgroup": var}).reset_index(drop=True)
         if rows.empty:
@@ -229,7 +234,7 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
             pi_min_k=analysis.pi_min_k, title=title,
             max_rows=max_forest_rows, total_rows=total_rows,
             skip_single_study_tests=options.small_k == "skip",
-            rob=dots, rob_note=rob_note,
+            rob=dots, rob_note=rob_note, subgroup_labels=subgroup_labels,
         )
     if kind == "funnel":
         title = _short_title(outcome_config, comparison, measure)
@@ -273,7 +278,8 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
                                   primary_r=item.get("prepost_r"), title=title)
     if kind == "bubble":
         return _bubble(effects, membership, metareg, studies, outcome_config, comparison,
-                       measure, var, tau2_method, ci_method, level, options)
+                       measure, var, tau2_method, ci_method, level, options,
+                       variable_label(var, subgroup_labels))
     if kind == "gosh":
         return _gosh(gosh, gosh_influence, _title(outcome_config, comparison, measure),
                      comparison, measure, _labels(effects), outcome_config.get("unit"))
@@ -384,7 +390,7 @@ def _funnel_overlays(bias, comparison, measure, tau2_method):
 
 
 def _bubble(effects, membership, metareg, studies, outcome_config, comparison, measure,
-            moderator, tau2_method, ci_method, level, options) -> FigureResult:
+            moderator, tau2_method, ci_method, level, options, name=None) -> FigureResult:
     """The studies of the overall pool against the moderator, and the line of ``metareg.csv``."""
     title = _short_title(outcome_config, comparison, measure)
     rows = _members(effects, membership, comparison, measure)
@@ -419,6 +425,6 @@ def _bubble(effects, membership, metareg, studies, outcome_config, comparison, m
         used["yi"].to_numpy(float), used["vi"].to_numpy(float), x[have],
         coef=coef["estimate"].to_numpy(float), vcov=vcov, tau2=float(coef["tau2"].iloc[0]),
         crit=float(coef["crit"].iloc[0]), level=level, measure=measure,
-        unit=outcome_config.get("unit"), xlabel=moderator,
+        unit=outcome_config.get("unit"), xlabel=name or moderator,
         labels=list(used["label"]), title=title, stats=stats, warning=warning or None,
     )

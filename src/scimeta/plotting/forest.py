@@ -28,7 +28,7 @@ from matplotlib.patches import Polygon, Rectangle
 from matplotlib.ticker import MaxNLocator, NullLocator
 from scimeta._dist import norm_ppf
 from scimeta.safe import rst_text
-from scimeta.settings import comparison_text
+from scimeta.settings import comparison_text, level_label, variable_label
 
 from scimeta.plotting._common import (
     CI_NAMES,
@@ -215,6 +215,7 @@ def forest_plot(
     skip_single_study_tests: bool = False,
     rob: pd.DataFrame | None = None,
     rob_note: str = "",
+    subgroup_labels: dict | None = None,
 ) -> FigureResult:
     """Draw a forest plot of one outcome × comparison × measure.
 
@@ -280,6 +281,11 @@ def forest_plot(
         judgement last; the study rows' data get ``rob_overall``.
     rob_note : str
         A line for the footer (e.g. why risk of bias is not shown).
+    subgroup_labels : dict, optional
+        The config's ``subgroup_labels``: the display names of ``subgroup_var``
+        and its levels in the section headers and the footer
+        (:func:`scimeta.settings.variable_label`, :func:`scimeta.settings.level_label`);
+        the data keep the levels as written.
 
     Returns
     -------
@@ -340,13 +346,17 @@ def forest_plot(
     fam_labels = favours_labels(comparison, outcome_cfg["higher_is_better"], arms)
 
     sections = _sections(eff, pools, subgroup_var)
+    for sec in sections:
+        if sec.level is not None:
+            sec.name = level_label(subgroup_var, sec.level, subgroup_labels)
+    var_name = variable_label(subgroup_var, subgroup_labels) if subgroup_var else ""
     collapsed = [_collapsed(sec, max_rows) for sec in sections]
     summary = any(collapsed)
     drawn_labels = [lab for sec, c in zip(sections, collapsed) if not c
                     for lab in sec.studies["label"]]
     texts = [*drawn_labels, title or ""]
     if subgroup_var is not None:
-        texts += [str(v) for v in eff[subgroup_var].dropna().unique()]
+        texts += [var_name, *(sec.name for sec in sections)]
     families = families_for(texts)
     with figure_context(families):
         has_rob = rob is not None and len(rob) and not all(collapsed)
@@ -359,7 +369,7 @@ def forest_plot(
             rows, footer = _rows(
                 sections, pools, cols, eff, comparison, measure, model, tau2_method,
                 ci_method, level, digits, subgroup_var, subgroup_tests, outcome, title,
-                log_scale, max_rows=max_rows, pi_min_k=pi_min_k, total_rows=total_rows,
+                log_scale, max_rows=max_rows, var_name=var_name, pi_min_k=pi_min_k, total_rows=total_rows,
                 skip_single_study_tests=skip_single_study_tests,
             )
             if rob_layout is not None:
@@ -553,6 +563,7 @@ class _Section:
     level: str | None
     studies: pd.DataFrame
     pool: dict | None
+    name: str = ""  # the level's display name (config subgroup_labels)
 
 
 def _pool_row(pools, var, level):
@@ -684,7 +695,7 @@ def _weights(vi, pool, model):
 
 def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, ci_method, level,
           digits, subgroup_var, subgroup_tests, outcome, title, log_scale, *, max_rows=None,
-          pi_min_k, total_rows=None, skip_single_study_tests=False):
+          pi_min_k, total_rows=None, skip_single_study_tests=False, var_name=""):
     tr = np.exp if log_scale else (lambda v: v)
     keys = {c.key for c in cols}
     # one number of decimals for every mean and SD, so the columns read alike
@@ -707,7 +718,7 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
     for j, sec in enumerate(sections, start=1):
         descriptive = sec.pool is not None and _in_test(sec.pool) is False
         if sec.level is not None:
-            head = f"{_title_case(subgroup_var)}: {sec.level}"
+            head = f"{var_name or _title_case(subgroup_var)}: {sec.name or sec.level}"
             if descriptive:
                 head += " (descriptive, not in the test)"
             rows.append(_Row("section", span=head, bold=True,
@@ -779,7 +790,7 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
     data_extra = []
     if subgroup_var is not None:
         tested = [s for s in sections if s.pool is not None and _in_test(s.pool) is not False]
-        single = [s.level for s in tested if _pool_k(s.pool) == 1]
+        single = [s.name or s.level for s in tested if _pool_k(s.pool) == 1]
         caution = ""
         if len(tested) >= 2 and single:
             names = _join(single)
@@ -887,10 +898,10 @@ def _membership_text(sections, overall, total_st, eff):
     parts = []
     if tested:
         parts.append("Subgroups in the test: " + ", ".join(
-            f"{s.level} (k = {len(s.studies)})" for s in tested))
+            f"{s.name or s.level} (k = {len(s.studies)})" for s in tested))
     if shown:
         parts.append("shown, not in the test: " + ", ".join(
-            f"{s.level} (k = {len(s.studies)})" for s in shown))
+            f"{s.name or s.level} (k = {len(s.studies)})" for s in shown))
     text = "; ".join(parts) + "." if parts else ""
     if overall is not None:
         k = _pool_k(overall)
