@@ -459,3 +459,23 @@ def test_max_rows_applies_to_each_section():
     assert [t for t in _texts(res.figure) if t.startswith("100 studies (more than 99 rows)")]
     assert not [t for t in _texts(res.figure) if t.startswith("2 studies (more than")]
     assert res.meta["summary"] is True
+
+
+def test_subgroup_sections_show_display_names():
+    """subgroup_labels names the variable and its levels in the headers and the footer; the
+    data keep the levels as written."""
+    eff = _many(6, level=True)
+    pooled = _pooled(eff, "level", tau2_method="DL")
+    labels = {"level": {"label": "Injury level",
+                        "levels": {"cervical": "Cervical", "thoracolumbar": "Thoracolumbar"}}}
+    res = forest_plot(eff, pooled, outcome_cfg=CFG, comparison="between_arms", measure="MD",
+                      tau2_method="DL", subgroup_var="level", subgroup_labels=labels)
+    texts = _texts(res.figure)
+    assert "Injury level: Cervical" in texts and "Injury level: Thoracolumbar" in texts
+    assert any("Subgroups in the test: Cervical (k = 2), Thoracolumbar (k = 4)" in line
+               for line in res.meta["footer"])
+    assert set(res.data.loc[res.data["element"] == "study", "subgroup"]) == {
+        "cervical", "thoracolumbar"}
+    plain = forest_plot(eff, pooled, outcome_cfg=CFG, comparison="between_arms", measure="MD",
+                        tau2_method="DL", subgroup_var="level")
+    assert "Level: cervical" in _texts(plain.figure)
