@@ -11,7 +11,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 __all__ = ["FigureResult", "new_figure", "fmt_num", "fmt_p", "decimals_for", "MEASURE_NAMES",
-           "scale_label", "plural"]
+           "scale_label", "plural", "wrap_inches"]
 
 MINUS = "\u2212"
 
@@ -101,6 +101,31 @@ def plural(n: int, word: str, words: str | None = None) -> str:
     """``1 study``, ``2 studies``: the count with the word in the number it takes."""
     n = int(n)
     return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
+def wrap_inches(text: str, width_in: float, size: float) -> list[str]:
+    """``text`` in lines (broken between words) no wider than ``width_in`` at ``size`` pt,
+    measured on the outlines of the fonts the text needs (:func:`scimeta.plotting.style.families_for`)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    from scimeta.plotting.style import families_for
+
+    measure = TextToPath()
+    prop = FontProperties(family=list(families_for([text])), size=size)
+
+    def width(s: str) -> float:
+        return measure.get_text_width_height_descent(s, prop, ismath=False)[0] / 72.0
+
+    lines, line = [], ""
+    for word in text.split(" "):
+        trial = f"{line} {word}" if line else word
+        if line and width(trial) > width_in:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return [*lines, line]
 
 
 def new_figure(width_in: float, height_in: float) -> Figure:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Circle, Rectangle
 
-from scimeta.plotting._common import FigureResult, new_figure
+from scimeta.plotting._common import FigureResult, new_figure, wrap_inches
 from scimeta.plotting.style import FONT_SIZE, MIN_FONT_PT, families_for, figure_context
 from scimeta.rob import DARK_RED, JUDGEMENT_STYLE
 
@@ -38,28 +38,6 @@ def _labels(studies: pd.DataFrame) -> dict:
     return {str(r["study_id"]): (study_label(r.get("author", ""), r.get("year", ""))
                                  if str(r.get("author", "") or "").strip() else str(r["study_id"]))
             for _, r in studies.iterrows()}
-
-
-def _wrap_inches(text: str, width_in: float, size: float) -> list[str]:
-    """``text`` in lines no wider than ``width_in`` at ``size`` pt (DejaVu Sans outlines)."""
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import TextToPath
-
-    measure = TextToPath()
-    prop = FontProperties(family=list(families_for([text])), size=size)
-
-    def width(s: str) -> float:
-        return measure.get_text_width_height_descent(s, prop, ismath=False)[0] / 72.0
-
-    lines, line = [], ""
-    for word in text.split(" "):
-        trial = f"{line} {word}" if line else word
-        if line and width(trial) > width_in:
-            lines.append(line)
-            line = word
-        else:
-            line = trial
-    return [*lines, line]
 
 
 def _legend_text(tool) -> list[str]:
@@ -299,7 +277,7 @@ def rob_summary_plot(judgements: pd.DataFrame, *, weights: dict | None = None,
             else "Share of weight" if weights is not None else "Share of studies")
     # the axis title centred under the bars, in lines that stay inside the figure
     x0, x1 = label_w + 0.1, width - 0.3
-    what_lines = _wrap_inches(what, 2 * (width - 0.15 - (x0 + x1) / 2), FONT_SIZE)
+    what_lines = wrap_inches(what, 2 * (width - 0.15 - (x0 + x1) / 2), FONT_SIZE)
     height = (0.55 + (0.3 if title else 0) + 0.35 * len(sections) + n_bars * gap + 0.45
               + 0.18 * (len(what_lines) - 1) + (0.3 if left_out and weights is not None else 0))
     texts = [title or "", weight_label or ""] + left_out
