@@ -479,3 +479,18 @@ def test_subgroup_sections_show_display_names():
     plain = forest_plot(eff, pooled, outcome_cfg=CFG, comparison="between_arms", measure="MD",
                         tau2_method="DL", subgroup_var="level")
     assert "Level: cervical" in _texts(plain.figure)
+
+
+def test_very_long_labels_wrap_to_fit_a_double_column(between):
+    """Labels too long for the smallest type take two lines; the data keep them whole."""
+    from _printable import DOUBLE_COLUMN_IN, printable_problems
+
+    eff = between.copy()
+    eff["label"] = [f"Acer pensylvanicum seedlings, open-top chambers (obs {447 + i}, paper 2037)"
+                    for i in range(len(eff))]
+    res = forest_plot(eff, _pooled(eff), outcome_cfg=CFG, comparison="between_arms",
+                      measure="MD", layout="revman")
+    assert printable_problems(res.figure, max_width_in=DOUBLE_COLUMN_IN) == []
+    labels = [t for t in _texts(res.figure) if t.startswith("Acer")]
+    assert len(labels) == len(eff) and all("\n" in t for t in labels)
+    assert list(res.data.loc[res.data["element"] == "study", "label"]) == list(eff["label"])

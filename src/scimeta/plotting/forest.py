@@ -63,6 +63,10 @@ PLOT_W = {"revman": 2.3, "compact": 2.8}  # inches of the plotting column
 MAX_WIDTH_IN = 7.0
 #: The plotting column narrows to this (inches) before the type gets smaller.
 MIN_PLOT_W = 1.2
+#: The study labels wrap (at the smallest type) to no narrower than this, in inches.
+MIN_LABEL_W = 1.0
+#: Height of each further line of a wrapped study label, in rows.
+LABEL_LINE = 0.5
 #: Body text sizes tried, largest first, until the figure fits MAX_WIDTH_IN; the smaller
 #: text (notes, tick labels) is half a point smaller, never below MIN_FONT_PT. Gaps between
 #: columns shrink with the type.
@@ -361,15 +365,17 @@ def forest_plot(
     with figure_context(families):
         has_rob = rob is not None and len(rob) and not all(collapsed)
 
-        def fit(type_: _Type, plot_w: float, rob_layout):
-            """The table laid out in ``type_`` with a plotting column ``plot_w`` wide."""
+        def fit(type_: _Type, plot_w: float, rob_layout, label_w: float | None = None):
+            """The table laid out in ``type_`` with a plotting column ``plot_w`` wide (and
+            study labels wrapped to ``label_w`` inches)."""
             m = _Measurer(families, type_)
             cols = _columns(layout, comparison, measure, model, level, eff, arms,
                             rob=rob_layout is not None)
             rows, footer = _rows(
                 sections, pools, cols, eff, comparison, measure, model, tau2_method,
                 ci_method, level, digits, subgroup_var, subgroup_tests, outcome, title,
-                log_scale, max_rows=max_rows, var_name=var_name, pi_min_k=pi_min_k, total_rows=total_rows,
+                log_scale, max_rows=max_rows, var_name=var_name, pi_min_k=pi_min_k,
+                total_rows=total_rows,
                 skip_single_study_tests=skip_single_study_tests,
             )
             if rob_layout is not None:
@@ -378,6 +384,12 @@ def forest_plot(
                 footer.append(rob_note)
             cols = [c for c in cols if c.key in ("plot", "rob")
                     or any(r.cells.get(c.key) for r in rows)]
+            if label_w is not None:  # long study labels in lines, their rows taller
+                for r in rows:
+                    if r.kind == "study" and m(r.cells["label"]) > label_w:
+                        lines = _wrap_words(r.cells["label"], label_w, m, type_.body)
+                        r.cells["label"] = "\n".join(lines)
+                        r.h = 1.0 + LABEL_LINE * (len(lines) - 1)
             for c in cols:  # one dot: the column is no wider than its header
                 if c.key == "rob" and rob_layout["overall_only"]:
                     c.header = ("RoB", "")
@@ -432,6 +444,10 @@ def forest_plot(
                     break
             if laid["width_in"] <= MAX_WIDTH_IN + 1e-9:
                 break
+        else:  # the smallest type is still too wide: long study labels take two lines or more
+            label = next(c for c in laid["cols"] if c.key == "label")
+            label_w = max(MIN_LABEL_W, label.width - (laid["width_in"] - MAX_WIDTH_IN))
+            laid = fit(type_, MIN_PLOT_W, laid["rob_layout"], label_w)
         rob_layout = laid["rob_layout"]
         cols, rows, footer, plot = laid["cols"], laid["rows"], laid["footer"], laid["plot"]
         lo, hi, ticks, tick_labels = laid["lo"], laid["hi"], laid["ticks"], laid["tick_labels"]
@@ -1014,7 +1030,7 @@ def _measure_columns(cols, rows, m, plot_w, rob_layout=None):
         for r in rows:
             txt = r.cells.get(c.key)
             if txt:
-                w = max(w, m(txt, bold=r.bold))
+                w = max(w, *(m(line, bold=r.bold) for line in txt.split("\n")))
         if c is cols[0] and len(cols) > 1 and cols[1].key == "plot":
             for r in rows:  # compact: subgroup headers must not run into the plot
                 if r.kind == "section":
