@@ -348,16 +348,20 @@ def test_forest_rob_column_has_a_dot_per_domain(review, tables, rob_sheet, layou
     circles = [p for ax in res.figure.axes for p in ax.patches if isinstance(p, Circle)]
     assert res.meta["size_in"][0] <= 7.1
     footer = " ".join(res.meta["footer"])
+    from scimeta.rob import TOOLS
+
+    tools = [TOOLS[t] for t in dict.fromkeys(dots["tool"])]
     if res.meta["rob_domains"]:
         assert len(circles) == len(dots)
         assert "Risk of bias" in texts(res)
-        assert "JBI checklist for case series (dots left to right): Q1 clear criteria" in footer
-        assert "ROBINS-I (dots left to right): D1 confounding; D2 selection" in footer
+        for tool in tools:  # every tool's domains by name, in order
+            d, name = tool.domains[0]
+            assert f"Risk of bias, {tool.name} (dots left to right): {d} {name.lower()};" in footer
     else:
         assert len(circles) == len(st)
         assert "RoB" in texts(res)
         assert "Risk of bias: each study's overall judgement (" in footer
-        assert "JBI checklist for case series" in footer and "ROBINS-I" in footer
+        assert all(tool.name in footer for tool in tools)
     want = dots[dots["domain"] == "overall"].set_index("study_id")["judgement"]
     assert st["rob_overall"].tolist() == [want[s] for s in st["study_id"]]
     assert res.meta["rob"]

@@ -279,7 +279,8 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
     if kind == "bubble":
         return _bubble(effects, membership, metareg, studies, outcome_config, comparison,
                        measure, var, tau2_method, ci_method, level, options,
-                       variable_label(var, subgroup_labels))
+                       # the column name as written unless the config names it
+                       variable_label(var, subgroup_labels) if var in subgroup_labels else var)
     if kind == "gosh":
         return _gosh(gosh, gosh_influence, _title(outcome_config, comparison, measure),
                      comparison, measure, _labels(effects), outcome_config.get("unit"))
