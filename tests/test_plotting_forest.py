@@ -494,3 +494,27 @@ def test_very_long_labels_wrap_to_fit_a_double_column(between):
     labels = [t for t in _texts(res.figure) if t.startswith("Acer")]
     assert len(labels) == len(eff) and all("\n" in t for t in labels)
     assert list(res.data.loc[res.data["element"] == "study", "label"]) == list(eff["label"])
+
+
+def test_rob_column_names_the_domains_of_each_tool(between):
+    """Tools with different domains (RoB 2 and ROBINS-I): the key below the plot names the
+    domains of each, in the order of the dots; with one dot per study it says so."""
+    from scimeta.plotting.forest import _rob_layout
+    from scimeta.rob import TOOLS
+
+    rows = []
+    for sid, key in (("s1", "rob2"), ("s2", "robins_i")):
+        doms = [d for d, _ in TOOLS[key].domains] + ["overall"]
+        rows += [{"study_id": sid, "tool": key, "position": i, "domain": d, "judgement": "low"}
+                 for i, d in enumerate(doms)]
+    rob = pd.DataFrame(rows)
+    legend = _rob_layout(rob)["legend"]
+    assert legend[0].startswith("Risk of bias, RoB 2 (dots left to right): D1 randomisation "
+                                "process; D2 deviations from intended interventions;")
+    assert legend[1].startswith("Risk of bias, ROBINS-I (dots left to right): D1 confounding;")
+    assert legend[1].endswith("D7 selection of the reported result; then overall.")
+    assert _rob_layout(rob)["header"] == [(7, "All")]  # only the overall column lines up
+    one = _rob_layout(rob, overall_only=True)
+    assert one["header"] == [(0, "All")]
+    assert one["legend"][0] == ("Risk of bias: each study's overall judgement (RoB 2, ROBINS-I); "
+                                "the judgement of each domain is in the risk-of-bias figures.")
