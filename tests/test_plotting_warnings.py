@@ -62,7 +62,8 @@ def draw(review, tables, outcome, kind, comparison, measure, var="", rob=None, *
     item = {"kind": kind, "comparison": comparison, "measure": measure, "var": var,
             "stem": "x", "prepost_r": cfg["prepost_r"]}
     return draw_figure(item, outcome=outcome, outcome_config=cfg["outcomes"][outcome],
-                       analysis=cfg["analysis"], layout=figures.get("layout", cfg["figures"]["layout"]),
+                       analysis=cfg["analysis"],
+                       layout=figures.get("layout", cfg["figures"]["layout"]),
                        populations=cfg["populations"], max_forest_rows=100,
                        studies=review.studies, figures={**cfg["figures"], **figures}, rob=rob,
                        **tables[outcome])

@@ -255,7 +255,8 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
         return funnel_plot(
             rows["yi"].to_numpy(float), rows["vi"].to_numpy(float),
             estimate=float(primary["estimate"].iloc[0]), measure=measure,
-            unit=outcome_config.get("unit"), labels=list(rows["label"]), title=title, egger=egger, filled=filled,
+            unit=outcome_config.get("unit"), labels=list(rows["label"]), title=title,
+            egger=egger, filled=filled,
             warning=warning or None,
         )
     if kind == "sensitivity":

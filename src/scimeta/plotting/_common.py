@@ -105,7 +105,8 @@ def plural(n: int, word: str, words: str | None = None) -> str:
 
 def wrap_inches(text: str, width_in: float, size: float) -> list[str]:
     """``text`` in lines (broken between words) no wider than ``width_in`` at ``size`` pt,
-    measured on the outlines of the fonts the text needs (:func:`scimeta.plotting.style.families_for`)."""
+    measured on the outlines of the fonts the text needs
+    (:func:`scimeta.plotting.style.families_for`)."""
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import TextToPath
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from scimeta.plotting._common import LOG_MEASURES, MEASURE_NAMES, FigureResult, new_figure, scale_label
+from scimeta.plotting._common import (
+    LOG_MEASURES,
+    MEASURE_NAMES,
+    FigureResult,
+    new_figure,
+    scale_label,
+)
 from scimeta.plotting.style import COLORS, FONT_SIZE, figure_context
 
 __all__ = ["r_sensitivity_plot", "caption_r_sensitivity"]
