@@ -125,3 +125,24 @@ def test_cumulative_table_orders_by_a_study_column():
     assert list(md["study_id"]) == list(ref["study_id"])
     assert list(md["order_value"]) == sorted(year)   # whole years, as written
     assert all(isinstance(x, int) for x in md["order_value"])
+
+
+def test_no_gosh_figure_or_job_is_planned_below_min_k():
+    """The example review's pools have at most 3 studies: no GOSH figure and a single
+    robustness job per outcome; with gosh.min_k = 3 the figures come back, one per funnel."""
+    import copy
+    from pathlib import Path
+
+    from scimeta.io import read_review
+    from scimeta.workflow import job_plan, planned_figures
+
+    review = read_review(Path(__file__).resolve().parents[1])
+    plan = planned_figures(review, review.config)
+    assert plan and not [p for p in plan if p["kind"] == "gosh"]
+    assert set(job_plan(review)["gosh_parts"].values()) == {1}
+    lower = copy.deepcopy(review.config)
+    lower["gosh"]["min_k"] = 3
+    again = planned_figures(review, lower)
+    funnels = {(p["outcome"], p["comparison"]) for p in again if p["kind"] == "funnel"}
+    assert funnels and {(p["outcome"], p["comparison"]) for p in again
+                        if p["kind"] == "gosh"} == funnels
