@@ -250,3 +250,34 @@ def test_axes_say_the_measure_its_unit_and_scale():
     assert cum.figure.axes[0].get_xlabel() == "Mean change (points)"
     assert cumulative_forest_plot(steps, measure="ROM").figure.axes[0].get_xlabel() == (
         "Ratio of means (log scale)")
+
+
+def test_small_figures_keep_long_labels_inside():
+    """Funnel, bubble, cumulative and r-sensitivity plots with long labels and titles: every
+    drawn text inside the figure, none under 6 pt."""
+    from _printable import printable_problems
+
+    from scimeta.plotting import cumulative_forest_plot
+
+    title = "WHOQOL-BREF overall quality of life (MC)"
+    labels = [f"Akhlaghpasand et al. 2025, cohort {i}" for i in range(len(YI))]
+    figures = [
+        funnel_plot(YI, VI, estimate=3.0, measure="MD", unit="points", title=title,
+                    labels=labels, warning="Only 8 studies (fewer than 10): too few to judge "
+                    "funnel asymmetry; the Egger line has little power."),
+        bubble_plot(YI, VI, np.arange(8.0) + 2000, coef=(1.0, 0.5), xlabel="Year",
+                    measure="MD", unit="points", labels=labels, title=title,
+                    stats={"slope": 0.5, "ci_low": -0.1, "ci_high": 1.1, "p": 0.1, "k": 8}),
+        cumulative_forest_plot(pd.DataFrame({
+            "step": range(1, 9), "study_id": [f"s{i}" for i in range(8)],
+            "order_value": range(2000, 2008), "k": range(1, 9), "estimate": YI,
+            "ci_low": YI - 2, "ci_high": YI + 2}), measure="MD", unit="points",
+            labels=[f"+ {lab}" for lab in labels], title=title),
+        r_sensitivity_plot(pd.DataFrame({
+            "r_assumed": np.linspace(0, 0.9, 10), "estimate": np.linspace(5, 4, 10),
+            "ci_low": np.linspace(1, 0, 10), "ci_high": np.linspace(9, 8, 10),
+            "measure": "MC", "k": 3, "k_own_r": 1}), outcome_cfg={"unit": "points"},
+            primary_r=0.5, title=title),
+    ]
+    for fig in figures:
+        assert printable_problems(fig.figure) == [], fig.kind

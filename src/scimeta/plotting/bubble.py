@@ -148,11 +148,15 @@ def bubble_plot(
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         ax.margins(x=0.12, y=0.12)
+        span = float(x.max() - x.min()) or 1.0
         for i, (xx, yy, lab) in enumerate(zip(x, tr(yi), labels)):
-            # labels beside the bubble, alternating above and below so neighbours do not collide
+            # labels beside the bubble, alternating above and below so neighbours do not collide;
+            # toward the edges they run inwards, so a long label stays inside the figure
             r_pt = float(np.sqrt(area[i] / np.pi)) + 1.5
+            where = (xx - x.min()) / span
+            ha = "left" if where < 1 / 3 else "right" if where > 2 / 3 else "center"
             ax.annotate(lab, (xx, yy), xytext=(0, r_pt if i % 2 == 0 else -r_pt),
-                        textcoords="offset points", ha="center",
+                        textcoords="offset points", ha=ha,
                         va="bottom" if i % 2 == 0 else "top", fontsize=FONT_SIZE - 1,
                         color="#333333", annotation_clip=False, gid=f"label-{i:03d}")
         y = 0.97
