@@ -428,3 +428,101 @@ def test_caption_names_model_estimator_and_ci():
     assert "**ASIA motor score**" in cap and "5 studies" in cap
     assert "Paule–Mandel" in cap and "Wald" in cap and "*level*" in cap
     assert "prediction interval" in cap
+
+
+@pytest.mark.parametrize("layout", ["revman", "compact"])
+@pytest.mark.parametrize("which", ["between", "prepost"])
+def test_forest_fits_a_double_column_with_long_labels(request, layout, which):
+    """At most 180 mm wide (7.1 in), no text under 6 pt and none outside the figure, with
+    long study labels and a long title: the plot column narrows, then the type gets smaller."""
+    from _printable import DOUBLE_COLUMN_IN, printable_problems
+
+    eff = request.getfixturevalue(which).copy()
+    eff["label"] = [f"{name} et al. {2000 + i} (cohort A)"
+                    for i, name in enumerate(["Akhlaghpasand", "Oraee-Yazdani", "Shin",
+                                              "Srivastava", "Curt", "Levi"][:len(eff)])]
+    comparison, measure = eff["comparison"].iloc[0], eff["measure"].iloc[0]
+    res = forest_plot(eff, _pooled(eff), outcome_cfg=CFG, comparison=comparison,
+                      measure=measure, layout=layout,
+                      title="ASIA motor score: treatment vs control, a long title " * 2)
+    assert printable_problems(res.figure, max_width_in=DOUBLE_COLUMN_IN) == []
+    assert res.meta["body_pt"] >= 6.0
+    normal = forest_plot(request.getfixturevalue(which), _pooled(eff), outcome_cfg=CFG,
+                         comparison=comparison, measure=measure, layout=layout)
+    assert printable_problems(normal.figure, max_width_in=DOUBLE_COLUMN_IN) == []
+    assert normal.meta["body_pt"] >= res.meta["body_pt"]
+
+
+def test_max_rows_applies_to_each_section():
+    """102 studies: a subgroup of 100 collapses to its summary, one of 2 shows its studies."""
+    eff = _many(102)
+    eff["level"] = ["cervical"] * 2 + ["thoracolumbar"] * 100
+    pooled = _pooled(eff, "level", tau2_method="DL")
+    res = forest_plot(eff, pooled, outcome_cfg=CFG, comparison="between_arms", measure="MD",
+                      tau2_method="DL", subgroup_var="level", max_rows=99)
+    studies = res.data[res.data["element"] == "study"]
+    drawn = studies.groupby("subgroup")["drawn"].agg(["all", "any"])
+    assert drawn.loc["cervical", "all"] and not drawn.loc["thoracolumbar", "any"]
+    assert len(_artists(res.figure, "square-", Line2D)) == 2
+    assert [t for t in _texts(res.figure) if t.startswith("100 studies (more than 99 rows)")]
+    assert not [t for t in _texts(res.figure) if t.startswith("2 studies (more than")]
+    assert res.meta["summary"] is True
+
+
+def test_subgroup_sections_show_display_names():
+    """subgroup_labels names the variable and its levels in the headers and the footer; the
+    data keep the levels as written."""
+    eff = _many(6, level=True)
+    pooled = _pooled(eff, "level", tau2_method="DL")
+    labels = {"level": {"label": "Injury level",
+                        "levels": {"cervical": "Cervical", "thoracolumbar": "Thoracolumbar"}}}
+    res = forest_plot(eff, pooled, outcome_cfg=CFG, comparison="between_arms", measure="MD",
+                      tau2_method="DL", subgroup_var="level", subgroup_labels=labels)
+    texts = _texts(res.figure)
+    assert "Injury level: Cervical" in texts and "Injury level: Thoracolumbar" in texts
+    assert any("Subgroups in the test: Cervical (k = 2), Thoracolumbar (k = 4)" in line
+               for line in res.meta["footer"])
+    assert set(res.data.loc[res.data["element"] == "study", "subgroup"]) == {
+        "cervical", "thoracolumbar"}
+    plain = forest_plot(eff, pooled, outcome_cfg=CFG, comparison="between_arms", measure="MD",
+                        tau2_method="DL", subgroup_var="level")
+    assert "Level: cervical" in _texts(plain.figure)
+
+
+def test_very_long_labels_wrap_to_fit_a_double_column(between):
+    """Labels too long for the smallest type take two lines; the data keep them whole."""
+    from _printable import DOUBLE_COLUMN_IN, printable_problems
+
+    eff = between.copy()
+    eff["label"] = [f"Acer pensylvanicum seedlings, open-top chambers (obs {447 + i}, paper 2037)"
+                    for i in range(len(eff))]
+    res = forest_plot(eff, _pooled(eff), outcome_cfg=CFG, comparison="between_arms",
+                      measure="MD", layout="revman")
+    assert printable_problems(res.figure, max_width_in=DOUBLE_COLUMN_IN) == []
+    labels = [t for t in _texts(res.figure) if t.startswith("Acer")]
+    assert len(labels) == len(eff) and all("\n" in t for t in labels)
+    assert list(res.data.loc[res.data["element"] == "study", "label"]) == list(eff["label"])
+
+
+def test_rob_column_names_the_domains_of_each_tool(between):
+    """Tools with different domains (RoB 2 and ROBINS-I): the key below the plot names the
+    domains of each, in the order of the dots; with one dot per study it says so."""
+    from scimeta.plotting.forest import _rob_layout
+    from scimeta.rob import TOOLS
+
+    rows = []
+    for sid, key in (("s1", "rob2"), ("s2", "robins_i")):
+        doms = [d for d, _ in TOOLS[key].domains] + ["overall"]
+        rows += [{"study_id": sid, "tool": key, "position": i, "domain": d, "judgement": "low"}
+                 for i, d in enumerate(doms)]
+    rob = pd.DataFrame(rows)
+    legend = _rob_layout(rob)["legend"]
+    assert legend[0].startswith("Risk of bias, RoB 2 (dots left to right): D1 randomisation "
+                                "process; D2 deviations from intended interventions;")
+    assert legend[1].startswith("Risk of bias, ROBINS-I (dots left to right): D1 confounding;")
+    assert legend[1].endswith("D7 selection of the reported result; then overall.")
+    assert _rob_layout(rob)["header"] == [(7, "All")]  # only the overall column lines up
+    one = _rob_layout(rob, overall_only=True)
+    assert one["header"] == [(0, "All")]
+    assert one["legend"][0] == ("Risk of bias: each study's overall judgement (RoB 2, ROBINS-I); "
+                                "the judgement of each domain is in the risk-of-bias figures.")

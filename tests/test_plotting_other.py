@@ -214,3 +214,70 @@ def test_parallel_save_gives_the_same_bytes(tmp_path):
         assert Path(a).read_bytes() == Path(b).read_bytes(), a
     with pytest.raises(ValueError, match="jobs"):
         save_figure(res, tmp_path / "x", jobs=0)
+
+
+def test_axes_say_the_measure_its_unit_and_scale():
+    """One rule for every figure (scale_label): the unit of a raw difference, a ratio on a
+    log axis, a log ratio where the log ratios themselves are drawn (funnel, GOSH)."""
+    from _printable import printable_problems
+
+    from scimeta.gosh import gosh
+    from scimeta.plotting import cumulative_forest_plot, gosh_plot
+    from scimeta.plotting._common import scale_label
+
+    assert scale_label("MD", "points") == "Mean difference (points)"
+    assert scale_label("MC", "points") == "Mean change (points)"
+    assert scale_label("SMD", "points") == "Std. mean difference (Hedges' g)"
+    assert scale_label("ROM") == "Ratio of means (log scale)"
+    assert scale_label("ROM", log_values=True) == "Log ratio of means"
+    funnel = funnel_plot(YI, VI, estimate=3.0, measure="MD", unit="points")
+    assert funnel.figure.axes[0].get_xlabel() == "Mean difference (points)"
+    bubble = bubble_plot(YI, VI, np.arange(8.0), coef=(1.0, 0.5), xlabel="year", measure="MD",
+                         unit="points")
+    assert bubble.figure.axes[0].get_ylabel() == "Mean difference (points)"
+    log_yi = np.log(np.array([1.1, 1.3, 0.9, 1.5, 1.2, 1.05]))
+    log_vi = np.array([0.01, 0.02, 0.015, 0.03, 0.02, 0.01])
+    table = gosh(log_yi, log_vi, tau2_method="DL")
+    plot = gosh_plot(table, measure="ROM")
+    assert plot.figure.axes[0].get_xlabel() == "Log ratio of means"
+    footnote = [t.get_text() for t in plot.figure.texts][0]
+    assert footnote.startswith("57 subsets of 6 studies")  # one-study subsets have no I²
+    assert printable_problems(plot.figure) == []
+    steps = pd.DataFrame({"step": [1, 2], "study_id": ["a", "b"], "order_value": [2000, 2001],
+                          "k": [1, 2], "estimate": [0.1, 0.2], "ci_low": [-0.1, 0.0],
+                          "ci_high": [0.3, 0.4]})
+    cum = cumulative_forest_plot(steps, measure="MC", unit="points")
+    assert cum.figure.axes[0].get_xlabel() == "Mean change (points)"
+    assert cumulative_forest_plot(steps, measure="ROM").figure.axes[0].get_xlabel() == (
+        "Ratio of means (log scale)")
+
+
+def test_small_figures_keep_long_labels_inside():
+    """Funnel, bubble, cumulative and r-sensitivity plots with long labels and titles: every
+    drawn text inside the figure, none under 6 pt."""
+    from _printable import printable_problems
+
+    from scimeta.plotting import cumulative_forest_plot
+
+    title = "WHOQOL-BREF overall quality of life (MC)"
+    labels = [f"Akhlaghpasand et al. 2025, cohort {i}" for i in range(len(YI))]
+    figures = [
+        funnel_plot(YI, VI, estimate=3.0, measure="MD", unit="points", title=title,
+                    labels=labels, warning="Only 8 studies (fewer than 10): too few to judge "
+                    "funnel asymmetry; the Egger line has little power."),
+        bubble_plot(YI, VI, np.arange(8.0) + 2000, coef=(1.0, 0.5), xlabel="Year",
+                    measure="MD", unit="points", labels=labels, title=title,
+                    stats={"slope": 0.5, "ci_low": -0.1, "ci_high": 1.1, "p": 0.1, "k": 8}),
+        cumulative_forest_plot(pd.DataFrame({
+            "step": range(1, 9), "study_id": [f"s{i}" for i in range(8)],
+            "order_value": range(2000, 2008), "k": range(1, 9), "estimate": YI,
+            "ci_low": YI - 2, "ci_high": YI + 2}), measure="MD", unit="points",
+            labels=[f"+ {lab}" for lab in labels], title=title),
+        r_sensitivity_plot(pd.DataFrame({
+            "r_assumed": np.linspace(0, 0.9, 10), "estimate": np.linspace(5, 4, 10),
+            "ci_low": np.linspace(1, 0, 10), "ci_high": np.linspace(9, 8, 10),
+            "measure": "MC", "k": 3, "k_own_r": 1}), outcome_cfg={"unit": "points"},
+            primary_r=0.5, title=title),
+    ]
+    for fig in figures:
+        assert printable_problems(fig.figure) == [], fig.kind

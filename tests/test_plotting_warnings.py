@@ -62,7 +62,8 @@ def draw(review, tables, outcome, kind, comparison, measure, var="", rob=None, *
     item = {"kind": kind, "comparison": comparison, "measure": measure, "var": var,
             "stem": "x", "prepost_r": cfg["prepost_r"]}
     return draw_figure(item, outcome=outcome, outcome_config=cfg["outcomes"][outcome],
-                       analysis=cfg["analysis"], layout=cfg["figures"]["layout"],
+                       analysis=cfg["analysis"],
+                       layout=figures.get("layout", cfg["figures"]["layout"]),
                        populations=cfg["populations"], max_forest_rows=100,
                        studies=review.studies, figures={**cfg["figures"], **figures}, rob=rob,
                        **tables[outcome])
@@ -343,16 +344,34 @@ def test_r_sensitivity_skipped_when_no_study_uses_the_assumed_r(review, tables):
 
 
 # --------------------------------------------------------------------------- risk of bias
-def test_forest_rob_column_has_a_dot_per_domain(review, tables, rob_sheet):
-    res = draw(review, tables, "scim_total", "forest", "pre_post", "MC", rob=rob_sheet)
+@pytest.mark.parametrize("layout", ["compact", "revman"])
+def test_forest_rob_column_has_a_dot_per_domain(review, tables, rob_sheet, layout):
+    """A dot per domain, the domains of each tool named below the plot (the tools mix: JBI
+    and ROBINS-I); where that does not fit a double column, each study's overall dot."""
+    res = draw(review, tables, "scim_total", "forest", "pre_post", "MC", rob=rob_sheet,
+               layout=layout)
     st = res.data[res.data["element"] == "study"]
     dots = forest_rob_data(rob_sheet, review.studies, list(st["study_id"]))
     circles = [p for ax in res.figure.axes for p in ax.patches if isinstance(p, Circle)]
-    assert len(circles) == len(dots)
+    assert res.meta["size_in"][0] <= 7.1
+    footer = " ".join(res.meta["footer"])
+    from scimeta.rob import TOOLS
+
+    tools = [TOOLS[t] for t in dict.fromkeys(dots["tool"])]
+    if res.meta["rob_domains"]:
+        assert len(circles) == len(dots)
+        assert "Risk of bias" in texts(res)
+        for tool in tools:  # every tool's domains by name, in order
+            d, name = tool.domains[0]
+            assert f"Risk of bias, {tool.name} (dots left to right): {d} {name.lower()};" in footer
+    else:
+        assert len(circles) == len(st)
+        assert "RoB" in texts(res)
+        assert "Risk of bias: each study's overall judgement (" in footer
+        assert all(tool.name in footer for tool in tools)
     want = dots[dots["domain"] == "overall"].set_index("study_id")["judgement"]
     assert st["rob_overall"].tolist() == [want[s] for s in st["study_id"]]
-    assert res.meta["rob"] and "Risk of bias" in texts(res)
-    assert any("JBI" in line for line in res.meta["footer"])
+    assert res.meta["rob"]
     plain = draw(review, tables, "scim_total", "forest", "pre_post", "MC")
     assert not plain.meta["rob"] and "rob_overall" not in plain.data
     assert not [p for ax in plain.figure.axes for p in ax.patches if isinstance(p, Circle)]

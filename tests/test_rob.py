@@ -235,3 +235,17 @@ def test_traffic_light_keeps_hostile_labels_as_text(tmp_path):
         encoding="utf-8")
     assert "<b>" not in svg
     assert "&lt;b&gt;Kim&lt;/b&gt;$x$ 2020" in svg and "李明 2018" in svg
+
+
+def test_summary_axis_title_stays_inside_the_figure():
+    """A long pool label wraps under the bars instead of running off the figure."""
+    from _printable import printable_problems
+
+    _, long = _example_long()
+    weights = {"akhlaghpasand2025": 0.6, "oraeeyazdani2021": 0.1, "shin2015": 0.3}
+    label = ("ASIA light touch score: follow-up vs baseline (MC), random effects (REML), "
+             "k = 3, with a pool label longer than the bars")
+    fig = rob_summary_plot(long, weights=weights, weight_label=label)
+    assert printable_problems(fig.figure) == []
+    texts = " ".join(t.get_text() for t in fig.figure.axes[0].texts)
+    assert "longer than the bars)" in texts

@@ -309,3 +309,31 @@ def test_a_number_that_is_not_finite_is_an_error_at_its_line(tmp_path, edit, whe
     assert problems == [f"{w} is not a finite number: a setting takes a number" for w in where]
     with pytest.raises(ReviewError):
         sio.read_review(review)
+
+
+def test_subgroup_labels_name_known_variables_and_levels(tmp_path):
+    """Display names only for subgroup variables and moderators, and only for levels a
+    variable has; each error names its config key."""
+    review = copy_review(tmp_path)
+    _config(review, lambda t: t.replace("subgroups: [level, phase]", (
+        "subgroups: [level, phase]\n"
+        "subgroup_labels:\n"
+        "  level: {label: Injury level, levels: {cervical: Cervical, lumbar: Lumbar}}\n"
+        "  dose: {label: Dose}\n"
+        "  phase: {levels: {acute: Acute}}")))
+    msgs = [str(p) for p in validate_review(review)]
+    assert any("subgroup_labels.dose: 'dose' is neither a subgroup variable" in m for m in msgs)
+    assert any("subgroup_labels.level.levels.lumbar: 'lumbar' is not a level of 'level'" in m
+               for m in msgs)
+    assert not any("levels.cervical" in m or "subgroup_labels.phase" in m for m in msgs)
+
+
+def test_display_names_default_to_the_sheets():
+    from scimeta.settings import level_label, variable_label
+
+    labels = {"level": {"label": "Injury level", "levels": {"cervical": "Cervical"}}}
+    assert variable_label("level", labels) == "Injury level"
+    assert variable_label("time_since_injury", labels) == "Time since injury"
+    assert level_label("level", "cervical", labels) == "Cervical"
+    assert level_label("level", "thoracolumbar", labels) == "thoracolumbar"
+    assert level_label("phase", "acute", None) == "acute"

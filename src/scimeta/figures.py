@@ -46,7 +46,7 @@ from scimeta.plotting import (
 )
 from scimeta.plotting._common import FigureResult, new_figure
 from scimeta.plotting.style import figure_context
-from scimeta.settings import FigureSettings, analysis_settings, comparison_text
+from scimeta.settings import FigureSettings, analysis_settings, comparison_text, variable_label
 
 __all__ = ["draw_figure", "figure_warning", "placeholder", "thin_evidence"]
 
@@ -168,6 +168,7 @@ def draw_figure(
     gosh: pd.DataFrame | None = None,
     gosh_influence: pd.DataFrame | None = None,
     cumulative: pd.DataFrame | None = None,
+    subgroup_labels: dict | None = None,
 ) -> FigureResult:
     """Draw one planned figure of an outcome (see :func:`scimeta.workflow.planned_figures`).
 
@@ -185,20 +186,23 @@ def draw_figure(
     risk-of-bias column (:func:`scimeta.rob.forest_rob_data`). ``gosh``,
     ``gosh_influence``, ``cumulative``: the outcome's ``gosh.csv``,
     ``gosh_influence.csv`` and ``cumulative.csv`` (for those kinds).
+    ``subgroup_labels``: the config's display names of subgroup variables, moderators
+    and levels (subgroup forest plots, bubble plots).
     """
     tables = dict(outcome=outcome, outcome_config=outcome_config, analysis=analysis,
                   layout=layout, effects=effects, pooled=pooled, subgroup_tests=subgroup_tests,
                   membership=membership, sensitivity=sensitivity, metareg=metareg, bias=bias,
                   bias_filled=bias_filled, studies=studies, populations=populations,
                   max_forest_rows=max_forest_rows, options=FigureSettings.from_figures(figures),
-                  rob=rob, gosh=gosh, gosh_influence=gosh_influence, cumulative=cumulative)
+                  rob=rob, gosh=gosh, gosh_influence=gosh_influence, cumulative=cumulative,
+                  subgroup_labels=subgroup_labels or {})
     return _draw(item, **tables)
 
 
 def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, subgroup_tests,
           membership, sensitivity, metareg, bias, bias_filled, studies, populations, options,
           rob, max_forest_rows=None, gosh=None, gosh_influence=None,
-          cumulative=None) -> FigureResult:
+          cumulative=None, subgroup_labels=None) -> FigureResult:
     kind, comparison, measure, var = item["kind"], item["comparison"], item["measure"], item["var"]
     effects = _text_filled(effects)
     analysis = analysis_settings(analysis)
@@ -221,7 +225,8 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
             rob=dots, rob_note=rob_note,
         )
     if kind == "subgroup_forest":
-        title = _title(outcome_config, comparison, measure, f"by {var}")
+        title = _title(outcome_config, comparison, measure,
+                       f"by {variable_label(var, subgroup_labels)}")
         rows = _members(effects, membership, comparison, measure, var).rename(
             columns={"subgroup": var}).reset_index(drop=True)
         if rows.empty:
@@ -245,7 +250,7 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
             pi_min_k=analysis.pi_min_k, title=title,
             max_rows=max_forest_rows, total_rows=total_rows,
             skip_single_study_tests=options.small_k == "skip",
-            rob=dots, rob_note=rob_note,
+            rob=dots, rob_note=rob_note, subgroup_labels=subgroup_labels,
         )
     if kind == "funnel":
         title = _short_title(outcome_config, comparison, measure)
@@ -266,7 +271,8 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
         return funnel_plot(
             rows["yi"].to_numpy(float), rows["vi"].to_numpy(float),
             estimate=float(primary["estimate"].iloc[0]), measure=measure,
-            labels=list(rows["label"]), title=title, egger=egger, filled=filled,
+            unit=outcome_config.get("unit"), labels=list(rows["label"]), title=title,
+            egger=egger, filled=filled,
             warning=warning or None,
         )
     if kind == "sensitivity":
@@ -289,13 +295,15 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
                                   primary_r=item.get("prepost_r"), title=title)
     if kind == "bubble":
         return _bubble(effects, membership, metareg, studies, outcome_config, comparison,
-                       measure, var, tau2_method, ci_method, level, options)
+                       measure, var, tau2_method, ci_method, level, options,
+                       # the column name as written unless the config names it
+                       variable_label(var, subgroup_labels) if var in subgroup_labels else var)
     if kind == "gosh":
         return _gosh(gosh, gosh_influence, _title(outcome_config, comparison, measure),
-                     comparison, measure, _labels(effects))
+                     comparison, measure, _labels(effects), outcome_config.get("unit"))
     if kind == "cumulative":
         return _cumulative(cumulative, _title(outcome_config, comparison, measure), comparison,
-                           measure, max_forest_rows, _labels(effects))
+                           measure, max_forest_rows, _labels(effects), outcome_config.get("unit"))
     raise ValueError(f"unknown figure kind {kind!r}")
 
 
@@ -310,22 +318,22 @@ def _one_pool(table, comparison, measure):
     return table[(table["comparison"] == comparison) & (table["measure"] == measure)]
 
 
-def _gosh(gosh, influence, title, comparison, measure, labels) -> FigureResult:
+def _gosh(gosh, influence, title, comparison, measure, labels, unit=None) -> FigureResult:
     """The GOSH plot of one pool, from the outcome's gosh.csv and gosh_influence.csv."""
     table = _one_pool(gosh, comparison, measure)
     influence = _one_pool(influence, comparison, measure)
     if table.empty or influence.empty:
-        return placeholder("No GOSH plot: fewer than 3 studies in the pool, or no subset could "
-                           "be fitted (results/tables/gosh.csv says which).", kind="gosh",
-                           title=title)
+        return placeholder("No GOSH plot: fewer than gosh.min_k studies entered the pool, or no "
+                           "subset could be fitted (results/tables/gosh.csv says which).",
+                           kind="gosh", title=title)
     # influence rows are in the pool's order, that of the membership strings
     return gosh_plot(table.reset_index(drop=True), influence=influence.reset_index(drop=True),
                      study_labels=[labels.get(s, s) for s in influence["study"].astype(str)],
-                     measure=measure,
-                     title=title)
+                     measure=measure, unit=unit, title=title)
 
 
-def _cumulative(cumulative, title, comparison, measure, max_rows, labels) -> FigureResult:
+def _cumulative(cumulative, title, comparison, measure, max_rows, labels,
+                unit=None) -> FigureResult:
     """The cumulative forest plot of one pool, from the outcome's cumulative.csv."""
     rows = _one_pool(cumulative, comparison, measure)
     if rows["step"].notna().sum() == 0:
@@ -335,7 +343,7 @@ def _cumulative(cumulative, title, comparison, measure, max_rows, labels) -> Fig
     order_by = str(rows["order_by"].dropna().iloc[0]) if rows["order_by"].notna().any() else ""
     rows = rows.reset_index(drop=True)
     drawn = rows[rows["step"].notna()]
-    return cumulative_forest_plot(rows, measure=measure,
+    return cumulative_forest_plot(rows, measure=measure, unit=unit,
                                   labels=[f"+ {labels.get(str(s), str(s))}"
                                           for s in drawn["study_id"]],
                                   order_label=order_by.replace("_", " ").capitalize(),
@@ -400,7 +408,7 @@ def _funnel_overlays(bias, bias_filled, comparison, measure, tau2_method):
 
 
 def _bubble(effects, membership, metareg, studies, outcome_config, comparison, measure,
-            moderator, tau2_method, ci_method, level, options) -> FigureResult:
+            moderator, tau2_method, ci_method, level, options, name=None) -> FigureResult:
     """The studies of the overall pool against the moderator, and the line of ``metareg.csv``."""
     title = _short_title(outcome_config, comparison, measure)
     rows = _members(effects, membership, comparison, measure)
@@ -434,6 +442,7 @@ def _bubble(effects, membership, metareg, studies, outcome_config, comparison, m
     return bubble_plot(
         used["yi"].to_numpy(float), used["vi"].to_numpy(float), x[have],
         coef=coef["estimate"].to_numpy(float), vcov=vcov, tau2=float(coef["tau2"].iloc[0]),
-        crit=float(coef["crit"].iloc[0]), level=level, measure=measure, xlabel=moderator,
+        crit=float(coef["crit"].iloc[0]), level=level, measure=measure,
+        unit=outcome_config.get("unit"), xlabel=name or moderator,
         labels=list(used["label"]), title=title, stats=stats, warning=warning or None,
     )

@@ -30,7 +30,7 @@ from scimeta.grade import UNCONTROLLED, format_number
 from scimeta.pool import SINGLE_STUDY_LABEL
 from scimeta.safe import html_escape as esc
 from scimeta.safe import markdown_html
-from scimeta.settings import analysis_settings, comparison_text, FigureSettings
+from scimeta.settings import analysis_settings, comparison_text, FigureSettings, variable_label
 
 __all__ = ["review_report", "inline_svg", "figure_caption", "small_k_warnings", "DEFAULT_TITLE",
            "grade_footnotes", "caveats_section"]
@@ -382,12 +382,14 @@ def _pool_words(row) -> str:
 
 
 def figure_caption(item: dict, label: str, primary, *, arms: dict, level: float,
-                   min_k_small_study: int, pi_min_k: int, prepost_r=None) -> str:
+                   min_k_small_study: int, pi_min_k: int, prepost_r=None,
+                   subgroup_labels: dict | None = None) -> str:
     """The HTML caption of one analysis figure: what it shows, of which pool, with its warnings.
 
     ``item``: one entry of the figure plan (``kind, comparison, measure, var``);
     ``primary``: the pool's primary row of pooled.csv (or None); ``arms``: the outcome's
-    arm names (config ``outcomes.<key>.arms``).
+    arm names (config ``outcomes.<key>.arms``); ``subgroup_labels``: the config's display
+    names of subgroup variables and moderators.
     """
     kind, measure = item["kind"], item["measure"]
     comparison, var = item.get("comparison", ""), item.get("var", "")
@@ -402,10 +404,12 @@ def figure_caption(item: dict, label: str, primary, *, arms: dict, level: float,
              f": {esc(MEASURE_NAMES.get(measure, measure))} ({esc(measure)}); k = {k}"
              + (f", {n:.0f} participants" if math.isfinite(n) and n > 0 else "") + "."]
     if kind == "subgroup_forest":
-        parts.append(f"Studies grouped by <code>{esc(var)}</code>, one subtotal per subgroup and "
+        parts.append(f"Studies grouped by {esc(variable_label(var, subgroup_labels))} "
+                     f"(<code>{esc(var)}</code>), one subtotal per subgroup and "
                      "the test for subgroup differences in the footer.")
     if kind == "bubble":
-        parts.append(f"Effect sizes against <code>{esc(var)}</code>, circle area proportional to "
+        parts.append(f"Effect sizes against {esc(variable_label(var, subgroup_labels))} "
+                     f"(<code>{esc(var)}</code>), circle area proportional to "
                      "the weight, with the fitted mixed-effects meta-regression line.")
     if kind == "sensitivity":
         parts.append("Every study without a reported or derivable correlation recomputed at each "
@@ -689,6 +693,9 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
                 if t is None or not len(t) or "outcome" not in t:
                     continue
                 t = t[t["outcome"] == key]
+                if name == "subgroup_tests" and "subgroup_var" in t:  # shown by display name
+                    t = t.assign(subgroup_var=[variable_label(v, config.get("subgroup_labels"))
+                                               for v in t["subgroup_var"]])
                 if "tau2_method" in t:
                     t = t[(t["tau2_method"] == primary_tau2) | t["tau2_method"].isna()]
                 if "ci_method" in t:
@@ -721,7 +728,8 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
             out.append(fig(item["svg"], figure_caption(
                 item, label, primary, arms=oc["arms"], level=level,
                 min_k_small_study=figure_settings.min_k_small_study,
-                pi_min_k=analysis.pi_min_k, prepost_r=config["prepost_r"]),
+                pi_min_k=analysis.pi_min_k, prepost_r=config["prepost_r"],
+                subgroup_labels=config.get("subgroup_labels")),
                            f"fig-{esc(item['stem'])}"))
         for comparison in ("between_arms", "pre_post"):
             stem = f"rob_summary_{key}_{comparison}"

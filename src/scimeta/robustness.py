@@ -7,7 +7,9 @@ order of the membership table), fitted with the primary model (the
 random-effects model with the config's first estimator, as
 :func:`scimeta.analysis.model_grid` says).
 
-GOSH (:func:`scimeta.gosh.gosh`, metafor ``gosh``): every subset of a pool
+GOSH (:func:`scimeta.gosh.gosh`, metafor ``gosh``) of every pool of at least
+``gosh.min_k`` studies (:func:`gosh_skip_reason`; below it the summary has a
+row saying why, and no figure is planned): every subset of a pool
 of up to ``gosh.max_exact_k`` studies, a seeded random sample of
 ``gosh.n_subsets`` subsets above it. The subsets of a pool are split into
 ``parts`` contiguous ranges (:func:`gosh_part`), each a job of its own when
@@ -26,7 +28,6 @@ import numpy as np
 import pandas as pd
 
 from scimeta.analysis import overall_rows
-from scimeta.bias import MIN_K
 from scimeta.cumulative import CUMULATIVE_COLUMNS, cumulative_effects
 from scimeta.faults import attempt, not_computed
 from scimeta.settings import analysis_settings
@@ -41,6 +42,7 @@ __all__ = [
     "cumulative_table",
     "gosh_parts",
     "gosh_part",
+    "gosh_skip_reason",
     "gosh_tables",
     "robustness_pools",
 ]
@@ -78,10 +80,24 @@ def robustness_pools(effects: pd.DataFrame, membership: pd.DataFrame | None):
         yield comparison, measure, rows.reset_index(drop=True)
 
 
+def gosh_skip_reason(k: int, gosh_config: dict) -> str:
+    """Why a pool of ``k`` studies gets no GOSH, or "" when it gets one.
+
+    A GOSH plot is read as the shape of a cloud of subsets: with k studies there are
+    2^k - 1 of them, and below ``gosh.min_k`` (the schema's default 6: 63 subsets) the
+    cloud is a few points that say no more than the leave-one-out table.
+    """
+    min_k = int(gosh_config["min_k"])
+    if int(k) >= min_k:
+        return ""
+    return (f"not run: {int(k)} {'study' if int(k) == 1 else 'studies'}, fewer than "
+            f"gosh.min_k = {min_k}")
+
+
 def gosh_parts(k_max: int, gosh_config: dict) -> int:
     """Jobs the GOSH of an outcome is split into: subsets of its largest possible pool
     (``k_max`` studies) over ``gosh.part_size``, at least one."""
-    if k_max < MIN_K:
+    if gosh_skip_reason(k_max, gosh_config):
         return 1
     n = subset_count(k_max, gosh_config["max_exact_k"], gosh_config["n_subsets"])
     cost = n * k_max  # cells fitted: a part holds about part_size subsets of 1,000 studies
@@ -106,14 +122,15 @@ def gosh_part(
     parts: int = 1,
 ) -> pd.DataFrame:
     """Subsets ``part`` of ``parts`` (contiguous ranges) of every pool of the outcome with
-    at least :data:`scimeta.bias.MIN_K` studies; columns :data:`GOSH_TABLE_COLUMNS`."""
+    at least ``gosh.min_k`` studies (:func:`gosh_skip_reason`); columns
+    :data:`GOSH_TABLE_COLUMNS`."""
     if not 0 <= int(part) < int(parts):
         raise ValueError(f"part must be in 0 .. {int(parts) - 1}, got {part!r}")
     model, method, _ = _primary_model(analysis)
     frames = []
     for comparison, measure, rows in robustness_pools(effects, membership):
         k = len(rows)
-        if k < MIN_K:
+        if gosh_skip_reason(k, gosh_config):
             continue
         n = subset_count(k, gosh_config["max_exact_k"], gosh_config["n_subsets"])
         start, stop = n * int(part) // int(parts), n * (int(part) + 1) // int(parts)
@@ -152,8 +169,8 @@ def gosh_tables(
     (:func:`scimeta.gosh.gosh_influence` of each pool, its studies in the pool's
     order, ``rank`` 1 for the largest ``shift``; :data:`GOSH_INFLUENCE_TABLE_COLUMNS`) and ``summary`` (one row
     per pool, :data:`GOSH_SUMMARY_COLUMNS`; ``file`` names the per-outcome
-    table of the subsets; a pool of fewer than :data:`scimeta.bias.MIN_K`
-    studies has a row with the reason in ``note``).
+    table of the subsets; a pool of fewer than ``gosh.min_k`` studies has a row
+    with the reason in ``note``, :func:`gosh_skip_reason`).
     """
     model, method, _ = _primary_model(analysis)
     parts = [p for p in parts if len(p)]
@@ -164,9 +181,10 @@ def gosh_tables(
         k = len(rows)
         keys = dict(outcome=outcome, comparison=comparison, measure=measure, model=model,
                     tau2_method=method)
-        if k < MIN_K:
+        skip = gosh_skip_reason(k, gosh_config)
+        if skip:
             summaries.append({**keys, "k_pool": k, "n_subsets": 0, "n_fitted": 0, "file": "",
-                              "note": f"not run: fewer than {MIN_K} studies"})
+                              "note": skip})
             continue
         sub = table[(table["comparison"] == comparison) & (table["measure"] == measure)]
         exact = k <= int(gosh_config["max_exact_k"])

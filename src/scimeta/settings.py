@@ -20,8 +20,28 @@ __all__ = [
     "Settings",
     "analysis_settings",
     "comparison_text",
+    "level_label",
     "test_of",
+    "variable_label",
 ]
+
+
+def variable_label(var: str, labels: Mapping | None = None) -> str:
+    """The display name of a subgroup variable or moderator: ``subgroup_labels.<var>.label``
+    of the config, else the column name with spaces for ``_``, capitalised (``time_since``
+    → ``Time since``). Tables keep the column name; figures and the report show this."""
+    given = ((labels or {}).get(var) or {}).get("label")
+    if given:
+        return str(given)
+    text = str(var).replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def level_label(var: str, level, labels: Mapping | None = None) -> str:
+    """The display name of a level of a subgroup variable:
+    ``subgroup_labels.<var>.levels.<level>``, else the level as written."""
+    given = (((labels or {}).get(var) or {}).get("levels") or {}).get(str(level))
+    return str(given) if given else str(level)
 
 
 def test_of(ci_method: str) -> str:

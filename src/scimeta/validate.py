@@ -745,6 +745,40 @@ def _check_scale(oc, config, f, has, rel, rows, problems):
                 )
 
 
+def _check_subgroup_labels(config, st, raw, problems):
+    """``subgroup_labels`` names only subgroup variables and moderators, and only levels a
+    subgroup variable has (its ``populations``, the values of its studies column, or the
+    group of studies without one, "mixed / not reported")."""
+    from scimeta.membership import MIXED
+
+    if config is None:
+        return
+    known = list(config.get("subgroups") or []) + list(config.get("moderators") or [])
+    pops = config.get("populations") or {}
+    lines = raw.config_lines
+    for var, entry in (config.get("subgroup_labels") or {}).items():
+        where = f"subgroup_labels.{var}"
+        if var not in known:
+            problems.append(Problem(sio.CONFIG_FILE, lines.get(where), where,
+                                    f"{var!r} is neither a subgroup variable (`subgroups`) nor "
+                                    "a moderator (`moderators`)"))
+            continue
+        levels = set(pops.get(var) or []) | {MIXED}
+        if st is not None and var in st.columns:
+            levels |= {str(v).strip() for v in st[var] if str(v).strip()}
+        for level in (entry or {}).get("levels") or {}:
+            if var in (config.get("moderators") or []) and var not in (config.get("subgroups")
+                                                                      or []):
+                reason = f"{var!r} is a moderator: it has no levels"
+            elif st is not None and str(level) not in levels:
+                reason = (f"{level!r} is not a level of {var!r} (neither under `populations` "
+                          "nor a value of its studies column)")
+            else:
+                continue
+            key = f"{where}.levels.{level}"
+            problems.append(Problem(sio.CONFIG_FILE, lines.get(key), key, reason))
+
+
 def _check_links(config, st, oc, raw, problems):
     if config is None:
         return
@@ -923,6 +957,7 @@ def _validate(raw):
             bad_cells["outcomes"],
         )
     _check_links(config, st, oc, raw, problems)
+    _check_subgroup_labels(config, st, raw, problems)
     rob_table = _check_journal(raw, config, st, problems)
     if st is not None:
         st = st.copy()

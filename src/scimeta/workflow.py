@@ -363,12 +363,14 @@ def planned_figures(review, config: dict) -> list[dict]:
     reported" group counts); ``funnel`` where at least three studies report
     the comparison; ``sensitivity_r`` for paired before/after measures; and
     ``bubble`` for each moderator where at least three studies report the
-    comparison; ``gosh`` and ``cumulative`` where at least three studies report
-    it (``cumulative`` not when ``cumulative.order_by`` is a column of the studies
-    sheet without any value: validation warns, and ``cumulative.csv`` says why).
+    comparison; ``cumulative`` where at least three studies report it (not when
+    ``cumulative.order_by`` is a column of the studies sheet without any value:
+    validation warns, and ``cumulative.csv`` says why), ``gosh`` where at least
+    ``gosh.min_k`` do (:func:`scimeta.robustness.gosh_skip_reason`).
     Ordered by outcome, then as listed.
     """
     from scimeta.compare import EFFECT_COLUMNS, measure_plan
+    from scimeta.robustness import gosh_skip_reason
     from scimeta.validate import has_values
 
     order_by = config["cumulative"]["order_by"]
@@ -409,7 +411,8 @@ def planned_figures(review, config: dict) -> list[dict]:
                         add("subgroup_forest", key, comparison, measure, var)
                 if n_studies >= 3:
                     add("funnel", key, comparison, measure)
-                    add("gosh", key, comparison, measure)
+                    if not gosh_skip_reason(n_studies, config["gosh"]):
+                        add("gosh", key, comparison, measure)
                     if orderable:
                         add("cumulative", key, comparison, measure)
                 if comparison == "pre_post" and paired and measure in ("MC", "SMCR", "SMCC"):

@@ -41,6 +41,7 @@ rule figures:
         analysis=config["analysis"],
         layout=config["figures"]["layout"],
         populations=config["populations"],
+        subgroup_labels=config["subgroup_labels"],
         max_forest_rows=config["figures"]["max_forest_rows"],
         figures=config["figures"],
         formats=FIGURE_FORMATS,

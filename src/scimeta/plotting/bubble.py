@@ -11,12 +11,12 @@ from scimeta._dist import norm_ppf
 
 from scimeta.plotting._common import (
     LOG_MEASURES,
-    MEASURE_NAMES,
     FigureResult,
     decimals_for,
     fmt_num,
     fmt_p,
     new_figure,
+    scale_label,
 )
 from scimeta.plotting.style import COLORS, FONT_SIZE, figure_context
 
@@ -37,6 +37,7 @@ def bubble_plot(
     crit: float | None = None,
     level: float = 0.95,
     measure: str | None = None,
+    unit: str | None = None,
     ylabel: str | None = None,
     labels=None,
     title: str | None = None,
@@ -69,6 +70,8 @@ def bubble_plot(
     level : float
     measure : str, optional
         Names the y axis; ROM is drawn as ratios on a log axis.
+    unit : str, optional
+        The outcome's unit, on the y axis of a raw difference (MD, MC).
     ylabel, labels, title : optional
     n_grid : int
         Points along the fitted line.
@@ -141,15 +144,19 @@ def bubble_plot(
                    edgecolors=COLORS["study"], linewidths=0.6, gid="bubbles", zorder=3)
         ax.axhline(1.0 if log else 0.0, color=COLORS["null"], lw=0.6, zorder=0.5, gid="null-line")
         ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel or (MEASURE_NAMES.get(measure, measure) if measure else "Effect size"))
+        ax.set_ylabel(ylabel or scale_label(measure, unit))
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         ax.margins(x=0.12, y=0.12)
+        span = float(x.max() - x.min()) or 1.0
         for i, (xx, yy, lab) in enumerate(zip(x, tr(yi), labels)):
-            # labels beside the bubble, alternating above and below so neighbours do not collide
+            # labels beside the bubble, alternating above and below so neighbours do not collide;
+            # toward the edges they run inwards, so a long label stays inside the figure
             r_pt = float(np.sqrt(area[i] / np.pi)) + 1.5
+            where = (xx - x.min()) / span
+            ha = "left" if where < 1 / 3 else "right" if where > 2 / 3 else "center"
             ax.annotate(lab, (xx, yy), xytext=(0, r_pt if i % 2 == 0 else -r_pt),
-                        textcoords="offset points", ha="center",
+                        textcoords="offset points", ha=ha,
                         va="bottom" if i % 2 == 0 else "top", fontsize=FONT_SIZE - 1,
                         color="#333333", annotation_clip=False, gid=f"label-{i:03d}")
         y = 0.97

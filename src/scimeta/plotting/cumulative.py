@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from scimeta.plotting._common import LOG_MEASURES, MEASURE_NAMES, FigureResult, fmt_num, new_figure
+from scimeta.plotting._common import LOG_MEASURES, FigureResult, fmt_num, new_figure, scale_label
 from scimeta.plotting.style import COLORS, FONT_SIZE, figure_context
 
 __all__ = ["cumulative_forest_plot"]
@@ -19,6 +19,7 @@ def cumulative_forest_plot(
     *,
     labels=None,
     measure: str | None = None,
+    unit: str | None = None,
     order_label: str | None = None,
     title: str | None = None,
     decimals: int = 2,
@@ -36,6 +37,8 @@ def cumulative_forest_plot(
         Row labels for the drawn steps (default ``"+ <study_id>"``).
     measure : str, optional
         Names the axis; ROM is drawn as ratios on a log axis.
+    unit : str, optional
+        The outcome's unit, on the axis of a raw difference (MD, MC).
     order_label : str, optional
         Header of the order column (e.g. ``Year``); default ``Order``.
     title : str, optional
@@ -109,8 +112,7 @@ def cumulative_forest_plot(
         ax.set_yticks([])
         for side in ("top", "right", "left"):
             ax.spines[side].set_visible(False)
-        name = MEASURE_NAMES.get(measure or "", measure or "Estimate")
-        ax.set_xlabel(name)
+        ax.set_xlabel(scale_label(measure, unit))
         header_y = n + 0.9
         trans = ax.get_yaxis_transform()
         fig_x = lambda x: (x - 0.42) / 0.33  # figure fraction -> axes fraction  # noqa: E731

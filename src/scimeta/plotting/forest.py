@@ -29,22 +29,25 @@ from matplotlib.ticker import MaxNLocator, NullLocator
 from scimeta._dist import norm_ppf
 from scimeta.pool import ADHOC_FLOOR_TEXT, KNHA_CI_METHODS, SINGLE_STUDY_LABEL, adhoc_floored
 from scimeta.safe import rst_text
-from scimeta.settings import comparison_text
+from scimeta.settings import comparison_text, level_label, variable_label
 
 from scimeta.plotting._common import (
     CI_NAMES,
     LOG_MEASURES,
     MEASURE_NAMES,
+    RAW_MEASURES,
     TAU2_NAMES,
     FigureResult,
     decimals_for,
     fmt_num,
     fmt_p,
     new_figure,
+    scale_label,
 )
 from scimeta.plotting.style import (
     COLORS,
     FONT_SIZE,
+    MIN_FONT_PT,
     figure_context,
     families_for,
 )
@@ -54,10 +57,21 @@ __all__ = ["forest_plot", "caption_forest", "LAYOUTS", "favours_labels"]
 LAYOUTS = ("revman", "compact")
 
 ROW_H = 0.18  # inches per table row
-SMALL = FONT_SIZE - 0.5  # heterogeneity and footer lines
 GAP = 0.14  # inches between columns
 MARGIN = 0.12  # inches around the table
 PLOT_W = {"revman": 2.3, "compact": 2.8}  # inches of the plotting column
+#: A forest plot fits a journal's double column (180 mm): at most this wide, in inches.
+MAX_WIDTH_IN = 7.0
+#: The plotting column narrows to this (inches) before the type gets smaller.
+MIN_PLOT_W = 1.2
+#: The study labels wrap (at the smallest type) to no narrower than this, in inches.
+MIN_LABEL_W = 1.0
+#: Height of each further line of a wrapped study label, in rows.
+LABEL_LINE = 0.5
+#: Body text sizes tried, largest first, until the figure fits MAX_WIDTH_IN; the smaller
+#: text (notes, tick labels) is half a point smaller, never below MIN_FONT_PT. Gaps between
+#: columns shrink with the type.
+BODY_SIZES = (FONT_SIZE, FONT_SIZE - 0.5, FONT_SIZE - 1.0, MIN_FONT_PT + 0.5, MIN_FONT_PT)
 MAX_SQUARE = 0.78  # largest square side, as a fraction of the row height
 MIN_SQUARE_PT = 1.5  # smallest square side, so a tiny weight stays visible
 #: The largest square (MAX_SQUARE of a row) belongs to the heaviest study, or
@@ -73,8 +87,6 @@ TAU2_FLOOR = 1e-4  # smaller positive tau2 values are printed as "< 0.0001"
 _REQUIRED_POOLED = ("comparison", "measure", "subgroup_var", "subgroup", "estimate", "ci_low",
                     "ci_high")
 _REQUIRED = ("study_id", "comparison", "measure", "yi", "vi")
-#: Measures on the instrument's own scale (a difference of raw scores).
-RAW_MEASURES = ("MD", "MC")
 #: Footnote marks of rows whose numbers are not per-arm final values (``effect_method``).
 METHOD_MARKS = {
     "reported_difference": ("\u2021", "between-arm difference as reported (no per-arm "
@@ -111,21 +123,42 @@ class _Row:
     y: float = 0.0  # top, in rows
 
 
+@dataclass(frozen=True)
+class _Type:
+    """The type sizes (pt) of one forest plot, from its body size."""
+
+    body: float = FONT_SIZE
+
+    @property
+    def small(self) -> float:  # heterogeneity and footer lines, tick labels
+        return max(MIN_FONT_PT, self.body - 0.5)
+
+    @property
+    def title(self) -> float:
+        return self.body + 1
+
+    @property
+    def sizes(self) -> tuple[float, ...]:
+        return (self.body, self.small, self.title)
+
+
 class _Measurer:
     """Width of a string in inches, measured with the Agg renderer (cached)."""
 
-    def __init__(self, families):
+    def __init__(self, families, type_: _Type = _Type()):
         self._renderer = RendererAgg(1, 1, 72)
+        self.type = type_
         fams = list(families)
         self._props = {
             (bold, size): FontProperties(family=fams, size=size,
                                          weight="bold" if bold else "normal")
             for bold in (False, True)
-            for size in (FONT_SIZE, SMALL, FONT_SIZE + 1)
+            for size in type_.sizes
         }
         self._cache = {}
 
-    def __call__(self, text: str, bold: bool = False, size: float = FONT_SIZE) -> float:
+    def __call__(self, text: str, bold: bool = False, size: float | None = None) -> float:
+        size = self.type.body if size is None else size
         if _NUMERIC.match(text):  # DejaVu digits are tabular: same shape, same width
             text = _DIGIT.sub("0", text)
         key = (text, bold, size)
@@ -187,6 +220,7 @@ def forest_plot(
     skip_single_study_tests: bool = False,
     rob: pd.DataFrame | None = None,
     rob_note: str = "",
+    subgroup_labels: dict | None = None,
 ) -> FigureResult:
     """Draw a forest plot of one outcome × comparison × measure.
 
@@ -229,12 +263,13 @@ def forest_plot(
     digits : int
         Decimals of effects and CIs.
     max_rows : int, optional
-        Most study rows drawn. With more studies the plot is a summary, as
-        meta's ``forest(..., study.results = FALSE)``: the (subtotal and) total
-        diamonds, the prediction interval, heterogeneity and tests, and a line
-        per section saying how many studies it pools; every study's numbers
-        stay in the data (``drawn = False``). None: no limit. The figure's
-        height then no longer grows with the number of studies.
+        Most study rows a section (the plot, or each subgroup of it) draws. A
+        section with more studies is a summary, as meta's
+        ``forest(..., study.results = FALSE)``: its diamond, heterogeneity and
+        tests, and a line saying how many studies it pools; every study's
+        numbers stay in the data (``drawn = False``). Smaller sections show
+        their studies. None: no limit. The figure's height then no longer
+        grows with the number of studies.
     total_rows : DataFrame, optional
         With ``subgroup_var``: the rows the Total pools (the overall pool's
         members, e.g. whole-cohort rows where studies report a split). Their
@@ -251,6 +286,11 @@ def forest_plot(
         judgement last; the study rows' data get ``rob_overall``.
     rob_note : str
         A line for the footer (e.g. why risk of bias is not shown).
+    subgroup_labels : dict, optional
+        The config's ``subgroup_labels``: the display names of ``subgroup_var``
+        and its levels in the section headers and the footer
+        (:func:`scimeta.settings.variable_label`, :func:`scimeta.settings.level_label`);
+        the data keep the levels as written.
 
     Returns
     -------
@@ -258,7 +298,19 @@ def forest_plot(
         The figure and one data row per drawn row (study, subtotal, total,
         prediction interval, subgroup test) with the numbers on the drawn
         scale; ``drawn`` is False for the study rows of a summary (see
-        ``max_rows``).
+        ``max_rows``). ``meta['summary']``: some section is a summary;
+        ``meta['body_pt']``: the body text size; ``meta['rob_domains']``: the
+        risk-of-bias column has a dot per domain (else each study's overall
+        judgement only, where a dot per domain does not fit).
+
+    The figure fits a journal's double column: at most :data:`MAX_WIDTH_IN`
+    (180 mm) wide where it can, with no text smaller than
+    :data:`~scimeta.plotting.style.MIN_FONT_PT` at that size. A table too wide
+    first narrows its plotting column (to :data:`MIN_PLOT_W`), then shows each
+    study's overall risk of bias instead of a dot per domain, then sets its
+    text in the next smaller of :data:`BODY_SIZES`; only a table that is too
+    wide even then (very long study labels) stays wider. A risk-of-bias
+    column with a dot per domain names the domains of each tool below the plot.
 
     Notes
     -----
@@ -298,57 +350,109 @@ def forest_plot(
     arms = outcome_cfg["arms"]
     fam_labels = favours_labels(comparison, outcome_cfg["higher_is_better"], arms)
 
-    summary = max_rows is not None and len(eff) > max_rows
-    texts = [*([] if summary else eff["label"]), title or ""]
+    sections = _sections(eff, pools, subgroup_var)
+    for sec in sections:
+        if sec.level is not None:
+            sec.name = level_label(subgroup_var, sec.level, subgroup_labels)
+    var_name = variable_label(subgroup_var, subgroup_labels) if subgroup_var else ""
+    collapsed = [_collapsed(sec, max_rows) for sec in sections]
+    summary = any(collapsed)
+    drawn_labels = [lab for sec, c in zip(sections, collapsed) if not c
+                    for lab in sec.studies["label"]]
+    texts = [*drawn_labels, title or ""]
     if subgroup_var is not None:
-        texts += [str(v) for v in eff[subgroup_var].dropna().unique()]
+        texts += [var_name, *(sec.name for sec in sections)]
     families = families_for(texts)
     with figure_context(families):
-        m = _Measurer(families)
-        sections = _sections(eff, pools, subgroup_var)
-        rob_layout = _rob_layout(rob) if rob is not None and len(rob) and not summary else None
-        cols = _columns(layout, comparison, measure, model, level, eff, arms,
-                        rob=rob_layout is not None)
-        rows, footer = _rows(
-            sections, pools, cols, eff, comparison, measure, model, tau2_method, ci_method,
-            level, digits, subgroup_var, subgroup_tests, outcome, title, log_scale,
-            max_rows=max_rows if summary else None, pi_min_k=pi_min_k, total_rows=total_rows,
-            skip_single_study_tests=skip_single_study_tests,
-        )
-        if rob_layout is not None:
-            footer.append(rob_layout["legend"])
-        if rob_note:
-            footer.append(rob_note)
-        cols = [c for c in cols if c.key in ("plot", "rob")
-                or any(r.cells.get(c.key) for r in rows)]
-        plot_w = PLOT_W[layout]
-        _measure_columns(cols, rows, m, plot_w, rob_layout)
-        total_w = _place_columns(cols)
-        if title:
-            total_w = max(total_w, m(title, bold=True, size=FONT_SIZE + 1))
-        plot = next(c for c in cols if c.key == "plot")
-        if layout == "compact":  # pool notes go to the footer: the plot sits beside the labels
-            rows, footer = _notes_to_footer(rows, footer)
-        rows = _wrap_notes(rows, cols, plot, m)
+        has_rob = rob is not None and len(rob) and not all(collapsed)
 
-        lo, hi, ticks = _axis(rows, xlim, log_scale, span)
-        tick_labels = [_tick_label(t, log_scale) for t in ticks]
-        # room beyond the plot column for favours labels and the outer tick labels
-        frac = _frac(0.0, lo, hi, log_scale)
-        half_tick = [m(t, size=FONT_SIZE - 0.5) / 2 for t in tick_labels] or [0.0]
-        need_l = half_tick[0] - plot.x
-        need_r = half_tick[-1]
-        right_room = total_w - plot.x - plot.width
-        if fam_labels:
-            need_l = max(need_l, m(fam_labels[0]) + 0.06 - frac * plot.width - plot.x)
-            need_r = max(need_r, m(fam_labels[1]) + 0.06 - (1 - frac) * plot.width)
-        extra_l = max(0.0, need_l)
-        extra_r = max(0.0, need_r - right_room)
-        for c in cols:
-            c.x += extra_l
-        total_w += extra_l + extra_r
-        width_in = total_w + 2 * MARGIN
-        footer = _wrap_lines(footer, total_w, m, SMALL)
+        def fit(type_: _Type, plot_w: float, rob_layout, label_w: float | None = None):
+            """The table laid out in ``type_`` with a plotting column ``plot_w`` wide (and
+            study labels wrapped to ``label_w`` inches)."""
+            m = _Measurer(families, type_)
+            cols = _columns(layout, comparison, measure, model, level, eff, arms,
+                            rob=rob_layout is not None)
+            rows, footer = _rows(
+                sections, pools, cols, eff, comparison, measure, model, tau2_method,
+                ci_method, level, digits, subgroup_var, subgroup_tests, outcome, title,
+                log_scale, max_rows=max_rows, var_name=var_name, pi_min_k=pi_min_k,
+                total_rows=total_rows,
+                skip_single_study_tests=skip_single_study_tests,
+            )
+            if rob_layout is not None:
+                footer += rob_layout["legend"]
+            if rob_note:
+                footer.append(rob_note)
+            cols = [c for c in cols if c.key in ("plot", "rob")
+                    or any(r.cells.get(c.key) for r in rows)]
+            if label_w is not None:  # long study labels in lines, their rows taller
+                for r in rows:
+                    if r.kind == "study" and m(r.cells["label"]) > label_w:
+                        lines = _wrap_words(r.cells["label"], label_w, m, type_.body)
+                        r.cells["label"] = "\n".join(lines)
+                        r.h = 1.0 + LABEL_LINE * (len(lines) - 1)
+            for c in cols:  # one dot: the column is no wider than its header
+                if c.key == "rob" and rob_layout["overall_only"]:
+                    c.header = ("RoB", "")
+            # the plot's header (the measure) never runs beyond its column
+            plot_w = max(plot_w, *(m(h, bold=True) for c in cols if c.key == "plot"
+                                   for h in c.header))
+            _measure_columns(cols, rows, m, plot_w, rob_layout)
+            total_w = _place_columns(cols, GAP * type_.body / FONT_SIZE)
+            if title:  # a long title wraps to the table's width
+                lines = _wrap_words(title, total_w, m, type_.title, bold=True)
+                at = next(i for i, r in enumerate(rows) if r.kind == "title")
+                rows[at:at + 1] = [_Row("title", span=line, bold=True) for line in lines]
+                total_w = max(total_w, *(m(line, bold=True, size=type_.title)
+                                         for line in lines))
+            plot = next(c for c in cols if c.key == "plot")
+            if layout == "compact":  # pool notes go to the footer: the plot sits beside the labels
+                rows, footer = _notes_to_footer(rows, footer)
+            rows = _wrap_notes(rows, cols, plot, m)
+
+            lo, hi, ticks = _axis(rows, xlim, log_scale, span)
+            tick_labels = [_tick_label(t, log_scale) for t in ticks]
+            # room beyond the plot column for favours labels and the outer tick labels
+            frac = _frac(0.0, lo, hi, log_scale)
+            half_tick = [m(t, size=type_.small) / 2 for t in tick_labels] or [0.0]
+            need_l = half_tick[0] - plot.x
+            need_r = half_tick[-1]
+            right_room = total_w - plot.x - plot.width
+            if fam_labels:
+                need_l = max(need_l, m(fam_labels[0]) + 0.06 - frac * plot.width - plot.x)
+                need_r = max(need_r, m(fam_labels[1]) + 0.06 - (1 - frac) * plot.width)
+            extra_l = max(0.0, need_l)
+            extra_r = max(0.0, need_r - right_room)
+            for c in cols:
+                c.x += extra_l
+            total_w += extra_l + extra_r
+            footer = _wrap_lines(footer, total_w, m, type_.small)
+            return dict(m=m, cols=cols, rows=rows, footer=footer, plot=plot, lo=lo, hi=hi,
+                        ticks=ticks, tick_labels=tick_labels, width_in=total_w + 2 * MARGIN,
+                        rob_layout=rob_layout)
+
+        # the largest type that fits, with a dot per risk-of-bias domain where that fits,
+        # else with each study's overall judgement only
+        for body in BODY_SIZES:
+            type_ = _Type(body)
+            for overall_only in ((False, True) if has_rob else (False,)):
+                rob_layout = _rob_layout(rob, overall_only) if has_rob else None
+                laid = fit(type_, PLOT_W[layout], rob_layout)
+                excess = laid["width_in"] - MAX_WIDTH_IN
+                if excess > 0:
+                    laid = fit(type_, max(MIN_PLOT_W, PLOT_W[layout] - excess), rob_layout)
+                if laid["width_in"] <= MAX_WIDTH_IN + 1e-9:
+                    break
+            if laid["width_in"] <= MAX_WIDTH_IN + 1e-9:
+                break
+        else:  # the smallest type is still too wide: long study labels take two lines or more
+            label = next(c for c in laid["cols"] if c.key == "label")
+            label_w = max(MIN_LABEL_W, label.width - (laid["width_in"] - MAX_WIDTH_IN))
+            laid = fit(type_, MIN_PLOT_W, laid["rob_layout"], label_w)
+        rob_layout = laid["rob_layout"]
+        cols, rows, footer, plot = laid["cols"], laid["rows"], laid["footer"], laid["plot"]
+        lo, hi, ticks, tick_labels = laid["lo"], laid["hi"], laid["ticks"], laid["tick_labels"]
+        width_in = laid["width_in"]
 
         y = 0.0
         for r in rows:
@@ -371,17 +475,18 @@ def forest_plot(
         for side in ("top", "left", "right"):
             ax.spines[side].set_visible(False)
         ax.yaxis.set_visible(False)
-        data = _draw(fig, ax, rows, cols, plot, lo, hi, log_scale, families)
-        _draw_axis(fig, ax, axis_y, fav_y, lo, hi, ticks, tick_labels, fam_labels, log_scale)
+        data = _draw(fig, ax, rows, cols, plot, lo, hi, log_scale, families, type_)
+        _draw_axis(fig, ax, axis_y, fav_y, lo, hi, ticks, tick_labels, fam_labels, log_scale,
+                   type_)
         ax.text((lo * hi) ** 0.5 if log_scale else (lo + hi) / 2, title_y, x_title,
-                ha="center", va="center_baseline", fontsize=FONT_SIZE, clip_on=False,
+                ha="center", va="center_baseline", fontsize=type_.body, clip_on=False,
                 parse_math=False, gid="x-title")
         if rob_layout is not None:
             data = _draw_rob(fig, rows, cols, rob, rob_layout, width_in, height_in, data)
         tx = mtransforms.blended_transform_factory(_inch_x(fig), ax.transData)
         for i, line in enumerate(footer):
             ax.text(0.0, foot_y + i + 0.5, line, transform=tx, ha="left", va="center_baseline",
-                    fontsize=SMALL, clip_on=False, parse_math=False, gid=f"footer-{i}")
+                    fontsize=type_.small, clip_on=False, parse_math=False, gid=f"footer-{i}")
     data["outcome"] = outcome if outcome is not None else _only(eff, "outcome")
     data["comparison"] = comparison
     data["measure"] = measure
@@ -389,7 +494,9 @@ def forest_plot(
     meta = {"xlim": (lo, hi), "ticks": list(ticks), "layout": layout, "model": model,
             "tau2_method": tau2_method, "ci_method": ci_method, "level": level,
             "size_in": (width_in, height_in), "summary": summary, "x_title": x_title,
-            "footer": list(footer), "rob": rob_layout is not None}
+            "body_pt": type_.body,
+            "footer": list(footer), "rob": rob_layout is not None,
+            "rob_domains": rob_layout is not None and not rob_layout["overall_only"]}
     return FigureResult(fig, data, "forest", meta)
 
 
@@ -473,6 +580,7 @@ class _Section:
     level: str | None
     studies: pd.DataFrame
     pool: dict | None
+    name: str = ""  # the level's display name (config subgroup_labels)
 
 
 def _pool_row(pools, var, level):
@@ -480,6 +588,11 @@ def _pool_row(pools, var, level):
         return None
     hit = pools[(pools["subgroup_var"] == var) & (pools["subgroup"].astype(str) == str(level))]
     return hit.iloc[0].to_dict() if len(hit) else None
+
+
+def _collapsed(section: _Section, max_rows: int | None) -> bool:
+    """Whether a section is drawn as its summary: more studies than ``max_rows``."""
+    return max_rows is not None and len(section.studies) > max_rows
 
 
 def _sections(eff, pools, subgroup_var):
@@ -504,7 +617,8 @@ def _columns(layout, comparison, measure, model, level, eff, arms, rob=False):
     names = {k: _title(v) for k, v in arms.items()}
     name = MEASURE_NAMES.get(measure, measure)
     method = f"IV, {'Random' if model == 'random' else 'Common'}, {level:.0%} CI"
-    effect = _Col("effect", (name, method), "right")
+    # the measure is named over the plot; the effect column says what its numbers are
+    effect = _Col("effect", ("", f"{measure} [{level:.0%} CI]"), "right")
     plot = _Col("plot", (name, method), "center")
     label = _Col("label", ("", "Study"), "left")
     weight = _Col("weight", ("", "Weight"), "right")
@@ -598,7 +712,7 @@ def _weights(vi, pool, model):
 
 def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, ci_method, level,
           digits, subgroup_var, subgroup_tests, outcome, title, log_scale, *, max_rows=None,
-          pi_min_k, total_rows=None, skip_single_study_tests=False):
+          pi_min_k, total_rows=None, skip_single_study_tests=False, var_name=""):
     tr = np.exp if log_scale else (lambda v: v)
     keys = {c.key for c in cols}
     # one number of decimals for every mean and SD, so the columns read alike
@@ -621,12 +735,13 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
     for j, sec in enumerate(sections, start=1):
         descriptive = sec.pool is not None and _in_test(sec.pool) is False
         if sec.level is not None:
-            head = f"{_title_case(subgroup_var)}: {sec.level}"
+            head = f"{var_name or _title_case(subgroup_var)}: {sec.name or sec.level}"
             if descriptive:
                 head += " (descriptive, not in the test)"
             rows.append(_Row("section", span=head, bold=True,
                              record={"element": "subgroup_header", "subgroup": sec.level}))
         st = sec.studies
+        collapse = _collapsed(sec, max_rows)
         yi, vi = st["yi"].to_numpy(float), st["vi"].to_numpy(float)
         w = _weights(vi, sec.pool, model)
         lo, hi = st["ci_low"].to_numpy(float), st["ci_high"].to_numpy(float)
@@ -663,15 +778,15 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
                 "r_source": r_src[i] if "r_source" in st else "",
                 "yi": yi[i], "vi": vi[i],
                 "estimate": tr(yi[i]), "ci_low": tr(lo[i]), "ci_high": tr(hi[i]),
-                "weight_pct": w[i], "text": cells["effect"], "drawn": max_rows is None,
+                "weight_pct": w[i], "text": cells["effect"], "drawn": not collapse,
                 "n": patients[i], "effect_method": methods[i] if methods[i] != "nan" else "",
             }
             # a summary keeps the study's numbers in the data, without drawing its row
-            if max_rows is None:
+            if not collapse:
                 rows.append(_Row("study", cells=cells, record=rec))
             else:
                 rows.append(_Row("data", record=rec, h=0.0))
-        if max_rows is not None:
+        if collapse:
             n_st = len(st)
             rows.append(_Row("summary", span=(
                 f"{n_st:,} {'study' if n_st == 1 else 'studies'} (more than {max_rows} rows): "
@@ -692,7 +807,7 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
     data_extra = []
     if subgroup_var is not None:
         tested = [s for s in sections if s.pool is not None and _in_test(s.pool) is not False]
-        single = [s.level for s in tested if _pool_k(s.pool) == 1]
+        single = [s.name or s.level for s in tested if _pool_k(s.pool) == 1]
         caution = ""
         if len(tested) >= 2 and single:
             names = _join(single)
@@ -811,10 +926,10 @@ def _membership_text(sections, overall, total_st, eff):
     parts = []
     if tested:
         parts.append("Subgroups in the test: " + ", ".join(
-            f"{s.level} (k = {len(s.studies)})" for s in tested))
+            f"{s.name or s.level} (k = {len(s.studies)})" for s in tested))
     if shown:
         parts.append("shown, not in the test: " + ", ".join(
-            f"{s.level} (k = {len(s.studies)})" for s in shown))
+            f"{s.name or s.level} (k = {len(s.studies)})" for s in shown))
     text = "; ".join(parts) + "." if parts else ""
     if overall is not None:
         k = _pool_k(overall)
@@ -929,7 +1044,7 @@ def _measure_columns(cols, rows, m, plot_w, rob_layout=None):
         for r in rows:
             txt = r.cells.get(c.key)
             if txt:
-                w = max(w, m(txt, bold=r.bold))
+                w = max(w, *(m(line, bold=r.bold) for line in txt.split("\n")))
         if c is cols[0] and len(cols) > 1 and cols[1].key == "plot":
             for r in rows:  # compact: subgroup headers must not run into the plot
                 if r.kind == "section":
@@ -943,11 +1058,11 @@ def _measure_columns(cols, rows, m, plot_w, rob_layout=None):
             members[0].width += need
 
 
-def _place_columns(cols):
+def _place_columns(cols, gap=GAP):
     x = 0.0
     for i, c in enumerate(cols):
         if i:
-            x += GAP * (1.6 if c.key in ("plot", "weight", "rob") or cols[i - 1].key == "plot"
+            x += gap * (1.6 if c.key in ("plot", "weight", "rob") or cols[i - 1].key == "plot"
                         else 1.0)
         c.x = x
         x += c.width
@@ -1027,7 +1142,7 @@ def _wrap_notes(rows, cols, plot, m):
     out = []
     for r in rows:
         if r.kind in ("note", "summary") and r.span:
-            for k, line in enumerate(_wrap(r.span, avail, m, SMALL, r.bold)):
+            for k, line in enumerate(_wrap(r.span, avail, m, m.type.small, r.bold)):
                 out.append(_Row(r.kind, span=line, bold=r.bold,
                                 record=r.record if k == 0 else {}))
         else:
@@ -1052,12 +1167,9 @@ def _scale_span(outcome_cfg, measure):
 
 
 def _axis_title(measure, outcome_cfg, log_scale):
-    """The x axis title: the measure, its unit for a raw difference, the log scale of ROM."""
-    name = MEASURE_NAMES.get(measure, measure)
-    if log_scale:
-        return f"{name} (log scale)"
-    unit = (outcome_cfg or {}).get("unit")
-    return f"{name} ({unit})" if unit and measure in RAW_MEASURES else name
+    """The x axis title: the measure, its unit for a raw difference, the log scale of ROM
+    (:func:`scimeta.plotting._common.scale_label`)."""
+    return scale_label(measure, (outcome_cfg or {}).get("unit"), log_values=False)
 
 
 def _axis(rows, xlim, log_scale, span=None):
@@ -1147,7 +1259,7 @@ def _tick_label(v, log_scale):
 
 
 # --------------------------------------------------------------------------- drawing
-def _draw(fig, ax, rows, cols, plot, lo, hi, log_scale, families):
+def _draw(fig, ax, rows, cols, plot, lo, hi, log_scale, families, type_=_Type()):
     col = {c.key: c for c in cols}
     tx = mtransforms.blended_transform_factory(_inch_x(fig), ax.transData)
     label_x = cols[0].x
@@ -1155,9 +1267,9 @@ def _draw(fig, ax, rows, cols, plot, lo, hi, log_scale, families):
     data = []
     props = {(b, z): FontProperties(family=list(families), size=z,
                                     weight="bold" if b else "normal")
-             for b in (False, True) for z in (FONT_SIZE, SMALL, FONT_SIZE + 1)}
+             for b in (False, True) for z in type_.sizes}
 
-    def text(x, yy, s, ha="left", bold=False, size=FONT_SIZE, gid=None, color="black"):
+    def text(x, yy, s, ha="left", bold=False, size=type_.body, gid=None, color="black"):
         t = ax.text(x, yy, s, transform=tx, ha=ha, va="center_baseline",
                     fontproperties=props[(bold, size)], clip_on=False, parse_math=False,
                     color=color)
@@ -1176,7 +1288,7 @@ def _draw(fig, ax, rows, cols, plot, lo, hi, log_scale, families):
             continue
         yc = r.y + r.h / 2
         if r.kind == "title":
-            text(label_x, yc, r.span, bold=True, size=FONT_SIZE + 1, gid="title")
+            text(label_x, yc, r.span, bold=True, size=type_.title, gid="title")
         elif r.kind == "group":
             for g in dict.fromkeys(c.group for c in cols if c.group):
                 members = [c for c in cols if c.group == g]
@@ -1201,7 +1313,7 @@ def _draw(fig, ax, rows, cols, plot, lo, hi, log_scale, families):
             if r.record:
                 data.append(dict(r.record))
         elif r.kind in ("note", "summary"):
-            text(label_x, yc, r.span, size=SMALL, color="#333333")
+            text(label_x, yc, r.span, size=type_.small, color="#333333")
         elif r.kind in ("study", "pool", "pi"):
             rec = dict(r.record)
             idx = rec.get("index")
@@ -1240,12 +1352,13 @@ def _draw(fig, ax, rows, cols, plot, lo, hi, log_scale, families):
     return df[order]
 
 
-def _draw_axis(fig, ax, axis_y, fav_y, lo, hi, ticks, tick_labels, fam_labels, log_scale):
+def _draw_axis(fig, ax, axis_y, fav_y, lo, hi, ticks, tick_labels, fam_labels, log_scale,
+               type_=_Type()):
     ax.spines["bottom"].set_position(("data", axis_y))
     ax.spines["bottom"].set_bounds(lo, hi)
     ax.set_xticks(ticks, tick_labels)
     ax.xaxis.set_minor_locator(NullLocator())
-    ax.tick_params(axis="x", direction="out", pad=2, labelsize=FONT_SIZE - 0.5)
+    ax.tick_params(axis="x", direction="out", pad=2, labelsize=type_.small)
     if not fam_labels:
         return
     null = 1.0 if log_scale else 0.0
@@ -1253,7 +1366,7 @@ def _draw_axis(fig, ax, axis_y, fav_y, lo, hi, ticks, tick_labels, fam_labels, l
                                 ("right", fam_labels[1], 4, "left")):
         off = mtransforms.offset_copy(ax.transData, fig=fig, x=dx, y=0, units="points")
         ax.text(null, fav_y, label, transform=mtransforms.blended_transform_factory(
-            off, ax.transData), ha=ha, va="center_baseline", fontsize=FONT_SIZE,
+            off, ax.transData), ha=ha, va="center_baseline", fontsize=type_.body,
                 clip_on=False, parse_math=False, gid=f"favours-{side}")
 
 
@@ -1322,34 +1435,42 @@ ROB_RADIUS = 0.062  # inches
 ROB_OVERALL_GAP = 0.06  # extra inches before the overall dot
 
 
-def _rob_layout(rob):
-    """Width, header (domain ids when every assessed study uses one tool) and legend line."""
+def _rob_layout(rob, overall_only=False):
+    """Width, header (domain ids when every assessed study uses one tool) and legend lines:
+    the domains of each tool by name (the dots of studies assessed with different tools do
+    not line up under one header), then the colours. ``overall_only``: one dot per study,
+    its overall judgement (a table too wide for a dot per domain)."""
     from scimeta.rob import TOOLS
 
-    n_pos = int(pd.to_numeric(rob["position"]).max()) + 1
+    n_pos = 1 if overall_only else int(pd.to_numeric(rob["position"]).max()) + 1
     tools = [t for t in dict.fromkeys(rob["tool"].astype(str)) if t and t in TOOLS]
     header = []
-    if len(tools) == 1:
+    if overall_only:
+        header = [(0, "All")]
+    elif len(tools) == 1:
         doms = rob[rob["tool"] == tools[0]].drop_duplicates("position").sort_values("position")
         header = [(int(p), "All" if d == "overall" else str(d))
                   for p, d in zip(doms["position"], doms["domain"])]
     else:  # tools with different domains: only the overall column lines up
         header = [(n_pos - 1, "All")]
-    parts = []
-    for t in tools:
+    legend = []
+    if overall_only:
+        names = ", ".join(TOOLS[t].name for t in tools)
+        legend.append(f"Risk of bias: each study's overall judgement ({names}); the judgement "
+                      "of each domain is in the risk-of-bias figures.")
+    for t in [] if overall_only else tools:
         tool = TOOLS[t]
-        ids = [d for d, _ in tool.domains]
-        span = f"{ids[0]}\u2013{ids[-1]}" if len(ids) > 2 else ", ".join(ids)
-        parts.append(f"{tool.name}: {span}, then overall"
-                     + (" (derived from the items)" if tool.overall_derived else ""))
+        names = "; ".join(f"{d} {label.lower()}" for d, label in tool.domains)
+        legend.append(f"Risk of bias, {tool.name} (dots left to right): {names}; then overall"
+                      + (" (derived from the items)" if tool.overall_derived else "") + ".")
+    colours = ("Green +: low / yes; yellow \u2212: some concerns / moderate; yellow ?: "
+               "unclear; red \u00d7: high / serious / no; dark red !: critical; blue ?: no "
+               "information")
     if (rob["judgement"] == "not assessed").any():
-        parts.append("white: not assessed")
-    legend = ("Risk of bias (robvis colours; the domains are named in the risk-of-bias "
-              "figures) \u2013 " + "; ".join(parts) + ". Green +: low / yes; yellow \u2212: "
-              "some concerns / moderate; yellow ?: unclear; red \u00d7: high / serious / no; "
-              "dark red !: critical; blue ?: no information.")
+        colours += "; white: not assessed"
+    legend.append(f"Risk-of-bias colours (robvis): {colours}.")
     return {"width": n_pos * ROB_CELL + ROB_OVERALL_GAP, "header": header, "legend": legend,
-            "positions": n_pos}
+            "positions": n_pos, "overall_only": overall_only}
 
 
 def _draw_rob(fig, rows, cols, rob, layout, width_in, height_in, data):
@@ -1369,10 +1490,12 @@ def _draw_rob(fig, rows, cols, rob, layout, width_in, height_in, data):
             for pos, text in layout["header"]:
                 gap = ROB_OVERALL_GAP if text == "All" else 0.0
                 rax.text(x0 + pos * ROB_CELL + gap, y, text, ha="center", va="center_baseline",
-                         fontsize=SMALL - 2, fontweight="bold", parse_math=False,
+                         fontsize=MIN_FONT_PT, fontweight="bold", parse_math=False,
                          gid=f"rob-header-{pos}")
         elif r.kind == "study":
             dots = rob[rob["study_id"].astype(str) == str(r.record["study_id"])]
+            if layout["overall_only"]:
+                dots = dots[dots["domain"] == "overall"]
             # every study's overall judgement in the last column, whatever its tool
             dots = dots.assign(position=np.where(dots["domain"] == "overall",
                                                  layout["positions"] - 1, dots["position"]))

@@ -10,7 +10,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
 from scimeta._dist import norm_ppf
 
-from scimeta.plotting._common import LOG_MEASURES, MEASURE_NAMES, FigureResult, new_figure
+from scimeta.plotting._common import MEASURE_NAMES, FigureResult, new_figure, scale_label
 from scimeta.plotting.style import COLORS, FONT_SIZE, figure_context
 
 __all__ = ["funnel_plot", "caption_funnel", "CONTOUR_LEVELS"]
@@ -25,6 +25,7 @@ def funnel_plot(
     *,
     estimate: float,
     measure: str,
+    unit: str | None = None,
     labels=None,
     contours=CONTOUR_LEVELS,
     egger: dict | None = None,
@@ -42,7 +43,10 @@ def funnel_plot(
         The pooled estimate; a vertical line with its pseudo 95% limits
         :math:`\hat\mu \pm 1.96\,\mathrm{SE}`.
     measure : str
-        Names the x axis.
+        Names the x axis (:func:`scimeta.plotting._common.scale_label`: a ratio of
+        means is drawn as the log ratio, and says so).
+    unit : str, optional
+        The outcome's unit, on the x axis of a raw difference (MD, MC).
     labels : sequence of str, optional
         Study labels, kept in the figure data (not drawn, to keep the plot legible).
     contours : sequence of float
@@ -158,8 +162,7 @@ def funnel_plot(
             rows.append({"element": "warning", "label": warning, "x": np.nan, "y": np.nan})
         ax.set_xlim(-x_extent, x_extent)
         ax.set_ylim(se_max, 0)
-        name = MEASURE_NAMES.get(measure, measure)
-        ax.set_xlabel(f"log {name.lower()}" if measure in LOG_MEASURES else name)
+        ax.set_xlabel(scale_label(measure, unit, log_values=True))
         ax.set_ylabel("Standard error")
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)

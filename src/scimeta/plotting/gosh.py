@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from scimeta.plotting._common import MEASURE_NAMES, FigureResult, new_figure
-from scimeta.plotting.style import COLORS, FONT_SIZE, figure_context
+from scimeta.plotting._common import FigureResult, new_figure, plural, scale_label, wrap_inches
+from scimeta.plotting.style import COLORS, FONT_SIZE, families_for, figure_context
 
 __all__ = ["gosh_plot"]
 
@@ -33,6 +33,7 @@ def gosh_plot(
     influence: pd.DataFrame | None = None,
     study_labels=None,
     measure: str | None = None,
+    unit: str | None = None,
     title: str | None = None,
 ) -> FigureResult:
     """Estimate (x) against I² (y) for every subset, with both marginal densities.
@@ -53,7 +54,11 @@ def gosh_plot(
     study_labels : sequence of str, optional
         Study names (input order) for the legend.
     measure : str, optional
-        Names the x axis (e.g. ``SMD``).
+        Names the x axis (e.g. ``SMD``). The estimates are drawn as fitted: a ratio
+        of means as its log ratio, and the axis says so
+        (:func:`scimeta.plotting._common.scale_label`).
+    unit : str, optional
+        The outcome's unit, on the x axis of a raw difference (MD, MC).
     title : str, optional
 
     Returns
@@ -74,6 +79,7 @@ def gosh_plot(
     labels = [str(x) for x in (study_labels if study_labels is not None else range(1, k + 1))]
     if len(labels) != k:
         raise ValueError(f"study_labels has {len(labels)} names for {k} studies")
+    most_shift = highlight is None  # the study chosen here: the one that shifts the cloud most
     if highlight is None:
         if influence is None:
             influence = gosh_influence(table, labels)
@@ -97,12 +103,19 @@ def gosh_plot(
         }
     )
     colour_in, colour_out = COLORS["prediction"], COLORS["study"]
-    name_in = f"with {labels[highlight]}"
-    name_out = f"without {labels[highlight]}"
-    with figure_context():
-        fig = new_figure(5.2, 4.8)
+    # the legend says with / without; the note under it names the study, in lines that fit
+    name_in, name_out = "with the study", "without the study"
+    width, height = 5.2, 4.8
+    note = wrap_inches(f"{plural(est.size, 'subset')} of {plural(k, 'study', 'studies')}, each "
+                       "point a subset's pooled estimate; colour: the subsets with and without "
+                       f"{labels[highlight]}"
+                       + (", the study whose inclusion shifts the cloud most." if most_shift
+                          else "."),
+                       width - 0.25, FONT_SIZE - 1)
+    with figure_context(families_for([*labels, title or ""])):
+        fig = new_figure(width, height)
         top = 0.93 if title else 0.97
-        bottom = 0.15
+        bottom = 0.15 + 0.03 * len(note)
         ax = fig.add_axes((0.13, bottom, 0.6, top - bottom - 0.17))
         ax_x = fig.add_axes((0.13, top - 0.15, 0.6, 0.15), sharex=ax)
         ax_y = fig.add_axes((0.75, bottom, 0.2, top - bottom - 0.17), sharey=ax)
@@ -114,8 +127,10 @@ def gosh_plot(
             (~member, colour_out, "subsets-without", name_out),
             (member, colour_in, "subsets-with", name_in),
         ):
+            # not clipped: a subset at I² = 0 or at the extremes is drawn whole
             ax.scatter(est[mask], i2[mask], s=size, c=colour, alpha=alpha, linewidths=0,
-                       rasterized=raster, gid=gid, label=f"{name} ({int(mask.sum())} subsets)")
+                       rasterized=raster, gid=gid, clip_on=False,
+                       label=f"{name}\n({plural(int(mask.sum()), 'subset')})")
         if n:
             lo, hi = float(est.min()), float(est.max())
             pad = 0.02 * (hi - lo) if hi > lo else 0.5
@@ -137,15 +152,19 @@ def gosh_plot(
         ax_y.spines["bottom"].set_visible(False)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-        name = MEASURE_NAMES.get(measure or "", measure or "Estimate")
-        ax.set_xlabel(f"Pooled estimate of the subset ({name})" if measure else "Pooled estimate of the subset")
+        # the axis says the scale of the estimates (a subset's pooled estimate each)
+        ax.set_xlabel(scale_label(measure, unit, log_values=True) if measure
+                      else "Pooled estimate of the subset")
         ax.set_ylabel("I² (%)")
-        legend = ax.legend(loc="upper left", fontsize=FONT_SIZE - 1, frameon=False,
-                           markerscale=3 / max(size, 0.5) ** 0.5)
-        for text in legend.get_texts():  # study names are sheet text, never mathtext
+        # the legend in the corner above the I² density, clear of the points
+        legend = fig.legend(loc="upper left", bbox_to_anchor=(0.75, top), fontsize=FONT_SIZE - 1,
+                            frameon=False, markerscale=3 / max(size, 0.5) ** 0.5,
+                            handletextpad=0.2, borderaxespad=0.0)
+        for text in legend.get_texts():  # never mathtext
             text.set_parse_math(False)
-        fig.text(0.02, 0.015, f"{int(n)} subsets of {k} studies; colour: inclusion of {labels[highlight]}.",
-                 fontsize=FONT_SIZE - 1, ha="left", va="bottom", parse_math=False)
+        for i, line in enumerate(note):
+            fig.text(0.02, 0.015 + 0.03 * (len(note) - 1 - i), line, fontsize=FONT_SIZE - 1,
+                     ha="left", va="bottom", parse_math=False)
         if title:
             fig.text(0.02, 0.97, title, ha="left", va="top", fontsize=FONT_SIZE + 1,
                      fontweight="bold", parse_math=False)

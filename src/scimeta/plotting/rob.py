@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Circle, Rectangle
 
-from scimeta.plotting._common import FigureResult, new_figure
-from scimeta.plotting.style import FONT_SIZE, families_for, figure_context
+from scimeta.plotting._common import FigureResult, new_figure, wrap_inches
+from scimeta.plotting.style import FONT_SIZE, MIN_FONT_PT, families_for, figure_context
 from scimeta.rob import DARK_RED, JUDGEMENT_STYLE
 
 __all__ = ["JUDGEMENT_STYLE", "traffic_light_plot", "rob_summary_plot", "rob_dots",
@@ -50,7 +50,7 @@ def _dot(ax, x, y, judgement, radius=0.115):
     ax.add_patch(Circle((x, y), radius, facecolor=color, edgecolor="#4d4d4d",
                         lw=0.5 if radius >= 0.09 else 0.35))
     # the symbol fills the dot: full size on the risk-of-bias figures, smaller in a forest column
-    size = FONT_SIZE + 1 if radius >= 0.09 else max(4.0, radius * 72 * 1.2)
+    size = FONT_SIZE + 1 if radius >= 0.09 else max(MIN_FONT_PT, radius * 72 * 1.2)
     if symbol:
         ax.text(x, y, symbol, ha="center", va="center_baseline", fontsize=size,
                 color="white" if color == DARK_RED else "black", fontweight="bold",
@@ -271,10 +271,15 @@ def rob_summary_plot(judgements: pd.DataFrame, *, weights: dict | None = None,
     if len(tools) > 1:
         sections.append(("all", "All tools, overall judgement on one scale", ["overall"]))
         n_bars += 1
-    height = (0.55 + (0.3 if title else 0) + 0.35 * len(sections) + n_bars * gap + 0.45
-              + (0.3 if left_out and weights is not None else 0))
     width = 7.0
     label_w = 2.9
+    what = (f"Share of weight ({weight_label})" if weights is not None and weight_label
+            else "Share of weight" if weights is not None else "Share of studies")
+    # the axis title centred under the bars, in lines that stay inside the figure
+    x0, x1 = label_w + 0.1, width - 0.3
+    what_lines = wrap_inches(what, 2 * (width - 0.15 - (x0 + x1) / 2), FONT_SIZE)
+    height = (0.55 + (0.3 if title else 0) + 0.35 * len(sections) + n_bars * gap + 0.45
+              + 0.18 * (len(what_lines) - 1) + (0.3 if left_out and weights is not None else 0))
     texts = [title or "", weight_label or ""] + left_out
     with figure_context(families_for(texts)):
         fig = new_figure(width, height)
@@ -329,10 +334,10 @@ def rob_summary_plot(judgements: pd.DataFrame, *, weights: dict | None = None,
             xx = x0 + (x1 - x0) * pct / 100
             ax.plot([xx, xx], [y, y + 0.05], color="black", lw=0.6)
             ax.text(xx, y + 0.14, f"{pct}%", ha="center", va="center", fontsize=FONT_SIZE - 0.5)
-        what = (f"Share of weight ({weight_label})" if weights is not None and weight_label
-                else "Share of weight" if weights is not None else "Share of studies")
-        ax.text((x0 + x1) / 2, y + 0.34, what, ha="center", va="center", fontsize=FONT_SIZE,
-                parse_math=False)
+        for i, line in enumerate(what_lines):
+            ax.text((x0 + x1) / 2, y + 0.34 + 0.18 * i, line, ha="center", va="center",
+                    fontsize=FONT_SIZE, parse_math=False)
+        y += 0.18 * (len(what_lines) - 1)
         key_y = y + 0.62
         x = 0.15
         for text, judgement in (("Low / yes", "low"), ("Some concerns / moderate", "moderate"),

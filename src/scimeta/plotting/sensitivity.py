@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from scimeta.plotting._common import LOG_MEASURES, MEASURE_NAMES, FigureResult, new_figure
+from scimeta.plotting._common import (
+    LOG_MEASURES,
+    MEASURE_NAMES,
+    FigureResult,
+    new_figure,
+    scale_label,
+)
 from scimeta.plotting.style import COLORS, FONT_SIZE, figure_context
 
 __all__ = ["r_sensitivity_plot", "caption_r_sensitivity"]
@@ -94,9 +100,7 @@ def r_sensitivity_plot(
         ax.set_xlim(x_lo, x_hi)
         ax.set_xlabel("Assumed pre\u2013post correlation r")
         # the title names the outcome; the axis says the measure (and unit of a raw one)
-        name = MEASURE_NAMES.get(measure, measure)
-        unit = (outcome_cfg or {}).get("unit")
-        ylabel = f"{name} ({unit})" if unit and measure == "MC" else name
+        ylabel = scale_label(measure, (outcome_cfg or {}).get("unit"))
         label = (outcome_cfg or {}).get("label", "")
         ax.set_ylabel(f"{label}\n{ylabel}" if label and not title else ylabel)
         for side in ("top", "right"):

@@ -30,6 +30,8 @@ __all__ = [
     "BUNDLED_CJK_FAMILY",
     "SYSTEM_FALLBACK_FAMILIES",
     "COLORS",
+    "FONT_SIZE",
+    "MIN_FONT_PT",
     "font_families",
     "rc_params",
     "figure_context",
@@ -69,6 +71,9 @@ COLORS = {
 }
 
 FONT_SIZE = 8.0
+#: Smallest text of any figure, in points at the figure's own size: a figure drawn at
+#: most 180 mm wide (a journal's double column) prints no text below it.
+MIN_FONT_PT = 6.0
 
 
 @cache
