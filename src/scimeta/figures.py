@@ -31,7 +31,15 @@ import pandas as pd
 
 from scimeta.analysis import moderator_values
 from scimeta.faults import attempt
-from scimeta.membership import MIXED, OVERALL, pool_rows
+from scimeta.membership import (
+    ALL_DESIGNS,
+    DESIGN_NAMES,
+    MIXED,
+    OVERALL,
+    pool_rows,
+    pool_strata,
+    shown_stratum,
+)
 from scimeta.plotting import (
     bubble_plot,
     cumulative_forest_plot,
@@ -122,6 +130,42 @@ def _members(effects, membership, comparison, measure, var=OVERALL) -> pd.DataFr
     return pool_rows(effects, membership, comparison=comparison, measure=measure, var=var)
 
 
+#: The tables a figure reads that hold pools of several design strata (column ``design``).
+_STRATIFIED = ("membership", "pooled", "subgroup_tests", "sensitivity", "metareg", "bias",
+               "gosh", "gosh_influence", "cumulative")
+
+
+def _one_stratum(tables: dict, comparison: str, measure: str, design: str) -> dict:
+    """``tables`` without the rows of ``comparison`` × ``measure`` of other design strata:
+    a figure of one pool draws the pools of one stratum."""
+    out = dict(tables)
+    for name in _STRATIFIED:
+        t = out.get(name)
+        if t is None or len(t) == 0 or "design" not in t:
+            continue
+        other = ((t["comparison"] == comparison) & (t["measure"] == measure)
+                 & (t["design"].astype(str) != design))
+        out[name] = t[~other]
+    return out
+
+
+def design_note(designs: dict, comparison: str, strata: list[str], rows) -> str:
+    """The footer line of a forest plot on how its designs were pooled (``analysis.designs``).
+
+    ``strata``: the design strata of the comparison's pools; ``rows``: the studies drawn
+    (their column ``design``)."""
+    key = f"analysis.designs.{comparison} = {designs[comparison]}"
+    if strata == [ALL_DESIGNS]:
+        present = sorted({str(d) for d in rows["design"]}) if "design" in rows else []
+        if len(present) > 1:
+            names = ", ".join(DESIGN_NAMES.get(d, d) for d in present)
+            return f"Designs pooled together ({key}): {names}."
+        return ""
+    text = (f"Designs pooled separately ({key}): one pool per design, none across designs."
+            if len(strata) > 1 else "")
+    return text
+
+
 def draw_figure(
     item: dict,
     *,
@@ -184,6 +228,20 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
     kind, comparison, measure, var = item["kind"], item["comparison"], item["measure"], item["var"]
     effects = _text_filled(effects)
     analysis = analysis_settings(analysis)
+    strata = pool_strata(membership, comparison=comparison, measure=measure)
+    stratum_note = ""
+    if kind != "forest" and len(strata) > 1:
+        # a figure of one pool: that of the largest design stratum (the tables hold each)
+        shown = shown_stratum(membership, comparison=comparison, measure=measure)
+        one = _one_stratum(dict(membership=membership, pooled=pooled,
+                                subgroup_tests=subgroup_tests, sensitivity=sensitivity,
+                                metareg=metareg, bias=bias, gosh=gosh,
+                                gosh_influence=gosh_influence, cumulative=cumulative),
+                           comparison, measure, shown)
+        membership, pooled, subgroup_tests = one["membership"], one["pooled"], one["subgroup_tests"]
+        sensitivity, metareg, bias = one["sensitivity"], one["metareg"], one["bias"]
+        gosh, gosh_influence, cumulative = one["gosh"], one["gosh_influence"], one["cumulative"]
+        stratum_note = DESIGN_NAMES.get(shown, shown) + "s only"
     tau2_method, ci_method, level = analysis.tau2_method, analysis.ci_method, analysis.level
     nothing = (
         f"No {measure} effect size could be computed for this comparison; "
@@ -194,19 +252,27 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
         if rows.empty:
             return placeholder(nothing, kind="forest", title=_title(outcome_config, comparison, measure))
         pools = pooled[pooled["subgroup_var"] == "overall"]
+        dots, rob_note = _rob_dots(rob, studies, rows)
+        note = design_note(analysis.designs, comparison, strata, rows)
+        if len(strata) > 1:
+            return _design_forest(rows, pools, strata, outcome_config=outcome_config,
+                                  comparison=comparison, measure=measure, outcome=outcome,
+                                  layout=layout, analysis=analysis,
+                                  max_rows=max_forest_rows, dots=dots, rob_note=rob_note,
+                                  note=note)
         # One study: no Hartung-Knapp interval exists; the total is the study's own (Wald) CI,
         # the row of pooled.csv that has it.
         ci = "wald" if len(rows) == 1 else ci_method
-        dots, rob_note = _rob_dots(rob, studies, rows)
         return forest_plot(
             rows, pools, outcome_cfg=outcome_config, comparison=comparison, measure=measure,
             outcome=outcome, layout=layout, tau2_method=tau2_method, ci_method=ci,
             level=level, pi_min_k=analysis.pi_min_k,
             title=_title(outcome_config, comparison, measure), max_rows=max_forest_rows,
-            rob=dots, rob_note=rob_note,
+            rob=dots, rob_note=rob_note, design_note=note,
         )
     if kind == "subgroup_forest":
-        title = _title(outcome_config, comparison, measure, f"by {var}")
+        title = _title(outcome_config, comparison, measure,
+                       f"by {var}" + (f", {stratum_note}" if stratum_note else ""))
         rows = _members(effects, membership, comparison, measure, var).rename(
             columns={"subgroup": var}).reset_index(drop=True)
         if rows.empty:
@@ -281,6 +347,44 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
         return _cumulative(cumulative, _title(outcome_config, comparison, measure), comparison,
                            measure, max_forest_rows, _labels(effects))
     raise ValueError(f"unknown figure kind {kind!r}")
+
+
+def _design_forest(rows, pools, strata, *, outcome_config, comparison, measure, outcome,
+                   layout, analysis, max_rows, dots, rob_note, note) -> FigureResult:
+    """The forest plot of a comparison whose designs are pooled separately: a section per
+    design stratum (randomised first) with its own pool's diamond, and no total.
+
+    A stratum of one study has no Hartung–Knapp interval: its diamond is the study's own
+    estimate with its Wald CI (the row of ``pooled.csv`` that has it), and the footer says so.
+    """
+    ci_method = analysis.ci_method
+    chosen, single = [], []
+    for design in strata:
+        mine = pools[pools["design"].astype(str) == design]
+        k = int(pd.to_numeric(mine["k"], errors="coerce").max()) if len(mine) else 0
+        ci = "wald" if k == 1 else ci_method
+        if k == 1 and ci != ci_method:
+            single.append(DESIGN_NAMES.get(design, design))
+        pick = mine[(mine["model"] == "random") & (mine["tau2_method"] == analysis.tau2_method)
+                    & (mine["ci_method"] == ci)]
+        chosen.append(pick.assign(ci_method=ci_method, subgroup_var="design",
+                                  subgroup=DESIGN_NAMES.get(design, design)))
+    pools = pd.concat(chosen, ignore_index=True) if chosen else pools.iloc[0:0]
+    rows = rows.assign(design_stratum=[DESIGN_NAMES.get(str(d), str(d))
+                                       for d in rows["stratum"]])
+    pools = pools.assign(subgroup_var="design_stratum")
+    if single:
+        note += (f" {' and '.join(single).capitalize()}: one study, its own estimate with "
+                 f"its {analysis.level:.0%} Wald CI (a Hartung\u2013Knapp interval needs at "
+                 "least 2 studies).")
+    return forest_plot(
+        rows, pools, outcome_cfg=outcome_config, comparison=comparison, measure=measure,
+        outcome=outcome, subgroup_var="design_stratum", layout=layout,
+        tau2_method=analysis.tau2_method, ci_method=ci_method, level=analysis.level,
+        pi_min_k=analysis.pi_min_k, title=_title(outcome_config, comparison, measure),
+        max_rows=max_rows, rob=dots, rob_note=rob_note, design_sections=True,
+        design_note=note.strip(),
+    )
 
 
 def _labels(effects) -> dict:

@@ -22,8 +22,10 @@ __all__ = ["r_sweep", "uses_assumed_r", "SWEEP_COLUMNS"]
 #: ``r_source`` values starting with this word mark an assumed correlation.
 ASSUMED_PREFIX = "assumed"
 
-#: The columns of :func:`r_sweep` (``sensitivity_r.csv`` without outcome and comparison).
-SWEEP_COLUMNS = [c for c in columns("sensitivity_r") if c not in ("outcome", "comparison")]
+#: The columns of :func:`r_sweep` (``sensitivity_r.csv`` without outcome, comparison and
+#: design stratum: the keys of the pool it is called for).
+SWEEP_COLUMNS = [c for c in columns("sensitivity_r")
+                 if c not in ("outcome", "comparison", "design")]
 
 
 def uses_assumed_r(rows: pd.DataFrame) -> np.ndarray:

@@ -66,6 +66,9 @@ class AnalysisSettings:
     level: float
     common: bool
     pi_min_k: int
+    #: comparison -> ``separate`` or ``pooled`` (the config's ``analysis.designs``):
+    #: read through :func:`scimeta.membership.design_stratum`.
+    designs: Mapping[str, str]
 
     @classmethod
     def from_analysis(cls, analysis: Mapping) -> "AnalysisSettings":
@@ -78,6 +81,7 @@ class AnalysisSettings:
             level=float(analysis["level"]),
             common=bool(analysis["common"]),
             pi_min_k=int(analysis["pi_min_k"]),
+            designs=dict(analysis["designs"]),
         )
 
     @property

@@ -27,6 +27,11 @@ OUTCOME = ('outcome', 'the outcome key of the config')
 COMPARISON = ('comparison',
               '`between_arms` (treatment − control) or `pre_post` (follow-up − baseline)')
 MEASURE = ('measure', "metafor's measure: `MD`, `SMD`, `ROM` (log), `MC`, `SMCR`, `SMCC`")
+#: The design stratum of a pool (``scimeta.membership.design_stratum``): the last column of
+#: every table of pools, so that the columns before it keep their places.
+DESIGN = ('design',
+          'design stratum of the pool: `rct`, `controlled` or `single_arm` '
+          '(`analysis.designs.<comparison>: separate`), `all` (`pooled`: across designs)')
 
 TABLES: dict[str, Table] = {
     'effects': Table(
@@ -126,6 +131,7 @@ TABLES: dict[str, Table] = {
              'subgroups)'),
             ('in_test', 'subgroup pools: whether the subgroup enters the tests for differences'),
             ('iterations', 'iterations of the tau² estimator'),
+            DESIGN,
         ),
     ),
     'subgroup_tests': Table(
@@ -155,6 +161,7 @@ TABLES: dict[str, Table] = {
             ('perm_exact', 'whether every distinct permutation was used'),
             ('note', 'why a number is empty; the permutation seed'),
             ('statistic', 'what `p` tests: `Q_between` or `F`'),
+            DESIGN,
         ),
     ),
     'subgroup_membership': Table(
@@ -178,6 +185,7 @@ TABLES: dict[str, Table] = {
             ('reason', 'why it is (not) included'),
             ('effect_row',
              "its row in the outcome's `effects.csv` (-1 for combined subgroup rows)"),
+            DESIGN,
         ),
     ),
     'sensitivity_r': Table(
@@ -211,6 +219,7 @@ TABLES: dict[str, Table] = {
             ('Q_p', 'its p-value'),
             ('converged', 'whether the tau² estimator converged'),
             ('note', 'why a number is empty; studies kept at their own variance'),
+            DESIGN,
         ),
     ),
     'metareg': Table(
@@ -256,6 +265,7 @@ TABLES: dict[str, Table] = {
             ('QM_p_perm', 'permutation p-value of the omnibus test'),
             ('n_perm', 'permutations used'),
             ('perm_exact', 'whether every distinct permutation was used'),
+            DESIGN,
         ),
     ),
     'bias': Table(
@@ -285,6 +295,7 @@ TABLES: dict[str, Table] = {
             ('slope', 'slope of that line'),
             ('fill_yi', 'effect sizes imputed by trim and fill (`;`-joined)'),
             ('fill_vi', 'their variances (`;`-joined)'),
+            DESIGN,
         ),
     ),
     'leave1out': Table(
@@ -304,6 +315,7 @@ TABLES: dict[str, Table] = {
             ('I2', 'I² (%) without it'),
             ('Q', "Cochran's Q without it"),
             ('note', 'why a number is empty'),
+            DESIGN,
         ),
     ),
     'influence': Table(
@@ -326,6 +338,7 @@ TABLES: dict[str, Table] = {
             ('influential', "metafor's flag of an influential study"),
             ('dfbetas', 'DFBETAS'),
             ('note', 'why a number is empty'),
+            DESIGN,
         ),
     ),
 }

@@ -27,6 +27,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon, Rectangle
 from matplotlib.ticker import MaxNLocator, NullLocator
 from scimeta._dist import norm_ppf
+from scimeta.membership import DESIGN_SHORT
 from scimeta.safe import rst_text
 from scimeta.settings import comparison_text
 
@@ -186,6 +187,8 @@ def forest_plot(
     skip_single_study_tests: bool = False,
     rob: pd.DataFrame | None = None,
     rob_note: str = "",
+    design_sections: bool = False,
+    design_note: str = "",
 ) -> FigureResult:
     """Draw a forest plot of one outcome × comparison × measure.
 
@@ -250,6 +253,16 @@ def forest_plot(
         judgement last; the study rows' data get ``rob_overall``.
     rob_note : str
         A line for the footer (e.g. why risk of bias is not shown).
+    design_sections : bool
+        The sections of ``subgroup_var`` are design strata, each a pool of its
+        own (:func:`scimeta.membership.design_stratum`): no test for
+        differences, no sentence on subgroups; weights add up to 100% within
+        each design.
+    design_note : str
+        A line for the footer on how designs were pooled (the config's
+        ``analysis.designs``). A column ``design`` of ``effects`` (the study's
+        design) is drawn as the Design column, short names of
+        :data:`scimeta.membership.DESIGN_SHORT`.
 
     Returns
     -------
@@ -312,8 +325,10 @@ def forest_plot(
             sections, pools, cols, eff, comparison, measure, model, tau2_method, ci_method,
             level, digits, subgroup_var, subgroup_tests, outcome, title, log_scale,
             max_rows=max_rows if summary else None, pi_min_k=pi_min_k, total_rows=total_rows,
-            skip_single_study_tests=skip_single_study_tests,
+            skip_single_study_tests=skip_single_study_tests, design_sections=design_sections,
         )
+        if design_note:
+            footer.insert(len(footer) - 1, design_note)
         if rob_layout is not None:
             footer.append(rob_layout["legend"])
         if rob_note:
@@ -508,8 +523,12 @@ def _columns(layout, comparison, measure, model, level, eff, arms, rob=False):
     label = _Col("label", ("", "Study"), "left")
     weight = _Col("weight", ("", "Weight"), "right")
     extra = [_Col("rob", ("Risk of bias", ""), "left")] if rob else []
+    if "design" in eff:  # each study's design, beside its name
+        label = [label, _Col("design", ("", "Design"), "left")]
+    else:
+        label = [label]
     if layout == "compact":
-        return [label, plot, effect, weight, *extra]
+        return [*label, plot, effect, weight, *extra]
     if comparison == "pre_post":
         data = [
             _Col("mean2", ("", "Mean"), "right", names["baseline"]),
@@ -528,7 +547,7 @@ def _columns(layout, comparison, measure, model, level, eff, arms, rob=False):
             _Col("sd2", ("", "SD"), "right", names["control"]),
             _Col("n2", ("", "Total"), "right", names["control"]),
         ]
-    return [label, *data, weight, effect, plot, *extra]
+    return [*label, *data, weight, effect, plot, *extra]
 
 
 def _num_col(eff, col):
@@ -597,7 +616,7 @@ def _weights(vi, pool, model):
 
 def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, ci_method, level,
           digits, subgroup_var, subgroup_tests, outcome, title, log_scale, *, max_rows=None,
-          pi_min_k, total_rows=None, skip_single_study_tests=False):
+          pi_min_k, total_rows=None, skip_single_study_tests=False, design_sections=False):
     tr = np.exp if log_scale else (lambda v: v)
     keys = {c.key for c in cols}
     # one number of decimals for every mean and SD, so the columns read alike
@@ -620,7 +639,7 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
     for j, sec in enumerate(sections, start=1):
         descriptive = sec.pool is not None and _in_test(sec.pool) is False
         if sec.level is not None:
-            head = f"{_title_case(subgroup_var)}: {sec.level}"
+            head = f"{'Design' if design_sections else _title_case(subgroup_var)}: {sec.level}"
             if descriptive:
                 head += " (descriptive, not in the test)"
             rows.append(_Row("section", span=head, bold=True,
@@ -634,6 +653,7 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
         r_src = st["r_source"].astype(str).tolist() if "r_source" in st else [""] * len(st)
         methods = (st["effect_method"].astype(str).tolist() if "effect_method" in st
                    else [""] * len(st))
+        designs = (st["design"].astype(str).tolist() if "design" in st else [""] * len(st))
         for i in range(len(st)):
             study_i += 1
             assumed = r_src[i].startswith(_ASSUMED_R) and np.isfinite(nums["r"][i])
@@ -647,6 +667,7 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
                 "label": st["label"].iloc[i] + (f" {mark[0]}" if mark else ""),
                 "weight": "" if not np.isfinite(w[i]) else f"{w[i]:.1f}%",
                 "effect": _effect_text(tr(yi[i]), tr(lo[i]), tr(hi[i]), digits),
+                "design": DESIGN_SHORT.get(designs[i], designs[i]),
             }
             for k in ("mean1", "sd1", "mean2", "sd2"):
                 cells[k] = fmt_num(nums[k][i], dec[k])
@@ -664,6 +685,7 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
                 "estimate": tr(yi[i]), "ci_low": tr(lo[i]), "ci_high": tr(hi[i]),
                 "weight_pct": w[i], "text": cells["effect"], "drawn": max_rows is None,
                 "n": patients[i], "effect_method": methods[i] if methods[i] != "nan" else "",
+                "design": designs[i],
             }
             # a summary keeps the study's numbers in the data, without drawing its row
             if max_rows is None:
@@ -724,7 +746,7 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
             if caution and len(t):
                 footer.append(f"Caution: {caution}.")
                 data_extra.append({"element": "warning", "text": caution})
-    if subgroup_var is not None:
+    if subgroup_var is not None and not design_sections:
         footer.append(_membership_text(sections, overall, total_st, eff))
     if model == "random":
         footer.append(f"Random-effects model, inverse-variance weights; \u03c4\u00b2 estimator: "
@@ -740,7 +762,8 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
     if overall is not None and model == "random":
         notes.append(f"Prediction interval shown when k \u2265 {pi_min_k}.")
     if subgroup_var is not None:
-        notes.append("Weights add up to 100% within each subgroup.")
+        notes.append("Weights add up to 100% within each "
+                     + ("design." if design_sections else "subgroup."))
     if log_scale:
         notes.append("Ratios pooled as log ratios, drawn on a log scale.")
     if any_assumed and "r" in keys:
