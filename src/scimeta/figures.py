@@ -36,6 +36,7 @@ from scimeta.membership import (
     DESIGN_NAMES,
     MIXED,
     OVERALL,
+    ordered_strata,
     pool_rows,
     pool_strata,
     shown_stratum,
@@ -156,11 +157,14 @@ def design_note(designs: dict, comparison: str, strata: list[str], rows) -> str:
     (their column ``design``)."""
     key = f"analysis.designs.{comparison} = {designs[comparison]}"
     if strata == [ALL_DESIGNS]:
-        present = sorted({str(d) for d in rows["design"]}) if "design" in rows else []
-        if len(present) > 1:
-            names = ", ".join(DESIGN_NAMES.get(d, d) for d in present)
-            return f"Designs pooled together ({key}): {names}."
-        return ""
+        present = ordered_strata(rows["design"]) if "design" in rows else []
+        if len(present) < 2:
+            return ""
+        names = " and ".join(DESIGN_NAMES.get(d, d) + "s" for d in present)
+        if comparison == "pre_post":
+            return (f"Before/after changes of {names} pooled together ({key}): each is an "
+                    "uncontrolled change within the treated arm.")
+        return f"Between-arm comparisons of {names} pooled together ({key})."
     text = (f"Designs pooled separately ({key}): one pool per design, none across designs."
             if len(strata) > 1 else "")
     return text
@@ -374,8 +378,11 @@ def _design_forest(rows, pools, strata, *, outcome_config, comparison, measure, 
                                        for d in rows["stratum"]])
     pools = pools.assign(subgroup_var="design_stratum")
     if single:
-        note += (f" {' and '.join(single).capitalize()}: one study, its own estimate with "
-                 f"its {analysis.level:.0%} Wald CI (a Hartung\u2013Knapp interval needs at "
+        who = ("Each design is one study" if len(single) == len(strata) else
+               " and ".join(single).capitalize() + (" is" if len(single) == 1 else " are")
+               + " one study")
+        note += (f" {who}: its subtotal is the study's own estimate with its "
+                 f"{analysis.level:.0%} Wald CI (a Hartung\u2013Knapp interval needs at "
                  "least 2 studies).")
     return forest_plot(
         rows, pools, outcome_cfg=outcome_config, comparison=comparison, measure=measure,

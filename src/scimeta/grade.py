@@ -1,6 +1,6 @@
 """Summary of findings with a draft GRADE certainty, computed from the analysis.
 
-One row per outcome × comparison (the future
+One row per outcome × comparison × design stratum (the future
 ``results/tables/summary_of_findings.csv``): the primary pool of the
 comparison's first measure, its studies and participants, the estimate with
 its confidence and prediction intervals in the outcome's unit, and a **draft**
@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from scimeta._dist import norm_ppf
+from scimeta.membership import ordered_strata
 from scimeta.settings import analysis_settings
 
 __all__ = [
@@ -83,7 +84,7 @@ SOF_COLUMNS = [
     "pi_high", "I2", "effect", "start", "risk_of_bias", "risk_of_bias_reason", "inconsistency",
     "inconsistency_reason", "indirectness", "indirectness_reason", "imprecision",
     "imprecision_reason", "publication_bias", "publication_bias_reason", "downgrades",
-    "certainty", "status", "note",
+    "certainty", "status", "note", "design",
 ]
 
 
@@ -340,8 +341,10 @@ def certainty(start: str, downgrades: int) -> str:
     return CERTAINTY[max(0, min(3, score - 1))]
 
 
-def primary_pool(pooled: pd.DataFrame, outcome: str, comparison: str, measure: str):
-    """The pool the summary of findings rates: the primary overall row of ``measure``.
+def primary_pool(pooled: pd.DataFrame, outcome: str, comparison: str, measure: str,
+                 design: str | None = None):
+    """The pool the summary of findings rates: the primary overall row of ``measure`` in the
+    design stratum ``design`` (``pooled.csv`` ``design``; None: the only one there is).
 
     Returns ``(row, note)``; ``(None, "")`` without such a row. A k = 1 pool
     whose primary CI is empty (HKSJ needs k ≥ 2) is replaced by the same
@@ -349,9 +352,14 @@ def primary_pool(pooled: pd.DataFrame, outcome: str, comparison: str, measure: s
     """
     rows = pooled[(pooled["outcome"] == outcome) & (pooled["comparison"] == comparison)
                   & (pooled["measure"] == measure) & (pooled["subgroup_var"] == "overall")]
+    if design is not None:
+        rows = rows[rows["design"].astype(str) == str(design)]
     primary = rows[rows["primary"].astype(str).str.lower() == "true"]
     if primary.empty:
         return None, ""
+    if len(primary) > 1:
+        raise ValueError(f"{outcome} {comparison} {measure}: a primary pool per design stratum "
+                         f"({', '.join(map(str, primary['design']))}); name the stratum")
     row = primary.iloc[0]
     if int(row["k"]) == 1 and not math.isfinite(_num(row["ci_low"])):
         wald = rows[(rows["model"] == row["model"]) & (rows["tau2_method"] == row["tau2_method"])
@@ -365,7 +373,8 @@ def primary_pool(pooled: pd.DataFrame, outcome: str, comparison: str, measure: s
 def summary_of_findings(pooled: pd.DataFrame, effects: pd.DataFrame, studies: pd.DataFrame,
                         config: dict, *, bias: pd.DataFrame | None = None,
                         rob_overall: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per outcome × comparison with the draft GRADE certainty.
+    """One row per outcome × comparison × design stratum with the draft GRADE certainty
+    (designs pooled separately are rated separately: ``design``, as in ``pooled.csv``).
 
     Parameters
     ----------
@@ -409,13 +418,19 @@ def summary_of_findings(pooled: pd.DataFrame, effects: pd.DataFrame, studies: pd
             measure = oc[comparison][0]
             base = {"outcome": outcome, "label": oc["label"], "comparison": comparison,
                     "measure": measure, "timepoint": oc["timepoint"], "status": DRAFT_LABEL}
-            row, note = primary_pool(pooled, outcome, comparison, measure)
-            if row is None:
+            overall = pooled[(pooled["outcome"] == outcome)
+                             & (pooled["comparison"] == comparison)
+                             & (pooled["measure"] == measure)
+                             & (pooled["subgroup_var"] == "overall")]
+            strata = ordered_strata(overall["design"]) if len(overall) else []
+            if not strata:
                 records.append({**base, "note": f"no {measure} pool for this comparison "
                                                 "(see pooled.csv and excluded.csv)"})
                 continue
-            records.append(_sof_row(base, row, note, effects, design_of, oc, level, bias,
-                                    rob_overall))
+            for design in strata:  # a row per design stratum: designs are rated apart
+                row, note = primary_pool(pooled, outcome, comparison, measure, design)
+                records.append(_sof_row({**base, "design": design}, row, note, effects,
+                                        design_of, oc, level, bias, rob_overall))
     table = pd.DataFrame(records)
     for col in SOF_COLUMNS:
         if col not in table:
@@ -465,7 +480,8 @@ def _sof_row(base, row, note, effects, design_of, oc, level, bias, rob_overall) 
     if bias is not None and len(bias):
         primary_bias = bias[(bias["outcome"] == base["outcome"])
                             & (bias["comparison"] == comparison) & (bias["measure"] == measure)
-                            & (bias["tau2_method"] == row["tau2_method"])]
+                            & (bias["tau2_method"] == row["tau2_method"])
+                            & (bias["design"].astype(str) == str(base["design"]))]
     pub_level, pub_reason = publication_bias_rule(k, primary_bias)
     downgrades = rob_level + inc_level + ind_level + imp_level + pub_level
     effect = f"{measure} {format_number(tr(est))}" + ("" if ratio else f" {unit}")

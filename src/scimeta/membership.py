@@ -36,6 +36,8 @@ __all__ = [
     "combine_rows",
     "design_stratum",
     "effect_patients",
+    "largest_stratum",
+    "ordered_strata",
     "membership_table",
     "pool_notes",
     "pool_patients",
@@ -131,6 +133,11 @@ def _design_rank(stratum) -> tuple:
     stratum = str(stratum)
     return (DESIGN_ORDER.index(stratum) if stratum in DESIGN_ORDER else len(DESIGN_ORDER),
             stratum)
+
+
+def ordered_strata(values) -> list[str]:
+    """The distinct design strata among ``values``, randomised first (:data:`DESIGN_ORDER`)."""
+    return sorted({str(v) for v in values}, key=_design_rank)
 
 
 def _check_effects(effects: pd.DataFrame) -> None:
@@ -479,7 +486,7 @@ def pool_strata(membership: pd.DataFrame, *, comparison: str, measure: str,
     (:data:`DESIGN_ORDER`): one pool of ``var`` per stratum, none across strata."""
     members = _members(membership, comparison, measure, var, outcome)
     members = members[_truthy(members["included"])]
-    return sorted(set(members["design"].astype(str)), key=_design_rank)
+    return ordered_strata(members["design"])
 
 
 def shown_stratum(membership: pd.DataFrame, *, comparison: str, measure: str,
@@ -492,7 +499,13 @@ def shown_stratum(membership: pd.DataFrame, *, comparison: str, measure: str,
     if members.empty:
         return None
     counts = members.groupby(members["design"].astype(str))["study_id"].nunique()
-    return min(counts.index, key=lambda d: (-int(counts[d]), _design_rank(d)))
+    return largest_stratum(dict(counts))
+
+
+def largest_stratum(k_of: Mapping[str, int]) -> str:
+    """Of design strata with ``k_of[stratum]`` studies each, the one a figure of one pool
+    shows (:func:`shown_stratum`): the most studies, randomised first on a tie."""
+    return min(k_of, key=lambda d: (-int(k_of[d]), _design_rank(d)))
 
 
 def pool_rows(

@@ -19,6 +19,7 @@ import re
 import pandas as pd
 
 from scimeta.grade import format_number as _f
+from scimeta.membership import ALL_DESIGNS, DESIGN_NAMES
 from scimeta.safe import html_escape
 from scimeta.settings import Settings, comparison_text
 
@@ -180,7 +181,7 @@ def methods_text(config: dict, *, arms: pd.DataFrame, effects: pd.DataFrame,
              f"{analysis.pi_min_k} studies are pooled. Heterogeneity is "
              "described by Cochran's Q, I², H² and τ² with its Q-profile confidence interval. "
              "Each cohort enters a pool at most once.")
-    out += [text, ""]
+    out += [text, "", designs_text(analysis.designs), ""]
 
     out += ["## Data conversions", ""]
     n_rows = int(len(arms))
@@ -346,6 +347,34 @@ def _rob_text(overall) -> list[str]:
     return lines
 
 
+def designs_text(designs) -> str:
+    """What the methods say about pooling studies of different designs (``analysis.designs``)."""
+    if designs["between_arms"] == "separate":
+        text = ("Between-arm comparisons were pooled separately by study design (randomised "
+                "controlled trials, non-randomised controlled studies), never across designs, "
+                "as the Cochrane Handbook (chapter 24) advises")
+    else:
+        text = ("Between-arm comparisons of randomised and non-randomised studies were pooled "
+                "together (configuration choice `analysis.designs.between_arms: pooled`)")
+    if designs["pre_post"] == "pooled":
+        text += ("; before/after changes were pooled across designs, each being an "
+                 "uncontrolled change within the treated arm whatever the design of its study.")
+    else:
+        text += "; before/after changes were pooled separately by the design of their study."
+    if "separate" in (designs["between_arms"], designs["pre_post"]):
+        text += (" Subgroup analyses, meta-regression, small-study tests and sensitivity "
+                 "analyses were made within each design stratum.")
+    return text
+
+
+def _stratum(r) -> str:
+    """`` (<design>s)`` for a pool of one design stratum, "" for a pool across designs."""
+    design = str(r.get("design", ALL_DESIGNS))
+    if design in ("", "nan", ALL_DESIGNS):
+        return ""
+    return f", {DESIGN_NAMES.get(design, design)}s"
+
+
 def _results_text(config, pooled, sof, level) -> list[str]:
     lines = []
     if sof is not None:
@@ -355,7 +384,7 @@ def _results_text(config, pooled, sof, level) -> list[str]:
                 continue
             n = _num(r["n"])
             who = f"{int(r['k'])} {'study' if int(r['k']) == 1 else 'studies'}" + (
-                f", {n:.0f} participants" if math.isfinite(n) else "")
+                f", {n:.0f} participants" if math.isfinite(n) else "") + _stratum(r)
             i2 = f"; I² = {_f(r['I2'], 0)}%" if math.isfinite(_num(r["I2"])) else ""
             arms = config["outcomes"][r["outcome"]]["arms"]
             lines.append(f"- {md_escape(r['label'])}, "
@@ -369,11 +398,9 @@ def _results_text(config, pooled, sof, level) -> list[str]:
             m = (oc[comparison] or [None])[0]
             rows = primary[(primary["outcome"] == key) & (primary["comparison"] == comparison)
                            & (primary["measure"] == m)]
-            if rows.empty:
-                continue
-            r = rows.iloc[0]
-            lines.append(f"- {md_escape(oc['label'])}, "
-                         f"{md_escape(comparison_text(comparison, oc['arms']))} ({m}, "
-                         f"k = {int(r['k'])}): {_f(r['estimate'])} ({level:.0%} CI "
-                         f"{_f(r['ci_low'])} to {_f(r['ci_high'])})")
+            for _, r in rows.iterrows():  # one primary pool per design stratum
+                lines.append(f"- {md_escape(oc['label'])}, "
+                             f"{md_escape(comparison_text(comparison, oc['arms']))} ({m}, "
+                             f"k = {int(r['k'])}{_stratum(r)}): {_f(r['estimate'])} "
+                             f"({level:.0%} CI {_f(r['ci_low'])} to {_f(r['ci_high'])})")
     return lines or ["No pooled result."]
