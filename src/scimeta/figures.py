@@ -103,9 +103,10 @@ def _text_filled(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{c: frame[c].astype(object).where(frame[c].notna(), "") for c in text})
 
 
-def _short_title(outcome_config: dict, comparison: str, measure: str) -> str:
+def _short_title(outcome_config: dict, comparison: str, measure: str, extra: str = "") -> str:
     """One short line for the small figures (axis labels and the caption say the rest)."""
-    return f"{outcome_config['label']} ({measure})"
+    text = f"{outcome_config['label']} ({measure})"
+    return f"{text}, {extra}" if extra else text
 
 
 def _ordered_pools(pools: pd.DataFrame, var: str, levels) -> pd.DataFrame:
@@ -302,7 +303,7 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
             rob=dots, rob_note=rob_note,
         )
     if kind == "funnel":
-        title = _short_title(outcome_config, comparison, measure)
+        title = _short_title(outcome_config, comparison, measure, stratum_note)
         rows = _members(effects, membership, comparison, measure)
         primary = pooled[
             (pooled["subgroup_var"] == OVERALL) & (pooled["comparison"] == comparison)
@@ -324,7 +325,7 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
             warning=warning or None,
         )
     if kind == "sensitivity":
-        title = _short_title(outcome_config, comparison, measure)
+        title = _short_title(outcome_config, comparison, measure, stratum_note)
         sweep = sensitivity[sensitivity["measure"] == measure] if len(sensitivity) else sensitivity
         if sweep.empty:
             return placeholder(nothing, kind="r_sensitivity", title=title)
@@ -343,12 +344,14 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
                                   primary_r=item.get("prepost_r"), title=title)
     if kind == "bubble":
         return _bubble(effects, membership, metareg, studies, outcome_config, comparison,
-                       measure, var, tau2_method, ci_method, level, options)
+                       measure, var, tau2_method, ci_method, level, options, stratum_note)
     if kind == "gosh":
-        return _gosh(gosh, gosh_influence, _title(outcome_config, comparison, measure),
+        return _gosh(gosh, gosh_influence, _title(outcome_config, comparison, measure,
+                                                  stratum_note),
                      comparison, measure, _labels(effects))
     if kind == "cumulative":
-        return _cumulative(cumulative, _title(outcome_config, comparison, measure), comparison,
+        return _cumulative(cumulative, _title(outcome_config, comparison, measure, stratum_note),
+                           comparison,
                            measure, max_forest_rows, _labels(effects))
     raise ValueError(f"unknown figure kind {kind!r}")
 
@@ -495,9 +498,9 @@ def _funnel_overlays(bias, comparison, measure, tau2_method):
 
 
 def _bubble(effects, membership, metareg, studies, outcome_config, comparison, measure,
-            moderator, tau2_method, ci_method, level, options) -> FigureResult:
+            moderator, tau2_method, ci_method, level, options, extra="") -> FigureResult:
     """The studies of the overall pool against the moderator, and the line of ``metareg.csv``."""
-    title = _short_title(outcome_config, comparison, measure)
+    title = _short_title(outcome_config, comparison, measure, extra)
     rows = _members(effects, membership, comparison, measure)
     x = moderator_values(rows, studies, moderator) if len(rows) else np.zeros(0)
     have = np.isfinite(x)

@@ -107,8 +107,9 @@ def design_stratum(design, comparison: str, designs: Mapping[str, str] | None) -
     ``designs`` is the config's ``analysis.designs`` (comparison -> ``separate`` or
     ``pooled``): ``separate`` gives the study's own ``design`` (``rct``,
     ``controlled``, ``single_arm``), so that a randomised comparison is never pooled
-    with a non-randomised one (Cochrane Handbook, ch. 24.6: results of randomised
-    trials and of non-randomised studies are not combined); ``pooled`` gives
+    with a non-randomised one (Cochrane Handbook v6, ch. 24.6, v5.1, 13.2.1.1: results
+    of randomised trials and of non-randomised studies are presented separately, not
+    combined); ``pooled`` gives
     :data:`ALL_DESIGNS`. ``designs = None`` (a library call without a config) pools
     across designs.
 
