@@ -107,7 +107,7 @@ def stages(tmp_path_factory):
     effects = pd.read_csv(root / "effects.csv")
     analysis = config["analysis"]
     membership = membership_table(effects, review.studies, config["subgroups"],
-                                  config["populations"])
+                                  config["populations"], designs=config["analysis"]["designs"])
     by_group, tests, membership = subgroup_tables(
         effects, review.studies, analysis=analysis, subgroups=config["subgroups"],
         populations=config["populations"], permutations=config["permutations"],
@@ -332,7 +332,7 @@ def test_a_refused_permutation_test_keeps_the_subgroup_test(monkeypatch):
 def test_a_figure_that_cannot_be_drawn_is_a_placeholder_with_the_reason(monkeypatch):
     effects = _paired_effects()
     monkeypatch.setattr("scimeta.figures.forest_plot", _refuse)
-    membership = membership_table(effects, None)
+    membership = membership_table(effects, None, designs=None)
     fig = draw_figure(dict(kind="forest", comparison="pre_post", measure="MC", var=""),
                       outcome="o", outcome_config=outcome(label="O"), analysis=ANALYSIS,
                       layout="revman", effects=effects, pooled=pooled_table(effects, ANALYSIS),

@@ -71,7 +71,7 @@ def model_grid(analysis) -> list[tuple[str, str, str, bool]]:
 
 def _overall_membership(effects: pd.DataFrame, membership: pd.DataFrame | None) -> pd.DataFrame:
     if membership is None:
-        return membership_table(effects, None)
+        return membership_table(effects, None, designs=None)
     return membership[membership["subgroup_var"] == OVERALL]
 
 

@@ -445,7 +445,7 @@ def membership_table(
     subgroups: Sequence[str] = (),
     populations_map: Mapping[str, Sequence[str]] | None = None,
     *,
-    designs: Mapping[str, str] | None = None,
+    designs: Mapping[str, str] | None,
 ) -> pd.DataFrame:
     """Who enters each pool: the overall pool and every subgroup pool of ``subgroups``.
 
@@ -454,7 +454,8 @@ def membership_table(
     ``n`` is :func:`effect_patients` of the row (the sum over the parts for
     a study whose subgroup rows were combined); ``design`` the design stratum
     of the pools it enters (:func:`design_stratum` with ``designs``, the
-    config's ``analysis.designs``).
+    config's ``analysis.designs``: required, so that no caller forgets the
+    decision; ``None`` pools across designs).
     """
     if effects.empty:
         return pd.DataFrame(columns=ASSIGNMENT_COLUMNS)

@@ -1239,11 +1239,11 @@ def _draw(fig, ax, rows, cols, plot, lo, hi, log_scale, families):
              "mean2", "sd2", "r", "r_source", "yi", "vi", "estimate", "ci_low", "ci_high",
              "weight_pct", "square_side_pt", "arrow_low", "arrow_high", "text", "k", "tau2", "I2",
              "Q", "Q_df", "Q_p", "stat", "df", "p", "pi_low", "pi_high", "n", "in_test",
-             "effect_method", "drawn"]
+             "effect_method", "drawn", "design"]
     for c in order:
         if c not in df:
             df[c] = "" if c in ("element", "subgroup", "study_id", "label", "text",
-                                "r_source", "effect_method", "in_test") else np.nan
+                                "r_source", "effect_method", "in_test", "design") else np.nan
     df["row"] = np.arange(len(df))
     df["drawn"] = [d is not False for d in df["drawn"]]  # every row but undrawn studies
     return df[order]
