@@ -354,12 +354,12 @@ def primary_pool(pooled: pd.DataFrame, outcome: str, comparison: str, measure: s
                   & (pooled["measure"] == measure) & (pooled["subgroup_var"] == "overall")]
     if design is not None:
         rows = rows[rows["design"].astype(str) == str(design)]
+    elif "design" in rows and rows["design"].nunique() > 1:
+        raise ValueError(f"{outcome} {comparison} {measure}: a pool per design stratum "
+                         f"({', '.join(ordered_strata(rows['design']))}); name the stratum")
     primary = rows[rows["primary"].astype(str).str.lower() == "true"]
     if primary.empty:
         return None, ""
-    if len(primary) > 1:
-        raise ValueError(f"{outcome} {comparison} {measure}: a primary pool per design stratum "
-                         f"({', '.join(map(str, primary['design']))}); name the stratum")
     row = primary.iloc[0]
     if int(row["k"]) == 1 and not math.isfinite(_num(row["ci_low"])):
         wald = rows[(rows["model"] == row["model"]) & (rows["tau2_method"] == row["tau2_method"])
@@ -422,7 +422,9 @@ def summary_of_findings(pooled: pd.DataFrame, effects: pd.DataFrame, studies: pd
                              & (pooled["comparison"] == comparison)
                              & (pooled["measure"] == measure)
                              & (pooled["subgroup_var"] == "overall")]
-            strata = ordered_strata(overall["design"]) if len(overall) else []
+            # a table of pools without ``design`` (made without strata): one pool each
+            strata = (ordered_strata(overall["design"]) if "design" in overall
+                      else [None]) if len(overall) else []
             if not strata:
                 records.append({**base, "note": f"no {measure} pool for this comparison "
                                                 "(see pooled.csv and excluded.csv)"})
@@ -480,8 +482,9 @@ def _sof_row(base, row, note, effects, design_of, oc, level, bias, rob_overall) 
     if bias is not None and len(bias):
         primary_bias = bias[(bias["outcome"] == base["outcome"])
                             & (bias["comparison"] == comparison) & (bias["measure"] == measure)
-                            & (bias["tau2_method"] == row["tau2_method"])
-                            & (bias["design"].astype(str) == str(base["design"]))]
+                            & (bias["tau2_method"] == row["tau2_method"])]
+        if base.get("design") is not None and "design" in primary_bias:
+            primary_bias = primary_bias[primary_bias["design"].astype(str) == base["design"]]
     pub_level, pub_reason = publication_bias_rule(k, primary_bias)
     downgrades = rob_level + inc_level + ind_level + imp_level + pub_level
     effect = f"{measure} {format_number(tr(est))}" + ("" if ratio else f" {unit}")
