@@ -101,6 +101,29 @@ def test_between_arms_and_pre_post_never_pooled_together(example_run):
             assert comparison == "between_arms"
 
 
+def test_no_pool_mixes_randomised_with_non_randomised(example_run):
+    """The example's pooled.csv and membership: between arms each design is a pool of its own
+    (analysis.designs.between_arms: separate), before/after changes pool across designs."""
+    pooled = pd.read_csv(example_run / "results/tables/pooled.csv")
+    members = pd.read_csv(example_run / "results/tables/subgroup_membership.csv")
+    design_of = pd.read_csv(REPO / "data/raw/studies.csv").set_index("study_id")["design"]
+    keys = ["outcome", "comparison", "measure", "design", "subgroup_var", "subgroup"]
+    included = members[members["included"]].assign(
+        study_design=lambda m: m["study_id"].map(design_of))
+    designs = included.groupby(keys)["study_design"].agg(set)
+    for pool in pooled.drop_duplicates(keys).itertuples(index=False):
+        have = designs[tuple(getattr(pool, k) for k in keys)]
+        assert not ("rct" in have and have - {"rct"}), pool
+        if pool.comparison == "between_arms":
+            assert have == {pool.design}, pool
+        else:
+            assert pool.design == "all", pool
+    motor = pooled[(pooled.outcome == "asia_motor") & (pooled.comparison == "between_arms")
+                   & (pooled.measure == "MD") & (pooled.subgroup_var == "overall")
+                   & pooled.primary]
+    assert sorted(motor["design"]) == ["controlled", "rct"]
+
+
 def test_example_numbers(example_run):
     """The 106-patient series enters the overall ASIA motor pool once, as its whole population."""
     effects = pd.read_csv(example_run / "data/processed/effects.csv")

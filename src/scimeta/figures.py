@@ -34,6 +34,7 @@ from scimeta.faults import attempt
 from scimeta.membership import (
     ALL_DESIGNS,
     DESIGN_NAMES,
+    DESIGN_PLURAL,
     MIXED,
     OVERALL,
     ordered_strata,
@@ -161,7 +162,7 @@ def design_note(designs: dict, comparison: str, strata: list[str], rows) -> str:
         present = ordered_strata(rows["design"]) if "design" in rows else []
         if len(present) < 2:
             return ""
-        names = " and ".join(DESIGN_NAMES.get(d, d) + "s" for d in present)
+        names = " and ".join(DESIGN_PLURAL.get(d, d) for d in present)
         if comparison == "pre_post":
             return (f"Before/after changes of {names} pooled together ({key}): each is an "
                     "uncontrolled change within the treated arm.")
@@ -246,7 +247,7 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
         membership, pooled, subgroup_tests = one["membership"], one["pooled"], one["subgroup_tests"]
         sensitivity, metareg, bias = one["sensitivity"], one["metareg"], one["bias"]
         gosh, gosh_influence, cumulative = one["gosh"], one["gosh_influence"], one["cumulative"]
-        stratum_note = DESIGN_NAMES.get(shown, shown) + "s only"
+        stratum_note = DESIGN_PLURAL.get(shown, shown) + " only"
     tau2_method, ci_method, level = analysis.tau2_method, analysis.ci_method, analysis.level
     nothing = (
         f"No {measure} effect size could be computed for this comparison; "

@@ -15,7 +15,7 @@ import pandas as pd
 from scimeta import grade, rob
 from scimeta.characteristics import studies_table
 from scimeta.compare import study_labels
-from scimeta.membership import DESIGN_NAMES, ordered_strata
+from scimeta.membership import DESIGN_PLURAL, ordered_strata
 from scimeta.prisma import prisma_given
 
 __all__ = [
@@ -119,7 +119,7 @@ def pool_for_rob(review, outcome: str, comparison: str, *, pooled: pd.DataFrame,
     what = (f"{measure}, {row['model']} effects"
             + (f" ({row['tau2_method']})" if row["model"] == "random" else "")
             + f", k = {k}"
-            + (f", {DESIGN_NAMES.get(strata[0], strata[0])}s only (each design is pooled "
+            + (f", {DESIGN_PLURAL.get(strata[0], strata[0])} only (each design is pooled "
                "on its own)" if len(strata) > 1 else ""))
     return grade.pool_weights(effects, row), what
 

@@ -27,6 +27,7 @@ __all__ = [
     "ALL_DESIGNS",
     "DESIGN_NAMES",
     "DESIGN_ORDER",
+    "DESIGN_PLURAL",
     "DESIGN_SHORT",
     "MIXED",
     "ANALYSIS_KEYS",
@@ -63,6 +64,13 @@ DESIGN_ORDER = ("rct", "controlled", "single_arm", ALL_DESIGNS)
 DESIGN_NAMES = {
     "rct": "randomised controlled trial",
     "controlled": "non-randomised controlled study",
+    "single_arm": "single-arm case series",
+    ALL_DESIGNS: "all designs",
+}
+#: The same in the plural: what a pool of one design stratum pools.
+DESIGN_PLURAL = {
+    "rct": "randomised controlled trials",
+    "controlled": "non-randomised controlled studies",
     "single_arm": "single-arm case series",
     ALL_DESIGNS: "all designs",
 }

@@ -19,7 +19,7 @@ import re
 import pandas as pd
 
 from scimeta.grade import format_number as _f
-from scimeta.membership import ALL_DESIGNS, DESIGN_NAMES
+from scimeta.membership import ALL_DESIGNS, DESIGN_PLURAL
 from scimeta.safe import html_escape
 from scimeta.settings import Settings, comparison_text
 
@@ -372,7 +372,7 @@ def _stratum(r) -> str:
     design = str(r.get("design", ALL_DESIGNS))
     if design in ("", "nan", ALL_DESIGNS):
         return ""
-    return f", {DESIGN_NAMES.get(design, design)}s"
+    return f", {DESIGN_PLURAL.get(design, design)}"
 
 
 def _results_text(config, pooled, sof, level) -> list[str]:

@@ -27,7 +27,7 @@ import re
 import pandas as pd
 
 from scimeta.grade import format_number
-from scimeta.membership import DESIGN_NAMES, largest_stratum
+from scimeta.membership import DESIGN_NAMES, DESIGN_PLURAL, largest_stratum
 from scimeta.safe import html_escape as esc
 from scimeta.safe import markdown_html
 from scimeta.settings import analysis_settings, comparison_text, FigureSettings
@@ -107,7 +107,7 @@ def _design_text(frame: pd.DataFrame) -> list[str]:
     """Each row's design stratum (``design``) in words: a design, or "all designs"."""
     if "design" not in frame:
         return [""] * len(frame)
-    return [DESIGN_NAMES.get(str(d), "") if isinstance(d, str) else "" for d in frame["design"]]
+    return [DESIGN_PLURAL.get(str(d), "") if isinstance(d, str) else "" for d in frame["design"]]
 
 
 def html_table(frame: pd.DataFrame, columns: dict, *, digits: int = 2,
@@ -246,7 +246,7 @@ def figure_caption(item: dict, label: str, primary, *, arms: dict, level: float,
              f": {esc(MEASURE_NAMES.get(measure, measure))} ({esc(measure)}); k = {k}"
              + (f", {n:.0f} participants" if math.isfinite(n) and n > 0 else "") + "."]
     if strata is not None:
-        pools = ", ".join(f"{DESIGN_NAMES.get(str(d), str(d))}s (k = {int(_num(kk))})"
+        pools = ", ".join(f"{DESIGN_PLURAL.get(str(d), str(d))} (k = {int(_num(kk))})"
                           for d, kk in zip(strata["design"], strata["k"]))
         parts.append(f"Designs are pooled separately: {esc(pools)}; no pool across designs."
                      + ("" if kind == "forest" else
