@@ -247,13 +247,15 @@ def _prepost_text(config, effects, sensitivity) -> str:
         values = ", ".join(f"{g:g}" for g in grid)
         text += f" Every before/after pool was recomputed at r = {values} (sensitivity_r.csv)"
         spans = []
-        for (o, m), g in sorted(sensitivity.groupby(["outcome", "measure"])):
+        keys = ["outcome", "measure"] + (["design"] if "design" in sensitivity else [])
+        for key, g in sorted(sensitivity.groupby(keys)):
+            o, m = key[0], key[1]
             oc = config["outcomes"][o]
             if m != oc["pre_post"][0]:
                 continue
             label = oc["label"]
             lo, hi = g["estimate"].min(), g["estimate"].max()
-            spans.append(f"{md_escape(label)} ({m}) {_f(lo)} to {_f(hi)}")
+            spans.append(f"{md_escape(label)} ({m}{_stratum(g.iloc[0])}) {_f(lo)} to {_f(hi)}")
         if spans:
             text += "; the primary estimates ranged over: " + "; ".join(spans)
         text += "."
