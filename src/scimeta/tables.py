@@ -120,7 +120,10 @@ TABLES: dict[str, Table] = {
             ('Q_p', 'its p-value'),
             ('df', 'degrees of freedom of the t statistic (hksj)'),
             ('conf_level', 'confidence level of the intervals'),
-            ('primary', 'whether this is the primary model (first estimator, first CI method)'),
+            ('primary',
+             'whether this is the primary model (first estimator, first CI method): one row '
+             'of each overall pool, at most one of each subgroup pool (a pool: outcome × '
+             'comparison × measure × `design` × subgroup)'),
             ('converged', 'whether the tau² estimator converged'),
             ('studies', 'the members (`;`-joined study_id)'),
             ('note',
