@@ -366,21 +366,23 @@ def _design_forest(rows, pools, strata, *, outcome_config, comparison, measure, 
     estimate with its Wald CI (the row of ``pooled.csv`` that has it), and the footer says so.
     """
     ci_method = analysis.ci_method
+    pools = pools[(pools["comparison"] == comparison) & (pools["measure"] == measure)]
     chosen, single = [], []
     for design in strata:
         mine = pools[pools["design"].astype(str) == design]
         k = int(pd.to_numeric(mine["k"], errors="coerce").max()) if len(mine) else 0
         ci = "wald" if k == 1 else ci_method
-        if k == 1 and ci != ci_method:
+        if ci != ci_method:
             single.append(DESIGN_NAMES.get(design, design))
         pick = mine[(mine["model"] == "random") & (mine["tau2_method"] == analysis.tau2_method)
                     & (mine["ci_method"] == ci)]
-        chosen.append(pick.assign(ci_method=ci_method, subgroup_var="design",
+        # each stratum a section of its own: its pool as the section's subtotal, under the
+        # plot's CI method (a one-study stratum's Wald row; the footer names it)
+        chosen.append(pick.assign(ci_method=ci_method, subgroup_var="design_stratum",
                                   subgroup=DESIGN_NAMES.get(design, design)))
     pools = pd.concat(chosen, ignore_index=True) if chosen else pools.iloc[0:0]
     rows = rows.assign(design_stratum=[DESIGN_NAMES.get(str(d), str(d))
                                        for d in rows["stratum"]])
-    pools = pools.assign(subgroup_var="design_stratum")
     if single:
         who = ("Each design is one study" if len(single) == len(strata) else
                " and ".join(single).capitalize() + (" is" if len(single) == 1 else " are")
