@@ -211,8 +211,10 @@ def pooled_table(
     for col in POOLED_COLUMNS:
         if col not in table:
             table[col] = np.nan
-    # every column of pooled.csv, those of subgroup pools empty: ``design`` stays last
-    return conform("pooled", table[POOLED_COLUMNS])
+    # every column of pooled.csv, ``design`` last; those of subgroup pools empty, the text and
+    # boolean ones untyped, so that joined with the subgroup pools ``in_test`` stays True/False
+    table = conform("pooled", table[POOLED_COLUMNS])
+    return table.astype({"tau2_scope": object, "in_test": object})
 
 
 def subgroup_tables(
