@@ -209,3 +209,14 @@ def test_figures_of_one_pool_are_planned_from_one_stratum():
     # between arms each design is one study: no subgroup forest compares across designs
     assert subgroup_forests(_review()) == set()
     assert ("asia_motor", "level") in subgroup_forests(_review(between_arms="pooled"))
+
+
+def test_in_test_stays_true_or_false_beside_the_design_column(example, tmp_path):
+    """pooled.csv's ``in_test`` (subgroup pools only) reads True/False, written and read back."""
+    from scimeta.io import write_csv
+
+    _, t = example
+    write_csv(t["pooled"], tmp_path / "pooled.csv", table="pooled")
+    written = pd.read_csv(tmp_path / "pooled.csv", dtype=str, keep_default_na=False)
+    assert set(written["in_test"]) == {"true", "false", ""}  # scimeta.io.write_csv's booleans
+    assert list(written.columns)[-1] == "design"
