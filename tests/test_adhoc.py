@@ -93,7 +93,8 @@ def _frames(case):
     ids = [f"s{i:02d}" for i in range(k)]
     effects = pd.DataFrame({"study_id": ids, "cohort_id": "", "outcome": "o",
                             "comparison": "between_arms", "measure": "MD", "population": "all",
-                            "yi": case["yi"], "vi": case["vi"], "n1": 10.0, "n2": 10.0})
+                            "yi": case["yi"], "vi": case["vi"], "n1": 10.0, "n2": 10.0,
+                            "design": "rct"})
     return effects, pd.DataFrame({"study_id": ids, "g": [str(x) for x in case["g"]]})
 
 
@@ -222,7 +223,8 @@ def test_metareg_table_permutation_follows_the_adhoc_test():
     ids = [f"s{i}" for i in range(k)]
     effects = pd.DataFrame({"study_id": ids, "cohort_id": "", "outcome": "o",
                             "comparison": "between_arms", "measure": "MD", "population": "all",
-                            "yi": case["yi"], "vi": case["vi"], "n1": 10.0, "n2": 10.0})
+                            "yi": case["yi"], "vi": case["vi"], "n1": 10.0, "n2": 10.0,
+                            "design": "rct"})
     studies = pd.DataFrame({"study_id": ids, "x": case["x"]})
     table = metareg_table(effects, studies, moderators=["x"],
                           analysis=analysis(tau2=["REML"], ci=["hksj_adhoc", "hksj"]),

@@ -52,10 +52,11 @@ def test_overlap_of_a_two_study_pool_leaves_one_study_with_its_wald_ci():
     effects, pooled = _tables({"MC": ["a", "b"]})
     config = _config({"kind": "overlap", "studies": ["a", "b"], "text": "x"})
     row = caveat_table(config, pooled=pooled, effects=effects).iloc[1]
-    assert (row["left_out"], row["k"], row["ci_method"]) == ("a", 1, "wald")
+    # the one rule of a pool of one study: under the primary CI method, the study's own Wald CI
+    assert (row["left_out"], row["k"], row["ci_method"]) == ("a", 1, pooled.iloc[0]["ci_method"])
     assert row["estimate"] == YI["b"]
     assert row["ci_high"] == pytest.approx(YI["b"] + 1.959963984540054 * np.sqrt(VI["b"]))
-    assert "its own Wald CI" in row["note"]
+    assert "single study, not pooled" in row["note"]
 
 
 def test_caveats_without_a_pool_or_analysis_keep_their_row():

@@ -111,7 +111,7 @@ def review():
 def _tables(one, effects):
     config = one.config
     membership = membership_table(effects, one.studies, config["subgroups"],
-                                  config["populations"])
+                                  config["populations"], designs=config["analysis"]["designs"])
     by_group, tests, _ = subgroup_tables(
         effects, one.studies, analysis=config["analysis"], subgroups=config["subgroups"],
         populations=config["populations"], permutations=0, seed=config["seed"],
@@ -171,11 +171,12 @@ def test_the_primary_model_reaches_every_consumer(review):
     assert row["k"] == want["k"] and row["estimate"] == want["estimate"]
 
 
-@pytest.mark.parametrize("missing", ["tau2", "ci", "level", "common", "pi_min_k"])
+@pytest.mark.parametrize("missing", ["tau2", "ci", "level", "common", "pi_min_k", "designs"])
 def test_a_config_missing_a_key_fails_loudly_in_every_consumer(review, missing):
     one, arms, effects = review
     analysis = {k: v for k, v in one.config["analysis"].items() if k != missing}
-    membership = membership_table(effects, one.studies)
+    membership = membership_table(effects, one.studies,
+                                  designs=one.config["analysis"]["designs"])
     calls = [
         lambda: pooled_table(effects, analysis, membership),
         lambda: subgroup_tables(effects, one.studies, analysis=analysis, subgroups=["level"],

@@ -4,7 +4,8 @@
 size of the example review (``example_inputs.csv``); ``ref_example.R``
 recomputes each effect size from them with metafor's ``escalc()`` -- not with
 scimeta's formulas -- and pools the ``population == "all"`` rows of every
-outcome x comparison x measure with ``rma()`` (EE, REML, DL, PM; ``test = "z"``
+outcome x comparison x measure x design stratum (between arms each design on
+its own, before/after every design: the example's ``analysis.designs``) with ``rma()`` (EE, REML, DL, PM; ``test = "z"``
 and ``"knha"``), ``predict()`` and ``confint()`` (``example.json``).
 
 Here the library's effect sizes and its pooled table (:func:`scimeta.analysis.pooled_table`
@@ -143,7 +144,8 @@ def test_effect_sizes_match_escalc(effects):
 
 
 def _fit_id(case) -> str:
-    return f"{case['outcome']}-{case['comparison']}-{case['measure']}-{case['method']}-{case['test']}"
+    return (f"{case['outcome']}-{case['comparison']}-{case['measure']}-{case['design']}-"
+            f"{case['method']}-{case['test']}")
 
 
 def _our_row(pooled: pd.DataFrame, case) -> pd.Series:
@@ -152,6 +154,7 @@ def _our_row(pooled: pd.DataFrame, case) -> pd.Series:
         (pooled["outcome"] == case["outcome"])
         & (pooled["comparison"] == case["comparison"])
         & (pooled["measure"] == case["measure"])
+        & (pooled["design"] == case["design"])
         & (pooled["subgroup_var"] == "overall")
         & (pooled["model"] == model)
         & (pooled["tau2_method"] == case["method"])
@@ -162,8 +165,8 @@ def _our_row(pooled: pd.DataFrame, case) -> pd.Series:
 
 
 def test_every_pool_is_in_the_reference(pooled):
-    ours = set(map(tuple, pooled[["outcome", "comparison", "measure"]].to_numpy()))
-    ref = {(c["outcome"], c["comparison"], c["measure"]) for c in REF["fits"]}
+    ours = set(map(tuple, pooled[["outcome", "comparison", "measure", "design"]].to_numpy()))
+    ref = {(c["outcome"], c["comparison"], c["measure"], c["design"]) for c in REF["fits"]}
     assert ours == ref
     assert len(pooled) == len(REF["fits"])
 
@@ -219,9 +222,11 @@ def test_pool_matches_rma(pooled, case):
 
     rtol = RTOL_ITERATIVE if case["method"] in ITERATIVE else RTOL_CLOSED
     ref_tau2 = as_float(case["tau2"])
+    studies = set(case["studies"] if isinstance(case["studies"], list) else [case["studies"]])
     effects = [e for e in REF["effects"] if e["population"] == "all" and
                (e["outcome"], e["comparison"], e["measure"]) ==
-               (case["outcome"], case["comparison"], case["measure"])]
+               (case["outcome"], case["comparison"], case["measure"])
+               and e["study_id"] in studies]
     scale = len(effects) / sum(1.0 / e["vi"] for e in effects)
     boundary = case["method"] in ITERATIVE and ref_tau2 <= ATOL_TAU2_BOUNDARY * scale
     compared = 0

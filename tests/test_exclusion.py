@@ -143,10 +143,13 @@ def test_excluded_rows_never_used(tmp_path, edit, rows, reason):
         assert m, why
         assert int(row) not in _rows(effects, m.group(1), m.group(2)), why
     # what pools read: every pool counts exactly its effect sizes, none of them excluded
+    # (between arms, each design its own pool: analysis.designs)
     pooled = pooled_table(effects, ANALYSIS)
     for _, p in pooled[pooled["model"] == "random"].iterrows():
         sel = effects[(effects["comparison"] == p["comparison"]) & (effects["measure"] == p["measure"])
                       & (effects["population"] == "all")]
+        if p["design"] != "all":
+            sel = sel[sel["design"] == p["design"]]
         assert p["k"] == len(sel)
     # the audit's totals say as many excluded rows as the excluded table lists
     counts = outcome_counts(arms, exc_arms)

@@ -108,7 +108,7 @@ def stages(tmp_path_factory):
     effects = pd.read_csv(root / "effects.csv")
     analysis = config["analysis"]
     membership = membership_table(effects, review.studies, config["subgroups"],
-                                  config["populations"])
+                                  config["populations"], designs=config["analysis"]["designs"])
     by_group, tests, membership = subgroup_tables(
         effects, review.studies, analysis=analysis, subgroups=config["subgroups"],
         populations=config["populations"], permutations=config["permutations"],
@@ -334,7 +334,7 @@ def test_a_refused_permutation_test_keeps_the_subgroup_test(monkeypatch):
 def test_a_figure_whose_drawing_fails_is_an_error_not_a_placeholder(monkeypatch):
     effects = _paired_effects()
     monkeypatch.setattr("scimeta.figures.forest_plot", _refuse)
-    membership = membership_table(effects, None)
+    membership = membership_table(effects, None, designs=None)
     with pytest.raises(ValueError, match="refused for the test"):
         draw_figure(dict(kind="forest", comparison="pre_post", measure="MC", var=""),
                     outcome="o", outcome_config=outcome(label="O"), analysis=ANALYSIS,

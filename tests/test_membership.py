@@ -65,7 +65,8 @@ def effects_and_studies() -> tuple[pd.DataFrame, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def tables():
     effects, studies = effects_and_studies()
-    membership = membership_table(effects, studies, ["level"], POPULATIONS)
+    membership = membership_table(effects, studies, ["level"], POPULATIONS,
+                                  designs=ANALYSIS["designs"])
     by_group, tests, membership = subgroup_tables(
         effects, studies, analysis=ANALYSIS, subgroups=["level"], populations=POPULATIONS,
         permutations=0, seed=1, membership=membership)

@@ -172,8 +172,8 @@ def test_identical_effect_sizes_under_knapp_hartung_have_a_note_not_silent_gaps(
     z = metareg(np.ones(4), vi, np.array([1.0, 2.0, 3.0, 4.0]), test="z")
     assert np.isfinite(z.stat).all() and "residual variance" not in z.note
     rows = pd.DataFrame({"study_id": list("abcd"), "outcome": "o", "comparison": "between_arms",
-                         "measure": "MD", "population": "all", "yi": 1.0, "vi": vi,
-                         "n1": 10.0, "n2": 10.0, "year": [1.0, 2.0, 3.0, 4.0]})
+                         "measure": "MD", "population": "all", "design": "rct", "yi": 1.0,
+                         "vi": vi, "n1": 10.0, "n2": 10.0, "year": [1.0, 2.0, 3.0, 4.0]})
     table = metareg_table(rows, rows[["study_id", "year"]], moderators=["year"],
                           analysis=analysis(tau2=["REML"], ci=["hksj"]))
     assert table["p"].isna().all() and table["note"].str.contains("residual variance 0").all()

@@ -52,6 +52,30 @@ def tables(example_run):
     return out
 
 
+@pytest.fixture(scope="module")
+def across_designs(review):
+    """The example review with its designs pooled between arms (analysis.designs), and the
+    ASIA motor tables of that choice: Srivastava 2019 (randomised, thoracolumbar, acute) and
+    Shin 2015 (non-randomised, cervical, phase not reported) in one pool, as single-study
+    subgroups."""
+    import dataclasses
+
+    from scimeta import stages
+
+    analysis = {**review.config["analysis"],
+                "designs": {**review.config["analysis"]["designs"], "between_arms": "pooled"}}
+    changed = dataclasses.replace(review, config={**review.config, "analysis": analysis})
+    one = stages.restrict_review(changed, "asia_motor")
+    cfg = one.config
+    arms, excluded = stages.arms(one)
+    effects, _ = stages.effect_sizes(one, arms, excluded)
+    tables = stages.pools(effects, one.studies, analysis=cfg["analysis"],
+                          subgroups=cfg["subgroups"], populations=cfg["populations"],
+                          permutations=0, seed=cfg["seed"])
+    tables["sensitivity"] = pd.DataFrame(columns=["measure"])
+    return changed, {"asia_motor": {**tables, "effects": effects}}
+
+
 def forest_plot(*args, outcome_cfg, **kw):
     """The library's forest plot with the config's defaults for what a test leaves out."""
     return _forest_plot(*args, outcome_cfg=outcome(**outcome_cfg), **{**forest_options(), **kw})
@@ -153,8 +177,8 @@ def test_bubble_below_min_k_skipped(review, tables):
 
 
 # --------------------------------------------------------------------------- subgroup tests
-def test_subgroup_test_of_single_studies_warns(review, tables):
-    res = draw(review, tables, "asia_motor", "subgroup_forest", "between_arms", "MD", "level")
+def test_subgroup_test_of_single_studies_warns(across_designs):
+    res = draw(*across_designs, "asia_motor", "subgroup_forest", "between_arms", "MD", "level")
     footer = res.meta["footer"]
     assert any(line.startswith("Test for subgroup differences (separate") and "Q = " in line
                for line in footer)
@@ -163,8 +187,8 @@ def test_subgroup_test_of_single_studies_warns(review, tables):
     assert (res.data["element"] == "warning").sum() == 1
 
 
-def test_subgroup_test_of_single_studies_skipped(review, tables):
-    res = draw(review, tables, "asia_motor", "subgroup_forest", "between_arms", "MD", "level",
+def test_subgroup_test_of_single_studies_skipped(across_designs):
+    res = draw(*across_designs, "asia_motor", "subgroup_forest", "between_arms", "MD", "level",
                small_k="skip")
     footer = res.meta["footer"]
     assert not any("Q = " in line for line in footer)
@@ -192,8 +216,8 @@ def test_total_and_test_membership_are_stated(review, tables):
     assert overall["estimate"] == row["estimate"] and overall["n"] == row["n"]
 
 
-def test_mixed_group_is_descriptive_outside_the_test(review, tables):
-    res = draw(review, tables, "asia_motor", "subgroup_forest", "between_arms", "MD", "phase")
+def test_mixed_group_is_descriptive_outside_the_test(across_designs):
+    res = draw(*across_designs, "asia_motor", "subgroup_forest", "between_arms", "MD", "phase")
     assert "Phase: mixed / not reported (descriptive, not in the test)" in texts(res)
     # both sections are one study: drawn by the one rule for a single study (scimeta.pool)
     assert "Single study, not pooled, descriptive (95% CI)" in texts(res)

@@ -29,7 +29,7 @@ def _effects() -> pd.DataFrame:
                          "comparison": ["pre_post"], "measure": ["MC"], "population": ["all"],
                          "yi": [Y], "vi": [V], "n1": [20.0], "n2": [20.0], "mean1": [11.7],
                          "sd1": [3.0], "mean2": [10.0], "sd2": [3.0], "r": [math.nan],
-                         "r_source": ["assumed"]})
+                         "r_source": ["assumed"], "design": ["single_arm"]})
 
 
 @pytest.mark.parametrize("ci", CI_METHODS)

@@ -75,7 +75,8 @@ def test_the_library_returns_the_declared_columns():
     cfg = one.config
     arms, excluded_arms = build_arms(one)
     effects, excluded = build_effects(arms, one.studies, cfg)
-    membership = membership_table(effects, one.studies, cfg["subgroups"], cfg["populations"])
+    membership = membership_table(effects, one.studies, cfg["subgroups"], cfg["populations"],
+                                  designs=cfg["analysis"]["designs"])
     by_group, tests, _ = subgroup_tables(
         effects, one.studies, analysis=cfg["analysis"], subgroups=cfg["subgroups"],
         populations=cfg["populations"], permutations=0, seed=cfg["seed"], membership=membership)

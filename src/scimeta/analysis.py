@@ -9,6 +9,10 @@ subgroups by the extraction), or, for a study with subgroup rows only, its
 rows of one subgroup variable combined by inverse variance (named in the
 pool's ``note``); a cohort reported in several studies (same ``cohort_id``)
 enters once, through the report with the most patients (named in ``note``).
+Studies of different designs pool together only where the config's
+``analysis.designs`` says so (:func:`scimeta.membership.design_stratum`):
+otherwise each design stratum is a pool of its own, with its own secondary
+analyses, and there is no pool across strata (column ``design`` of every table).
 The pools, the r sweep, meta-regression, the bias and influence diagnostics
 and the figures all read that table (:func:`overall_rows`).
 
@@ -29,6 +33,7 @@ from scimeta.membership import (
     pool_notes,
     pool_patients,
     pool_rows,
+    pool_strata,
 )
 from scimeta.pool import RESULT_FLOAT_FIELDS, pool
 from scimeta.settings import analysis_settings, test_of
@@ -39,6 +44,7 @@ __all__ = [
     "POOLED_COLUMNS",
     "bias_tables",
     "membership_table",
+    "strata",
     "METAREG_COLUMNS",
     "metareg_table",
     "model_grid",
@@ -65,18 +71,21 @@ def model_grid(analysis) -> list[tuple[str, str, str, bool]]:
 
 def _overall_membership(effects: pd.DataFrame, membership: pd.DataFrame | None) -> pd.DataFrame:
     if membership is None:
-        return membership_table(effects, None)
+        return membership_table(effects, None, designs=None)
     return membership[membership["subgroup_var"] == OVERALL]
 
 
 def overall_rows(
-    effects: pd.DataFrame, membership: pd.DataFrame | None = None, *, outcome: str | None = None
+    effects: pd.DataFrame, membership: pd.DataFrame | None = None, *, outcome: str | None = None,
+    design: str | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """The effect sizes of one comparison × measure that enter its overall pool.
 
     Read from ``membership`` (:func:`scimeta.membership.membership_table`;
-    made from ``effects`` when not given); ``effects`` holds the rows of one
+    made from ``effects`` when not given, designs pooled); ``effects`` holds the rows of one
     comparison × measure, or all rows with the index the table refers to.
+    ``design``: the pool of that design stratum (:func:`strata`); None: the
+    members of every stratum (for a table with one stratum, its pool).
     Returns the rows (with ``n``, :func:`scimeta.membership.effect_patients`)
     and the notes on combined studies and cohorts left out.
     """
@@ -86,14 +95,41 @@ def overall_rows(
     keys = dict(comparison=effects["comparison"].iloc[0], measure=effects["measure"].iloc[0])
     if outcome is None and "outcome" in effects:
         outcome = effects["outcome"].iloc[0]
-    rows = pool_rows(effects, overall, outcome=outcome, **keys).drop(columns="subgroup")
-    notes = pool_notes(overall, outcome=outcome, **keys)
+    rows = pool_rows(effects, overall, outcome=outcome, design=design,
+                     **keys).drop(columns="subgroup")
+    notes = pool_notes(overall, outcome=outcome, design=design, **keys)
     return rows, notes
+
+
+def strata(effects: pd.DataFrame, membership: pd.DataFrame, *,
+           outcome: str | None = None) -> list[str]:
+    """The design strata of the overall pools of one comparison × measure (``effects`` holds
+    its rows): :func:`scimeta.membership.pool_strata`, randomised first."""
+    if outcome is None and "outcome" in effects and len(effects):
+        outcome = effects["outcome"].iloc[0]
+    return pool_strata(membership, comparison=effects["comparison"].iloc[0],
+                       measure=effects["measure"].iloc[0], outcome=outcome)
 
 
 def _analyses(effects: pd.DataFrame):
     """(outcome, comparison, measure) and the effect rows of each analysis, sorted."""
     return effects.groupby(["outcome", "comparison", "measure"], sort=True)
+
+
+def _stratified(effects: pd.DataFrame, membership: pd.DataFrame):
+    """Every pool: (outcome, comparison, measure, design), its member rows and notes; in the
+    order of :func:`_analyses`, then of the design strata."""
+    for (outcome, comparison, measure), group in _analyses(effects):
+        for design in strata(group, membership, outcome=outcome):
+            rows, notes = overall_rows(group, membership, outcome=outcome, design=design)
+            yield (outcome, comparison, measure, design), rows, notes
+
+
+def _membership(effects, membership, analysis) -> pd.DataFrame:
+    """``membership`` as given, or that of the overall pools with the config's designs."""
+    if membership is not None:
+        return membership
+    return membership_table(effects, None, designs=analysis_settings(analysis).designs)
 
 
 def _pool_or_note(yi, vi, **options) -> dict:
@@ -137,17 +173,21 @@ def pool_models(yi, vi, analysis) -> list[dict]:
 def pooled_table(
     effects: pd.DataFrame, analysis, membership: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """Overall pools (``subgroup_var == "overall"``) of every comparison × measure in ``effects``.
+    """Overall pools (``subgroup_var == "overall"``) of every comparison × measure in ``effects``:
+    one per design stratum (``design``; one pool across designs where
+    ``analysis.designs`` pools them).
 
     ``membership``: the table of :func:`scimeta.membership.membership_table`
-    (made from ``effects`` when not given); ``n`` is the sum of its ``n``.
+    (made from ``effects`` with ``analysis.designs`` when not given); ``n`` is
+    the sum of its ``n``. ``primary`` marks the primary model of each pool: one
+    row per outcome × comparison × measure × design.
     """
     records = []
     analysis = analysis_settings(analysis)
     if effects.empty:
-        return pd.DataFrame(columns=POOLED_COLUMNS)
-    for (outcome, comparison, measure), group in _analyses(effects):
-        rows, notes = overall_rows(group, membership, outcome=outcome)
+        return conform("pooled", pd.DataFrame())
+    membership = _membership(effects, membership, analysis)
+    for (outcome, comparison, measure, design), rows, notes in _stratified(effects, membership):
         if rows.empty:
             continue
         n, unknown = pool_patients(rows)
@@ -159,6 +199,7 @@ def pooled_table(
                 outcome=outcome,
                 comparison=comparison,
                 measure=measure,
+                design=design,
                 subgroup_var=OVERALL,
                 subgroup="all",
                 n=n,
@@ -170,7 +211,10 @@ def pooled_table(
     for col in POOLED_COLUMNS:
         if col not in table:
             table[col] = np.nan
-    return table[POOLED_COLUMNS]
+    # every column of pooled.csv, ``design`` last; those of subgroup pools empty, the text and
+    # boolean ones untyped, so that joined with the subgroup pools ``in_test`` stays True/False
+    table = conform("pooled", table[POOLED_COLUMNS])
+    return table.astype({"tau2_scope": object, "in_test": object})
 
 
 def subgroup_tables(
@@ -198,7 +242,8 @@ def subgroup_tables(
     subgroups = list(subgroups)
     populations = dict(populations)
     if membership is None:
-        membership = membership_table(effects, studies, subgroups, populations)
+        membership = membership_table(effects, studies, subgroups, populations,
+                                      designs=analysis.designs)
     if effects.empty or not subgroups:
         return conform("pooled", pd.DataFrame()), conform("subgroup_tests", pd.DataFrame()), membership
     by_group = membership[membership["subgroup_var"].isin(subgroups)]
@@ -241,8 +286,8 @@ def r_sweep_table(
 ) -> pd.DataFrame:
     """The before/after overall pools recomputed at every assumed pre-post correlation.
 
-    Uses the primary estimator and CI method on the members of the overall
-    pool (:func:`overall_rows`); studies whose correlation was reported or
+    Uses the primary estimator and CI method on the members of each overall
+    pool (:func:`overall_rows`, one sweep per design stratum); studies whose correlation was reported or
     derived keep it (:func:`scimeta.sensitivity.r_sweep`), and so does a
     study whose subgroup rows were combined (named in ``note``). A sweep
     that cannot be computed gives one row per grid value with the reason.
@@ -255,8 +300,8 @@ def r_sweep_table(
     paired = effects[(effects["comparison"] == "pre_post") & effects["measure"].isin(["MC", "SMCR", "SMCC"])]
     analysis = analysis_settings(analysis)
     tau2_method, ci_method, level = analysis.tau2_method, analysis.ci_method, analysis.level
-    for (outcome, measure), group in paired.groupby(["outcome", "measure"], sort=True):
-        rows, _ = overall_rows(group, membership, outcome=outcome)
+    membership = _membership(effects, membership, analysis)
+    for (outcome, _, measure, design), rows, _ in _stratified(paired, membership):
         if rows.empty:
             continue
         sweep, why = attempt(
@@ -280,7 +325,8 @@ def r_sweep_table(
                                + ", ".join(rows.loc[combined, "study_id"].astype(str))]))
             sweep["note"] = [("; ".join(x for x in (str(n) if pd.notna(n) else "", kept) if x))
                              for n in sweep.get("note", pd.Series([""] * len(sweep)))]
-        sweep = sweep.assign(outcome=outcome, comparison="pre_post", measure=measure)
+        sweep = sweep.assign(outcome=outcome, comparison="pre_post", measure=measure,
+                             design=design)
         frames.append(sweep)
     if not frames:
         return conform("sensitivity_r", pd.DataFrame())
@@ -308,7 +354,7 @@ def metareg_table(
 ) -> pd.DataFrame:
     """Meta-regression of every overall pool on each continuous moderator of the config.
 
-    One model per outcome × comparison × measure × moderator × estimator × CI
+    One model per outcome × comparison × measure × design stratum × moderator × estimator × CI
     method (``wald`` → z tests, ``hksj`` → Knapp–Hartung t and F tests, ``hksj_adhoc`` the same
     with the factor floored at 1), on
     the effect sizes of the overall pool (:func:`overall_rows`); one row per
@@ -333,8 +379,8 @@ def metareg_table(
     if effects.empty or not moderators:
         return conform("metareg", pd.DataFrame())
     level = analysis.level
-    for (outcome, comparison, measure), group in _analyses(effects):
-        rows, _ = overall_rows(group, membership, outcome=outcome)
+    membership = _membership(effects, membership, analysis)
+    for (outcome, comparison, measure, design), rows, _ in _stratified(effects, membership):
         for moderator in moderators:
             x = moderator_values(rows, studies, moderator)
             have = np.isfinite(x)
@@ -343,7 +389,7 @@ def metareg_table(
                 notes.append("no value of " + moderator + " for "
                              + ", ".join(rows.loc[~have, "study_id"]) + " (left out)")
             used = rows[have]
-            base = dict(outcome=outcome, comparison=comparison, measure=measure,
+            base = dict(outcome=outcome, comparison=comparison, measure=measure, design=design,
                         moderator=moderator, k=int(have.sum()), studies=";".join(used["study_id"]))
             tests = tuple(dict.fromkeys(test_of(ci) for ci in analysis.ci_methods))
             for method in analysis.tau2_methods:
@@ -405,8 +451,8 @@ def bias_tables(
 ) -> dict[str, pd.DataFrame]:
     """Small-study and influence diagnostics of every overall pool (:mod:`scimeta.bias`).
 
-    For each outcome × comparison × measure, on the effect sizes of the overall
-    pool (:func:`overall_rows`), and for each estimator of the config: the bias
+    For each outcome × comparison × measure and design stratum (``design``), on
+    the effect sizes of its overall pool (:func:`overall_rows`), and for each estimator of the config: the bias
     tests (Egger with the mixed-effects and the weighted-regression model,
     Begg, trim-and-fill L0 and R0 with the studies they impute (``bias_filled``),
     PET, PEESE; Egger's test uses the Knapp–Hartung t test when the primary CI
@@ -422,7 +468,7 @@ def bias_tables(
     methods, ci, level = analysis.tau2_methods, analysis.ci_method, analysis.level
     frames: dict[str, list] = {"bias": [], "bias_filled": [], "leave1out": [], "influence": []}
 
-    def isolated(name, build, rows, **keys):
+    def isolated(name, build, rows, design, **keys):
         table, why = attempt(build, rows, **keys)
         if table is None:
             table = pd.DataFrame({"study_id": rows["study_id"].to_numpy(),
@@ -430,27 +476,27 @@ def bias_tables(
             table = table.assign(**{k: v for k, v in keys.items()
                                     if k in ("outcome", "comparison", "measure", "tau2_method")})
             table = conform(name, table)
-        frames[name].append(table)
+        frames[name].append(table.assign(design=design))
 
-    for (outcome, comparison, measure), group in _analyses(effects):
-        rows, _ = overall_rows(group, membership, outcome=outcome)
+    membership = _membership(effects, membership, analysis)
+    for (outcome, comparison, measure, design), rows, _ in _stratified(effects, membership):
         if rows.empty:
             continue
         keys = dict(outcome=outcome, comparison=comparison, measure=measure)
         for method in methods:
             tests, filled = bias.bias_tables(rows, **keys, tau2_method=method,
                                              test=analysis.test, level=level)
-            frames["bias"].append(tests)
-            frames["bias_filled"].append(filled)
+            frames["bias"].append(tests.assign(design=design))
+            frames["bias_filled"].append(filled.assign(design=design))
             if len(rows) >= bias.MIN_K:
                 # the deleted fits, once: leave-one-out and influence both read them
                 deleted, _ = attempt(bias.leave1out, rows["yi"].to_numpy(float),
                                      rows["vi"].to_numpy(float), tau2_method=method,
                                      ci_method=ci, level=level)
-                isolated("leave1out", bias.leave1out_table, rows, **keys, tau2_method=method,
-                         ci_method=ci, level=level, result=deleted)
-                isolated("influence", bias.influence_table, rows, **keys, tau2_method=method,
-                         deleted=deleted)
+                isolated("leave1out", bias.leave1out_table, rows, design, **keys,
+                         tau2_method=method, ci_method=ci, level=level, result=deleted)
+                isolated("influence", bias.influence_table, rows, design, **keys,
+                         tau2_method=method, deleted=deleted)
     out = {}
     for name, parts in frames.items():
         parts = [p for p in parts if len(p)]

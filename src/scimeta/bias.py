@@ -1217,7 +1217,7 @@ def leave1out_table(
         "ci_low": r.ci_low, "ci_high": r.ci_high, "tau2": r.tau2, "I2": r.I2, "Q": r.Q,
         "note": list(r.note),
     })
-    return frame[list(LEAVE1OUT_COLUMNS)]
+    return frame.reindex(columns=list(LEAVE1OUT_COLUMNS))  # design: the caller's
 
 
 def influence_table(
@@ -1247,4 +1247,4 @@ def influence_table(
         "Q_del": r.Q_del, "hat": r.hat, "weight": r.weight, "influential": r.influential,
         "dfbetas": r.dfbetas, "note": r.note,
     })
-    return frame[list(INFLUENCE_COLUMNS)]
+    return frame.reindex(columns=list(INFLUENCE_COLUMNS))  # design: the caller's

@@ -12,13 +12,11 @@ sees whether the possible double counting matters.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
 from scimeta.grade import pool_effects, pool_studies
-from scimeta.pool import pool
+from scimeta.pool import SINGLE_STUDY_LABEL, pool
 from scimeta.review import Problem
 from scimeta.settings import analysis_settings
 
@@ -27,7 +25,7 @@ __all__ = ["CAVEAT_COLUMNS", "validate_caveats", "caveat_table"]
 #: Columns of ``results/tables/caveats.csv``.
 CAVEAT_COLUMNS = ["caveat", "kind", "text", "studies", "outcome", "comparison", "measure",
                   "left_out", "k", "estimate", "ci_low", "ci_high", "tau2", "I2",
-                  "tau2_method", "ci_method", "note"]
+                  "tau2_method", "ci_method", "note", "design"]
 
 
 def validate_caveats(config: dict, studies: pd.DataFrame, *, lines: dict | None = None,
@@ -91,7 +89,8 @@ def caveat_table(config: dict, *, pooled: pd.DataFrame, effects: pd.DataFrame) -
             continue
         for row in pools:
             where = {**base, "outcome": row["outcome"], "comparison": row["comparison"],
-                     "measure": row["measure"], "tau2_method": row["tau2_method"]}
+                     "measure": row["measure"], "tau2_method": row["tau2_method"],
+                     "design": row.get("design", "")}
             records.append({**where, "left_out": "", "k": int(row["k"]),
                             "estimate": row["estimate"], "ci_low": row["ci_low"],
                             "ci_high": row["ci_high"], "tau2": row["tau2"], "I2": row["I2"],
@@ -107,18 +106,14 @@ def caveat_table(config: dict, *, pooled: pd.DataFrame, effects: pd.DataFrame) -
 
 
 def _leave_out(rest: pd.DataFrame, row, settings) -> dict:
-    """The pool of ``rest`` with the model of ``row`` (one study: its own Wald CI)."""
+    """The pool of ``rest`` with the model of ``row`` (one study left: its own Wald-type CI,
+    the one rule of :data:`scimeta.pool.SINGLE_STUDY_NOTE`)."""
     yi = rest["yi"].to_numpy(dtype=float)
     vi = rest["vi"].to_numpy(dtype=float)
-    ci_method = row["ci_method"]
-    fit = pool(yi, vi, model=row["model"], tau2_method=row["tau2_method"], ci_method=ci_method,
-               level=settings.level, pi_min_k=settings.pi_min_k)
-    note = ""
-    if len(yi) == 1 and not math.isfinite(fit.ci_low):
-        ci_method = "wald"
-        fit = pool(yi, vi, model=row["model"], tau2_method=row["tau2_method"],
-                   ci_method=ci_method, level=settings.level, pi_min_k=settings.pi_min_k)
-        note = "one study left: its own Wald CI (the primary interval needs two studies)"
+    fit = pool(yi, vi, model=row["model"], tau2_method=row["tau2_method"],
+               ci_method=row["ci_method"], level=settings.level, pi_min_k=settings.pi_min_k)
+    note = f"one study left: {SINGLE_STUDY_LABEL}" if len(yi) == 1 else ""
     return {"k": int(fit.k), "estimate": fit.estimate, "ci_low": fit.ci_low,
             "ci_high": fit.ci_high, "tau2": fit.tau2 if len(yi) > 1 else np.nan,
-            "I2": fit.I2 if len(yi) > 1 else np.nan, "ci_method": ci_method, "note": note}
+            "I2": fit.I2 if len(yi) > 1 else np.nan, "ci_method": row["ci_method"],
+            "note": note}

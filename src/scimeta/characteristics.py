@@ -13,16 +13,11 @@ import math
 
 import pandas as pd
 
-from scimeta.membership import effect_patients
+from scimeta.membership import DESIGN_NAMES, effect_patients
 from scimeta.compare import study_label
 
 __all__ = ["STUDY_COLUMNS", "DESIGN_NAMES", "studies_table"]
 
-DESIGN_NAMES = {
-    "rct": "randomised controlled trial",
-    "controlled": "non-randomised controlled study",
-    "single_arm": "single-arm case series",
-}
 
 STUDY_COLUMNS = [
     "study_id", "study", "design", "n_enrolled", "n_analysed", "population", "level", "phase",

@@ -35,7 +35,17 @@ import pandas as pd
 
 from scimeta.analysis import moderator_values
 from scimeta.faults import attempt
-from scimeta.membership import MIXED, OVERALL, pool_rows
+from scimeta.membership import (
+    ALL_DESIGNS,
+    DESIGN_NAMES,
+    DESIGN_PLURAL,
+    MIXED,
+    OVERALL,
+    ordered_strata,
+    pool_rows,
+    pool_strata,
+    shown_stratum,
+)
 from scimeta.plotting import (
     bubble_plot,
     cumulative_forest_plot,
@@ -45,6 +55,7 @@ from scimeta.plotting import (
     r_sensitivity_plot,
 )
 from scimeta.plotting._common import FigureResult, new_figure
+from scimeta.pool import SINGLE_STUDY_LABEL
 from scimeta.plotting.style import figure_context
 from scimeta.settings import FigureSettings, analysis_settings, comparison_text, variable_label
 
@@ -117,9 +128,10 @@ def _text_filled(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{c: frame[c].astype(object).where(frame[c].notna(), "") for c in text})
 
 
-def _short_title(outcome_config: dict, comparison: str, measure: str) -> str:
+def _short_title(outcome_config: dict, comparison: str, measure: str, extra: str = "") -> str:
     """One short line for the small figures (axis labels and the caption say the rest)."""
-    return f"{outcome_config['label']} ({measure})"
+    text = f"{outcome_config['label']} ({measure})"
+    return f"{text}, {extra}" if extra else text
 
 
 def _ordered_pools(pools: pd.DataFrame, var: str, levels) -> pd.DataFrame:
@@ -143,6 +155,45 @@ def _ordered_pools(pools: pd.DataFrame, var: str, levels) -> pd.DataFrame:
 def _members(effects, membership, comparison, measure, var=OVERALL) -> pd.DataFrame:
     """The effect rows of the pools of ``var``, as the membership table says."""
     return pool_rows(effects, membership, comparison=comparison, measure=measure, var=var)
+
+
+#: The tables a figure reads that hold pools of several design strata (column ``design``).
+_STRATIFIED = ("membership", "pooled", "subgroup_tests", "sensitivity", "metareg", "bias",
+               "gosh", "gosh_influence", "cumulative")
+
+
+def _one_stratum(tables: dict, comparison: str, measure: str, design: str) -> dict:
+    """``tables`` without the rows of ``comparison`` × ``measure`` of other design strata:
+    a figure of one pool draws the pools of one stratum."""
+    out = dict(tables)
+    for name in _STRATIFIED:
+        t = out.get(name)
+        if t is None or len(t) == 0 or "design" not in t:
+            continue
+        other = ((t["comparison"] == comparison) & (t["measure"] == measure)
+                 & (t["design"].astype(str) != design))
+        out[name] = t[~other]
+    return out
+
+
+def design_note(designs: dict, comparison: str, strata: list[str], rows) -> str:
+    """The footer line of a forest plot on how its designs were pooled (``analysis.designs``).
+
+    ``strata``: the design strata of the comparison's pools; ``rows``: the studies drawn
+    (their column ``design``)."""
+    key = f"analysis.designs.{comparison} = {designs[comparison]}"
+    if strata == [ALL_DESIGNS]:
+        present = ordered_strata(rows["design"]) if "design" in rows else []
+        if len(present) < 2:
+            return ""
+        names = " and ".join(DESIGN_PLURAL.get(d, d) for d in present)
+        if comparison == "pre_post":
+            return (f"Before/after changes of {names} pooled together ({key}): each is an "
+                    "uncontrolled change within the treated arm.")
+        return f"Between-arm comparisons of {names} pooled together ({key})."
+    text = (f"Designs pooled separately ({key}): one pool per design, none across designs."
+            if len(strata) > 1 else "")
+    return text
 
 
 def draw_figure(
@@ -206,6 +257,20 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
     kind, comparison, measure, var = item["kind"], item["comparison"], item["measure"], item["var"]
     effects = _text_filled(effects)
     analysis = analysis_settings(analysis)
+    strata = pool_strata(membership, comparison=comparison, measure=measure)
+    stratum_note = ""
+    if kind != "forest" and len(strata) > 1:
+        # a figure of one pool: that of the largest design stratum (the tables hold each)
+        shown = shown_stratum(membership, comparison=comparison, measure=measure)
+        one = _one_stratum(dict(membership=membership, pooled=pooled,
+                                subgroup_tests=subgroup_tests, sensitivity=sensitivity,
+                                metareg=metareg, bias=bias, gosh=gosh,
+                                gosh_influence=gosh_influence, cumulative=cumulative),
+                           comparison, measure, shown)
+        membership, pooled, subgroup_tests = one["membership"], one["pooled"], one["subgroup_tests"]
+        sensitivity, metareg, bias = one["sensitivity"], one["metareg"], one["bias"]
+        gosh, gosh_influence, cumulative = one["gosh"], one["gosh_influence"], one["cumulative"]
+        stratum_note = DESIGN_PLURAL.get(shown, shown) + " only"
     tau2_method, ci_method, level = analysis.tau2_method, analysis.ci_method, analysis.level
     nothing = (
         f"No {measure} effect size could be computed for this comparison; "
@@ -217,16 +282,24 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
             return placeholder(nothing, kind="forest", title=_title(outcome_config, comparison, measure))
         pools = pooled[pooled["subgroup_var"] == "overall"]
         dots, rob_note = _rob_dots(rob, studies, rows)
+        note = design_note(analysis.designs, comparison, strata, rows)
+        if len(strata) > 1:
+            return _design_forest(rows, pools, strata, outcome_config=outcome_config,
+                                  comparison=comparison, measure=measure, outcome=outcome,
+                                  layout=layout, analysis=analysis,
+                                  max_rows=max_forest_rows, dots=dots, rob_note=rob_note,
+                                  note=note)
         return forest_plot(
             rows, pools, outcome_cfg=outcome_config, comparison=comparison, measure=measure,
             outcome=outcome, layout=layout, tau2_method=tau2_method, ci_method=ci_method,
             level=level, pi_min_k=analysis.pi_min_k,
             title=_title(outcome_config, comparison, measure), max_rows=max_forest_rows,
-            rob=dots, rob_note=rob_note,
+            rob=dots, rob_note=rob_note, design_note=note,
         )
     if kind == "subgroup_forest":
         title = _title(outcome_config, comparison, measure,
-                       f"by {variable_label(var, subgroup_labels)}")
+                       f"by {variable_label(var, subgroup_labels)}"
+                       + (f", {stratum_note}" if stratum_note else ""))
         rows = _members(effects, membership, comparison, measure, var).rename(
             columns={"subgroup": var}).reset_index(drop=True)
         if rows.empty:
@@ -253,7 +326,7 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
             rob=dots, rob_note=rob_note, subgroup_labels=subgroup_labels,
         )
     if kind == "funnel":
-        title = _short_title(outcome_config, comparison, measure)
+        title = _short_title(outcome_config, comparison, measure, stratum_note)
         rows = _members(effects, membership, comparison, measure)
         primary = pooled[
             (pooled["subgroup_var"] == OVERALL) & (pooled["comparison"] == comparison)
@@ -276,7 +349,7 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
             warning=warning or None,
         )
     if kind == "sensitivity":
-        title = _short_title(outcome_config, comparison, measure)
+        title = _short_title(outcome_config, comparison, measure, stratum_note)
         sweep = sensitivity[sensitivity["measure"] == measure] if len(sensitivity) else sensitivity
         if sweep.empty:
             return placeholder(nothing, kind="r_sensitivity", title=title)
@@ -297,14 +370,58 @@ def _draw(item, *, outcome, outcome_config, analysis, layout, effects, pooled, s
         return _bubble(effects, membership, metareg, studies, outcome_config, comparison,
                        measure, var, tau2_method, ci_method, level, options,
                        # the column name as written unless the config names it
-                       variable_label(var, subgroup_labels) if var in subgroup_labels else var)
+                       variable_label(var, subgroup_labels) if var in subgroup_labels else var,
+                       stratum_note)
     if kind == "gosh":
-        return _gosh(gosh, gosh_influence, _title(outcome_config, comparison, measure),
+        return _gosh(gosh, gosh_influence, _title(outcome_config, comparison, measure,
+                                                  stratum_note),
                      comparison, measure, _labels(effects), outcome_config.get("unit"))
     if kind == "cumulative":
-        return _cumulative(cumulative, _title(outcome_config, comparison, measure), comparison,
-                           measure, max_forest_rows, _labels(effects), outcome_config.get("unit"))
+        return _cumulative(cumulative, _title(outcome_config, comparison, measure, stratum_note),
+                           comparison, measure, max_forest_rows, _labels(effects),
+                           outcome_config.get("unit"))
     raise ValueError(f"unknown figure kind {kind!r}")
+
+
+def _design_forest(rows, pools, strata, *, outcome_config, comparison, measure, outcome,
+                   layout, analysis, max_rows, dots, rob_note, note) -> FigureResult:
+    """The forest plot of a comparison whose designs are pooled separately: a section per
+    design stratum (randomised first) with its own pool's diamond, and no total.
+
+    A stratum of one study is not pooled: its diamond is the study's own estimate with its
+    Wald-type CI, as ``pooled.csv`` holds it (:data:`scimeta.pool.SINGLE_STUDY_NOTE`), and the
+    footer says so.
+    """
+    ci_method = analysis.ci_method
+    pools = pools[(pools["comparison"] == comparison) & (pools["measure"] == measure)]
+    chosen, single = [], []
+    for design in strata:
+        mine = pools[pools["design"].astype(str) == design]
+        k = int(pd.to_numeric(mine["k"], errors="coerce").max()) if len(mine) else 0
+        if k == 1:
+            single.append(DESIGN_NAMES.get(design, design))
+        pick = mine[(mine["model"] == "random") & (mine["tau2_method"] == analysis.tau2_method)
+                    & (mine["ci_method"] == ci_method)]
+        # each stratum a section of its own: its pool as the section's subtotal
+        chosen.append(pick.assign(subgroup_var="design_stratum",
+                                  subgroup=DESIGN_NAMES.get(design, design)))
+    pools = pd.concat(chosen, ignore_index=True) if chosen else pools.iloc[0:0]
+    rows = rows.assign(design_stratum=[DESIGN_NAMES.get(str(d), str(d))
+                                       for d in rows["stratum"]])
+    if single:
+        who = ("Each design is one study" if len(single) == len(strata) else
+               " and ".join(single).capitalize() + (" is" if len(single) == 1 else " are")
+               + " one study")
+        note += (f" {who} ({SINGLE_STUDY_LABEL}): its subtotal is the study's own estimate "
+                 f"with its {analysis.level:.0%} Wald-type CI.")
+    return forest_plot(
+        rows, pools, outcome_cfg=outcome_config, comparison=comparison, measure=measure,
+        outcome=outcome, subgroup_var="design_stratum", layout=layout,
+        tau2_method=analysis.tau2_method, ci_method=ci_method, level=analysis.level,
+        pi_min_k=analysis.pi_min_k, title=_title(outcome_config, comparison, measure),
+        max_rows=max_rows, rob=dots, rob_note=rob_note, design_sections=True,
+        design_note=note.strip(),
+    )
 
 
 def _labels(effects) -> dict:
@@ -408,9 +525,10 @@ def _funnel_overlays(bias, bias_filled, comparison, measure, tau2_method):
 
 
 def _bubble(effects, membership, metareg, studies, outcome_config, comparison, measure,
-            moderator, tau2_method, ci_method, level, options, name=None) -> FigureResult:
+            moderator, tau2_method, ci_method, level, options, name=None,
+            extra="") -> FigureResult:
     """The studies of the overall pool against the moderator, and the line of ``metareg.csv``."""
-    title = _short_title(outcome_config, comparison, measure)
+    title = _short_title(outcome_config, comparison, measure, extra)
     rows = _members(effects, membership, comparison, measure)
     x = moderator_values(rows, studies, moderator) if len(rows) else np.zeros(0)
     have = np.isfinite(x)

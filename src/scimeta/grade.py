@@ -1,6 +1,6 @@
 """Summary of findings with a draft GRADE certainty, computed from the analysis.
 
-One row per outcome × comparison (the future
+One row per outcome × comparison × design stratum (the future
 ``results/tables/summary_of_findings.csv``): the primary pool of the
 comparison's first measure, its studies and participants, the estimate with
 its confidence and prediction intervals in the outcome's unit, and a **draft**
@@ -55,6 +55,7 @@ import pandas as pd
 
 from scimeta._dist import norm_ppf
 from scimeta.pool import SINGLE_STUDY_LABEL
+from scimeta.membership import ordered_strata
 from scimeta.settings import analysis_settings
 
 __all__ = [
@@ -107,7 +108,7 @@ SOF_COLUMNS = [
     "pi_high", "I2", "effect", "start", "start_reason", "risk_of_bias", "risk_of_bias_reason",
     "inconsistency", "inconsistency_reason", "indirectness", "indirectness_reason", "imprecision",
     "imprecision_reason", "publication_bias", "publication_bias_reason", "downgrades",
-    "certainty", "status", "note",
+    "certainty", "status", "note", "design",
 ]
 
 
@@ -415,8 +416,10 @@ def certainty(start: str, downgrades: int) -> str:
     return CERTAINTY[max(0, min(3, score - 1))]
 
 
-def primary_pool(pooled: pd.DataFrame, outcome: str, comparison: str, measure: str):
-    """The pool the summary of findings rates: the primary overall row of ``measure``.
+def primary_pool(pooled: pd.DataFrame, outcome: str, comparison: str, measure: str,
+                 design: str | None = None):
+    """The pool the summary of findings rates: the primary overall row of ``measure`` in the
+    design stratum ``design`` (``pooled.csv`` ``design``; None: the only one there is).
 
     Returns ``(row, note)``; ``(None, "")`` without such a row. A k = 1 row
     already holds the single study's own Wald-type CI (the one rule of
@@ -424,6 +427,11 @@ def primary_pool(pooled: pd.DataFrame, outcome: str, comparison: str, measure: s
     """
     rows = pooled[(pooled["outcome"] == outcome) & (pooled["comparison"] == comparison)
                   & (pooled["measure"] == measure) & (pooled["subgroup_var"] == "overall")]
+    if design is not None:
+        rows = rows[rows["design"].astype(str) == str(design)]
+    elif "design" in rows and rows["design"].nunique() > 1:
+        raise ValueError(f"{outcome} {comparison} {measure}: a pool per design stratum "
+                         f"({', '.join(ordered_strata(rows['design']))}); name the stratum")
     primary = rows[rows["primary"].astype(str).str.lower() == "true"]
     if primary.empty:
         return None, ""
@@ -436,7 +444,8 @@ def primary_pool(pooled: pd.DataFrame, outcome: str, comparison: str, measure: s
 def summary_of_findings(pooled: pd.DataFrame, effects: pd.DataFrame, studies: pd.DataFrame,
                         config: dict, *, bias: pd.DataFrame | None = None,
                         rob_overall: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per outcome × comparison with the draft GRADE certainty.
+    """One row per outcome × comparison × design stratum with the draft GRADE certainty
+    (designs pooled separately are rated separately: ``design``, as in ``pooled.csv``).
 
     Parameters
     ----------
@@ -480,13 +489,21 @@ def summary_of_findings(pooled: pd.DataFrame, effects: pd.DataFrame, studies: pd
             measure = oc[comparison][0]
             base = {"outcome": outcome, "label": oc["label"], "comparison": comparison,
                     "measure": measure, "timepoint": oc["timepoint"], "status": DRAFT_LABEL}
-            row, note = primary_pool(pooled, outcome, comparison, measure)
-            if row is None:
+            overall = pooled[(pooled["outcome"] == outcome)
+                             & (pooled["comparison"] == comparison)
+                             & (pooled["measure"] == measure)
+                             & (pooled["subgroup_var"] == "overall")]
+            # a table of pools without ``design`` (made without strata): one pool each
+            strata = (ordered_strata(overall["design"]) if "design" in overall
+                      else [None]) if len(overall) else []
+            if not strata:
                 records.append({**base, "note": f"no {measure} pool for this comparison "
                                                 "(see pooled.csv and excluded.csv)"})
                 continue
-            records.append(_sof_row(base, row, note, effects, design_of, oc, level, bias,
-                                    rob_overall))
+            for design in strata:  # a row per design stratum: designs are rated apart
+                row, note = primary_pool(pooled, outcome, comparison, measure, design)
+                records.append(_sof_row({**base, "design": design}, row, note, effects,
+                                        design_of, oc, level, bias, rob_overall))
     table = pd.DataFrame(records)
     for col in SOF_COLUMNS:
         if col not in table:
@@ -535,6 +552,8 @@ def _sof_row(base, row, note, effects, design_of, oc, level, bias, rob_overall) 
         primary_bias = bias[(bias["outcome"] == base["outcome"])
                             & (bias["comparison"] == comparison) & (bias["measure"] == measure)
                             & (bias["tau2_method"] == row["tau2_method"])]
+        if base.get("design") is not None and "design" in primary_bias:
+            primary_bias = primary_bias[primary_bias["design"].astype(str) == base["design"]]
     pub_level, pub_reason = publication_bias_rule(k, primary_bias)
     downgrades = rob_level + inc_level + (ind_level or 0) + imp_level + pub_level
     effect = f"{measure} {format_number(tr(est))}" + ("" if ratio else f" {unit}")

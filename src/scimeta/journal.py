@@ -15,6 +15,7 @@ import pandas as pd
 from scimeta import grade, rob
 from scimeta.characteristics import studies_table
 from scimeta.compare import study_labels
+from scimeta.membership import DESIGN_PLURAL, ordered_strata
 from scimeta.prisma import prisma_given
 
 __all__ = [
@@ -94,7 +95,9 @@ def pool_for_rob(review, outcome: str, comparison: str, *, pooled: pd.DataFrame,
 
     The pool is the one the summary of findings rates (the primary model of
     the comparison's first measure, :func:`scimeta.grade.primary_pool`), so
-    the figure shows the shares the GRADE risk-of-bias rule counts.
+    the figure shows the shares the GRADE risk-of-bias rule counts; where designs
+    are pooled separately, that of the first design stratum (randomised first),
+    as the description says.
 
     Returns
     -------
@@ -104,13 +107,20 @@ def pool_for_rob(review, outcome: str, comparison: str, *, pooled: pd.DataFrame,
     """
     oc = review.config["outcomes"][outcome]
     measure = list(oc.get(comparison) or [""])[0]
-    row, _ = grade.primary_pool(pooled, outcome, comparison, measure)
+    overall = pooled[(pooled["outcome"] == outcome) & (pooled["comparison"] == comparison)
+                     & (pooled["measure"] == measure) & (pooled["subgroup_var"] == "overall")]
+    strata = ordered_strata(overall["design"]) if len(overall) else []
+    # designs pooled separately: the first stratum's pool (randomised first), named
+    row, _ = grade.primary_pool(pooled, outcome, comparison, measure,
+                                strata[0] if strata else None)
     if row is None:
         return None, f"no {measure} pool of {oc['label']} ({comparison})"
     k = int(row["k"])
     what = (f"{measure}, {row['model']} effects"
             + (f" ({row['tau2_method']})" if row["model"] == "random" else "")
-            + f", k = {k}")
+            + f", k = {k}"
+            + (f", {DESIGN_PLURAL.get(strata[0], strata[0])} only (each design is pooled "
+               "on its own)" if len(strata) > 1 else ""))
     return grade.pool_weights(effects, row), what
 
 

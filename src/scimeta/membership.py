@@ -3,8 +3,9 @@
 :func:`membership_table` decides, for every analysis (outcome x comparison x
 measure), which effect sizes enter the overall pool (``subgroup_var =
 "overall"``) and each subgroup pool of each subgroup variable, and why, and
-how many patients each brings (:func:`effect_patients`). Every consumer
-reads that table: the overall and subgroup pools, the tests for subgroup
+how many patients each brings (:func:`effect_patients`), and in which design
+stratum (:func:`design_stratum`: studies of different designs are pooled
+together only where the config says so). Every consumer reads that table: the overall and subgroup pools, the tests for subgroup
 differences, meta-regression, the bias and influence diagnostics, the r
 sweep and the figures (:func:`pool_rows` turns it back into effect rows).
 It is written as ``subgroup_membership.csv``.
@@ -23,17 +24,27 @@ from scimeta.pool import check_yi_vi
 from scimeta.tables import columns
 
 __all__ = [
+    "ALL_DESIGNS",
+    "DESIGN_NAMES",
+    "DESIGN_ORDER",
+    "DESIGN_PLURAL",
+    "DESIGN_SHORT",
     "MIXED",
     "ANALYSIS_KEYS",
     "ASSIGNMENT_COLUMNS",
     "OVERALL",
     "assign_subgroups",
     "combine_rows",
+    "design_stratum",
     "effect_patients",
+    "largest_stratum",
+    "ordered_strata",
     "membership_table",
     "pool_notes",
     "pool_patients",
     "pool_rows",
+    "pool_strata",
+    "shown_stratum",
 ]
 
 #: ``subgroup_var`` of the overall pool's membership rows (subgroup ``all``).
@@ -41,7 +52,31 @@ OVERALL = "overall"
 
 #: Label of the group of studies that are mixed for a variable and report no split.
 MIXED = "mixed / not reported"
-ANALYSIS_KEYS = ["outcome", "comparison", "measure"]
+#: What one analysis is: every pool, test and diagnostic is made within one of these, the
+#: design stratum (``design``, :func:`design_stratum`) included.
+ANALYSIS_KEYS = ["outcome", "comparison", "measure", "design"]
+
+#: ``design`` of a pool across designs (``analysis.designs.<comparison>: pooled``).
+ALL_DESIGNS = "all"
+#: The order design strata are listed and drawn in: randomised evidence first.
+DESIGN_ORDER = ("rct", "controlled", "single_arm", ALL_DESIGNS)
+#: A design (studies.csv ``design``) or stratum in words, in tables and text.
+DESIGN_NAMES = {
+    "rct": "randomised controlled trial",
+    "controlled": "non-randomised controlled study",
+    "single_arm": "single-arm case series",
+    ALL_DESIGNS: "all designs",
+}
+#: The same in the plural: what a pool of one design stratum pools.
+DESIGN_PLURAL = {
+    "rct": "randomised controlled trials",
+    "controlled": "non-randomised controlled studies",
+    "single_arm": "single-arm case series",
+    ALL_DESIGNS: "all designs",
+}
+#: The same, short: the design column and sections of forest plots.
+DESIGN_SHORT = {"rct": "RCT", "controlled": "Non-randomised", "single_arm": "Single-arm",
+                ALL_DESIGNS: "All designs"}
 
 ASSIGNMENT_COLUMNS = columns("subgroup_membership")
 
@@ -72,6 +107,46 @@ def effect_patients(row) -> float:
     if row.get("comparison", "") == "pre_post":
         return n1
     return n1 + n2
+
+
+def design_stratum(design, comparison: str, designs: Mapping[str, str] | None) -> str:
+    """The design stratum an effect size pools in: the one rule of which designs pool together.
+
+    ``designs`` is the config's ``analysis.designs`` (comparison -> ``separate`` or
+    ``pooled``): ``separate`` gives the study's own ``design`` (``rct``,
+    ``controlled``, ``single_arm``), so that a randomised comparison is never pooled
+    with a non-randomised one (Cochrane Handbook v6, ch. 24.6, v5.1, 13.2.1.1: results
+    of randomised trials and of non-randomised studies are presented separately, not
+    combined); ``pooled`` gives
+    :data:`ALL_DESIGNS`. ``designs = None`` (a library call without a config) pools
+    across designs.
+
+    Raises
+    ------
+    ValueError
+        ``separate`` with no design for the study, or a choice that is neither.
+    """
+    choice = "pooled" if designs is None else designs[comparison]
+    if choice == "pooled":
+        return ALL_DESIGNS
+    if choice != "separate":
+        raise ValueError(f"analysis.designs.{comparison}: expected 'separate' or 'pooled', "
+                         f"got {choice!r}")
+    if _is_blank(design):
+        raise ValueError(f"analysis.designs.{comparison} = separate needs each study's design "
+                         "(studies.csv column design)")
+    return str(design).strip()
+
+
+def _design_rank(stratum) -> tuple:
+    stratum = str(stratum)
+    return (DESIGN_ORDER.index(stratum) if stratum in DESIGN_ORDER else len(DESIGN_ORDER),
+            stratum)
+
+
+def ordered_strata(values) -> list[str]:
+    """The distinct design strata among ``values``, randomised first (:data:`DESIGN_ORDER`)."""
+    return sorted({str(v) for v in values}, key=_design_rank)
 
 
 def _check_effects(effects: pd.DataFrame) -> None:
@@ -106,6 +181,8 @@ def assign_subgroups(
     studies: pd.DataFrame,
     var: str,
     populations_map: Mapping[str, Sequence[str]] | None = None,
+    *,
+    designs: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Which effect rows enter which subgroup pool of ``var``, and why.
 
@@ -124,6 +201,11 @@ def assign_subgroups(
     populations_map : mapping
         The config's ``populations:`` (variable -> the ``population`` values
         that are its levels).
+    designs : mapping, optional
+        The config's ``analysis.designs``: each row's design stratum is
+        :func:`design_stratum` of its ``design`` (column ``design`` of the
+        table); every rule below applies within one stratum. None: one
+        stratum, :data:`ALL_DESIGNS`.
 
     Returns
     -------
@@ -180,6 +262,11 @@ def assign_subgroups(
     records: list[dict] = []
     eff = effects.copy()
     eff["_row"] = effects.index
+    if designs is not None and "design" not in eff:
+        raise ValueError("effects: missing column design (analysis.designs needs it)")
+    study_design = eff["design"] if "design" in eff else pd.Series("", index=eff.index)
+    eff["design"] = [design_stratum(d, c, designs)
+                     for d, c in zip(study_design, eff["comparison"])]
     # as groupby(ANALYSIS_KEYS) then groupby("study_id"), both sorted, rows in table order;
     # plain dicts, since the groups hold a handful of rows
     grouped: dict = {}
@@ -365,17 +452,22 @@ def membership_table(
     studies: pd.DataFrame | None,
     subgroups: Sequence[str] = (),
     populations_map: Mapping[str, Sequence[str]] | None = None,
+    *,
+    designs: Mapping[str, str] | None,
 ) -> pd.DataFrame:
     """Who enters each pool: the overall pool and every subgroup pool of ``subgroups``.
 
     :data:`ASSIGNMENT_COLUMNS`, the rows of :func:`assign_subgroups` for
     :data:`OVERALL` first, then for each variable in the config's order.
     ``n`` is :func:`effect_patients` of the row (the sum over the parts for
-    a study whose subgroup rows were combined).
+    a study whose subgroup rows were combined); ``design`` the design stratum
+    of the pools it enters (:func:`design_stratum` with ``designs``, the
+    config's ``analysis.designs``: required, so that no caller forgets the
+    decision; ``None`` pools across designs).
     """
     if effects.empty:
         return pd.DataFrame(columns=ASSIGNMENT_COLUMNS)
-    frames = [assign_subgroups(effects, studies, var, populations_map)
+    frames = [assign_subgroups(effects, studies, var, populations_map, designs=designs)
               for var in [OVERALL, *[v for v in subgroups if v != OVERALL]]]
     return pd.concat(frames, ignore_index=True)[ASSIGNMENT_COLUMNS]
 
@@ -388,12 +480,42 @@ def _truthy(values: pd.Series) -> pd.Series:
 
 
 def _members(membership: pd.DataFrame, comparison: str, measure: str, var: str,
-             outcome: str | None = None) -> pd.DataFrame:
+             outcome: str | None = None, design: str | None = None) -> pd.DataFrame:
     m = membership
     chosen = (m["comparison"] == comparison) & (m["measure"] == measure) & (m["subgroup_var"] == var)
     if outcome is not None:
         chosen &= m["outcome"] == outcome
+    if design is not None:
+        chosen &= m["design"].astype(str) == str(design)
     return m[chosen]
+
+
+def pool_strata(membership: pd.DataFrame, *, comparison: str, measure: str,
+                var: str = OVERALL, outcome: str | None = None) -> list[str]:
+    """The design strata of one analysis's pools (:func:`design_stratum`), randomised first
+    (:data:`DESIGN_ORDER`): one pool of ``var`` per stratum, none across strata."""
+    members = _members(membership, comparison, measure, var, outcome)
+    members = members[_truthy(members["included"])]
+    return ordered_strata(members["design"])
+
+
+def shown_stratum(membership: pd.DataFrame, *, comparison: str, measure: str,
+                  outcome: str | None = None) -> str | None:
+    """The design stratum a figure of one pool (funnel, GOSH, cumulative, bubble, r sweep,
+    subgroup forest) shows when the analysis has several: the one with the most studies,
+    randomised first on a tie (:data:`DESIGN_ORDER`). None without a pool."""
+    members = _members(membership, comparison, measure, OVERALL, outcome)
+    members = members[_truthy(members["included"])]
+    if members.empty:
+        return None
+    counts = members.groupby(members["design"].astype(str))["study_id"].nunique()
+    return largest_stratum(dict(counts))
+
+
+def largest_stratum(k_of: Mapping[str, int]) -> str:
+    """Of design strata with ``k_of[stratum]`` studies each, the one a figure of one pool
+    shows (:func:`shown_stratum`): the most studies, randomised first on a tie."""
+    return min(k_of, key=lambda d: (-int(k_of[d]), _design_rank(d)))
 
 
 def pool_rows(
@@ -404,20 +526,23 @@ def pool_rows(
     measure: str,
     var: str = OVERALL,
     outcome: str | None = None,
+    design: str | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """The effect rows of the pools of one analysis, as the membership table decides.
 
     Rows of ``effects`` (the same row order and index as the table's
-    ``effect_row`` refers to) for the included members of ``var``'s pools,
-    with a column ``subgroup`` (``all`` for the overall pool) and ``n``
-    (:func:`effect_patients`). A study whose subgroup rows were combined
+    ``effect_row`` refers to) for the included members of ``var``'s pools
+    (of the design stratum ``design``; None: of every stratum), with a column
+    ``subgroup`` (``all`` for the overall pool), ``stratum`` (the pool's
+    design stratum, the table's ``design``; ``design`` stays the study's own)
+    and ``n`` (:func:`effect_patients`). A study whose subgroup rows were combined
     for the overall pool appears as one row: ``yi``/``vi`` of the
     combination, ``sei`` and a normal ``level`` CI from them,
     ``population = combined:<levels>``, ``n1``/``n2`` summed over the
     parts, no means or SDs. Sorted by subgroup, label and study.
     """
-    members = _members(membership, comparison, measure, var, outcome)
+    members = _members(membership, comparison, measure, var, outcome, design)
     members = members[_truthy(members["included"])]
     rows_at = pd.to_numeric(members["effect_row"]).astype(int)
     frames = []
@@ -425,6 +550,7 @@ def pool_rows(
     if len(direct):
         picked = effects.loc[rows_at[rows_at >= 0].to_numpy()].copy()
         picked["subgroup"] = direct["subgroup"].to_numpy()
+        picked["stratum"] = direct["design"].astype(str).to_numpy()
         picked["n"] = pd.to_numeric(direct["n"]).to_numpy(float)
         frames.append(picked)
     z = norm_isf((1.0 - level) / 2.0)
@@ -439,7 +565,8 @@ def pool_rows(
         numbers = {c: math.nan for c in ("mean1", "sd1", "mean2", "sd2", "r") if c in row}
         row = row.assign(
             population=str(m["population"]), yi=y, vi=v, sei=se, ci_low=y - z * se,
-            ci_high=y + z * se, subgroup=m["subgroup"], n=float(m["n"]),
+            ci_high=y + z * se, subgroup=m["subgroup"], stratum=str(m["design"]),
+            n=float(m["n"]),
             **{c: source[c].sum(min_count=len(source)) for c in ("n1", "n2") if c in source},
             **numbers,
         )
@@ -448,10 +575,12 @@ def pool_rows(
         frames.append(row)
     if not frames:
         out = effects.iloc[0:0].copy()
-        return out.assign(subgroup=pd.Series(dtype=object), n=pd.Series(dtype=float))
+        return out.assign(subgroup=pd.Series(dtype=object), stratum=pd.Series(dtype=object),
+                          n=pd.Series(dtype=float))
     out = pd.concat(frames)
-    order = [c for c in ("subgroup", "label", "study_id", "population") if c in out]
-    return out.sort_values(order, kind="mergesort")
+    out["_rank"] = [_design_rank(d) for d in out["stratum"]]
+    order = [c for c in ("_rank", "subgroup", "label", "study_id", "population") if c in out]
+    return out.sort_values(order, kind="mergesort").drop(columns="_rank")
 
 
 def pool_patients(rows: pd.DataFrame) -> tuple[float, list[str]]:
@@ -462,9 +591,10 @@ def pool_patients(rows: pd.DataFrame) -> tuple[float, list[str]]:
 
 
 def pool_notes(membership: pd.DataFrame, *, comparison: str, measure: str, var: str = OVERALL,
-               subgroup: str | None = None, outcome: str | None = None) -> list[str]:
+               subgroup: str | None = None, outcome: str | None = None,
+               design: str | None = None) -> list[str]:
     """What a pool's ``note`` says about its members: combined studies, cohorts left out."""
-    members = _members(membership, comparison, measure, var, outcome)
+    members = _members(membership, comparison, measure, var, outcome, design)
     if subgroup is not None:
         members = members[members["subgroup"].astype(str) == str(subgroup)]
     notes = []

@@ -19,6 +19,7 @@ import re
 import pandas as pd
 
 from scimeta.grade import format_number as _f
+from scimeta.membership import ALL_DESIGNS, DESIGN_PLURAL
 from scimeta.pool import ADHOC_FLOOR_TEXT, SINGLE_STUDY_LABEL, adhoc_floored
 from scimeta.safe import html_escape
 from scimeta.settings import Settings, comparison_text
@@ -233,7 +234,7 @@ def methods_text(config: dict, *, arms: pd.DataFrame, effects: pd.DataFrame,
              f"{analysis.pi_min_k} studies are pooled (with the standard error and quantile of "
              "the primary interval, as metafor's predict). Heterogeneity is "
              "described by Cochran's Q, I², H² and τ² with its Q-profile confidence interval.")
-    out += [text, ""]
+    out += [text, "", designs_text(analysis.designs), ""]
     out += _cohort_text(config, caveats) + [""]
 
     out += ["## Data conversions", ""]
@@ -309,13 +310,15 @@ def _prepost_text(config, effects, sensitivity) -> str:
         values = ", ".join(f"{g:g}" for g in grid)
         text += f" Every before/after pool was recomputed at r = {values} (sensitivity_r.csv)"
         spans = []
-        for (o, m), g in sorted(sensitivity.groupby(["outcome", "measure"])):
+        keys = ["outcome", "measure"] + (["design"] if "design" in sensitivity else [])
+        for key, g in sorted(sensitivity.groupby(keys)):
+            o, m = key[0], key[1]
             oc = config["outcomes"][o]
             if m != oc["pre_post"][0]:
                 continue
             label = oc["label"]
             lo, hi = g["estimate"].min(), g["estimate"].max()
-            spans.append(f"{md_escape(label)} ({m}) {_f(lo)} to {_f(hi)}")
+            spans.append(f"{md_escape(label)} ({m}{_stratum(g.iloc[0])}) {_f(lo)} to {_f(hi)}")
         if spans:
             text += "; the primary estimates ranged over: " + "; ".join(spans)
         text += "."
@@ -494,6 +497,34 @@ def _rob_text(overall) -> list[str]:
     return lines
 
 
+def designs_text(designs) -> str:
+    """What the methods say about pooling studies of different designs (``analysis.designs``)."""
+    if designs["between_arms"] == "separate":
+        text = ("Between-arm comparisons were pooled separately by study design (randomised "
+                "controlled trials, non-randomised controlled studies), never across designs, "
+                "as the Cochrane Handbook (chapter 24) advises")
+    else:
+        text = ("Between-arm comparisons of randomised and non-randomised studies were pooled "
+                "together (configuration choice `analysis.designs.between_arms: pooled`)")
+    if designs["pre_post"] == "pooled":
+        text += ("; before/after changes were pooled across designs, each being an "
+                 "uncontrolled change within the treated arm whatever the design of its study.")
+    else:
+        text += "; before/after changes were pooled separately by the design of their study."
+    if "separate" in (designs["between_arms"], designs["pre_post"]):
+        text += (" Subgroup analyses, meta-regression, small-study tests and sensitivity "
+                 "analyses were made within each design stratum.")
+    return text
+
+
+def _stratum(r) -> str:
+    """`` (<design>s)`` for a pool of one design stratum, "" for a pool across designs."""
+    design = str(r.get("design", ALL_DESIGNS))
+    if design in ("", "nan", ALL_DESIGNS):
+        return ""
+    return f", {DESIGN_PLURAL.get(design, design)}"
+
+
 def _results_text(config, pooled, sof, level) -> list[str]:
     lines = []
     if sof is not None:
@@ -503,7 +534,7 @@ def _results_text(config, pooled, sof, level) -> list[str]:
                 continue
             n = _num(r["n"])
             who = f"{int(r['k'])} {'study' if int(r['k']) == 1 else 'studies'}" + (
-                f", {n:.0f} participants" if math.isfinite(n) else "")
+                f", {n:.0f} participants" if math.isfinite(n) else "") + _stratum(r)
             i2 = f"; I² = {_f(r['I2'], 0)}%" if math.isfinite(_num(r["I2"])) else ""
             arms = config["outcomes"][r["outcome"]]["arms"]
             lines.append(f"- {md_escape(r['label'])}, "
@@ -517,11 +548,9 @@ def _results_text(config, pooled, sof, level) -> list[str]:
             m = (oc[comparison] or [None])[0]
             rows = primary[(primary["outcome"] == key) & (primary["comparison"] == comparison)
                            & (primary["measure"] == m)]
-            if rows.empty:
-                continue
-            r = rows.iloc[0]
-            lines.append(f"- {md_escape(oc['label'])}, "
-                         f"{md_escape(comparison_text(comparison, oc['arms']))} ({m}, "
-                         f"k = {int(r['k'])}): {_f(r['estimate'])} ({level:.0%} CI "
-                         f"{_f(r['ci_low'])} to {_f(r['ci_high'])})")
+            for _, r in rows.iterrows():  # one primary pool per design stratum
+                lines.append(f"- {md_escape(oc['label'])}, "
+                             f"{md_escape(comparison_text(comparison, oc['arms']))} ({m}, "
+                             f"k = {int(r['k'])}{_stratum(r)}): {_f(r['estimate'])} "
+                             f"({level:.0%} CI {_f(r['ci_low'])} to {_f(r['ci_high'])})")
     return lines or ["No pooled result."]

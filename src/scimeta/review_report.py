@@ -27,6 +27,7 @@ import re
 import pandas as pd
 
 from scimeta.grade import UNCONTROLLED, format_number
+from scimeta.membership import DESIGN_NAMES, DESIGN_PLURAL, largest_stratum
 from scimeta.pool import SINGLE_STUDY_LABEL
 from scimeta.safe import html_escape as esc
 from scimeta.safe import markdown_html
@@ -105,6 +106,13 @@ def _cell(value, digits: int = 2) -> tuple[str, bool]:
             return esc(f"{v:.2e}".replace("-", "\u2212")), True
         return esc(format_number(v, digits)), True
     return esc(value), False
+
+
+def _design_text(frame: pd.DataFrame) -> list[str]:
+    """Each row's design stratum (``design``) in words: a design, or "all designs"."""
+    if "design" not in frame:
+        return [""] * len(frame)
+    return [DESIGN_PLURAL.get(str(d), "") if isinstance(d, str) else "" for d in frame["design"]]
 
 
 def html_table(frame: pd.DataFrame, columns: dict, *, digits: int = 2,
@@ -383,18 +391,25 @@ def _pool_words(row) -> str:
 
 def figure_caption(item: dict, label: str, primary, *, arms: dict, level: float,
                    min_k_small_study: int, pi_min_k: int, prepost_r=None,
-                   subgroup_labels: dict | None = None) -> str:
+                   subgroup_labels: dict | None = None,
+                   strata: pd.DataFrame | None = None) -> str:
     """The HTML caption of one analysis figure: what it shows, of which pool, with its warnings.
 
     ``item``: one entry of the figure plan (``kind, comparison, measure, var``);
     ``primary``: the pool's primary row of pooled.csv (or None); ``arms``: the outcome's
     arm names (config ``outcomes.<key>.arms``); ``subgroup_labels``: the config's display
-    names of subgroup variables and moderators.
+    names of subgroup variables and moderators; ``strata``: where the comparison's designs
+    are pooled separately, the primary row of each design stratum (a forest plot shows
+    them all, any other figure the pool of ``primary``).
     """
     kind, measure = item["kind"], item["measure"]
     comparison, var = item.get("comparison", ""), item.get("var", "")
-    k = int(_num(primary["k"])) if primary is not None else 0
-    n = _num(primary["n"]) if primary is not None else math.nan
+    if strata is not None and kind == "forest":
+        k = int(pd.to_numeric(strata["k"]).sum())
+        n = float(pd.to_numeric(strata["n"]).sum())
+    else:
+        k = int(_num(primary["k"])) if primary is not None else 0
+        n = _num(primary["n"]) if primary is not None else math.nan
     what = {"forest": "Forest plot", "subgroup_forest": "Subgroup forest plot",
             "funnel": "Contour-enhanced funnel plot", "sensitivity": "Sensitivity to the "
             "assumed pre–post correlation r", "bubble": "Meta-regression (bubble plot)",
@@ -403,6 +418,13 @@ def figure_caption(item: dict, label: str, primary, *, arms: dict, level: float,
     parts = [f"<b>{what}</b> of <b>{esc(label)}</b>, {esc(comparison_text(comparison, arms))}"
              f": {esc(MEASURE_NAMES.get(measure, measure))} ({esc(measure)}); k = {k}"
              + (f", {n:.0f} participants" if math.isfinite(n) and n > 0 else "") + "."]
+    if strata is not None:
+        pools = ", ".join(f"{DESIGN_PLURAL.get(str(d), str(d))} (k = {int(_num(kk))})"
+                          for d, kk in zip(strata["design"], strata["k"]))
+        parts.append(f"Designs are pooled separately: {esc(pools)}; no pool across designs."
+                     + ("" if kind == "forest" else
+                        f" This figure shows the {esc(DESIGN_NAMES.get(str(primary['design']), ''))}"
+                        " pool (the most studies); the tables hold every stratum."))
     if kind == "subgroup_forest":
         parts.append(f"Studies grouped by {esc(variable_label(var, subgroup_labels))} "
                      f"(<code>{esc(var)}</code>), one subtotal per subgroup and "
@@ -560,7 +582,7 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
                "below the table, and is to be confirmed.</p>")
     cells, notes = grade_footnotes(sof)
     rows, classes = [], []
-    for (_, r), c in zip(sof.iterrows(), cells):
+    for (_, r), c, designs in zip(sof.iterrows(), cells, _design_text(sof)):
         o, comp = r["outcome"], r.get("comparison")
         comp_text = (comparison_text(comp, outcomes[o]["arms"])
                      if isinstance(comp, str) and o in outcomes else "")
@@ -573,11 +595,11 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
             effect += f'<br><span class="uncontrolled">{esc(UNCONTROLLED)}</span>'
             note = note.removeprefix(UNCONTROLLED).lstrip("; ")
         effect += _footnote(notes, note)
-        rows.append([esc(r["label"]), esc(comp_text), esc(who), effect]
+        rows.append([esc(r["label"]), esc(comp_text), esc(designs), esc(who), effect]
                     + [c[d] for d, _ in GRADE_DOMAINS] + [esc(_text(r.get("certainty")))])
-        classes.append(["", "", "", "effect"] + [""] * len(GRADE_DOMAINS)
+        classes.append(["", "", "", "", "effect"] + [""] * len(GRADE_DOMAINS)
                        + [_certainty_class(r.get("certainty"))])
-    out.append(_raw_table(["Outcome", "Comparison", "Studies (participants)",
+    out.append(_raw_table(["Outcome", "Comparison", "Designs pooled", "Studies (participants)",
                            "Effect (primary pool)"] + [h for _, h in GRADE_DOMAINS]
                           + ["Certainty (draft)"], rows, classes=classes,
                           table_class="sof"))
@@ -658,35 +680,41 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
             out.append(f'<p class="muted">{esc(_pool_words(prim.iloc[0]) if len(prim) else "")}'
                        + ("; ROM on the log scale" if (prim["measure"] == "ROM").any() else "")
                        + ".</p>")
+            prim["design_text"] = _design_text(prim)
             out.append(html_table(prim, {
-                "comparison_text": "Comparison", "measure": "Measure", "k": "k", "n": "n",
+                "comparison_text": "Comparison", "design_text": "Designs pooled",
+                "measure": "Measure", "k": "k", "n": "n",
                 "effect": "Estimate (CI)", "pi": "Prediction interval", "I2": "I² (%)",
                 "tau2": "τ²", "Q_p": "p (Q)", "note": "Note"}))
             out.append(f"<details><summary>Every model, estimator and CI ({len(mine)} rows)"
                        "</summary>")
             out.append(html_table(mine, {
-                "comparison": "Comparison", "measure": "Measure", "model": "Model",
+                "comparison": "Comparison", "design": "Design", "measure": "Measure",
+                "model": "Model",
                 "tau2_method": "τ²", "ci_method": "CI", "primary": "Primary", "k": "k",
                 "estimate": "Estimate", "ci_low": "CI low", "ci_high": "CI high",
                 "pi_low": "PI low", "pi_high": "PI high", "I2": "I² (%)", "tau2": "τ²"}))
             out.append("</details>")
             for name, title_, cols, keep in (
                     ("subgroup_tests", "Tests for subgroup differences", {
-                        "comparison": "Comparison", "measure": "Measure",
+                        "comparison": "Comparison", "design": "Design", "measure": "Measure",
                         "subgroup_var": "Variable",
                         "method": "Method", "k": "k", "k_groups": "Groups",
                         "Q_between": "Q between", "df": "df", "p": "p",
                         "p_perm": "p (permutation)", "note": "Note"}, "p"),
                     ("bias", "Small-study effects", {
-                        "comparison": "Comparison", "measure": "Measure", "test": "Test", "k": "k",
+                        "comparison": "Comparison", "design": "Design", "measure": "Measure",
+                        "test": "Test", "k": "k",
                         "estimate": "Estimate", "statistic": "Statistic", "p": "p", "k0": "k0",
                         "note": "Note"}, "estimate"),
                     ("sensitivity", "Sensitivity to the pre–post correlation", {
-                        "measure": "Measure", "r_assumed": "r", "k": "k", "estimate": "Estimate",
+                        "measure": "Measure", "design": "Design", "r_assumed": "r", "k": "k",
+                        "estimate": "Estimate",
                         "ci_low": "CI low", "ci_high": "CI high", "I2": "I² (%)", "note": "Note"},
                      "estimate"),
                     ("leave1out", "Leave-one-out", {
-                        "comparison": "Comparison", "measure": "Measure", "study_id": "Left out",
+                        "comparison": "Comparison", "design": "Design", "measure": "Measure",
+                        "study_id": "Left out",
                         "estimate": "Estimate", "ci_low": "CI low", "ci_high": "CI high",
                         "I2": "I² (%)", "note": "Note"}, "estimate")):
                 t = tables.get(name)
@@ -724,12 +752,18 @@ def review_report(*, config: dict, studies: pd.DataFrame, study_table: pd.DataFr
                 prow = mine[(mine["comparison"] == "pre_post")
                             & (mine["measure"] == item["measure"])
                             & (mine["primary"].astype(str).str.lower() == "true")]
+            strata = prow
+            if len(prow) > 1 and item["kind"] != "forest":  # a figure of one stratum's pool
+                shown = largest_stratum(dict(zip(prow["design"].astype(str),
+                                                 prow["k"].astype(int))))
+                prow = prow[prow["design"].astype(str) == shown]
             primary = prow.iloc[0] if len(prow) else None
             out.append(fig(item["svg"], figure_caption(
                 item, label, primary, arms=oc["arms"], level=level,
                 min_k_small_study=figure_settings.min_k_small_study,
                 pi_min_k=analysis.pi_min_k, prepost_r=config["prepost_r"],
-                subgroup_labels=config.get("subgroup_labels")),
+                subgroup_labels=config.get("subgroup_labels"),
+                strata=strata if len(strata) > 1 else None),
                            f"fig-{esc(item['stem'])}"))
         for comparison in ("between_arms", "pre_post"):
             stem = f"rob_summary_{key}_{comparison}"

@@ -27,9 +27,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from scimeta.analysis import overall_rows
+from scimeta.analysis import overall_rows, strata
 from scimeta.cumulative import CUMULATIVE_COLUMNS, cumulative_effects
 from scimeta.faults import attempt, not_computed
+from scimeta.membership import ALL_DESIGNS
 from scimeta.settings import analysis_settings
 from scimeta.gosh import GOSH_COLUMNS, GOSH_INFLUENCE_COLUMNS, gosh, gosh_influence, subset_count
 
@@ -50,17 +51,18 @@ __all__ = [
 #: The keys of a pool in every table of this module.
 POOL_KEYS = ["outcome", "comparison", "measure", "model", "tau2_method"]
 #: ``results/outcomes/<outcome>/gosh.csv``: one row per fitted subset of a pool.
-GOSH_TABLE_COLUMNS = [*POOL_KEYS, "k_pool", "exact", "seed", *GOSH_COLUMNS, "note"]
+GOSH_TABLE_COLUMNS = [*POOL_KEYS, "k_pool", "exact", "seed", *GOSH_COLUMNS, "note", "design"]
 #: ``results/outcomes/<outcome>/gosh_influence.csv``: one row per study of a pool.
-GOSH_INFLUENCE_TABLE_COLUMNS = [*POOL_KEYS, "rank", *GOSH_INFLUENCE_COLUMNS]
+GOSH_INFLUENCE_TABLE_COLUMNS = [*POOL_KEYS, "rank", *GOSH_INFLUENCE_COLUMNS, "design"]
 #: ``results/tables/gosh.csv`` (and ``gosh_summary.csv`` of each outcome): one row per pool.
 GOSH_SUMMARY_COLUMNS = [
     *POOL_KEYS, "k_pool", "n_subsets", "exact", "seed", "n_fitted",
     "estimate_min", "estimate_median", "estimate_max", "I2_min", "I2_median", "I2_max",
-    "top_study", "top_shift", "file", "note",
+    "top_study", "top_shift", "file", "note", "design",
 ]
 #: ``results/tables/cumulative.csv``: one row per step of a pool.
-CUMULATIVE_TABLE_COLUMNS = ["outcome", "comparison", "measure", "order_by", *CUMULATIVE_COLUMNS]
+CUMULATIVE_TABLE_COLUMNS = ["outcome", "comparison", "measure", "order_by", *CUMULATIVE_COLUMNS,
+                            "design"]
 
 
 def _primary_model(analysis) -> tuple[str, str, str]:
@@ -71,13 +73,19 @@ def _primary_model(analysis) -> tuple[str, str, str]:
 
 
 def robustness_pools(effects: pd.DataFrame, membership: pd.DataFrame | None):
-    """(comparison, measure, rows) of every overall pool of the outcome, sorted; ``rows``
-    are the pool's effect sizes in the membership table's order."""
+    """(comparison, measure, design, rows) of every overall pool of the outcome, sorted (one
+    per design stratum, :func:`scimeta.analysis.strata`); ``rows`` are the pool's effect
+    sizes in the membership table's order. Without ``membership``, one pool across designs."""
     if effects.empty:
         return
     for (comparison, measure), group in effects.groupby(["comparison", "measure"], sort=True):
-        rows, _ = overall_rows(group, membership)
-        yield comparison, measure, rows.reset_index(drop=True)
+        if membership is None:
+            rows, _ = overall_rows(group, None)
+            yield comparison, measure, ALL_DESIGNS, rows.reset_index(drop=True)
+            continue
+        for design in strata(group, membership):
+            rows, _ = overall_rows(group, membership, design=design)
+            yield comparison, measure, design, rows.reset_index(drop=True)
 
 
 def gosh_skip_reason(k: int, gosh_config: dict) -> str:
@@ -104,9 +112,11 @@ def gosh_parts(k_max: int, gosh_config: dict) -> int:
     return max(1, math.ceil(cost / (int(gosh_config["part_size"]) * 1000)))
 
 
-def _pool_seed(seed: int, comparison: str, measure: str) -> int:
-    """A seed of its own for each pool, from the review's seed and the pool's keys."""
-    digest = sum((i + 1) * ord(c) for i, c in enumerate(f"{comparison}/{measure}"))
+def _pool_seed(seed: int, comparison: str, measure: str, design: str = ALL_DESIGNS) -> int:
+    """A seed of its own for each pool, from the review's seed and the pool's keys (the
+    design stratum's name only for a stratum of one design)."""
+    key = f"{comparison}/{measure}" + ("" if design == ALL_DESIGNS else f"/{design}")
+    digest = sum((i + 1) * ord(c) for i, c in enumerate(key))
     return int(seed) * 1_000_003 + digest
 
 
@@ -128,7 +138,7 @@ def gosh_part(
         raise ValueError(f"part must be in 0 .. {int(parts) - 1}, got {part!r}")
     model, method, _ = _primary_model(analysis)
     frames = []
-    for comparison, measure, rows in robustness_pools(effects, membership):
+    for comparison, measure, design, rows in robustness_pools(effects, membership):
         k = len(rows)
         if gosh_skip_reason(k, gosh_config):
             continue
@@ -136,7 +146,7 @@ def gosh_part(
         start, stop = n * int(part) // int(parts), n * (int(part) + 1) // int(parts)
         if start >= stop:
             continue
-        pool_seed = _pool_seed(seed, comparison, measure)
+        pool_seed = _pool_seed(seed, comparison, measure, design)
         table, why = attempt(gosh, rows["yi"].to_numpy(float), rows["vi"].to_numpy(float),
                              model=model, tau2_method=method,
                              max_exact_k=int(gosh_config["max_exact_k"]),
@@ -147,7 +157,7 @@ def gosh_part(
         exact = k <= int(gosh_config["max_exact_k"])
         frames.append(table.assign(outcome=outcome, comparison=comparison, measure=measure,
                                    model=model, tau2_method=method, k_pool=k, exact=exact,
-                                   seed=None if exact else pool_seed))
+                                   seed=None if exact else pool_seed, design=design))
     if not frames:
         return pd.DataFrame(columns=GOSH_TABLE_COLUMNS)
     return pd.concat(frames, ignore_index=True).reindex(columns=GOSH_TABLE_COLUMNS)
@@ -177,16 +187,17 @@ def gosh_tables(
     table = (pd.concat(parts, ignore_index=True).reindex(columns=GOSH_TABLE_COLUMNS) if parts
              else pd.DataFrame(columns=GOSH_TABLE_COLUMNS))
     summaries, influences = [], []
-    for comparison, measure, rows in robustness_pools(effects, membership):
+    for comparison, measure, design, rows in robustness_pools(effects, membership):
         k = len(rows)
         keys = dict(outcome=outcome, comparison=comparison, measure=measure, model=model,
-                    tau2_method=method)
+                    tau2_method=method, design=design)
         skip = gosh_skip_reason(k, gosh_config)
         if skip:
             summaries.append({**keys, "k_pool": k, "n_subsets": 0, "n_fitted": 0, "file": "",
                               "note": skip})
             continue
-        sub = table[(table["comparison"] == comparison) & (table["measure"] == measure)]
+        sub = table[(table["comparison"] == comparison) & (table["measure"] == measure)
+                    & (table["design"].astype(str) == design)]
         exact = k <= int(gosh_config["max_exact_k"])
         n = subset_count(k, gosh_config["max_exact_k"], gosh_config["n_subsets"])
         est, i2 = sub["estimate"].to_numpy(float), sub["I2"].to_numpy(float)
@@ -249,7 +260,7 @@ def cumulative_table(
     model, method, ci = _primary_model(analysis)
     settings = analysis_settings(analysis)
     frames = []
-    for comparison, measure, rows in robustness_pools(effects, membership):
+    for comparison, measure, design, rows in robustness_pools(effects, membership):
         if rows.empty:
             continue
         table, why = attempt(cumulative_effects, rows, order_by, studies=studies, model=model,
@@ -258,7 +269,7 @@ def cumulative_table(
         if table is None:
             table = pd.DataFrame({"note": [not_computed(why)]})
         frames.append(table.assign(outcome=outcome, comparison=comparison, measure=measure,
-                                   order_by=order_by, order_value=_whole(table["order_value"])
+                                   design=design, order_by=order_by, order_value=_whole(table["order_value"])
                                    if "order_value" in table else None))
     if not frames:
         return pd.DataFrame(columns=CUMULATIVE_TABLE_COLUMNS)

@@ -27,8 +27,10 @@ ASSUMED_PREFIX = "assumed"
 #: the nearest value that agrees with a reported bound on the paired p.
 SWEPT_R_METHODS = ("assumed", "from_p_bound")
 
-#: The columns of :func:`r_sweep` (``sensitivity_r.csv`` without outcome and comparison).
-SWEEP_COLUMNS = [c for c in columns("sensitivity_r") if c not in ("outcome", "comparison")]
+#: The columns of :func:`r_sweep` (``sensitivity_r.csv`` without outcome, comparison and
+#: design stratum: the keys of the pool it is called for).
+SWEEP_COLUMNS = [c for c in columns("sensitivity_r")
+                 if c not in ("outcome", "comparison", "design")]
 
 
 def uses_assumed_r(rows: pd.DataFrame) -> np.ndarray:

@@ -90,6 +90,9 @@ class AnalysisSettings:
     common: bool
     pi_min_k: int
     subgroup_pools: tuple[str, ...]
+    #: comparison -> ``separate`` or ``pooled`` (the config's ``analysis.designs``):
+    #: read through :func:`scimeta.membership.design_stratum`.
+    designs: Mapping[str, str]
 
     @classmethod
     def from_analysis(cls, analysis: Mapping) -> "AnalysisSettings":
@@ -103,6 +106,7 @@ class AnalysisSettings:
             common=bool(analysis["common"]),
             pi_min_k=int(analysis["pi_min_k"]),
             subgroup_pools=tuple(analysis["subgroup_pools"]),
+            designs=dict(analysis["designs"]),
         )
 
     @property

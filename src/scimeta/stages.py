@@ -57,11 +57,14 @@ def effect_sizes(review, arms_table: pd.DataFrame, excluded_arms: pd.DataFrame):
 
 def pools(effects: pd.DataFrame, studies: pd.DataFrame, *, analysis, subgroups, populations,
           permutations, seed) -> dict[str, pd.DataFrame]:
-    """Who enters each pool (decided once), the overall and subgroup pools, subgroup tests."""
+    """Who enters each pool, in which design stratum (decided once), the overall and subgroup
+    pools, subgroup tests."""
     from scimeta.analysis import pooled_table, subgroup_tables
     from scimeta.membership import membership_table
+    from scimeta.settings import analysis_settings
 
-    membership = membership_table(effects, studies, subgroups, populations)
+    membership = membership_table(effects, studies, subgroups, populations,
+                                  designs=analysis_settings(analysis).designs)
     overall = pooled_table(effects, analysis, membership)
     by_group, tests, _ = subgroup_tables(  # the membership given, returned as is
         effects,

@@ -309,13 +309,14 @@ def pool_subgroups(
     a = _assignments(effects, studies, subgroups, populations_map, assignments)
     rows: list[dict] = []
     inc = a[a["included"]]
-    for (outcome, comparison, measure, var), g in inc.groupby(
+    for (outcome, comparison, measure, design, var), g in inc.groupby(
         ANALYSIS_KEYS + ["subgroup_var"], sort=True
     ):
         base = {
             "outcome": outcome,
             "comparison": comparison,
             "measure": measure,
+            "design": design,
             "subgroup_var": var,
         }
         tested = g[g["in_test"]]
@@ -664,7 +665,7 @@ def subgroup_tests(
     a = _assignments(effects, studies, subgroups, populations_map, assignments)
     rows: list[dict] = []
     inc = a[a["included"]]
-    for (outcome, comparison, measure, var), g in inc.groupby(
+    for (outcome, comparison, measure, design, var), g in inc.groupby(
         ANALYSIS_KEYS + ["subgroup_var"], sort=True
     ):
         tested = g[g["in_test"]].sort_values(
@@ -685,6 +686,7 @@ def subgroup_tests(
             "outcome": outcome,
             "comparison": comparison,
             "measure": measure,
+            "design": design,
             "subgroup_var": var,
             "k_groups": G,
             "k": len(y),

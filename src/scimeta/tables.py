@@ -27,6 +27,11 @@ OUTCOME = ('outcome', 'the outcome key of the config')
 COMPARISON = ('comparison',
               '`between_arms` (treatment − control) or `pre_post` (follow-up − baseline)')
 MEASURE = ('measure', "metafor's measure: `MD`, `SMD`, `ROM` (log), `MC`, `SMCR`, `SMCC`")
+#: The design stratum of a pool (``scimeta.membership.design_stratum``): the last column of
+#: every table of pools, so that the columns before it keep their places.
+DESIGN = ('design',
+          'design stratum of the pool: `rct`, `controlled` or `single_arm` '
+          '(`analysis.designs.<comparison>: separate`), `all` (`pooled`: across designs)')
 
 TABLES: dict[str, Table] = {
     'effects': Table(
@@ -129,7 +134,10 @@ TABLES: dict[str, Table] = {
              'Hartung–Knapp variance factor s² before any floor (hksj, hksj_adhoc); below 1 '
              'under `hksj_adhoc` means it was floored at 1 (the `note` says so)'),
             ('conf_level', 'confidence level of the intervals'),
-            ('primary', 'whether this is the primary model (first estimator, first CI method)'),
+            ('primary',
+             'whether this is the primary model (first estimator, first CI method): one row '
+             'of each overall pool, at most one of each subgroup pool (a pool: outcome × '
+             'comparison × measure × `design` × subgroup)'),
             ('converged', 'whether the tau² estimator converged'),
             ('studies', 'the members (`;`-joined study_id)'),
             ('note',
@@ -141,6 +149,7 @@ TABLES: dict[str, Table] = {
              '`rma(mods = ~ factor(g) - 1)`: one tau² and one Hartung–Knapp factor)'),
             ('in_test', 'subgroup pools: whether the subgroup enters the tests for differences'),
             ('iterations', 'iterations of the tau² estimator'),
+            DESIGN,
         ),
     ),
     'subgroup_tests': Table(
@@ -171,6 +180,7 @@ TABLES: dict[str, Table] = {
             ('perm_exact', 'whether every distinct permutation was used'),
             ('note', 'why a number is empty; the permutation seed'),
             ('statistic', 'what `p` tests: `Q_between` or `F`'),
+            DESIGN,
         ),
     ),
     'subgroup_membership': Table(
@@ -194,6 +204,7 @@ TABLES: dict[str, Table] = {
             ('reason', 'why it is (not) included'),
             ('effect_row',
              "its row in the outcome's `effects.csv` (-1 for combined subgroup rows)"),
+            DESIGN,
         ),
     ),
     'sensitivity_r': Table(
@@ -233,6 +244,7 @@ TABLES: dict[str, Table] = {
             ('Q_p', 'its p-value'),
             ('converged', 'whether the tau² estimator converged'),
             ('note', 'why a number is empty; studies kept at their own variance'),
+            DESIGN,
         ),
     ),
     'metareg': Table(
@@ -279,6 +291,7 @@ TABLES: dict[str, Table] = {
             ('QM_p_perm', 'permutation p-value of the omnibus test'),
             ('n_perm', 'permutations used'),
             ('perm_exact', 'whether every distinct permutation was used'),
+            DESIGN,
         ),
     ),
     'bias': Table(
@@ -306,6 +319,7 @@ TABLES: dict[str, Table] = {
              'metafor refuses)'),
             ('intercept', 'intercept of the fitted line the funnel plot draws'),
             ('slope', 'slope of that line'),
+            DESIGN,
         ),
     ),
     'bias_filled': Table(
@@ -320,6 +334,7 @@ TABLES: dict[str, Table] = {
             ('fill', 'number of the imputed study (1 to `k0`)'),
             ('yi', 'its effect size'),
             ('vi', 'its sampling variance'),
+            DESIGN,
         ),
     ),
     'figure_warnings': Table(
@@ -355,6 +370,7 @@ TABLES: dict[str, Table] = {
             ('I2', 'I² (%) without it'),
             ('Q', "Cochran's Q without it"),
             ('note', 'why a number is empty'),
+            DESIGN,
         ),
     ),
     'influence': Table(
@@ -377,6 +393,7 @@ TABLES: dict[str, Table] = {
             ('influential', "metafor's flag of an influential study"),
             ('dfbetas', 'DFBETAS'),
             ('note', 'why a number is empty'),
+            DESIGN,
         ),
     ),
 }

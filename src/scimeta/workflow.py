@@ -339,6 +339,24 @@ def _subgroup_levels(var: str, rows: pd.DataFrame, studies: pd.DataFrame, config
     return levels
 
 
+def _shown_stratum_rows(rows: pd.DataFrame, studies: pd.DataFrame, comparison: str,
+                        designs: dict) -> pd.DataFrame:
+    """The rows of the design stratum a figure of one pool shows (the one with the most
+    studies, :func:`scimeta.membership.largest_stratum`), the strata as
+    :func:`scimeta.membership.design_stratum` makes them."""
+    from scimeta.membership import design_stratum, largest_stratum
+
+    design_of = dict(zip(studies["study_id"].astype(str), studies["design"]))
+    stratum = [design_stratum(design_of.get(str(s)), comparison, designs)
+               for s in rows["study_id"]]
+    rows = rows.assign(_stratum=stratum)
+    if rows.empty:
+        return rows.drop(columns="_stratum")
+    counts = rows.groupby("_stratum")["study_id"].nunique()
+    shown = largest_stratum(dict(counts))
+    return rows[rows["_stratum"] == shown].drop(columns="_stratum")
+
+
 def figure_stem(kind: str, outcome: str, comparison: str, measure: str, var: str = "") -> str:
     """The file name (without extension) of a figure under ``results/figures/``."""
     if kind == "sensitivity_r":
@@ -358,7 +376,8 @@ def planned_figures(review, config: dict) -> list[dict]:
     ``stem``) per figure of a kind in ``figures.kinds``: ``forest`` for every
     comparison the rows allow and every measure the config asks for; the other
     kinds for the first measure of each comparison (the primary one; the
-    tables hold every measure): ``subgroup_forest`` for each subgroup
+    tables hold every measure), counting the studies of the design stratum they
+    show (the largest, where designs are pooled separately): ``subgroup_forest`` for each subgroup
     variable where the rows show at least two groups (a "mixed / not
     reported" group counts); ``funnel`` where at least three studies report
     the comparison; ``sensitivity_r`` for paired before/after measures; and
@@ -401,6 +420,9 @@ def planned_figures(review, config: dict) -> list[dict]:
                 crows = rows[(rows["arm"] == "control") | (rows["kind"] == "difference")]
             else:
                 crows = rows[(rows["arm"] == "treatment") & (rows["kind"] != "difference")]
+            # a figure of one pool shows one design stratum: the largest (scimeta.membership)
+            crows = _shown_stratum_rows(crows, review.studies, comparison,
+                                        config["analysis"]["designs"])
             n_studies = crows["study_id"].nunique()
             for i, measure in enumerate(attempted[comparison].measures):
                 add("forest", key, comparison, measure)

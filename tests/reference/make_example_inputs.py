@@ -3,7 +3,9 @@
 The example review at the repository top level (``config/config.yaml``,
 ``data/raw/``) is run through the extraction and pairing steps of the library;
 for every effect size the numbers that go into the effect-size formula are
-written to ``tests/reference/example_inputs.csv``. ``ref_example.R`` recomputes
+written to ``tests/reference/example_inputs.csv``, with the design of its study
+(``ref_example.R`` pools the designs as the example config's ``analysis.designs``
+says). ``ref_example.R`` recomputes
 the effect sizes from these numbers with metafor's ``escalc()`` (independently
 of :mod:`scimeta.effects`) and pools them with ``rma()``.
 
@@ -40,6 +42,7 @@ INPUT_COLUMNS = [
     "r",
     "yi",
     "vi",
+    "design",
 ]
 SORT_KEYS = ["outcome", "comparison", "measure", "population", "study_id"]
 

@@ -6,10 +6,13 @@
 # them) and writes tests/reference/example.json:
 #   - every effect size recomputed with metafor's escalc() from those inputs,
 #     independently of scimeta.effects;
-#   - for every outcome x comparison x measure, the rows with
+#   - for every outcome x comparison x measure x design stratum, the rows with
 #     population == "all" pooled with rma() for EE, REML, DL and PM, each with
 #     test = "z", test = "knha" and test = "adhoc", with predict() and the Q-profile
 #     confint().
+#     The strata are those of the example config (analysis.designs: between_arms
+#     separate, pre_post pooled): between arms, one pool per study design
+#     (rct, controlled); before/after, one pool of every design ("all").
 # Run from the repository root:  Rscript tests/reference/ref_example.R
 #
 # Conventions of the inputs (group 1 = follow-up for before/after rows):
@@ -36,7 +39,10 @@ if (!file.exists(in_file)) stop("run from the repository root")
 inputs <- read.csv(in_file, stringsAsFactors = FALSE, na.strings = "",
                    colClasses = c(study_id = "character", outcome = "character",
                                   population = "character", comparison = "character",
-                                  measure = "character", effect_method = "character"))
+                                  measure = "character", effect_method = "character",
+                                  design = "character"))
+# the example config's analysis.designs: between arms each design on its own, before/after all
+inputs$stratum <- ifelse(inputs$comparison == "between_arms", inputs$design, "all")
 
 source(file.path("tests", "reference", "common.R"))  # metafor, jsonlite, num()
 
@@ -110,7 +116,7 @@ fit_case <- function(d, method, test) {
   fit <- tryCatch(suppressWarnings(eval(parse(text = call_text))),
                   error = function(e) e)
   case <- list(outcome = d$outcome[1], comparison = d$comparison[1],
-               measure = d$measure[1], method = method, test = test,
+               measure = d$measure[1], design = d$stratum[1], method = method, test = test,
                studies = I(sort(d$study_id)), call = call_text)
   if (inherits(fit, "error")) {
     case$error <- conditionMessage(fit)
@@ -152,13 +158,14 @@ fit_case <- function(d, method, test) {
 }
 
 all_rows <- inputs[inputs$population == "all", ]
-keys <- unique(all_rows[, c("outcome", "comparison", "measure")])
-keys <- keys[order(keys$outcome, keys$comparison, keys$measure), ]
+keys <- unique(all_rows[, c("outcome", "comparison", "measure", "stratum")])
+keys <- keys[order(keys$outcome, keys$comparison, keys$measure, keys$stratum), ]
 fits <- list()
 for (j in seq_len(nrow(keys))) {
   d <- all_rows[all_rows$outcome == keys$outcome[j] &
                   all_rows$comparison == keys$comparison[j] &
-                  all_rows$measure == keys$measure[j], ]
+                  all_rows$measure == keys$measure[j] &
+                  all_rows$stratum == keys$stratum[j], ]
   d <- d[order(d$study_id), ]
   for (method in methods) {
     for (test in tests) {
@@ -171,7 +178,7 @@ result <- list(
   description = paste(
     "metafor reference values for the example review: escalc() per effect size",
     "from tests/reference/example_inputs.csv, rma() per outcome x comparison x measure",
-    "over the population == 'all' rows"),
+    "x design stratum over the population == 'all' rows"),
   r_version = R.version.string,
   metafor_version = as.character(packageVersion("metafor")),
   inputs = "tests/reference/example_inputs.csv",

@@ -27,6 +27,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon, Rectangle
 from matplotlib.ticker import MaxNLocator, NullLocator
 from scimeta._dist import norm_ppf
+from scimeta.membership import DESIGN_SHORT
 from scimeta.pool import ADHOC_FLOOR_TEXT, KNHA_CI_METHODS, SINGLE_STUDY_LABEL, adhoc_floored
 from scimeta.safe import rst_text
 from scimeta.settings import comparison_text, level_label, variable_label
@@ -221,6 +222,8 @@ def forest_plot(
     rob: pd.DataFrame | None = None,
     rob_note: str = "",
     subgroup_labels: dict | None = None,
+    design_sections: bool = False,
+    design_note: str = "",
 ) -> FigureResult:
     """Draw a forest plot of one outcome × comparison × measure.
 
@@ -291,6 +294,16 @@ def forest_plot(
         and its levels in the section headers and the footer
         (:func:`scimeta.settings.variable_label`, :func:`scimeta.settings.level_label`);
         the data keep the levels as written.
+    design_sections : bool
+        The sections of ``subgroup_var`` are design strata, each a pool of its
+        own (:func:`scimeta.membership.design_stratum`): no test for
+        differences, no sentence on subgroups; weights add up to 100% within
+        each design.
+    design_note : str
+        A line for the footer on how designs were pooled (the config's
+        ``analysis.designs``). A column ``design`` of ``effects`` (the study's
+        design) is drawn as the Design column, short names of
+        :data:`scimeta.membership.DESIGN_SHORT`.
 
     Returns
     -------
@@ -377,8 +390,10 @@ def forest_plot(
                 ci_method, level, digits, subgroup_var, subgroup_tests, outcome, title,
                 log_scale, max_rows=max_rows, var_name=var_name, pi_min_k=pi_min_k,
                 total_rows=total_rows,
-                skip_single_study_tests=skip_single_study_tests,
+                skip_single_study_tests=skip_single_study_tests, design_sections=design_sections,
             )
+            if design_note:
+                footer.insert(len(footer) - 1, design_note)
             if rob_layout is not None:
                 footer += rob_layout["legend"]
             if rob_note:
@@ -623,8 +638,12 @@ def _columns(layout, comparison, measure, model, level, eff, arms, rob=False):
     label = _Col("label", ("", "Study"), "left")
     weight = _Col("weight", ("", "Weight"), "right")
     extra = [_Col("rob", ("Risk of bias", ""), "left")] if rob else []
+    if "design" in eff:  # each study's design, beside its name
+        label = [label, _Col("design", ("", "Design"), "left")]
+    else:
+        label = [label]
     if layout == "compact":
-        return [label, plot, effect, weight, *extra]
+        return [*label, plot, effect, weight, *extra]
     if comparison == "pre_post":
         data = [
             _Col("mean2", ("", "Mean"), "right", names["baseline"]),
@@ -643,7 +662,7 @@ def _columns(layout, comparison, measure, model, level, eff, arms, rob=False):
             _Col("sd2", ("", "SD"), "right", names["control"]),
             _Col("n2", ("", "Total"), "right", names["control"]),
         ]
-    return [label, *data, weight, effect, plot, *extra]
+    return [*label, *data, weight, effect, plot, *extra]
 
 
 def _num_col(eff, col):
@@ -712,7 +731,8 @@ def _weights(vi, pool, model):
 
 def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, ci_method, level,
           digits, subgroup_var, subgroup_tests, outcome, title, log_scale, *, max_rows=None,
-          pi_min_k, total_rows=None, skip_single_study_tests=False, var_name=""):
+          pi_min_k, total_rows=None, skip_single_study_tests=False, var_name="",
+          design_sections=False):
     tr = np.exp if log_scale else (lambda v: v)
     keys = {c.key for c in cols}
     # one number of decimals for every mean and SD, so the columns read alike
@@ -735,7 +755,8 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
     for j, sec in enumerate(sections, start=1):
         descriptive = sec.pool is not None and _in_test(sec.pool) is False
         if sec.level is not None:
-            head = f"{var_name or _title_case(subgroup_var)}: {sec.name or sec.level}"
+            head = (f"{'Design' if design_sections else var_name or _title_case(subgroup_var)}: "
+                    f"{sec.name or sec.level}")
             if descriptive:
                 head += " (descriptive, not in the test)"
             rows.append(_Row("section", span=head, bold=True,
@@ -750,6 +771,7 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
         r_src = st["r_source"].astype(str).tolist() if "r_source" in st else [""] * len(st)
         methods = (st["effect_method"].astype(str).tolist() if "effect_method" in st
                    else [""] * len(st))
+        designs = (st["design"].astype(str).tolist() if "design" in st else [""] * len(st))
         for i in range(len(st)):
             study_i += 1
             assumed = r_src[i].startswith(_ASSUMED_R) and np.isfinite(nums["r"][i])
@@ -763,6 +785,7 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
                 "label": st["label"].iloc[i] + (f" {mark[0]}" if mark else ""),
                 "weight": "" if not np.isfinite(w[i]) else f"{w[i]:.1f}%",
                 "effect": _effect_text(tr(yi[i]), tr(lo[i]), tr(hi[i]), digits),
+                "design": DESIGN_SHORT.get(designs[i], designs[i]),
             }
             for k in ("mean1", "sd1", "mean2", "sd2"):
                 cells[k] = fmt_num(nums[k][i], dec[k])
@@ -780,6 +803,7 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
                 "estimate": tr(yi[i]), "ci_low": tr(lo[i]), "ci_high": tr(hi[i]),
                 "weight_pct": w[i], "text": cells["effect"], "drawn": not collapse,
                 "n": patients[i], "effect_method": methods[i] if methods[i] != "nan" else "",
+                "design": designs[i],
             }
             # a summary keeps the study's numbers in the data, without drawing its row
             if not collapse:
@@ -840,7 +864,7 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
             if caution and len(t):
                 footer.append(f"Caution: {caution}.")
                 data_extra.append({"element": "warning", "text": caution})
-    if subgroup_var is not None:
+    if subgroup_var is not None and not design_sections:
         footer.append(_membership_text(sections, overall, total_st, eff))
     if overall is not None and _pool_k(overall) == 1:  # the one rule for a pool of one study (scimeta.pool.SINGLE_STUDY_NOTE)
         footer.append(f"One study ({SINGLE_STUDY_LABEL}): the total is the study's own estimate "
@@ -867,7 +891,8 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
     if overall is not None and model == "random":
         notes.append(f"Prediction interval shown when k \u2265 {pi_min_k}.")
     if subgroup_var is not None:
-        notes.append("Weights add up to 100% within each subgroup.")
+        notes.append("Weights add up to 100% within each "
+                     + ("design." if design_sections else "subgroup."))
     if log_scale:
         notes.append("Ratios pooled as log ratios, drawn on a log scale.")
     if any_assumed and "r" in keys:
@@ -1342,11 +1367,11 @@ def _draw(fig, ax, rows, cols, plot, lo, hi, log_scale, families, type_=_Type())
              "mean2", "sd2", "r", "r_source", "yi", "vi", "estimate", "ci_low", "ci_high",
              "weight_pct", "square_side_pt", "arrow_low", "arrow_high", "text", "k", "tau2", "I2",
              "Q", "Q_df", "Q_p", "stat", "df", "p", "pi_low", "pi_high", "n", "in_test",
-             "effect_method", "drawn"]
+             "effect_method", "drawn", "design"]
     for c in order:
         if c not in df:
             df[c] = "" if c in ("element", "subgroup", "study_id", "label", "text",
-                                "r_source", "effect_method", "in_test") else np.nan
+                                "r_source", "effect_method", "in_test", "design") else np.nan
     df["row"] = np.arange(len(df))
     df["drawn"] = [d is not False for d in df["drawn"]]  # every row but undrawn studies
     return df[order]
