@@ -266,7 +266,7 @@ def _check_sheet(df, headers, schema, rel, problems, bad_cells=None):
     order += [c for c in out.columns if c not in order and c != "source_row"] + ["source_row"]
     out = out[order]
     for c in out.columns:
-        if c != "source_row" and out[c].dtype == object:
+        if c != "source_row" and not pd.api.types.is_numeric_dtype(out[c]):
             out[c] = out[c].astype(str)
     return out
 
@@ -705,6 +705,25 @@ def _check_scale(oc, config, f, has, rel, rows, problems):
                 )
 
 
+def _check_moderator(st, var, rel, problems):
+    """Every cell of moderator ``var`` is a number or empty; the column becomes float in place.
+
+    A column the studies schema declares numeric is already float (and its cells
+    checked); any other column holds text, whatever dtype pandas gives text
+    (``str`` in pandas 3, ``object`` before): each cell is read as a number here,
+    and one that cannot be read is an error at its row, never a study silently
+    left out of the meta-regression.
+    """
+    if pd.api.types.is_numeric_dtype(st[var]):
+        return
+    values, bad = _parse_numeric(st[var])
+    for idx, msg in bad.items():
+        if msg.endswith("is not a number"):
+            msg += " (a moderator is a number; a categorical variable goes under `subgroups`)"
+        problems.append(Problem(rel, int(st["source_row"].iloc[idx]), var, f"moderator: {msg}"))
+    st[var] = values
+
+
 def _check_links(config, st, oc, raw, problems):
     if config is None:
         return
@@ -734,13 +753,8 @@ def _check_links(config, st, oc, raw, problems):
                     f"moderator {var!r} is not a column of the studies sheet",
                 )
             )
-        elif st[var].dtype == object:
-            vals, bad = _parse_numeric(st[var])
-            rel = raw.sources.get("studies", sio.STUDIES_CSV)
-            for idx, msg in bad.items():
-                problems.append(
-                    Problem(rel, int(st["source_row"].iloc[idx]), var, f"moderator: {msg}")
-                )
+        else:
+            _check_moderator(st, var, raw.sources.get("studies", sio.STUDIES_CSV), problems)
     order_by = ((raw.config.get("cumulative") or {}).get("order_by")
                 if isinstance(raw.config, dict) else None)
     if st is not None and order_by is not None and order_by not in st_cols | set(EFFECT_COLUMNS):
