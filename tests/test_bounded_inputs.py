@@ -99,3 +99,168 @@ def test_moderator_read_as_numbers_unicode_minus_and_full_width(tmp_path):
     assert pd.api.types.is_float_dtype(r.studies["followup_months"])
     got = moderator_values(r.studies[["study_id"]], r.studies, "followup_months")
     assert got[:2].tolist() == [-12.0, 6.0] and pd.isna(got[2])
+
+
+# --- bounded resources: YAML expansion, counts, file kinds and sizes ---------------------------
+
+BILLION_LAUGHS = "prepost_r: 0.5\na: &a [" + ", ".join(['"lol"'] * 9) + "]\n" + "".join(
+    f"{b}: &{b} [" + ", ".join([f"*{a}"] * 9) + "]\n" for a, b in zip("abcdefgh", "bcdefghi")
+)
+
+
+def _validate_in_subprocess(review, limit_bytes=1 << 30, timeout=60):
+    """``scimeta validate`` in a process of at most ``limit_bytes`` of memory; its output."""
+    import resource
+    import subprocess
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from scimeta.cli import main; sys.exit(main())",
+         "validate", str(review)],
+        capture_output=True, text=True, timeout=timeout, preexec_fn=cap)
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_billion_laughs_config_is_an_error_at_its_line_within_bounds(tmp_path):
+    import time
+
+    review = copy_review(tmp_path)
+    (review / CFG).write_text(BILLION_LAUGHS, encoding="utf-8")
+    t0 = time.monotonic()
+    rc, out = _validate_in_subprocess(review)
+    assert time.monotonic() - t0 < 30
+    assert rc == 1, out
+    assert (f"{CFG}:7: the config holds more than 100,000 values once its YAML aliases (*name) "
+            "are expanded: not read (write the values out without aliases)") in out, out
+    assert "MemoryError" not in out and "Traceback" not in out
+
+
+@pytest.mark.parametrize("text,message", [
+    ("prepost_r: 0.5\na: &a [1, *a]\n",
+     f"{CFG}:2: alias *a refers to the value that holds it (a recursive alias)"),
+    ("prepost_r: 0.5\na: " + "[" * 100_000 + "]" * 100_000 + "\n",
+     f"{CFG}:2: lists and mappings nested more than 64 deep: not read"),
+])
+def test_recursive_or_deep_yaml_is_an_error_not_a_crash(tmp_path, text, message):
+    review = copy_review(tmp_path)
+    (review / CFG).write_text(text, encoding="utf-8")
+    rc, out = _validate_in_subprocess(review)  # deep nesting crashed libyaml's composer
+    assert rc == 1 and message in out, out
+
+
+def test_config_larger_than_its_limit_is_not_read(tmp_path):
+    review = copy_review(tmp_path)
+    with open(review / CFG, "ab") as fh:
+        fh.truncate(2 << 20)  # sparse: 2 MiB of NUL bytes
+    assert f"{CFG}: is larger than 1 MiB: not read (the limit of its kind)" in _errors(review)
+
+
+@pytest.mark.parametrize("setting,line,message", [
+    ("gosh:\n  n_subsets: 1000000000000\n", 22,
+     "gosh.n_subsets: must be <= 1048576 (got 1000000000000)"),
+    ("gosh:\n  max_exact_k: 24\n", 22, "gosh.max_exact_k: must be <= 20 (got 24)"),
+    ("permutations: 1000000000\n", 21, "permutations: must be <= 100000 (got 1000000000)"),
+])
+def test_counts_have_a_maximum_at_their_line(tmp_path, setting, line, message):
+    review = copy_review(tmp_path)
+    with open(review / CFG, "a", encoding="utf-8") as fh:
+        fh.write(setting)
+    assert f"{CFG}:{line}:{message}" in _errors(review)
+
+
+def test_gosh_jobs_per_outcome_are_capped():
+    from scimeta.robustness import MAX_GOSH_PARTS, gosh_parts
+
+    cfg = {"max_exact_k": 16, "n_subsets": 1_048_576, "part_size": 1}
+    assert gosh_parts(400, cfg) == MAX_GOSH_PARTS
+
+
+def test_gosh_influence_in_blocks_equals_the_whole_table(monkeypatch):
+    """Influence and membership are summed a block of rows at a time: same numbers as the
+    whole inclusion matrix at once (blocks of 7 rows here)."""
+    import numpy as np
+
+    from scimeta import gosh as g
+
+    rng = np.random.default_rng(3)
+    y, v = rng.normal(size=8), rng.uniform(0.05, 0.3, size=8)
+    table = g.gosh(y, v, tau2_method="DL")
+    incl = g.gosh_membership(table)
+    whole = g.gosh_influence(table)
+    monkeypatch.setattr(g, "CHUNK_CELLS", 7 * 8)
+    assert (g.gosh_membership(table) == incl).all()
+    blocks = g.gosh_influence(table)
+    est, i2 = table["estimate"].to_numpy(), table["I2"].to_numpy()
+    ok = np.isfinite(est) & np.isfinite(i2)  # single studies have no I²
+    inc = incl[ok].astype(float)
+    expected = est[ok] @ inc / inc.sum(axis=0)
+    np.testing.assert_allclose(blocks["estimate_with"], expected, rtol=1e-12)
+    pd.testing.assert_frame_equal(blocks, whole, rtol=1e-12)
+
+
+def _alarm(seconds):
+    """Fail (instead of hanging for ever) when the block takes longer than ``seconds``."""
+    import contextlib
+    import signal
+
+    @contextlib.contextmanager
+    def guard():
+        def hang(*_):
+            raise TimeoutError(f"still blocked after {seconds} s")
+
+        old = signal.signal(signal.SIGALRM, hang)
+        signal.alarm(seconds)
+        try:
+            yield
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, old)
+
+    return guard()
+
+
+def test_fifo_source_is_an_error_naming_it_and_never_blocks(tmp_path):
+    import os
+
+    from scimeta import textextract as te
+
+    review = copy_review(tmp_path)
+    (review / "data/raw/sources").mkdir()
+    fifo = review / "data/raw/sources/shin2015.txt"
+    os.mkfifo(fifo)
+    message = "is a FIFO (named pipe), not a regular file: not read"
+    with _alarm(20):
+        errors = _errors(review)
+        texts, problems = te.read_sources(review)
+        with pytest.raises(te.TextError) as exc:
+            te.extract_file(fifo, name="shin2015.txt")
+    assert (f"data/raw/sources/shin2015.txt: {message} (remove it from data/raw)") in errors, errors
+    assert problems == [("data/raw/sources/shin2015.txt", message)] and texts == {}
+    assert str(exc.value) == f"shin2015.txt: {message}"
+
+
+def test_fifo_as_a_sheet_is_named_not_missing(tmp_path):
+    import os
+
+    review = copy_review(tmp_path)
+    (review / ST).unlink()
+    os.mkfifo(review / ST)
+    with _alarm(20):
+        errors = _errors(review)
+    assert f"{ST}: is a FIFO (named pipe), not a regular file: not read (remove it from data/raw)" \
+        in errors, errors
+    assert not any("file not found" in m for m in errors), errors
+
+
+def test_source_text_beyond_its_limit_is_not_read(tmp_path, monkeypatch):
+    from scimeta import textextract as te
+
+    review = copy_review(tmp_path)
+    (review / "data/raw/sources").mkdir()
+    (review / "data/raw/sources/shin2015.txt").write_text("x" * 5000, encoding="utf-8")
+    monkeypatch.setattr(te, "MAX_SOURCE_BYTES", 4096)
+    texts, problems = te.read_sources(review)
+    assert problems == [("data/raw/sources/shin2015.txt",
+                         "is larger than 4,096 bytes: not read (the limit of its kind)")]

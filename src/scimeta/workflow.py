@@ -294,7 +294,8 @@ def input_paths() -> list[str]:
 
 
 def _sha256(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    with open(path, "rb") as fh:  # read in chunks, whatever the file's size
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def input_digests() -> dict[str, str]:
