@@ -264,3 +264,65 @@ def test_source_text_beyond_its_limit_is_not_read(tmp_path, monkeypatch):
     texts, problems = te.read_sources(review)
     assert problems == [("data/raw/sources/shin2015.txt",
                          "is larger than 4,096 bytes: not read (the limit of its kind)")]
+
+
+# --- messages a user can act on --------------------------------------------------------------
+
+OUT = "data/raw/outcomes.csv"
+
+
+def _outcome_rows(review, *lines):
+    from review_factory import outcome_line, write_outcomes
+
+    write_outcomes(review, [outcome_line(), *[outcome_line(**kw) for kw in lines]])
+
+
+def test_arabic_indic_digits_are_named_with_what_to_write(tmp_path):
+    review = copy_review(tmp_path)
+    _outcome_rows(review, dict(timepoint=12, mean="\u0664\u0660.\u0667"))
+    errors = _errors(review)
+    assert (f"{OUT}:3:mean: '\u0664\u0660.\u0667' has digits other than 0-9 "
+            "(ARABIC-INDIC DIGIT FOUR); write 40.7") in errors, errors
+
+
+def test_cell_beyond_the_csv_field_limit_is_named(tmp_path):
+    review = copy_review(tmp_path)
+    _outcome_rows(review, dict(timepoint=12, quote="x" * (128 * 1024 + 1)))
+    errors = _errors(review)
+    assert (f"{OUT}:3: a cell is longer than 131,072 characters, the most a cell may hold: "
+            "shorten it (a quote needs only the words that hold the numbers)") in errors, errors
+
+
+def test_populations_that_apply_to_nothing_are_warned(tmp_path):
+    review = copy_review(tmp_path)
+    _edit(review, CFG, "  level: [cervical, thoracolumbar]\n  phase: [subacute, chronic]\n",
+          "  level: [cervical, thoracolumbar, lumbar]\n  phase: [subacute, chronic]\n"
+          "  dose: [low, high]\n")
+    warnings = _warnings(review)
+    assert f"{CFG}:8:populations.level.2: no row of the outcomes sheet has population 'lumbar'" \
+        in warnings, warnings
+    assert (f"{CFG}:10:populations.dose: 'dose' is not under `subgroups`: its populations form "
+            "no subgroup") in warnings, warnings
+    sio.read_review(review)  # warnings do not block
+
+
+def test_all_empty_subgroup_column_is_warned(tmp_path):
+    review = copy_review(tmp_path)
+    df = pd.read_csv(review / ST, dtype=str, keep_default_na=False)
+    df["dose"] = ""
+    df.to_csv(review / ST, index=False)
+    _edit(review, CFG, "subgroups: [level, phase]\n", "subgroups: [level, phase, dose]\n")
+    warnings = _warnings(review)
+    assert (f"{ST}:1:dose: subgroup 'dose' (subgroups.2 of {CFG}): every cell of the column is "
+            "empty, so every study is in the group 'mixed / not reported'") in warnings, warnings
+
+
+def test_extreme_value_without_scale_is_warned_naming_its_cell(tmp_path):
+    review = copy_review(tmp_path)
+    _edit(review, CFG, "    timepoint: 12\n    scale: [0, 100]\n  scim_total",
+          "    timepoint: 12\n  scim_total")
+    _outcome_rows(review, dict(timepoint=12, mean="1e300", sd=17))
+    warnings = _warnings(review)
+    assert (f"{OUT}:3:mean: mean 1e+300 is so large that its square overflows: standard errors "
+            "and variances from it are infinite; check the value, or give the outcome a `scale` "
+            "(outcomes.asia_motor.scale)") in warnings, warnings

@@ -98,6 +98,12 @@ def _read_csv_text(text: str, rel: str, problems: list):
     try:
         records = list(reader)
     except csv.Error as err:
+        if "field larger than field limit" in str(err):
+            problems.append(_problem(
+                rel, reader.line_num, None,
+                f"a cell is longer than {csv.field_size_limit():,} characters, the most a cell "
+                "may hold: shorten it (a quote needs only the words that hold the numbers)"))
+            return None, []
         problems.append(_problem(rel, reader.line_num, None, f"malformed CSV: {err}"))
         return None, []
     if not records or all(not any(c.strip() for c in r) for r in records):
