@@ -42,6 +42,9 @@ __all__ = [
     "library_digest",
     "snapshot_files",
     "write_snapshot",
+    "snapshot_manifest",
+    "held_locks",
+    "LOCKS_DIR",
     "read_snapshot",
     "read_snapshot_studies",
     "read_snapshot_review",
@@ -133,6 +136,38 @@ def snapshot_files(review) -> dict[str, bytes]:
     return files
 
 
+#: Where Snakemake keeps the locks of the runs working in a review folder.
+LOCKS_DIR = ".snakemake/locks"
+
+
+def held_locks(root: str | Path = LOCKS_DIR) -> list[str]:
+    """The lock files of Snakemake in the review folder (run in it): another run works there
+    (or one was killed and left them; ``snakemake --unlock`` removes them)."""
+    folder = Path(root)
+    return sorted(p.name for p in folder.glob("*.lock")) if folder.is_dir() else []
+
+
+def snapshot_manifest(review, inputs: dict[str, str], library: str) -> dict:
+    """The manifest :func:`write_snapshot` would write, computed without writing anything
+    (for a run that another run's lock refuses: the running run's snapshot stays as it is)."""
+    return json.loads(_manifest_text(_manifest(review, snapshot_files(review), inputs, library)))
+
+
+def _manifest(review, files: dict[str, bytes], inputs: dict[str, str], library: str) -> dict:
+    return {
+        "library": library,
+        "inputs": inputs,
+        "snapshot": {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()},
+        "config": review.config,
+        "plan": planned_figures(review, review.config),
+        "jobs": job_plan(review),
+    }
+
+
+def _manifest_text(manifest: dict) -> str:
+    return json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False, default=str)
+
+
 def write_snapshot(review, inputs: dict[str, str], library: str,
                    root: str | Path = SNAPSHOT_DIR) -> dict:
     """Write the snapshot under ``root``, each file only when its bytes change.
@@ -158,15 +193,7 @@ def write_snapshot(review, inputs: dict[str, str], library: str,
             stale.unlink()
     if "risk_of_bias.json" not in files and (root / "risk_of_bias.json").is_file():
         (root / "risk_of_bias.json").unlink()
-    manifest = {
-        "library": library,
-        "inputs": inputs,
-        "snapshot": {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()},
-        "config": review.config,
-        "plan": planned_figures(review, review.config),
-        "jobs": job_plan(review),
-    }
-    text = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False, default=str)
+    text = _manifest_text(_manifest(review, files, inputs, library))
     data = (text + "\n").encode("utf-8")
     atomic_write(root / MANIFEST, lambda fh: fh.write(data))
     return json.loads(text)
