@@ -326,3 +326,12 @@ def test_extreme_value_without_scale_is_warned_naming_its_cell(tmp_path):
     assert (f"{OUT}:3:mean: mean 1e+300 is so large that its square overflows: standard errors "
             "and variances from it are infinite; check the value, or give the outcome a `scale` "
             "(outcomes.asia_motor.scale)") in warnings, warnings
+
+
+def test_source_text_beyond_32_mib_is_an_error_of_validate(tmp_path):
+    review = copy_review(tmp_path)
+    (review / "data/raw/sources").mkdir()
+    with open(review / "data/raw/sources/shin2015.txt", "wb") as fh:
+        fh.truncate((32 << 20) + 1)  # sparse: nothing is written to disk
+    assert ("data/raw/sources/shin2015.txt: is larger than 32 MiB: not read (the limit of its "
+            "kind)") in _errors(review)

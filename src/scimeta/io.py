@@ -296,7 +296,8 @@ def _read_input(path: Path, rel: str, limit: int, problems: list) -> str | None:
 
 
 def _special_files(root: Path, problems: list) -> None:
-    """Every FIFO, socket or device under ``data/raw/`` is an error naming it (never opened)."""
+    """Every FIFO, socket or device under ``data/raw/`` is an error naming it (never opened);
+    so is a source text (``data/raw/sources/``) beyond its size, before the audit reads it."""
     top = root / "data/raw"
     if not top.is_dir():
         return
@@ -308,11 +309,15 @@ def _special_files(root: Path, problems: list) -> None:
                 mode = os.stat(path).st_mode
             except OSError:
                 continue  # a link to nothing: not a file that could be read
+            rel = path.relative_to(root).as_posix()
             if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                rel = path.relative_to(root).as_posix()
                 problems.append(_problem(rel, None, None,
                                          f"is {limits.file_kind(mode)}, not a regular file: "
                                          "not read (remove it from data/raw)"))
+            elif (stat.S_ISREG(mode) and rel.startswith("data/raw/sources/")
+                  and os.stat(path).st_size > limits.MAX_SOURCE_BYTES):
+                problems.append(_problem(rel, None, None,
+                                         limits.too_large(limits.MAX_SOURCE_BYTES)))
 
 
 def _yaml_lines(text: str) -> tuple[dict, list]:

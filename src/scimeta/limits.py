@@ -30,6 +30,7 @@ __all__ = [
     "MAX_SOURCE_BYTES",
     "file_kind",
     "read_limited",
+    "too_large",
     "yaml_bounds",
 ]
 
@@ -88,8 +89,13 @@ def read_limited(path, limit: int) -> bytes:
             parts.append(chunk)
             size += len(chunk)
     if size > limit:
-        raise InputError(f"is larger than {_size(limit)}: not read (the limit of its kind)")
+        raise InputError(too_large(limit))
     return b"".join(parts)
+
+
+def too_large(limit: int) -> str:
+    """The message for a file of more than ``limit`` bytes."""
+    return f"is larger than {_size(limit)}: not read (the limit of its kind)"
 
 
 def _size(n: int) -> str:
