@@ -43,6 +43,7 @@ __all__ = [
     "snapshot_files",
     "write_snapshot",
     "snapshot_manifest",
+    "stored_manifest",
     "held_locks",
     "LOCKS_DIR",
     "read_snapshot",
@@ -217,6 +218,14 @@ def job_plan(review) -> dict:
     }
 
 
+def stored_manifest(root: str | Path = SNAPSHOT_DIR) -> dict | None:
+    """The manifest of the snapshot under ``root`` as written, or None (none, or unreadable)."""
+    try:
+        return json.loads((Path(root) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def current_snapshot(library: str, root: str | Path = SNAPSHOT_DIR) -> dict | None:
     """The manifest of the snapshot under ``root`` if it is that of the inputs as they are.
 
@@ -225,9 +234,8 @@ def current_snapshot(library: str, root: str | Path = SNAPSHOT_DIR) -> dict | No
     its digest. None otherwise (or without a manifest): read the review again.
     """
     root = Path(root)
-    try:
-        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    manifest = stored_manifest(root)
+    if manifest is None:
         return None
     if manifest.get("library") != library or manifest.get("inputs") != input_digests():
         return None

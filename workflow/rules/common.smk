@@ -45,6 +45,7 @@ from scimeta.workflow import (
     input_digests,
     library_digest,
     snapshot_manifest,
+    stored_manifest,
     write_snapshot,
 )
 
@@ -68,13 +69,16 @@ def read_and_validate():
         )
     if held_locks():
         # another run holds the review (Snakemake refuses this one after parsing): its
-        # snapshot is what its jobs read, so it is left as it is
+        # snapshot is what its jobs read, so it is left as it is, and its manifest is the
+        # one this run knows (with --nolock the end of the run names the inputs changed since)
         print(
             f"{LOCKS_DIR} holds a lock: the snapshot ({SNAPSHOT_DIR}) is not rewritten "
             "while another run works here",
             file=sys.stderr,
         )
-        return snapshot_manifest(review, digests, LIB_DIGEST)
+        return stored_manifest(SNAPSHOT_DIR) or snapshot_manifest(
+            review, digests, LIB_DIGEST
+        )
     return write_snapshot(review, digests, LIB_DIGEST, SNAPSHOT_DIR)
 
 
