@@ -335,3 +335,13 @@ def test_source_text_beyond_32_mib_is_an_error_of_validate(tmp_path):
         fh.truncate((32 << 20) + 1)  # sparse: nothing is written to disk
     assert ("data/raw/sources/shin2015.txt: is larger than 32 MiB: not read (the limit of its "
             "kind)") in _errors(review)
+
+
+def test_csv_sheet_beyond_its_limit_is_not_read(tmp_path, monkeypatch):
+    from scimeta import limits
+
+    review = copy_review(tmp_path)
+    size = (review / OUT).stat().st_size
+    monkeypatch.setattr(limits, "MAX_SHEET_BYTES", size - 1)
+    errors = _errors(review)
+    assert f"{OUT}: is larger than {size - 1:,} bytes: not read (the limit of its kind)" in errors
