@@ -345,3 +345,12 @@ def test_csv_sheet_beyond_its_limit_is_not_read(tmp_path, monkeypatch):
     monkeypatch.setattr(limits, "MAX_SHEET_BYTES", size - 1)
     errors = _errors(review)
     assert f"{OUT}: is larger than {size - 1:,} bytes: not read (the limit of its kind)" in errors
+
+
+def test_validated_studies_sheet_has_text_as_string_and_numbers_as_float(tmp_path):
+    """What the moderator check sees: a text column of the validated sheet is a string dtype
+    (never numeric, never skipped), a schema number column is float."""
+    r = sio.read_review(copy_review(tmp_path))
+    assert pd.api.types.is_string_dtype(r.studies["route"])
+    assert not pd.api.types.is_numeric_dtype(r.studies["route"])
+    assert pd.api.types.is_float_dtype(r.studies["year"])
