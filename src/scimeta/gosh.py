@@ -201,11 +201,31 @@ def gosh(
     return frame
 
 
+def _membership_rows(studies: np.ndarray, k: int) -> np.ndarray:
+    """Inclusion (rows x k, bool) of a block of the ``studies`` column ("0"/"1" strings)."""
+    s = np.asarray(studies).astype(f"S{k}")
+    return s.view(np.uint8).reshape(s.size, k) == ord("1")
+
+
+def _membership_blocks(frame: pd.DataFrame):
+    """``(start, inclusion)`` of consecutive blocks of the rows of a :func:`gosh` table, each
+    of at most :data:`CHUNK_CELLS` cells: no subsets x studies array of the whole table."""
+    studies = frame["studies"].to_numpy(dtype=object)
+    k = len(studies[0]) if studies.size else 0
+    step = max(1, CHUNK_CELLS // max(k, 1))
+    for lo in range(0, studies.size, step):
+        yield lo, _membership_rows(studies[lo:lo + step], k)
+
+
 def gosh_membership(frame: pd.DataFrame) -> np.ndarray:
     """The inclusion matrix (subsets x studies, bool) of a :func:`gosh` table."""
-    s = frame["studies"].to_numpy(dtype=str)
-    k = len(s[0]) if s.size else 0
-    return (s.astype(f"S{k}").view(np.uint8).reshape(s.size, k) == ord("1")) if k else np.zeros((0, 0), bool)
+    studies = frame["studies"]
+    k = len(studies.iloc[0]) if len(studies) else 0
+    out = np.zeros((len(studies), k), dtype=bool)
+    if k:
+        for lo, incl in _membership_blocks(frame):
+            out[lo:lo + len(incl)] = incl
+    return out
 
 
 def gosh_influence(frame: pd.DataFrame, study_labels=None) -> pd.DataFrame:
@@ -225,23 +245,32 @@ def gosh_influence(frame: pd.DataFrame, study_labels=None) -> pd.DataFrame:
     (Olkin et al. 2012). Rows in input order; columns
     :data:`GOSH_INFLUENCE_COLUMNS`.
     """
-    incl = gosh_membership(frame)
-    k = incl.shape[1]
+    k = len(frame["studies"].iloc[0]) if len(frame) else 0
     labels = [str(x) for x in (study_labels if study_labels is not None else range(1, k + 1))]
     if len(labels) != k:
         raise ValueError(f"study_labels has {len(labels)} names for {k} studies")
-    est = frame["estimate"].to_numpy(float)
-    i2 = frame["I2"].to_numpy(float)
-    ok = np.isfinite(est) & np.isfinite(i2)
-    est, i2, incl = est[ok], i2[ok], incl[ok]
-    inc = incl.astype(float)
-    n_with = inc.sum(axis=0)
-    n_without = inc.shape[0] - n_with
+    est_all = frame["estimate"].to_numpy(float)
+    i2_all = frame["I2"].to_numpy(float)
+    ok_all = np.isfinite(est_all) & np.isfinite(i2_all)
+    # sums over the subsets with each study, a block of rows at a time
+    n_with = np.zeros(k)
+    sums = {name: np.zeros(k) for name in ("e_with", "e_without", "i_with", "i_without")}
+    for lo, incl in (_membership_blocks(frame) if k else ()):
+        ok = ok_all[lo:lo + len(incl)]
+        inc = incl[ok].astype(float)
+        e, i = est_all[lo:lo + len(incl)][ok], i2_all[lo:lo + len(incl)][ok]
+        n_with += inc.sum(axis=0)
+        sums["e_with"] += e @ inc
+        sums["e_without"] += e @ (1.0 - inc)
+        sums["i_with"] += i @ inc
+        sums["i_without"] += i @ (1.0 - inc)
+    est, i2 = est_all[ok_all], i2_all[ok_all]
+    n_without = est.size - n_with
     with np.errstate(invalid="ignore", divide="ignore"):
-        e_with = est @ inc / n_with
-        e_without = est @ (1.0 - inc) / n_without
-        i_with = i2 @ inc / n_with
-        i_without = i2 @ (1.0 - inc) / n_without
+        e_with = sums["e_with"] / n_with
+        e_without = sums["e_without"] / n_without
+        i_with = sums["i_with"] / n_with
+        i_without = sums["i_without"] / n_without
         s_e = np.std(est) if est.size else np.nan
         s_i = np.std(i2) if i2.size else np.nan
         d_e = e_with - e_without

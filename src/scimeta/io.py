@@ -17,6 +17,7 @@ import io as _io
 import math
 import os
 import secrets
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from scimeta import validate
+from scimeta import limits, validate
 from scimeta.review import (  # re-exported: shared with scimeta.validate
     CONFIG_FILE,
     EXTRACTION_XLSX,
@@ -97,6 +98,12 @@ def _read_csv_text(text: str, rel: str, problems: list):
     try:
         records = list(reader)
     except csv.Error as err:
+        if "field larger than field limit" in str(err):
+            problems.append(_problem(
+                rel, reader.line_num, None,
+                f"a cell is longer than {csv.field_size_limit():,} characters, the most a cell "
+                "may hold: shorten it (a quote needs only the words that hold the numbers)"))
+            return None, []
         problems.append(_problem(rel, reader.line_num, None, f"malformed CSV: {err}"))
         return None, []
     if not records or all(not any(c.strip() for c in r) for r in records):
@@ -379,6 +386,42 @@ def _read_xlsx(path: Path, rel: str, problems: list):
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def _read_input(path: Path, rel: str, limit: int, problems: list) -> str | None:
+    """The text of a review file (a regular file of at most ``limit`` bytes, UTF-8), or None
+    with the reason in ``problems`` (:func:`scimeta.limits.read_limited`)."""
+    try:
+        data = limits.read_limited(path, limit)
+    except limits.InputError as err:
+        problems.append(_problem(rel, None, None, str(err)))
+        return None
+    return _decode(data, rel, problems)
+
+
+def _special_files(root: Path, problems: list) -> None:
+    """Every FIFO, socket or device under ``data/raw/`` is an error naming it (never opened);
+    so is a source text (``data/raw/sources/``) beyond its size, before the audit reads it."""
+    top = root / "data/raw"
+    if not top.is_dir():
+        return
+    for folder, dirs, files in os.walk(top):
+        dirs.sort()
+        for name in sorted(files) + dirs:
+            path = Path(folder, name)
+            try:
+                mode = os.stat(path).st_mode
+            except OSError:
+                continue  # a link to nothing: not a file that could be read
+            rel = path.relative_to(root).as_posix()
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                problems.append(_problem(rel, None, None,
+                                         f"is {limits.file_kind(mode)}, not a regular file: "
+                                         "not read (remove it from data/raw)"))
+            elif (stat.S_ISREG(mode) and rel.startswith("data/raw/sources/")
+                  and os.stat(path).st_size > limits.MAX_SOURCE_BYTES):
+                problems.append(_problem(rel, None, None,
+                                         limits.too_large(limits.MAX_SOURCE_BYTES)))
+
+
 def _yaml_lines(text: str) -> tuple[dict, list]:
     """Map dotted key paths of a YAML mapping to their 1-based line numbers.
 
@@ -428,11 +471,15 @@ def read_raw(review_dir) -> RawReview:
     config = None
     config_lines: dict = {}
     cfg_path = root / CONFIG_FILE
-    if not cfg_path.is_file():
+    _special_files(root, problems)
+    if not cfg_path.exists():
         problems.append(_problem(CONFIG_FILE, None, None, "config file not found"))
     else:
-        text = _decode(cfg_path.read_bytes(), CONFIG_FILE, problems)
-        if text is not None:
+        text = _read_input(cfg_path, CONFIG_FILE, limits.MAX_CONFIG_BYTES, problems)
+        bounds = None if text is None else limits.yaml_bounds(text, _YAML_LOADER)
+        if bounds is not None:
+            problems.append(_problem(CONFIG_FILE, bounds[0], None, bounds[1]))
+        elif text is not None:
             try:
                 config = yaml.load(text, Loader=_YAML_LOADER)
             except yaml.YAMLError as err:
@@ -487,11 +534,12 @@ def read_raw(review_dir) -> RawReview:
         ):
             sources[sheet] = rel
             if not present:
-                problems.append(
-                    _problem(rel, None, None, f"file not found (nor {EXTRACTION_XLSX})")
-                )
+                if not path.exists():  # else a FIFO, socket or device: _special_files said so
+                    problems.append(
+                        _problem(rel, None, None, f"file not found (nor {EXTRACTION_XLSX})")
+                    )
                 continue
-            text = _decode(path.read_bytes(), rel, problems)
+            text = _read_input(path, rel, limits.MAX_SHEET_BYTES, problems)
             if text is None:
                 continue
             header, recs = _read_csv_text(text, rel, problems)
@@ -504,7 +552,7 @@ def read_raw(review_dir) -> RawReview:
                                  f"{EXTRACTION_XLSX} are present; keep only one"))
     elif rob_path.is_file():
         sources["risk_of_bias"] = RISK_OF_BIAS_CSV
-        text = _decode(rob_path.read_bytes(), RISK_OF_BIAS_CSV, problems)
+        text = _read_input(rob_path, RISK_OF_BIAS_CSV, limits.MAX_SHEET_BYTES, problems)
         if text is not None:
             header, recs = _read_csv_text(text, RISK_OF_BIAS_CSV, problems)
             if header is not None:

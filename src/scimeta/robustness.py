@@ -102,14 +102,19 @@ def gosh_skip_reason(k: int, gosh_config: dict) -> str:
             f"gosh.min_k = {min_k}")
 
 
+#: Most jobs the GOSH of one outcome is split into (:func:`gosh_parts`).
+MAX_GOSH_PARTS = 256
+
+
 def gosh_parts(k_max: int, gosh_config: dict) -> int:
     """Jobs the GOSH of an outcome is split into: subsets of its largest possible pool
-    (``k_max`` studies) over ``gosh.part_size``, at least one."""
+    (``k_max`` studies) over ``gosh.part_size``, at least one and at most
+    :data:`MAX_GOSH_PARTS`."""
     if gosh_skip_reason(k_max, gosh_config):
         return 1
     n = subset_count(k_max, gosh_config["max_exact_k"], gosh_config["n_subsets"])
     cost = n * k_max  # cells fitted: a part holds about part_size subsets of 1,000 studies
-    return max(1, math.ceil(cost / (int(gosh_config["part_size"]) * 1000)))
+    return min(MAX_GOSH_PARTS, max(1, math.ceil(cost / (int(gosh_config["part_size"]) * 1000))))
 
 
 def _pool_seed(seed: int, comparison: str, measure: str, design: str = ALL_DESIGNS) -> int:

@@ -31,6 +31,8 @@ import unicodedata
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+from scimeta.limits import MAX_SOURCE_BYTES, InputError, read_limited
+
 __all__ = [
     "Candidate",
     "CANDIDATE_COLUMNS",
@@ -1064,7 +1066,11 @@ def _timepoint(tm: re.Match) -> tuple[str, str]:
 def extract_file(path, *, terms=None, name: str | None = None) -> list[Candidate]:
     """Candidates of one file (``.html``/``.htm`` parsed as HTML, anything else as text)."""
     path = Path(path)
-    text = decode(path.read_bytes(), name or str(path))
+    try:
+        data = read_limited(path, MAX_SOURCE_BYTES)
+    except InputError as err:
+        raise TextError(f"{name or path}: {err}") from None
+    text = decode(data, name or str(path))
     return extract_text(
         text, name or str(path), is_html=path.suffix.lower() in HTML_SUFFIXES, terms=terms
     )
@@ -1191,7 +1197,10 @@ def read_sources(review_dir) -> tuple[dict[str, list[SourceText]], list[tuple[st
             problems.append((rel, "the file name is not a study_id: not read"))
             continue
         try:
-            raw = decode(path.read_bytes(), rel)
+            raw = decode(read_limited(path, MAX_SOURCE_BYTES), rel)
+        except InputError as err:
+            problems.append((rel, str(err)))
+            continue
         except TextError as err:
             problems.append((rel, str(err)))
             continue

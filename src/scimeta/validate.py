@@ -12,7 +12,12 @@ Rules (the sheet schemas in ``scimeta/schemas/`` hold the per-column ones):
   (two numbers in one cell) and any other text in a numeric column are
   errors; so are non-finite numbers (``1e999``, ``inf``, ``nan``);
   full-width digits (``１２．３``) are read after Unicode NFKC normalisation;
-  ``NA``, ``N/A`` and ``NR`` are read as empty;
+  other digits (Arabic-Indic ``٤٠``) are errors that say what to write;
+  ``NA``, ``N/A`` and ``NR`` are read as empty; a value so large that its
+  square overflows (``1e300``) is a warning;
+* every cell of a moderator column is a number (or empty);
+* ``populations`` keys that are not subgroups, levels no row has and subgroup
+  columns empty in every row are warnings;
 * a file split by tabs or semicolons is named as such, once;
 * ``n`` is a whole number >= 2, and the ``n`` column is required (an empty
   cell lists the row as excluded); ``sd``/``se`` >= 0 (an SD of 0 is real);
@@ -113,7 +118,13 @@ def _parse_numeric(series: pd.Series, *, integer: bool = False):
     bad = {}
     for idx in text.index[ok & ~missing & ~np.isfinite(values)]:
         s = text[idx]
-        bad[idx] = f"{s!r} is not a finite number (it is too large to represent)"
+        other = [c for c in s if c.isdigit() and not c.isascii()]
+        if other:
+            ascii_s = "".join(str(unicodedata.digit(c)) if c in other else c for c in s)
+            bad[idx] = (f"{s!r} has digits other than 0-9 ({unicodedata.name(other[0], '?')}"
+                        f"); write {ascii_s}")
+        else:
+            bad[idx] = f"{s!r} is not a finite number (it is too large to represent)"
         values[idx] = np.nan
     for idx in text.index[~ok & ~missing]:
         s = text[idx]
@@ -268,7 +279,7 @@ def _check_sheet(df, headers, schema, rel, problems, bad_cells=None):
     order += [c for c in out.columns if c not in order and c != "source_row"] + ["source_row"]
     out = out[order]
     for c in out.columns:
-        if c != "source_row" and out[c].dtype == object:
+        if c != "source_row" and not pd.api.types.is_numeric_dtype(out[c]):
             out[c] = out[c].astype(str)
     return out
 
@@ -627,6 +638,7 @@ def _check_outcomes(oc, st, config, rel, st_rel, problems, bad_cells=frozenset()
             )
         )
     _check_scale(oc, config, f, has, rel, rows, problems)
+    _check_extreme(oc, config, f, has, rel, rows, problems)
     for a, b in (("q1", "q3"), ("min", "max")):
         for i in np.flatnonzero(has[a] ^ has[b]):
             col = b if has[a][i] else a
@@ -708,6 +720,29 @@ def _check_outcomes(oc, st, config, rel, st_rel, problems, bad_cells=frozenset()
 SCALED_COLUMNS = ("mean", "median", "q1", "q3", "min", "max")
 
 
+#: Largest magnitude of a reported number whose square (a variance) is still finite, with a
+#: margin: beyond it standard errors and variances overflow to infinity.
+EXTREME_VALUE = 1e150
+
+
+def _check_extreme(oc, config, f, has, rel, rows, problems):
+    """A warning for each value of an outcome without a ``scale`` so large (|v| >= 1e150)
+    that a variance computed from it overflows: the effect's se would be infinite."""
+    if config is None:
+        return
+    scaled = {key for key, ocfg in config.get("outcomes", {}).items() if ocfg.get("scale")}
+    unscaled = ~oc["outcome"].isin(scaled).to_numpy()
+    for col in sio.REPORTED_NUMBERS:
+        with np.errstate(invalid="ignore"):
+            hit = unscaled & has[col] & (np.abs(f[col]) >= EXTREME_VALUE)
+        for i in np.flatnonzero(hit):
+            problems.append(Problem(
+                rel, int(rows[i]), col,
+                f"{col} {_fmt(f[col][i])} is so large that its square overflows: standard "
+                "errors and variances from it are infinite; check the value, or give the "
+                f"outcome a `scale` (outcomes.{oc['outcome'].iloc[i]}.scale)", "warning"))
+
+
 def _check_scale(oc, config, f, has, rel, rows, problems):
     """Values outside the outcome's declared ``scale`` are errors (CI limits are left to the audit).
 
@@ -777,6 +812,62 @@ def _check_subgroup_labels(config, st, raw, problems):
                 continue
             key = f"{where}.levels.{level}"
             problems.append(Problem(sio.CONFIG_FILE, lines.get(key), key, reason))
+def _check_moderator(st, var, rel, problems):
+    """Every cell of moderator ``var`` is a number or empty; the column becomes float in place.
+
+    A column the studies schema declares numeric is already float (and its cells
+    checked); any other column holds text, whatever dtype pandas gives text
+    (``str`` in pandas 3, ``object`` before): each cell is read as a number here,
+    and one that cannot be read is an error at its row, never a study silently
+    left out of the meta-regression.
+    """
+    if pd.api.types.is_numeric_dtype(st[var]):
+        return
+    values, bad = _parse_numeric(st[var])
+    for idx, msg in bad.items():
+        if msg.endswith("is not a number"):
+            msg += " (a moderator is a number; a categorical variable goes under `subgroups`)"
+        problems.append(Problem(rel, int(st["source_row"].iloc[idx]), var, f"moderator: {msg}"))
+    st[var] = values
+
+
+def _check_populations(config, st, oc, raw, problems):
+    """Warnings for settings of ``populations`` and ``subgroups`` that apply to nothing.
+
+    A ``populations`` key that is not a subgroup variable, a level no outcome
+    row has, and a subgroup column of the studies sheet without a value in any
+    row are accepted (the run is the same without them) but named, so that a
+    typo is not mistaken for a subgroup analysis with no data.
+    """
+    lines = raw.config_lines
+    subgroups = list(config.get("subgroups") or [])
+    pops = config.get("populations") or {}
+    present = set(oc["population"]) if oc is not None else None
+    for var in sorted(pops):
+        key = f"populations.{var}"
+        if var not in subgroups:
+            problems.append(Problem(
+                sio.CONFIG_FILE, lines.get(key), key,
+                f"{var!r} is not under `subgroups`: its populations form no subgroup", "warning"))
+            continue
+        for j, level in enumerate(pops[var]):
+            if present is not None and level not in present:
+                problems.append(Problem(
+                    sio.CONFIG_FILE, lines.get(f"{key}.{j}", lines.get(key)), f"{key}.{j}",
+                    f"no row of the outcomes sheet has population {level!r}", "warning"))
+    if st is None:
+        return
+    for i, var in enumerate(subgroups):
+        if var in pops or var not in st.columns:
+            continue
+        col = st[var]
+        empty = col.isna() if pd.api.types.is_numeric_dtype(col) else col.astype(str).str.strip() == ""
+        if empty.all():
+            problems.append(Problem(
+                raw.sources.get("studies", sio.STUDIES_CSV), 1, var,
+                f"subgroup {var!r} (subgroups.{i} of {sio.CONFIG_FILE}): every cell of the "
+                "column is empty, so every study is in the group 'mixed / not reported'",
+                "warning"))
 
 
 def _check_links(config, st, oc, raw, problems):
@@ -796,6 +887,7 @@ def _check_links(config, st, oc, raw, problems):
                     "`populations`",
                 )
             )
+    _check_populations(config, st, oc, raw, problems)
     for i, var in enumerate(config.get("moderators") or []):
         if st is None:
             continue
@@ -808,13 +900,8 @@ def _check_links(config, st, oc, raw, problems):
                     f"moderator {var!r} is not a column of the studies sheet",
                 )
             )
-        elif st[var].dtype == object:
-            vals, bad = _parse_numeric(st[var])
-            rel = raw.sources.get("studies", sio.STUDIES_CSV)
-            for idx, msg in bad.items():
-                problems.append(
-                    Problem(rel, int(st["source_row"].iloc[idx]), var, f"moderator: {msg}")
-                )
+        else:
+            _check_moderator(st, var, raw.sources.get("studies", sio.STUDIES_CSV), problems)
     _check_order_by(config, st, raw, problems)
     if oc is not None:
         used = set(oc["outcome"])

@@ -42,6 +42,10 @@ __all__ = [
     "library_digest",
     "snapshot_files",
     "write_snapshot",
+    "snapshot_manifest",
+    "stored_manifest",
+    "held_locks",
+    "LOCKS_DIR",
     "read_snapshot",
     "read_snapshot_studies",
     "read_snapshot_review",
@@ -134,6 +138,38 @@ def snapshot_files(review) -> dict[str, bytes]:
     return files
 
 
+#: Where Snakemake keeps the locks of the runs working in a review folder.
+LOCKS_DIR = ".snakemake/locks"
+
+
+def held_locks(root: str | Path = LOCKS_DIR) -> list[str]:
+    """The lock files of Snakemake in the review folder (run in it): another run works there
+    (or one was killed and left them; ``snakemake --unlock`` removes them)."""
+    folder = Path(root)
+    return sorted(p.name for p in folder.glob("*.lock")) if folder.is_dir() else []
+
+
+def snapshot_manifest(review, inputs: dict[str, str], library: str) -> dict:
+    """The manifest :func:`write_snapshot` would write, computed without writing anything
+    (for a run that another run's lock refuses: the running run's snapshot stays as it is)."""
+    return json.loads(_manifest_text(_manifest(review, snapshot_files(review), inputs, library)))
+
+
+def _manifest(review, files: dict[str, bytes], inputs: dict[str, str], library: str) -> dict:
+    return {
+        "library": library,
+        "inputs": inputs,
+        "snapshot": {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()},
+        "config": review.config,
+        "plan": planned_figures(review, review.config),
+        "jobs": job_plan(review),
+    }
+
+
+def _manifest_text(manifest: dict) -> str:
+    return json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False, default=str)
+
+
 def write_snapshot(review, inputs: dict[str, str], library: str,
                    root: str | Path = SNAPSHOT_DIR) -> dict:
     """Write the snapshot under ``root``, each file only when its bytes change.
@@ -159,15 +195,7 @@ def write_snapshot(review, inputs: dict[str, str], library: str,
             stale.unlink()
     if "risk_of_bias.json" not in files and (root / "risk_of_bias.json").is_file():
         (root / "risk_of_bias.json").unlink()
-    manifest = {
-        "library": library,
-        "inputs": inputs,
-        "snapshot": {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()},
-        "config": review.config,
-        "plan": planned_figures(review, review.config),
-        "jobs": job_plan(review),
-    }
-    text = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False, default=str)
+    text = _manifest_text(_manifest(review, files, inputs, library))
     data = (text + "\n").encode("utf-8")
     atomic_write(root / MANIFEST, lambda fh: fh.write(data))
     return json.loads(text)
@@ -191,6 +219,14 @@ def job_plan(review) -> dict:
     }
 
 
+def stored_manifest(root: str | Path = SNAPSHOT_DIR) -> dict | None:
+    """The manifest of the snapshot under ``root`` as written, or None (none, or unreadable)."""
+    try:
+        return json.loads((Path(root) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def current_snapshot(library: str, root: str | Path = SNAPSHOT_DIR) -> dict | None:
     """The manifest of the snapshot under ``root`` if it is that of the inputs as they are.
 
@@ -199,9 +235,8 @@ def current_snapshot(library: str, root: str | Path = SNAPSHOT_DIR) -> dict | No
     its digest. None otherwise (or without a manifest): read the review again.
     """
     root = Path(root)
-    try:
-        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    manifest = stored_manifest(root)
+    if manifest is None:
         return None
     if manifest.get("library") != library or manifest.get("inputs") != input_digests():
         return None
@@ -295,7 +330,8 @@ def input_paths() -> list[str]:
 
 
 def _sha256(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    with open(path, "rb") as fh:  # read in chunks, whatever the file's size
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def input_digests() -> dict[str, str]:

@@ -18,11 +18,15 @@ sheets, so
 When the raw inputs and the library still have the manifest's digests, the snapshot is the
 one validation would write again, and it is read as it is (the sheets are not read again).
 
+While another run holds the review (Snakemake's locks in ``.snakemake/locks``), the snapshot
+is not rewritten: that run's jobs read it, and Snakemake refuses this run once it has parsed.
+
 The snapshot is written at parse time, not by a rule, so that a dry run already knows which
 outcome changed: a rule writing it would be a job of the DAG, and everything downstream of a
 job that has to run counts as out of date until it has run.
 """
 
+import sys
 from pathlib import Path
 
 import scimeta
@@ -34,11 +38,15 @@ from snakemake.sourcecache import infer_source_file
 from scimeta.safe import report_labels, report_param, report_text
 from scimeta.workflow import (
     FIGURE_TABLES,
+    LOCKS_DIR,
     SNAPSHOT_DIR,
     changed_inputs,
     current_snapshot,
+    held_locks,
     input_digests,
     library_digest,
+    snapshot_manifest,
+    stored_manifest,
     write_snapshot,
 )
 
@@ -59,6 +67,18 @@ def read_and_validate():
     if input_digests() != digests:
         raise WorkflowError(
             "the review changed while it was read; nothing was run; run again"
+        )
+    if held_locks():
+        # another run holds the review (Snakemake refuses this one after parsing): its
+        # snapshot is what its jobs read, so it is left as it is, and its manifest is the
+        # one this run knows (with --nolock the end of the run names the inputs changed since)
+        print(
+            f"{LOCKS_DIR} holds a lock: the snapshot ({SNAPSHOT_DIR}) is not rewritten "
+            "while another run works here",
+            file=sys.stderr,
+        )
+        return stored_manifest(SNAPSHOT_DIR) or snapshot_manifest(
+            review, digests, LIB_DIGEST
         )
     return write_snapshot(review, digests, LIB_DIGEST, SNAPSHOT_DIR)
 
