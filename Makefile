@@ -71,8 +71,10 @@ test: $(STAMP)
 
 # The example review on a single-node SLURM cluster started on this machine, through
 # workflow/profiles/slurm, against a local run (a few minutes; as root, with Debian's slurm-wlm
-# and munge, which .ci/install-slurm installs; skipped, saying why, without them).
+# and munge, which .ci/install-slurm installs when they are missing; the test is skipped,
+# saying why, where they cannot be installed).
 test-slurm: $(SLURM_STAMP)
+	.ci/install-slurm
 	$(BIN)/python -m pytest -s -m slurm tests/test_slurm.py
 
 # Unit and reference tests, without running Snakemake (about a minute).

@@ -98,6 +98,8 @@ def test_example_review_on_slurm_matches_the_local_run(cluster, tmp_path):
           f"({len(local_jobs)} local: figure links and the target); cluster run "
           f"{cluster_seconds:.1f} s, local run {local_seconds:.1f} s")
 
+    # the job states came from squeue: sacct, the plugin's default, fails without accounting
+    assert "Falling back to 'sacct'" not in log
     # one submission per outcome (its group of jobs) and one for the review's group
     assert len(submissions) == len(outcomes) + 1, "\n".join(submissions)
     assert len(re.findall(r"Group job outcome", log)) == len(outcomes)
