@@ -173,8 +173,11 @@ def _stop(proc: subprocess.Popen, pid_file: Path | None) -> None:
             proc.kill()
             proc.wait(timeout=10)
     if daemon_pid is not None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(daemon_pid, signal.SIGKILL)
+        # still this daemon (not a process that got its PID since)?
+        with contextlib.suppress(OSError):
+            cmdline = Path(f"/proc/{daemon_pid}/cmdline").read_bytes()
+            if Path(proc.args[4]).name.encode() in cmdline:
+                os.kill(daemon_pid, signal.SIGKILL)
 
 
 def _wait_until(check, what: str, timeout: float, logs: list[Path]) -> None:
