@@ -4,17 +4,23 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.scimeta-installed
+SLURM_STAMP := $(VENV)/.scimeta-slurm-installed
 CORES ?= 2
 
 SNAKEMAKE := $(BIN)/snakemake -s workflow/Snakefile
 
-.PHONY: run review run-examples test test-fast lint format report bench clean-results reference
+.PHONY: run review run-examples test test-fast test-slurm lint format report bench clean-results reference
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# The SLURM executor plugin (the optional extra `slurm`), pinned in requirements-slurm.lock.
+$(SLURM_STAMP): $(STAMP) requirements-slurm.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-slurm.lock
+	touch $(SLURM_STAMP)
 
 # The environment that keeps the caches of Snakemake and matplotlib inside review folder $(1)
 # (an absolute path; .snakemake/cache exists): see run_review.
@@ -82,7 +88,15 @@ report: $(STAMP)
 # The whole suite on 2 processes (pytest-xdist), each test file on one of them, so that the
 # workflow tests of a file share one run of each review (tests/conftest.py).
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(CORES) --dist loadfile
+	$(BIN)/python -m pytest -n $(CORES) --dist loadfile -m "not slurm"
+
+# The example review on a single-node SLURM cluster started on this machine, through
+# workflow/profiles/slurm, against a local run (a few minutes; as root, with Debian's slurm-wlm
+# and munge, which .ci/install-slurm installs when they are missing; the test is skipped,
+# saying why, where they cannot be installed).
+test-slurm: $(SLURM_STAMP)
+	.ci/install-slurm
+	$(BIN)/python -m pytest -s -m slurm tests/test_slurm.py
 
 # Unit and reference tests, without running Snakemake (about a minute).
 test-fast: $(STAMP)
