@@ -277,6 +277,36 @@ def test_summary_of_findings_of_the_example_review(tmp_path):
     assert sof["certainty"] == "very low"
 
 
+def test_summary_of_findings_notes_are_for_readers_not_the_engine():
+    """The pool's own note (engine wording: "tau2 CI upper bound is the search limit …") stays
+    in pooled.csv; the summary of findings says only what changes how the interval reads:
+    the ad hoc floor of the Hartung–Knapp factor, in words."""
+    from scimeta.pool import ADHOC_FLOOR_TEXT
+
+    effects = pd.DataFrame({
+        "study_id": ["a", "b", "c"], "outcome": "o", "population": "all",
+        "comparison": "between_arms", "measure": "MD", "yi": [1.0, 1.1, 0.9],
+        "vi": [0.5, 0.4, 0.6], "n1": 20.0, "n2": 20.0, "sd1": np.nan, "sd2": np.nan,
+        "r": np.nan})
+    fit = pool(effects["yi"].to_numpy(), effects["vi"].to_numpy(), tau2_method="REML",
+               ci_method="hksj_adhoc")
+    row = fit.to_dict()
+    row.update(outcome="o", comparison="between_arms", measure="MD", subgroup_var="overall",
+               model="random", tau2_method="REML", ci_method="hksj_adhoc", primary=True, k=3,
+               n=120.0, studies="a;b;c",
+               note="tau2 CI upper bound is the search limit 100.0 (true bound is larger)")
+    assert row["hk_factor"] < 1  # homogeneous: the floor applies
+    studies = pd.DataFrame({"study_id": ["a", "b", "c"], "design": "rct"})
+    config = validated_config(outcomes={"o": {"label": "O", "higher_is_better": True,
+                                              "timepoint": 12, "between_arms": ["MD"]}})
+    sof = grade.summary_of_findings(pd.DataFrame([row]), effects, studies, config).iloc[0]
+    assert "search limit" not in sof["note"] and "tau2" not in sof["note"]
+    assert sof["note"] == ADHOC_FLOOR_TEXT.replace("Hartung-Knapp", "Hartung–Knapp")
+    row.update(hk_factor=1.5)
+    sof = grade.summary_of_findings(pd.DataFrame([row]), effects, studies, config).iloc[0]
+    assert sof["note"] == ""
+
+
 def test_summary_of_findings_single_study_is_imprecise():
     """A randomised single study whose CI excludes no effect: imprecision serious, moderate."""
     pooled, effects, studies, config, _ = _review(k=1)
