@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -343,6 +344,41 @@ def test_a_killed_run_leaves_no_partial_file_and_resumes(example_run, tmp_path):
     snakemake(review)  # the profile re-runs the incomplete jobs
     for pattern in ("data/processed/*.csv", "results/tables/*.csv", "results/figures/*"):
         assert digest_tree(review, pattern) == digest_tree(example_run, pattern), pattern
+
+
+def _processes_marked(mark: str) -> list[int]:
+    """The processes whose environment holds ``mark`` (a run and every process it started)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if mark.encode() in (proc / "environ").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_killing_snakemake_alone_leaves_no_worker_behind(tmp_path):
+    """SIGKILL to the Snakemake process only (as the out-of-memory killer would): the job pool's
+    workers, which hold the library and a job's tables in memory, end within seconds."""
+    review = copy_review(REPO, tmp_path / "orphans")
+    token = uuid.uuid4().hex
+    mark = f"SCIMETA_TEST_RUN={token}"
+    cmd = [str(BIN / "snakemake"), "-s", str(SNAKEFILE), "-d", str(review), "--cores", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONHASHSEED": "0",
+                                 "SCIMETA_TEST_RUN": token})
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline and len(
+            [p for p in _processes_marked(mark) if p != proc.pid]) < 2:
+        time.sleep(0.05)  # the fork server and at least one worker
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while _processes_marked(mark) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_marked(mark) == []
 
 
 def test_switching_to_the_workbook_reruns_and_names_it(example_run, tmp_path):

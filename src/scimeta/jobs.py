@@ -26,8 +26,10 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import multiprocessing
+import os
 import resource
 import runpy
+import select
 import threading
 import time
 from dataclasses import dataclass
@@ -37,8 +39,43 @@ __all__ = ["Files", "Job", "run", "PRELOAD"]
 #: What the fork server imports before it starts the workers (each worker inherits them).
 PRELOAD = ["numpy", "pandas", "scimeta.stages", "scimeta.workflow", "scimeta.io"]
 
+#: How often (seconds) a worker checks that the run it serves is still there (without pidfd).
+ORPHAN_CHECK_SECONDS = 1.0
+
 _pool: concurrent.futures.ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
+
+
+def _end_with_the_run(run_pid: int) -> None:
+    """Worker initializer: end this worker when the run that started it (process
+    ``run_pid``, the Snakemake process holding the pool) is gone.
+
+    The fork server and the workers outlive their run by design of
+    :mod:`multiprocessing` (the server lives while any worker does), so a run killed with
+    SIGKILL, or by the out-of-memory killer, would leave them holding memory. Each worker
+    watches the run's process (a pidfd: that very process, never another given its
+    number later) and exits at once when it ends; the fork server then ends too.
+    """
+    try:
+        handle = os.pidfd_open(run_pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except OSError:  # no pidfd (an old kernel): poll the process by its number
+        handle = None
+
+    def watch():
+        if handle is not None:
+            select.select([handle], [], [])  # readable once the process has ended
+        else:
+            while True:
+                try:
+                    os.kill(run_pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(ORPHAN_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="scimeta-run-watch", daemon=True).start()
 
 
 class Files(list):
@@ -129,7 +166,9 @@ def _workers(n: int) -> concurrent.futures.ProcessPoolExecutor:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(PRELOAD)
             _pool = concurrent.futures.ProcessPoolExecutor(max_workers=max(1, n),
-                                                           mp_context=context)
+                                                           mp_context=context,
+                                                           initializer=_end_with_the_run,
+                                                           initargs=(os.getpid(),))
         return _pool
 
 
