@@ -11,7 +11,6 @@ where the packages are not installed.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import BIN, REPO, SNAKEFILE, run_snakemake
+from conftest import BIN, REPO, SNAKEFILE, copy_review, run_snakemake
 from slurm_cluster import single_node_cluster, unavailable_reason
 
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
@@ -67,8 +66,9 @@ def cluster(tmp_path_factory):
 def test_example_review_on_slurm_matches_the_local_run(cluster, tmp_path):
     on_cluster = tmp_path / "cluster"
     local = tmp_path / "local"
-    shutil.copytree(EXAMPLE, on_cluster)
-    shutil.copytree(EXAMPLE, local)
+    # the review's inputs only: a folder where the example already ran holds its results
+    copy_review(EXAMPLE, on_cluster)
+    copy_review(EXAMPLE, local)
 
     # the README's command; the partition given as a default resource (this cluster has no
     # accounting, so no account); the first job states asked after 2 s rather than 40 s;
