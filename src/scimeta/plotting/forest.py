@@ -143,35 +143,36 @@ class _Type:
         return (self.body, self.small, self.title)
 
 
+#: Widths measured so far in this process, by (font families, text, bold, size): a plot laid
+#: out at several type sizes, and the plots after it, measure each string once.
+_WIDTHS: dict[tuple, float] = {}
+
+
 class _Measurer:
-    """Width of a string in inches, measured with the Agg renderer (cached)."""
+    """Width of a string in inches, measured with the Agg renderer (cached in :data:`_WIDTHS`)."""
+
+    _renderer = None
 
     def __init__(self, families, type_: _Type = _Type()):
-        self._renderer = RendererAgg(1, 1, 72)
         self.type = type_
-        fams = list(families)
-        self._props = {
-            (bold, size): FontProperties(family=fams, size=size,
-                                         weight="bold" if bold else "normal")
-            for bold in (False, True)
-            for size in type_.sizes
-        }
-        self._cache = {}
+        self._families = tuple(families)
 
     def __call__(self, text: str, bold: bool = False, size: float | None = None) -> float:
         size = self.type.body if size is None else size
         if _NUMERIC.match(text):  # DejaVu digits are tabular: same shape, same width
             text = _DIGIT.sub("0", text)
-        key = (text, bold, size)
-        if key not in self._cache:
-            if not text:
-                self._cache[key] = 0.0
-            else:
-                w, _, _ = self._renderer.get_text_width_height_descent(
-                    text, self._props[(bold, size)], ismath=False
-                )
-                self._cache[key] = w / 72.0
-        return self._cache[key]
+        if not text:
+            return 0.0
+        key = (self._families, text, bold, size)
+        if key not in _WIDTHS:
+            if _Measurer._renderer is None:
+                _Measurer._renderer = RendererAgg(1, 1, 72)
+            props = FontProperties(family=list(self._families), size=size,
+                                   weight="bold" if bold else "normal")
+            w, _, _ = _Measurer._renderer.get_text_width_height_descent(text, props,
+                                                                        ismath=False)
+            _WIDTHS[key] = w / 72.0
+        return _WIDTHS[key]
 
 
 def _title(text: str) -> str:
