@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from scimeta._dist import norm_ppf
-from scimeta.pool import ADHOC_FLOOR_TEXT, SINGLE_STUDY_LABEL, adhoc_floored
+from scimeta.pool import ADHOC_FLOOR_PROSE, SINGLE_STUDY_LABEL, adhoc_floored
 from scimeta.membership import ordered_strata
 from scimeta.settings import analysis_settings
 
@@ -569,7 +569,7 @@ def _sof_row(base, row, note, effects, design_of, oc, level, bias, rob_overall) 
     # pooled.csv's own note is for the analyst (engine wording); the reader is told only
     # what changes how the interval reads
     if bool(adhoc_floored(row["ci_method"], _num(row.get("hk_factor")))):
-        notes.append(ADHOC_FLOOR_TEXT.replace("Hartung-Knapp", "Hartung–Knapp"))
+        notes.append(ADHOC_FLOOR_PROSE)
     return {
         **base, "unit": unit, "k": k, "n": n, "studies": ";".join(ids),
         "designs": ";".join(sorted(set(d for d in designs if d))),

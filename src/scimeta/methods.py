@@ -20,7 +20,7 @@ import pandas as pd
 
 from scimeta.grade import format_number as _f
 from scimeta.membership import ALL_DESIGNS, DESIGN_PLURAL
-from scimeta.pool import ADHOC_FLOOR_TEXT, SINGLE_STUDY_LABEL, adhoc_floored
+from scimeta.pool import ADHOC_FLOOR_PROSE, SINGLE_STUDY_LABEL, adhoc_floored
 from scimeta.safe import html_escape
 from scimeta.settings import Settings, comparison_text
 
@@ -118,7 +118,7 @@ def _method_line(method: str, n: int) -> str:
 
 def _floor_text(pooled: pd.DataFrame, ci_method: str) -> str:
     """The sentence on the pools whose primary interval the ad hoc floor widened
-    (:data:`scimeta.pool.ADHOC_FLOOR_TEXT`), or ``""``."""
+    (:data:`scimeta.pool.ADHOC_FLOOR_PROSE`), or ``""``."""
     if ci_method != "hksj_adhoc" or pooled is None or "hk_factor" not in pooled:
         return ""
     primary = pooled[pooled["primary"].astype(str).str.lower() == "true"]
@@ -129,7 +129,7 @@ def _floor_text(pooled: pd.DataFrame, ci_method: str) -> str:
         return ""
     n, total = int(floored.sum()), len(primary)
     return (f" In {n} of {total} primary pools of two or more studies "
-            f"{ADHOC_FLOOR_TEXT.replace('Hartung-Knapp', 'Hartung–Knapp')} (the pooled table's "
+            f"{ADHOC_FLOOR_PROSE} (the pooled table's "
             "note names them).")
 
 

@@ -28,6 +28,7 @@ from scimeta._dist import chi2_isf, chi2_ppf, chi2_sf, norm_isf, norm_sf2, t_isf
 from scimeta.estimators import (
     DEFAULT_MAX_ITER,
     DEFAULT_TOL,
+    KNHA_TESTS,
     Batch,
     estimate_tau2,
     heterogeneity,
@@ -46,6 +47,7 @@ __all__ = [
     "TAU2_METHODS",
     "PoolBatch",
     "ADHOC_FLOOR_TEXT",
+    "ADHOC_FLOOR_PROSE",
     "SINGLE_STUDY_LABEL",
     "SINGLE_STUDY_NOTE",
     "adhoc_floor_note",
@@ -63,7 +65,7 @@ CI_TESTS = {"wald": "z", "hksj": "knha", "hksj_adhoc": "adhoc"}
 MODELS = ("common", "random")
 
 #: The CI methods with Knapp-Hartung t inference on k - 1 df.
-KNHA_CI_METHODS = ("hksj", "hksj_adhoc")
+KNHA_CI_METHODS = tuple(c for c, t in CI_TESTS.items() if t in KNHA_TESTS)
 
 
 #: How a pool of one study is named wherever it is shown (figures, captions, the report).
@@ -93,6 +95,8 @@ def adhoc_floored(ci_method, hk_factor):
 #: methods text use.
 ADHOC_FLOOR_TEXT = ("the Hartung-Knapp variance factor was below 1 and was set to 1 (ad hoc "
                     "correction), so the interval is not narrower than the Wald-type interval")
+#: The same words for readers (the methods text, figures, the summary of findings).
+ADHOC_FLOOR_PROSE = ADHOC_FLOOR_TEXT.replace("Hartung-Knapp", "Hartung\u2013Knapp")
 
 
 def adhoc_floor_note(hk_factor: float) -> str:
@@ -627,9 +631,8 @@ def pool_many(
         hk_factor = np.where(kge2 & ~np.isnan(t_fit), raw, np.nan)
         df = np.where(kge2, k - 1.0, np.nan)
         add_note(kge2 & (s2w == 0) & ~np.isnan(t_fit), "HKSJ scale factor is 0 (weighted residuals all 0): SE = 0")
-        if ci_method == "hksj_adhoc":
-            for i in np.flatnonzero(adhoc_floored(ci_method, hk_factor)):
-                notes[i].append(adhoc_floor_note(float(hk_factor[i])))
+        for i in np.flatnonzero(adhoc_floored(ci_method, hk_factor)):
+            notes[i].append(adhoc_floor_note(float(hk_factor[i])))
         with np.errstate(invalid="ignore"):
             crit = np.where(kge2, t_isf((1.0 - level) / 2.0, df), norm_isf((1.0 - level) / 2.0))
     else:

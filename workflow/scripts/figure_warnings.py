@@ -19,8 +19,6 @@ def main(paths, out_csv):
     frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in paths]
     frames = [f for f in frames if len(f)]
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    for row in table.itertuples(index=False):
-        log.warning("%s %s: %s", row.figure, row.status, row.reason)
     write_csv(table, out_csv, table="figure_warnings")
     log.info("%d figures not drawn, from %d lists", len(table), len(paths))
 

@@ -60,7 +60,7 @@ def main(tables: dict, studies_json, folder, warnings_csv, *, plan, formats, pre
         warning = figure_warning(item, result)
         if warning:
             warnings.append(warning)
-            log.warning("%s not drawn: %s", item["stem"], warning["reason"])
+            log.warning("%s %s: %s", item["stem"], warning["status"], warning["reason"])
         drawn = time.perf_counter()
         written = save_figure(result, Path(folder) / item["stem"], formats)
         log.info("%s: %s (drawn in %.2f s, saved in %.2f s)", item["stem"], ", ".join(written),

@@ -28,7 +28,7 @@ from matplotlib.patches import Polygon, Rectangle
 from matplotlib.ticker import MaxNLocator, NullLocator
 from scimeta._dist import norm_ppf
 from scimeta.membership import DESIGN_SHORT
-from scimeta.pool import ADHOC_FLOOR_TEXT, KNHA_CI_METHODS, SINGLE_STUDY_LABEL, adhoc_floored
+from scimeta.pool import ADHOC_FLOOR_PROSE, ADHOC_FLOOR_TEXT, KNHA_CI_METHODS, SINGLE_STUDY_LABEL, adhoc_floored
 from scimeta.safe import rst_text
 from scimeta.settings import comparison_text, level_label, variable_label
 
@@ -886,7 +886,7 @@ def _rows(sections, pools, cols, eff, comparison, measure, model, tau2_method, c
         which = ("this pool" if len(drawn) == 1 else "the total" if floored == [("overall", "all")]
                  else f"all {len(drawn)} pools" if len(floored) == len(drawn)
                  else f"{len(floored)} of the {len(drawn)} pools")
-        footer.append(f"For {which}, {ADHOC_FLOOR_TEXT.replace('Hartung-Knapp', 'Hartung–Knapp')}.")
+        footer.append(f"For {which}, {ADHOC_FLOOR_PROSE}.")
         data_extra.append({"element": "note", "text": ADHOC_FLOOR_TEXT})
     notes = [f"Study CIs: {level:.0%}, normal approximation."]
     if overall is not None and model == "random":
